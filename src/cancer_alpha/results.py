@@ -1,0 +1,255 @@
+"""Run records and the claims registry: what every chapter writes to results/<profile>/.
+
+A chapter opens a :class:`Run`, records metrics, claims, figures and glued numbers while it
+executes, and saves one JSON file atomically at its end. The claims audit reads them back.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .config import VERDICTS, Profile
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A quantitative claim of a source paper, as the paper states it."""
+
+    id: str
+    seeds: str  # which source papers make it: "000", "002" or "000, 002"
+    text: str
+    stated: str
+
+
+CLAIMS: dict[str, Claim] = {
+    c.id: c
+    for c in [
+        Claim("C01", "000", "the methylation encoder maps beta values to a 128-dimensional "
+              "representation", "128 dimensions"),
+        Claim("C02", "000, 002", "training converges within 30-50 epochs and is stable across "
+              "random initialisations", "30-50 epochs"),
+        Claim("C03", "000", "memory scales linearly with input sequence length",
+              "exponent 1"),
+        Claim("C04", "000", "training time scales about O(n log n) with dataset size",
+              "O(n log n)"),
+        Claim("C05", "000", "about 2.3 GB of GPU memory for 1000 samples x 110 features per "
+              "modality", "2.3 GB"),
+        Claim("C06", "000", "total training time under 2 hours on modern GPU hardware",
+              "< 2 hours"),
+        Claim("C07", "000", "progressive training cuts training time by 30% compared with "
+              "end-to-end training", "-30% time"),
+        Claim("C08", "000", "removing cross-modal attention reduces classification performance "
+              "by 12%", "-12%"),
+        Claim("C09", "000", "modality-specific encoders add 8% over generic encoders", "+8%"),
+        Claim("C10", "000", "attention reveals methylation x copy-number interactions",
+              "qualitative"),
+        Claim("C11", "000", "encoded features cluster by class", "qualitative"),
+        Claim("C12", "002", "ensemble models reach 99% accuracy on synthetic data", "99%"),
+        Claim("C13", "002", "15 ms average inference time per sample", "15 ms"),
+        Claim("C14", "002", "40% less memory than a standard transformer", "-40%"),
+        Claim("C15", "002", "per-modality attention contributions (a table of percentages, "
+              "e.g. methylation 31.2% +- 2.8%)", "table of %"),
+    ]
+}
+
+
+def results_root(results_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Folder holding results/<profile>/: the argument, CANCER_ALPHA_RESULTS, or ./results."""
+    return Path(results_dir or os.environ.get("CANCER_ALPHA_RESULTS") or "results").resolve()
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename: never half-written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _git(*args: str) -> str | None:
+    try:
+        out = subprocess.run(["git", *args], capture_output=True, text=True, timeout=10,
+                             cwd=Path(__file__).resolve().parent)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def git_state() -> tuple[str | None, bool | None]:
+    """The checkout's commit and whether tracked files differ from it."""
+    commit = _git("rev-parse", "HEAD")
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    return commit, (None if status is None else bool(status))
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of the packages that shape the numbers."""
+    from importlib import metadata
+
+    names = ["cancer-alpha", "torch", "pytorch-lightning", "torchmetrics", "numpy", "scipy",
+             "pandas", "scikit-learn", "hmmlearn", "tab-transformer-pytorch",
+             "perceiver-pytorch"]
+    out = {"python": platform.python_version()}
+    for n in names:
+        try:
+            out[n] = metadata.version(n)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def _jsonable(value: Any) -> Any:
+    """Numpy scalars/arrays, tuples and non-finite floats made JSON-safe."""
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+class Run:
+    """The record of one chapter's execution at one profile."""
+
+    def __init__(self, chapter: str, profile: Profile,
+                 results_dir: str | os.PathLike[str] | None = None,
+                 seeds: Iterable[int] | None = None, device: str = "cpu") -> None:
+        self.chapter = chapter
+        self.profile = profile
+        self.dir = results_root(results_dir) / profile.name
+        self.seeds = list(seeds if seeds is not None else profile.evaluation.seeds)
+        self.device = device
+        self.metrics: dict[str, Any] = {}
+        self.claims: dict[str, dict[str, Any]] = {}
+        self.figures: list[str] = []
+        self._t0 = time.perf_counter()
+        self._started = datetime.now(UTC).isoformat(timespec="seconds")
+
+    def metric(self, key: str, value: Any) -> Any:
+        """Record one chapter metric; returns the value."""
+        self.metrics[key] = _jsonable(value)
+        return value
+
+    def claim(self, claim_id: str, *, measured: Any, unit: str, verdict: str, note: str,
+              spread: Any = None, device: str | None = None) -> dict[str, Any]:
+        """Register this chapter's verdict on a claim of the registry."""
+        if claim_id not in CLAIMS:
+            raise ValueError(f"unknown claim id {claim_id!r}: expected one of {list(CLAIMS)}")
+        if verdict not in VERDICTS:
+            raise ValueError(f"claim {claim_id}: verdict {verdict!r} is invalid: "
+                             f"expected one of {list(VERDICTS)}")
+        c = CLAIMS[claim_id]
+        entry = {"id": claim_id, "claim": c.text, "stated": c.stated,
+                 "measured": _jsonable(measured), "spread": _jsonable(spread), "unit": unit,
+                 "device": device or self.device, "verdict": verdict, "note": note,
+                 "chapter": self.chapter}
+        self.claims[claim_id] = entry
+        return entry
+
+    def figure(self, fig: Any, name: str) -> Any:
+        """Save a matplotlib figure under results/<profile>/figures/ and return it for display."""
+        path = self.dir / "figures" / f"{self.chapter}__{name}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=150, bbox_inches="tight", metadata={"Software": None})
+        self.figures.append(str(path.relative_to(self.dir)))
+        return fig
+
+    def glue(self, name: str, value: Any, *, display: bool = False) -> Any:
+        """Glue a value for the book's prose (myst-nb) and keep it in the record."""
+        from myst_nb import glue
+
+        glue(name, value, display=display)
+        if isinstance(value, int | float | str | bool) or hasattr(value, "item"):
+            self.metrics.setdefault("glued", {})[name] = _jsonable(value)
+        return value
+
+    def record(self) -> dict[str, Any]:
+        """The JSON document of this run, in the layout of the design document."""
+        commit, dirty = git_state()
+        return {
+            "chapter": self.chapter,
+            "profile": self.profile.name,
+            "provenance": {
+                "git_commit": commit, "dirty": dirty, "seeds": self.seeds,
+                "device": self.device, "versions": package_versions(),
+                "params": self.profile.to_dict(), "started_utc": self._started,
+                "wall_seconds": round(time.perf_counter() - self._t0, 3),
+            },
+            "metrics": self.metrics,
+            "claims": list(self.claims.values()),
+            "figures": self.figures,
+        }
+
+    def save(self) -> Path:
+        """Write results/<profile>/<chapter>.json atomically; returns its path."""
+        path = self.dir / f"{self.chapter}.json"
+        atomic_write_text(path, json.dumps(_jsonable(self.record()), indent=2) + "\n")
+        return path
+
+
+def format_measure(measured: Any, spread: Any = None, unit: str | None = "") -> str:
+    """A measurement as a reader sees it: '0.874 +- 0.012 units'."""
+    if isinstance(measured, bool) or not isinstance(measured, int | float):
+        text = str(measured)
+    else:
+        text = f"{measured:.3g}"
+        if isinstance(spread, int | float) and not isinstance(spread, bool):
+            text += f" \u00b1 {spread:.2g}"
+        elif isinstance(spread, list | tuple) and len(spread) == 2:
+            text += f" [{spread[0]:.3g}, {spread[1]:.3g}]"
+    return f"{text} {unit}".strip() if unit else text
+
+
+def load(profile: str, chapter: str,
+         results_dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """A chapter's saved record, or a clear error saying which chapter to run first."""
+    path = results_root(results_dir) / profile / f"{chapter}.json"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} does not exist: run chapter {chapter} at profile {profile!r} first "
+            f"(cancer-alpha reproduce --profile {profile} --only {chapter[:2]})"
+        )
+    return json.loads(path.read_text())
+
+
+def claims_table(profile: str,
+                 results_dir: str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:
+    """Every claim id of the registry with its registered verdict, or 'pending'."""
+    root = results_root(results_dir) / profile
+    registered: dict[str, dict[str, Any]] = {}
+    for path in sorted(root.glob("*.json")):
+        for entry in json.loads(path.read_text()).get("claims", []):
+            registered[entry["id"]] = entry
+    rows = []
+    for cid, c in CLAIMS.items():
+        got = registered.get(cid)
+        rows.append({
+            "id": cid, "seed": c.seeds, "claim": c.text, "stated": c.stated,
+            "measured": None if got is None else got["measured"],
+            "spread": None if got is None else got.get("spread"),
+            "unit": None if got is None else got["unit"],
+            "device": None if got is None else got["device"],
+            "verdict": "pending" if got is None else got["verdict"],
+            "note": "no chapter has registered this claim yet" if got is None else got["note"],
+            "chapter": None if got is None else got["chapter"],
+        })
+    return rows
