@@ -148,3 +148,92 @@ class MultiOmicsData:
 
     def flat_feature_names(self) -> list[str]:
         return [f"{s.name}:{f}" for s in self.specs for f in self.feature_names[s.name]]
+
+
+# --------------------------------------------------------------------------- splits
+
+
+def stratified_folds(y: np.ndarray, n_folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, test) index pairs of a shuffled stratified k-fold split."""
+    from sklearn.model_selection import StratifiedKFold
+
+    if not isinstance(n_folds, int) or n_folds < 2:
+        raise ValueError(f"n_folds = {n_folds!r} is invalid: expected an integer >= 2")
+    counts = np.bincount(y)
+    if counts[counts > 0].min() < n_folds:
+        raise ValueError(
+            f"n_folds = {n_folds} is invalid for these labels: the smallest class has "
+            f"{counts[counts > 0].min()} samples (expected at least one per fold)"
+        )
+    skf = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+    return [(tr, te) for tr, te in skf.split(np.zeros(len(y)), y)]
+
+
+def train_val_split(y: np.ndarray, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified (train, validation) indices; the validation part drives early stopping."""
+    from sklearn.model_selection import train_test_split
+
+    idx = np.arange(len(y))
+    tr, va = train_test_split(idx, test_size=val_fraction, random_state=seed, stratify=y)
+    return np.sort(tr), np.sort(va)
+
+
+# --------------------------------------------------------------------------- scaling
+
+
+@dataclass
+class Standardizer:
+    """Per-feature centring and scaling, fitted on present (unmasked) training samples only."""
+
+    mean: dict[str, np.ndarray] = field(default_factory=dict)
+    scale: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def fit(self, data: MultiOmicsData) -> Standardizer:
+        """Learn mean and standard deviation per feature from ``data`` (a training fold)."""
+        for m, spec in enumerate(data.specs):
+            rows = data.x[spec.name][data.mask[:, m]]
+            if len(rows) == 0:
+                raise ValueError(
+                    f"cannot fit scaling for modality {spec.name!r}: no training sample has it"
+                )
+            mean = rows.mean(axis=0)
+            sd = rows.std(axis=0)
+            # a feature constant on the training fold carries no information; scale 1 keeps
+            # it finite instead of dividing by zero
+            self.mean[spec.name] = mean.astype(np.float64)
+            self.scale[spec.name] = np.where(sd > 1e-12, sd, 1.0).astype(np.float64)
+        return self
+
+    def transform(self, data: MultiOmicsData) -> dict[str, np.ndarray]:
+        """Standardised float32 arrays; missing modalities become zeros (their mask is False)."""
+        if not self.mean:
+            raise ValueError("Standardizer.transform called before fit")
+        out = {}
+        for m, spec in enumerate(data.specs):
+            if spec.name not in self.mean:
+                raise ValueError(f"modality {spec.name!r} was not seen when the scaling was fit")
+            z = (data.x[spec.name] - self.mean[spec.name]) / self.scale[spec.name]
+            z[~data.mask[:, m]] = 0.0
+            if not np.isfinite(z).all():
+                raise ValueError(f"modality {spec.name!r}: non-finite values in present samples")
+            out[spec.name] = z.astype(np.float32)
+        return out
+
+    def to_dict(self) -> dict[str, dict[str, list[float]]]:
+        return {"mean": {k: v.tolist() for k, v in self.mean.items()},
+                "scale": {k: v.tolist() for k, v in self.scale.items()}}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Standardizer:
+        return cls({k: np.asarray(v) for k, v in d["mean"].items()},
+                   {k: np.asarray(v) for k, v in d["scale"].items()})
+
+
+def to_tensors(data: MultiOmicsData, scaler: Standardizer) -> dict:
+    """A whole data set as one batch dict: {"x": {name: (n, p)}, "mask": (n, M), "y": (n,)}."""
+    import torch
+
+    x = {k: torch.from_numpy(v) for k, v in scaler.transform(data).items()}
+    y = data.y if data.y is not None else np.full(data.n_samples, -1)
+    return {"x": x, "mask": torch.from_numpy(data.mask.copy()),
+            "y": torch.from_numpy(np.asarray(y, dtype=np.int64))}

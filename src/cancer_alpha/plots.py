@@ -62,7 +62,8 @@ def verdict_summary(rows: Sequence[Mapping[str, Any]]):
     left = 0
     for v in order:
         if counts[v]:
-            ax.barh([0], [counts[v]], left=left, color=VERDICT_COLORS[v], label=f"{v} ({counts[v]})")
+            ax.barh([0], [counts[v]], left=left, color=VERDICT_COLORS[v],
+                    label=f"{v} ({counts[v]})")
             left += counts[v]
     ax.set_yticks([])
     ax.set_xlim(0, max(left, 1))

@@ -1,0 +1,117 @@
+"""Metrics, their spread, confidence intervals, calibration and clustering of embeddings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def expected_calibration_error(y: np.ndarray, proba: np.ndarray, n_bins: int = 15) -> float:
+    """Top-label expected calibration error with equal-width confidence bins (Guo et al. 2017)."""
+    conf = proba.max(axis=1)
+    correct = proba.argmax(axis=1) == y
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    which = np.clip(np.digitize(conf, edges[1:-1], right=True), 0, n_bins - 1)
+    ece = 0.0
+    for b in range(n_bins):
+        sel = which == b
+        if sel.any():
+            ece += sel.mean() * abs(correct[sel].mean() - conf[sel].mean())
+    return float(ece)
+
+
+def classification_metrics(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
+    """Accuracy, macro precision/recall/F1, macro one-vs-rest ROC AUC and calibration error."""
+    from sklearn.metrics import precision_recall_fscore_support, roc_auc_score
+
+    y = np.asarray(y)
+    if proba.ndim != 2 or len(proba) != len(y):
+        raise ValueError(f"proba of shape {proba.shape} does not match {len(y)} labels")
+    if not np.allclose(proba.sum(axis=1), 1.0, atol=1e-4):
+        raise ValueError("each row of proba must sum to 1")
+    pred = proba.argmax(axis=1)
+    labels = np.arange(proba.shape[1])
+    p, r, f, _ = precision_recall_fscore_support(y, pred, labels=labels, average="macro",
+                                                 zero_division=0)
+    present = np.unique(y)
+    if len(present) < 2:
+        auc = float("nan")
+    elif proba.shape[1] == 2:
+        auc = roc_auc_score(y, proba[:, 1])
+    else:
+        # macro one-vs-rest over the classes present in y (AUC is undefined for the others)
+        auc = float(np.mean([roc_auc_score(y == k, proba[:, k]) for k in present]))
+    return {
+        "accuracy": float((pred == y).mean()),
+        "precision_macro": float(p),
+        "recall_macro": float(r),
+        "f1_macro": float(f),
+        "roc_auc_macro": float(auc),
+        "ece": expected_calibration_error(y, proba),
+    }
+
+
+def mean_sd(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (0 for a single value)."""
+    v = np.asarray(values, dtype=float)
+    return float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0
+
+
+def t_ci95(values: Sequence[float]) -> tuple[float, float]:
+    """95% confidence interval of a mean from the t distribution (a point for one value)."""
+    from scipy import stats
+
+    v = np.asarray(values, dtype=float)
+    m = float(v.mean())
+    if len(v) < 2:
+        return m, m
+    half = stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v))
+    return m - float(half), m + float(half)
+
+
+def wilson_ci95(successes: int, n: int) -> tuple[float, float]:
+    """Wilson score 95% interval of a proportion (e.g. an accuracy on n test samples)."""
+    if n <= 0:
+        raise ValueError(f"n = {n} is invalid: expected a positive number of trials")
+    z = 1.959963984540054
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(centre - half), float(centre + half)
+
+
+def paired_difference(treated: Sequence[float], control: Sequence[float]) -> dict[str, float]:
+    """Mean paired difference treated - control, its 95% CI, and the same relative to control."""
+    a = np.asarray(treated, dtype=float)
+    b = np.asarray(control, dtype=float)
+    if a.shape != b.shape or a.ndim != 1 or len(a) == 0:
+        raise ValueError(f"paired samples must be 1-D of equal length, got {a.shape}, {b.shape}")
+    d = a - b
+    lo, hi = t_ci95(d)
+    rel = d / b
+    rlo, rhi = t_ci95(rel)
+    return {"delta_mean": float(d.mean()), "delta_ci95": [lo, hi],
+            "relative_mean": float(rel.mean()), "relative_ci95": [rlo, rhi], "n": int(len(d))}
+
+
+def clustering_scores(embedding: np.ndarray, y: np.ndarray, seed: int = 0) -> dict[str, float]:
+    """Silhouette of the true classes and adjusted Rand index of k-means (k = n classes)."""
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import adjusted_rand_score, silhouette_score
+
+    k = len(np.unique(y))
+    km = KMeans(n_clusters=k, n_init=10, random_state=seed).fit(embedding)
+    return {"silhouette": float(silhouette_score(embedding, y)),
+            "kmeans_ari": float(adjusted_rand_score(y, km.labels_))}
+
+
+def calibration_curve(y: np.ndarray, proba: np.ndarray, n_bins: int = 10):
+    """(mean confidence, accuracy, count) per equal-width bin of top-label confidence."""
+    conf = proba.max(axis=1)
+    correct = proba.argmax(axis=1) == y
+    edges = np.linspace(0, 1, n_bins + 1)
+    which = np.clip(np.digitize(conf, edges[1:-1], right=True), 0, n_bins - 1)
+    rows = [(conf[which == b].mean(), correct[which == b].mean(), int((which == b).sum()))
+            for b in range(n_bins) if (which == b).any()]
+    return np.array(rows)

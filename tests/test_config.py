@@ -1,0 +1,77 @@
+"""Settings: defaults are the paper scale, profiles override them, bad values are named."""
+
+import pytest
+
+from cancer_alpha import config
+
+
+def test_defaults_are_the_paper_scale():
+    p = config.Profile()
+    assert p.cohort.n_samples == 1000
+    assert p.cohort.n_loci == 110 and p.cohort.n_fragment_bins == 110
+    assert p.train.max_epochs == 50 and p.train.patience == 10
+    assert len(p.evaluation.seeds) == 5 and p.evaluation.n_folds == 5
+    assert p.model.d_model == 128
+
+
+@pytest.mark.parametrize("name", ["smoke", "paper", "large"])
+def test_every_shipped_profile_loads(name):
+    p = config.load_profile(name)
+    assert p.name == name
+
+
+def test_paper_profile_equals_the_defaults():
+    p = config.load_profile("paper")
+    assert p.to_dict() == config.Profile(name="paper").to_dict()
+
+
+def test_unknown_profile_lists_the_valid_names():
+    with pytest.raises(ValueError, match=r"unknown profile 'tiny'.*smoke"):
+        config.load_profile("tiny")
+
+
+def test_unknown_section_and_setting_are_named():
+    with pytest.raises(ValueError, match="unknown profile section 'cohrt'"):
+        config.profile_from_dict({"cohrt": {}})
+    with pytest.raises(ValueError, match=r"unknown setting cohort\.n_sample\b"):
+        config.profile_from_dict({"cohort": {"n_sample": 3}})
+
+
+@pytest.mark.parametrize(
+    ("section", "values", "message"),
+    [
+        ("cohort", {"n_samples": 0}, r"cohort\.n_samples = 0 is invalid: expected a positive"),
+        ("cohort", {"n_loci": -3}, r"cohort\.n_loci = -3"),
+        ("cohort", {"missing_rate": 1.5}, r"cohort\.missing_rate = 1\.5"),
+        ("cohort", {"class_names": ["a"], "class_priors": [1.0]}, r"at least 2 classes"),
+        ("cohort", {"modalities": ["rna"]}, r"cohort\.modalities = \('rna',\)"),
+        ("model", {"d_model": 30, "n_heads": 4}, r"model\.d_model = 30 .*multiple of n_heads"),
+        ("model", {"token_mode": "gene"}, r"model\.token_mode = 'gene'"),
+        ("train", {"lr": 0}, r"train\.lr = 0 is invalid"),
+        ("train", {"precision": "8-bit"}, r"train\.precision = '8-bit'"),
+        ("evaluation", {"n_folds": 1}, r"evaluation\.n_folds = 1"),
+    ],
+)
+def test_bad_settings_raise_one_clear_error(section, values, message):
+    with pytest.raises(ValueError, match=message):
+        config.profile_from_dict({section: values})
+
+
+def test_injected_sections_override_the_named_profile():
+    p = config.from_parameters("smoke", train={"max_epochs": 7})
+    smoke = config.load_profile("smoke")
+    assert p.train.max_epochs == 7
+    assert p.cohort == smoke.cohort  # the rest of the smoke profile is kept
+
+
+def test_injected_profile_sections_are_idempotent():
+    raw = config.read_profile_file(config.profile_path("smoke"))
+    sections = {k: v for k, v in raw.items() if k != "profile"}
+    assert config.from_parameters("smoke", **sections) == config.load_profile("smoke")
+
+
+def test_replace_validates():
+    p = config.Profile()
+    assert p.replace(cohort={"effect_size": 0.5}).cohort.effect_size == 0.5
+    with pytest.raises(ValueError, match="effect_size"):
+        p.replace(cohort={"effect_size": -1})
