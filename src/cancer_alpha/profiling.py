@@ -1,0 +1,529 @@
+"""Time and memory measurement for the compute-profiling chapter, and scaling-exponent fits.
+
+Every measurement returns a small report dataclass with ``to_dict()`` for the results files.
+Memory is in MB (10^6 bytes) and times in seconds or milliseconds, as each field's name says.
+
+What the memory numbers count:
+
+- ``rss_peak_mb``: the process resident-set high-water mark (``VmHWM``) during the call minus
+  the resident set just before it, both from ``/proc/self/status``. It is everything the
+  process took from the operating system: tensors, Python objects, libraries paged in on first
+  use. Memory that the C allocator already held from earlier work is reused without showing
+  here, so the honest figure for one configuration comes from a fresh process
+  (``run_in_subprocess``).
+- ``tensor_peak_mb``: on the CPU, the peak total size of the tensor storages that torch
+  operators created during the call and that were alive at the same time (tracked by a
+  ``TorchDispatchMode``; storages are released when torch frees them, so activations kept for
+  the backward pass count until the backward pass frees them). It does not count tensors that
+  existed before the call, scratch buffers internal to one kernel, or memory outside torch.
+  For a training step it equals the CPU allocator's own peak as ``torch.profiler`` records it;
+  a fused inference kernel (``nn.TransformerEncoderLayer``'s fast path) hides its
+  intermediates from it, and the RSS figure is then the one to read. Tracking costs a Python
+  call per operator (about twice the run time of small-operator code): time in another run.
+  On a GPU, ``torch.cuda.max_memory_allocated`` above what was allocated before the call.
+
+Importing this module imports torch but not pytorch_lightning.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import math
+import multiprocessing
+import platform
+import time
+import weakref
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from scipy import stats
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_leaves
+
+from cancer_alpha.config import _require
+
+MB = 1e6
+Numbers = Sequence[float] | np.ndarray
+
+
+# ----------------------------------------------------------------------------- reports
+
+
+class _Report:
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-friendly dict (tuples as lists, numpy scalars as Python numbers)."""
+        return _plain(dataclasses.asdict(self))  # type: ignore[call-overload]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+@dataclass(frozen=True)
+class MemoryReport(_Report):
+    """Peak memory of one call, above what the process held just before it."""
+
+    device: str
+    tensor_peak_mb: float  # peak live tensor bytes created during the call (see module doc)
+    tensor_retained_mb: float  # of those, still alive when the call returned
+    rss_peak_mb: float | None  # VmHWM during the call - VmRSS before; None without /proc
+    rss_before_mb: float | None
+    rss_exact: bool  # False: an earlier, higher high-water mark may hide this call's peak
+    tensor_source: str  # what counted the tensor bytes
+
+
+@dataclass(frozen=True)
+class TimingReport(_Report):
+    """Wall-clock times of repeated calls, warm-up calls excluded."""
+
+    device: str
+    repeats: int
+    warmup: int
+    seconds: tuple[float, ...]
+    median_s: float
+    min_s: float
+    max_s: float
+
+
+@dataclass(frozen=True)
+class LatencyReport(_Report):
+    """Batched inference throughput and single-sample latency, warm-up calls excluded."""
+
+    device: str
+    batch_size: int
+    n_batches: int  # timed full batches: ceil(n_samples / batch_size)
+    n_samples: int  # timed single-sample calls
+    warmup: int
+    batched_ms_per_sample: float
+    batched_samples_per_s: float
+    single_p50_ms: float
+    single_p99_ms: float
+    single_mean_ms: float
+    single_max_ms: float
+    single_ms: tuple[float, ...]  # one latency per timed single-sample call
+
+
+@dataclass(frozen=True)
+class PowerLawFit(_Report):
+    """y = prefactor * x ** exponent, fitted by least squares on log y against log x."""
+
+    exponent: float
+    ci95: tuple[float, float]  # of the exponent, t distribution with n - 2 dof
+    stderr: float  # of the exponent
+    prefactor: float
+    r2: float  # in log-log space
+    n_points: int
+
+    def predict(self, x: Numbers) -> np.ndarray:
+        """The fitted law at x."""
+        return self.prefactor * np.asarray(x, dtype=float) ** self.exponent
+
+
+@dataclass(frozen=True)
+class LawFit(_Report):
+    """t = prefactor * g(n) for a fixed shape g, fitted in log space."""
+
+    law: str  # "n" or "n log n"
+    prefactor: float
+    rss: float  # residual sum of squares of log t
+
+
+@dataclass(frozen=True)
+class ScalingComparison(_Report):
+    """Whether times grow like n or like n log n, with the free power law beside them."""
+
+    linear: LawFit
+    nlogn: LawFit
+    power_law: PowerLawFit
+    preferred: str  # the law with the smaller residual sum of squares
+
+
+# ----------------------------------------------------------------------------- devices
+
+
+def _device(device: str | torch.device | None, where: str) -> torch.device:
+    if device is None:
+        return torch.device("cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        dev = None
+    _require(dev is not None and dev.type in ("cpu", "cuda"), where, "device", device,
+             "'cpu', 'cuda' or 'cuda:<index>'")
+    assert dev is not None
+    if dev.type == "cuda":
+        _require(torch.cuda.is_available(), where, "device", device,
+                 "'cpu' (no CUDA device is available)")
+    return dev
+
+
+def _sync(dev: torch.device) -> None:
+    # CUDA kernels run asynchronously: a clock read without a sync times only the launch
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def device_label(device: str | torch.device | None = None) -> str:
+    """The device a measurement ran on, in words (default: CUDA if available, else the CPU)."""
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    dev = _device(device, "device_label")
+    if dev.type == "cuda":
+        return f"cuda: {torch.cuda.get_device_name(dev)}"
+    return f"cpu: {_cpu_model()}, {torch.get_num_threads()} threads"
+
+
+# ----------------------------------------------------------------------------- time
+
+
+def _count(where: str, name: str, value: Any, minimum: int) -> None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+    _require(ok, where, name, value, f"an integer >= {minimum}")
+
+
+def time_callable(
+    fn: Callable[..., Any],
+    *args: Any,
+    repeats: int = 5,
+    warmup: int = 1,
+    device: str | torch.device | None = None,
+    **kwargs: Any,
+) -> TimingReport:
+    """Wall-clock seconds of ``fn(*args, **kwargs)`` over ``repeats`` calls after ``warmup``."""
+    _count("time_callable", "repeats", repeats, 1)
+    _count("time_callable", "warmup", warmup, 0)
+    dev = _device(device, "time_callable")
+    for _ in range(warmup):
+        fn(*args, **kwargs)
+    seconds = []
+    for _ in range(repeats):
+        _sync(dev)
+        start = time.perf_counter()
+        fn(*args, **kwargs)
+        _sync(dev)
+        seconds.append(time.perf_counter() - start)
+    return TimingReport(
+        device=str(dev), repeats=repeats, warmup=warmup, seconds=tuple(seconds),
+        median_s=float(np.median(seconds)), min_s=min(seconds), max_s=max(seconds),
+    )
+
+
+def _call(model: Callable[..., Any], batch: Any) -> Any:
+    return model(*batch) if isinstance(batch, tuple) else model(batch)
+
+
+def inference_latency(
+    model: Callable[..., Any],
+    make_batch: Callable[[int], Any],
+    batch_size: int = 256,
+    n_samples: int = 200,
+    warmup: int = 10,
+    device: str | torch.device | None = None,
+) -> LatencyReport:
+    """Batched ms per sample and single-sample latency percentiles of ``model`` in inference.
+
+    ``make_batch(k)`` returns the input for k samples, already on the device; a tuple is
+    unpacked into positional arguments. Inputs are built before the clock starts. The batched
+    phase times ceil(n_samples / batch_size) full batches, the single-sample phase n_samples
+    calls; each phase first makes ``warmup`` untimed calls of its own shape. The device
+    defaults to that of the model's parameters.
+    """
+    where = "inference_latency"
+    _count(where, "batch_size", batch_size, 1)
+    _count(where, "n_samples", n_samples, 1)
+    _count(where, "warmup", warmup, 0)
+    if device is None and isinstance(model, torch.nn.Module):
+        device = next((p.device for p in model.parameters()), None)
+    dev = _device(device, where)
+
+    n_batches = math.ceil(n_samples / batch_size)
+    batches = [make_batch(batch_size) for _ in range(n_batches)]
+    singles = [make_batch(1) for _ in range(n_samples)]
+    warm_batch, warm_single = make_batch(batch_size), make_batch(1)
+
+    was_training = isinstance(model, torch.nn.Module) and model.training
+    if isinstance(model, torch.nn.Module):
+        model.eval()
+    try:
+        with torch.inference_mode():
+            for _ in range(warmup):
+                _call(model, warm_batch)
+            _sync(dev)
+            start = time.perf_counter()
+            for batch in batches:
+                _call(model, batch)
+            _sync(dev)
+            batched_s = time.perf_counter() - start
+
+            for _ in range(warmup):
+                _call(model, warm_single)
+            single_ms = []
+            for x in singles:
+                _sync(dev)
+                start = time.perf_counter()
+                _call(model, x)
+                _sync(dev)
+                single_ms.append((time.perf_counter() - start) * 1e3)
+    finally:
+        if was_training:
+            model.train()  # type: ignore[union-attr]
+
+    n_timed = n_batches * batch_size
+    return LatencyReport(
+        device=str(dev), batch_size=batch_size, n_batches=n_batches, n_samples=n_samples,
+        warmup=warmup,
+        batched_ms_per_sample=batched_s * 1e3 / n_timed,
+        batched_samples_per_s=n_timed / batched_s if batched_s > 0 else math.inf,
+        single_p50_ms=float(np.percentile(single_ms, 50)),
+        single_p99_ms=float(np.percentile(single_ms, 99)),
+        single_mean_ms=float(np.mean(single_ms)),
+        single_max_ms=max(single_ms),
+        single_ms=tuple(single_ms),
+    )
+
+
+# ----------------------------------------------------------------------------- memory
+
+
+def _proc_status() -> dict[str, float] | None:
+    """VmRSS and VmHWM of this process in MB, or None where /proc is not available."""
+    try:
+        with open("/proc/self/status") as f:
+            lines = f.readlines()
+    except OSError:
+        return None
+    out = {}
+    for line in lines:
+        key, _, rest = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            out[key] = int(rest.split()[0]) * 1024 / MB  # the kernel writes kB = KiB
+    return out if len(out) == 2 else None
+
+
+def _reset_high_water_mark() -> bool:
+    """Reset VmHWM to the current RSS (Linux >= 4.0); False where that is not allowed."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+class _LiveTensorBytes(TorchDispatchMode):
+    """Counts the bytes of CPU tensor storages created by operators while active, and their peak."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sizes: dict[int, int] = {}  # id of a live storage -> its bytes
+        self.refs: dict[int, weakref.ref] = {}  # a weak reference calls back only while alive
+        self.current = 0
+        self.peak = 0
+
+    def _released(self, key: int) -> None:
+        self.refs.pop(key, None)
+        self.current -= self.sizes.pop(key, 0)
+
+    def _track(self, t: torch.Tensor, fresh: bool) -> None:
+        if t.device.type != "cpu":
+            return
+        try:
+            storage = t.untyped_storage()
+        except (RuntimeError, NotImplementedError):  # sparse and other storage-less layouts
+            return
+        key, nbytes = id(storage), storage.nbytes()
+        if key in self.sizes:  # an out= or resize_ op may have grown a storage we track
+            self.current += nbytes - self.sizes[key]
+            self.sizes[key] = nbytes
+        elif fresh:
+            # torch keeps one Python storage object per live storage, so this reference dies
+            # exactly when torch frees the memory (activations saved for backward included)
+            self.refs[key] = weakref.ref(storage, lambda _, k=key: self._released(k))
+            self.sizes[key] = nbytes
+            self.current += nbytes
+        self.peak = max(self.peak, self.current)
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        # outputs without alias annotation are new storages; views and in-place results are not
+        schema = getattr(func, "_schema", None)
+        fresh = schema is not None and all(r.alias_info is None for r in schema.returns)
+        for t in tree_leaves(out):
+            if isinstance(t, torch.Tensor):
+                self._track(t, fresh)
+        return out
+
+
+def peak_memory(
+    fn: Callable[..., Any],
+    *args: Any,
+    device: str | torch.device | None = "cpu",
+    **kwargs: Any,
+) -> MemoryReport:
+    """Peak memory of ``fn(*args, **kwargs)`` above the state just before it (see module doc)."""
+    dev = _device(device, "peak_memory")
+    if dev.type == "cpu":
+        # the first dispatch mode of a process imports ~800 modules (about 75 MB of RSS):
+        # pay that before the baseline, not inside the measurement
+        with _LiveTensorBytes():
+            torch.zeros(1).add_(1)
+    gc.collect()  # garbage freed during the call would hide part of its peak
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+        torch.cuda.reset_peak_memory_stats(dev)
+        cuda_before = torch.cuda.memory_allocated(dev)
+    reset = _reset_high_water_mark()
+    before = _proc_status()
+    # without a reset, an older and higher high-water mark can hide this call's peak
+    rss_exact = before is not None and (reset or before["VmHWM"] <= before["VmRSS"])
+
+    if dev.type == "cuda":
+        fn(*args, **kwargs)
+        torch.cuda.synchronize(dev)
+        tensor_peak = torch.cuda.max_memory_allocated(dev) - cuda_before
+        tensor_retained = torch.cuda.memory_allocated(dev) - cuda_before
+        source = "torch.cuda.max_memory_allocated"
+    else:
+        with _LiveTensorBytes() as tracker:
+            fn(*args, **kwargs)
+        tensor_peak, tensor_retained = tracker.peak, tracker.current
+        source = "live CPU tensor storages created by torch operators"
+    after = _proc_status()
+
+    rss_peak = None
+    if before is not None and after is not None:
+        rss_peak = max(after["VmHWM"] - before["VmRSS"], 0.0)
+    return MemoryReport(
+        device=str(dev),
+        tensor_peak_mb=tensor_peak / MB,
+        tensor_retained_mb=tensor_retained / MB,
+        rss_peak_mb=rss_peak,
+        rss_before_mb=None if before is None else before["VmRSS"],
+        rss_exact=rss_exact,
+        tensor_source=source,
+    )
+
+
+def run_in_subprocess(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` run in a fresh spawned Python process; its result or its error.
+
+    A fresh process has no high-water mark and no allocator cache from earlier work. ``fn``,
+    its arguments and its result must pickle: a function defined at the top level of an
+    importable module (not in a notebook), e.g. ``run_in_subprocess(peak_memory, step, cfg)``.
+    """
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return pool.submit(fn, *args, **kwargs).result()
+
+
+# ----------------------------------------------------------------------------- throughput
+
+
+def achieved_gflops(flops: float, seconds: float) -> float:
+    """Throughput in GFLOP/s of ``flops`` floating-point operations done in ``seconds``."""
+    _require(isinstance(flops, int | float) and flops >= 0 and math.isfinite(flops),
+             "achieved_gflops", "flops", flops, "a finite number >= 0")
+    _require(isinstance(seconds, int | float) and seconds > 0 and math.isfinite(seconds),
+             "achieved_gflops", "seconds", seconds, "a finite number > 0")
+    return flops / seconds / 1e9
+
+
+def matmul_peak_gflops(
+    size: int = 2048,
+    dtype: str | torch.dtype = "float32",
+    repeats: int = 5,
+    device: str | torch.device | None = None,
+) -> float:
+    """Best GFLOP/s of ``torch.matmul`` on two size x size matrices (2 size^3 flops a call)."""
+    where = "matmul_peak_gflops"
+    _count(where, "size", size, 1)
+    _count(where, "repeats", repeats, 1)
+    dt = getattr(torch, dtype, None) if isinstance(dtype, str) else dtype
+    _require(isinstance(dt, torch.dtype) and dt.is_floating_point, where, "dtype", dtype,
+             "a floating-point torch dtype such as 'float32' or 'bfloat16'")
+    dev = _device(device, where)
+    generator = torch.Generator().manual_seed(0)
+    a = torch.randn(size, size, generator=generator).to(device=dev, dtype=dt)
+    b = torch.randn(size, size, generator=generator).to(device=dev, dtype=dt)
+    timing = time_callable(torch.matmul, a, b, repeats=repeats, warmup=1, device=dev)
+    return achieved_gflops(2.0 * size**3, timing.min_s)
+
+
+# ----------------------------------------------------------------------------- scaling fits
+
+
+def _positive_points(where: str, x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    for name, v, given in (("x", xs, x), ("y", ys, y)):
+        _require(v.ndim == 1, where, name, given, "a 1-d sequence of numbers")
+        _require(bool(np.all(np.isfinite(v) & (v > 0))), where, name, given,
+                 "finite values > 0 (a log-log fit)")
+    _require(len(xs) == len(ys), where, "y", y, f"{len(xs)} values, one per x")
+    _require(len(xs) >= 3, where, "x", x, "at least 3 points (the exponent's CI needs n - 2 dof)")
+    _require(len(np.unique(xs)) >= 2, where, "x", x, "at least 2 distinct values")
+    return xs, ys
+
+
+def fit_power_law(x: Numbers, y: Numbers) -> PowerLawFit:
+    """Least-squares fit of log y = log a + b log x, with the 95% CI of b."""
+    xs, ys = _positive_points("fit_power_law", x, y)
+    lx, ly = np.log(xs), np.log(ys)
+    n = len(lx)
+    dx, dy = lx - lx.mean(), ly - ly.mean()
+    sxx = float(dx @ dx)
+    slope = float(dx @ dy) / sxx
+    intercept = float(ly.mean()) - slope * float(lx.mean())
+    rss = float(np.sum((ly - intercept - slope * lx) ** 2))
+    tss = float(dy @ dy)
+    stderr = math.sqrt(rss / (n - 2) / sxx)
+    half = float(stats.t.ppf(0.975, n - 2)) * stderr
+    return PowerLawFit(
+        exponent=slope, ci95=(slope - half, slope + half), stderr=stderr,
+        prefactor=math.exp(intercept),
+        r2=1.0 - rss / tss if tss > 0 else 1.0,  # a constant y fitted exactly by b = 0
+        n_points=n,
+    )
+
+
+def _fixed_shape_fit(law: str, log_t: np.ndarray, log_g: np.ndarray) -> LawFit:
+    log_a = float(np.mean(log_t - log_g))
+    return LawFit(law=law, prefactor=math.exp(log_a),
+                  rss=float(np.sum((log_t - log_g - log_a) ** 2)))
+
+
+def compare_nlogn(n: Numbers, t: Numbers) -> ScalingComparison:
+    """Fits t = a n and t = a n log n in log space; the one with smaller residuals is preferred.
+
+    Both laws have one free parameter, so their residual sums of squares compare directly.
+    """
+    ns, ts = _positive_points("compare_nlogn", n, t)
+    _require(bool(np.all(ns > 1)), "compare_nlogn", "n", n, "sizes > 1 (log n must be > 0)")
+    log_n, log_t = np.log(ns), np.log(ts)
+    linear = _fixed_shape_fit("n", log_t, log_n)
+    nlogn = _fixed_shape_fit("n log n", log_t, log_n + np.log(log_n))
+    return ScalingComparison(
+        linear=linear, nlogn=nlogn, power_law=fit_power_law(ns, ts),
+        preferred=nlogn.law if nlogn.rss < linear.rss else linear.law,
+    )
