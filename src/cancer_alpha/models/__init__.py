@@ -1,0 +1,70 @@
+"""The neural models: the multi-modal transformer, its ablations and its peers, by name.
+
+Every model is built from a list of modality specs, so the same code serves the three
+synthetic modalities and real data with others; every model takes ``x`` {modality: (B, P_m)}
+and ``mask`` (B, M) and returns a :class:`ModelOutput`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from torch import nn
+
+from cancer_alpha.config import ModelConfig, _require
+from cancer_alpha.data import ModalitySpec
+from cancer_alpha.models.attention import CrossModalAttention, masked_mean, masked_softmax
+from cancer_alpha.models.encoders import (
+    CNAEncoder,
+    FragmentomicsEncoder,
+    MethylationEncoder,
+    MLPEncoder,
+)
+from cancer_alpha.models.peers import (
+    EarlyFusionMLP,
+    LateFusion,
+    PerceiverIOClassifier,
+    TabTransformerClassifier,
+)
+from cancer_alpha.models.transformer import ModelOutput, MultiModalTransformer
+
+_Builder = Callable[[list[ModalitySpec], int, ModelConfig], nn.Module]
+
+_BUILDERS: dict[str, _Builder] = {
+    # the paper's model at its two token granularities
+    "mmt_modality": lambda s, k, c: MultiModalTransformer(s, k, c, token_mode="modality"),
+    "mmt_locus": lambda s, k, c: MultiModalTransformer(s, k, c, token_mode="locus"),
+    # ablations (Chapter 4), at the granularity of ModelConfig.token_mode
+    "mmt_no_cross_attention": lambda s, k, c: MultiModalTransformer(
+        s, k, c, cross_attention=False),
+    "mmt_generic_encoders": lambda s, k, c: MultiModalTransformer(
+        s, k, c, generic_encoders=True),
+    # peers (seed 002)
+    "tab_transformer": TabTransformerClassifier,
+    "perceiver_io": PerceiverIOClassifier,
+    "early_fusion_mlp": EarlyFusionMLP,
+    "late_fusion": LateFusion,
+}
+
+MODEL_NAMES: tuple[str, ...] = tuple(_BUILDERS)
+
+
+def build_model(name: str, specs: list[ModalitySpec], n_classes: int, cfg: ModelConfig
+                ) -> nn.Module:
+    """The named model for these modalities and classes."""
+    _require(name in _BUILDERS, "model", "name", name, f"one of {list(MODEL_NAMES)}")
+    _require(len(specs) > 0 and all(isinstance(s, ModalitySpec) for s in specs), "model",
+             "specs", specs, "a non-empty list of ModalitySpec")
+    names = [s.name for s in specs]
+    _require(len(set(names)) == len(names), "model", "specs", names, "distinct modality names")
+    _require(isinstance(n_classes, int) and n_classes >= 2, "model", "n_classes", n_classes,
+             "an integer >= 2")
+    return _BUILDERS[name](list(specs), n_classes, cfg)
+
+
+__all__ = [
+    "MODEL_NAMES", "build_model", "ModelOutput", "MultiModalTransformer", "CrossModalAttention",
+    "MethylationEncoder", "FragmentomicsEncoder", "CNAEncoder", "MLPEncoder",
+    "TabTransformerClassifier", "PerceiverIOClassifier", "EarlyFusionMLP", "LateFusion",
+    "masked_mean", "masked_softmax",
+]

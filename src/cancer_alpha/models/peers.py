@@ -1,0 +1,217 @@
+"""The peers of the multi-modal transformer on the same inputs (seed 002's model zoo):
+TabTransformer, Perceiver IO, an early-fusion MLP and late fusion with learned
+modality-importance weights.
+
+All take the batch of every model, ``x`` {modality: (B, P_m)} and ``mask`` (B, M), and return a
+:class:`ModelOutput`. Where a model sees all features at once (TabTransformer, Perceiver IO,
+early fusion), the values of a missing modality are replaced by zeros before anything else, so
+they cannot reach the output; late fusion never encodes them at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from perceiver_pytorch import PerceiverIO
+from tab_transformer_pytorch import TabTransformer
+from torch import Tensor, nn
+
+from cancer_alpha.config import ModelConfig
+from cancer_alpha.data import ModalitySpec
+from cancer_alpha.models.attention import FeedForward, masked_softmax
+from cancer_alpha.models.encoders import (
+    BatchNorm1d,
+    build_encoder,
+    encode_present,
+    feature_positions,
+    sinusoidal_encoding,
+)
+from cancer_alpha.models.transformer import ClassifierHead, ModelOutput
+
+
+class _FlatInputs(nn.Module):
+    """Base of the models that see every feature: concatenation and per-feature presence."""
+
+    def __init__(self, specs: list[ModalitySpec]):
+        super().__init__()
+        self.specs = list(specs)
+        counts = torch.tensor([s.n_features for s in self.specs])
+        self.register_buffer("token_modality", torch.repeat_interleave(
+            torch.arange(len(self.specs)), counts), persistent=False)
+        self.register_buffer("token_index", torch.cat(
+            [torch.arange(s.n_features) for s in self.specs]), persistent=False)
+
+    def flat(self, x: dict[str, Tensor], mask: Tensor) -> tuple[Tensor, Tensor]:
+        """Values (B, N) with missing modalities set to 0, and presence (B, N)."""
+        values = torch.cat([x[s.name] for s in self.specs], dim=1)
+        present = mask[:, self.token_modality]
+        return torch.where(present, values, torch.zeros((), dtype=values.dtype,
+                                                        device=values.device)), present
+
+
+class TabTransformerClassifier(_FlatInputs):
+    """TabTransformer (Huang et al. 2020, arXiv:2012.06678) from ``tab-transformer-pytorch``.
+
+    The published design passes categorical columns through a transformer (each column a token:
+    a per-column value embedding plus a shared column embedding of width dim/8) and joins the
+    layer-normalised continuous columns afterwards, without attention. Omics features are all
+    continuous, so here every feature is also made a categorical token by quantile binning into
+    ``ModelConfig.n_bins`` bins; the raw values still take the continuous path. Bin edges start
+    at standard-normal quantiles (inputs arrive standardised) and must be fitted on training
+    data only with :meth:`fit_bins` (``ClassifierModule`` does so from its training dataloader
+    when a fit starts and the edges are not fitted yet).
+
+    A missing modality's features become the package's special token (index -1) and their
+    continuous values 0. Settings: ``num_residual_streams=1`` (the published residual stream,
+    not the package's default hyper-connections), ``mlp_act=nn.ReLU()``, token width
+    ``ModelConfig.tab_token_dim`` (32 in the paper), depth ``n_layers``, ``n_heads`` heads of 16.
+    Departure: the published final MLP has hidden widths 4l and 2l, with l the flattened input
+    width (about 10^4 here); this one has a single hidden layer of d_model units, whose
+    activations are the embedding.
+    """
+
+    def __init__(self, specs: list[ModalitySpec], n_classes: int, cfg: ModelConfig):
+        super().__init__(specs)
+        n, nb = int(self.token_modality.numel()), cfg.n_bins
+        levels = torch.arange(1, nb, dtype=torch.float64) / nb
+        self.register_buffer("bin_edges", torch.special.ndtri(levels).float().repeat(n, 1))
+        self.register_buffer("bins_fitted", torch.tensor(False))
+        self.net = TabTransformer(
+            categories=(nb,) * n, num_continuous=n, dim=cfg.tab_token_dim, depth=cfg.n_layers,
+            heads=cfg.n_heads, dim_head=16, dim_out=cfg.d_model, mlp_hidden_mults=(),
+            mlp_act=nn.ReLU(), num_special_tokens=1, attn_dropout=cfg.dropout,
+            ff_dropout=cfg.dropout, num_residual_streams=1,
+        )
+        self.head = ClassifierHead(cfg.d_model, n_classes, cfg.dropout)
+
+    @torch.no_grad()
+    def fit_bins(self, x: Mapping[str, Any], mask: Any = None) -> TabTransformerClassifier:
+        """Fit per-feature quantile bin edges on training data: ``x`` {modality: (n, P_m)}
+        arrays or tensors (NaN where missing), ``mask`` (n, M) or None."""
+        cols = []
+        for m, s in enumerate(self.specs):
+            v = np.array(_numpy(x[s.name]), dtype=np.float64)
+            if mask is not None:
+                v[~_numpy(mask)[:, m].astype(bool)] = np.nan
+            cols.append(v)
+        values = np.concatenate(cols, axis=1)
+        nb = self.bin_edges.shape[1] + 1
+        observed = ~np.isnan(values).all(axis=0)
+        edges = self.bin_edges.detach().cpu().numpy().astype(np.float64)
+        if observed.any():
+            edges[observed] = np.nanquantile(values[:, observed], np.arange(1, nb) / nb,
+                                             axis=0).T
+        # a feature never observed keeps its previous edges
+        self.bin_edges.copy_(torch.as_tensor(edges, dtype=self.bin_edges.dtype))
+        self.bins_fitted.fill_(True)
+        return self
+
+    def forward(self, x: dict[str, Tensor], mask: Tensor) -> ModelOutput:
+        values, present = self.flat(x, mask)  # (B, N)
+        edges = self.bin_edges.to(values.dtype)
+        bins = torch.searchsorted(edges, values.T.contiguous()).T  # (B, N) in [0, n_bins)
+        categ = torch.where(present, bins, -1)  # -1: the special token for "missing"
+        hidden, attn = self.net(categ, values, return_attn=True)  # attn: (L, B, H, N, N)
+        embedding = F.relu(hidden)
+        return ModelOutput(
+            logits=self.head(embedding), embedding=embedding,
+            attention=attn.transpose(0, 1), token_modality=self.token_modality,
+            token_index=self.token_index,
+        )
+
+
+class PerceiverIOClassifier(_FlatInputs):
+    """Perceiver IO (Jaegle et al. 2021) from ``perceiver-pytorch``: one token per feature,
+    one cross-attention from a latent array (``ModelConfig.n_latents`` latents of width
+    d_model) to the tokens, ``n_layers`` latent self-attention blocks, and a learned
+    classification query decoded by cross-attention to the latents.
+
+    A token is the feature's value times a learned per-feature embedding, plus a sinusoidal
+    encoding of its coordinate and a learned modality embedding (the published model
+    concatenates Fourier features instead). The tokens of missing modalities are masked in the
+    input cross-attention (the package's ``mask`` argument) and their values zeroed. The
+    package exposes no attention weights, so ``attention`` is None.
+    """
+
+    def __init__(self, specs: list[ModalitySpec], n_classes: int, cfg: ModelConfig):
+        super().__init__(specs)
+        n, d = int(self.token_modality.numel()), cfg.d_model
+        self.value_weight = nn.Parameter(torch.randn(n, d) * 0.02)
+        self.value_bias = nn.Parameter(torch.zeros(n, d))
+        self.modality_embedding = nn.Parameter(torch.randn(len(self.specs), d) * 0.02)
+        pos = torch.cat([sinusoidal_encoding(feature_positions(s), d) for s in self.specs])
+        self.register_buffer("position_encoding", pos, persistent=False)  # (N, D)
+        self.net = PerceiverIO(
+            depth=cfg.n_layers, dim=d, queries_dim=d, logits_dim=None,
+            num_latents=cfg.n_latents, latent_dim=d, cross_heads=1, cross_dim_head=d,
+            latent_heads=cfg.n_heads, latent_dim_head=d // cfg.n_heads, decoder_ff=True,
+        )
+        self.query = nn.Parameter(torch.randn(1, d) * 0.02)  # the classification query
+        self.head = ClassifierHead(d, n_classes, cfg.dropout)
+
+    def forward(self, x: dict[str, Tensor], mask: Tensor) -> ModelOutput:
+        values, present = self.flat(x, mask)  # (B, N)
+        tokens = values[..., None] * self.value_weight + self.value_bias  # (B, N, D)
+        tokens = tokens + self.position_encoding + self.modality_embedding[self.token_modality]
+        embedding = self.net(tokens, mask=present, queries=self.query)[:, 0]  # (B, D)
+        return ModelOutput(logits=self.head(embedding), embedding=embedding,
+                           token_modality=self.token_modality, token_index=self.token_index)
+
+
+class EarlyFusionMLP(_FlatInputs):
+    """Early fusion: an MLP over all features side by side, missing modalities zeroed and the
+    modality mask appended so that a zero can be told from a missing value."""
+
+    def __init__(self, specs: list[ModalitySpec], n_classes: int, cfg: ModelConfig):
+        super().__init__(specs)
+        n, d, hidden = int(self.token_modality.numel()), cfg.d_model, cfg.d_model * cfg.ff_mult
+        self.net = nn.Sequential(
+            nn.Linear(n + len(self.specs), hidden), BatchNorm1d(hidden), nn.GELU(),
+            nn.Dropout(cfg.dropout), nn.Linear(hidden, d), nn.GELU(),
+        )
+        self.head = ClassifierHead(d, n_classes, cfg.dropout)
+
+    def forward(self, x: dict[str, Tensor], mask: Tensor) -> ModelOutput:
+        values, _ = self.flat(x, mask)
+        embedding = self.net(torch.cat([values, mask.to(values.dtype)], dim=1))  # (B, D)
+        return ModelOutput(logits=self.head(embedding), embedding=embedding)
+
+
+class LateFusion(nn.Module):
+    """Seed 002's cross-modal fusion module: modality-specific encoders, then a late fusion of
+    their representations weighted by learned, sample-dependent modality-importance weights
+    (a softmax over the present modalities), a residual feed-forward with layer
+    normalisation, and the classification head. ``modality_weights`` (B, M) are returned."""
+
+    def __init__(self, specs: list[ModalitySpec], n_classes: int, cfg: ModelConfig):
+        super().__init__()
+        self.specs = list(specs)
+        d = cfg.d_model
+        self.encoders = nn.ModuleDict({s.name: build_encoder(s, cfg) for s in self.specs})
+        self.importance = nn.Linear(d, 1, bias=False)  # the modality_bias is the offset
+        self.modality_bias = nn.Parameter(torch.zeros(len(self.specs)))
+        self.ff = FeedForward(d, cfg.ff_mult, cfg.dropout)
+        self.aux_heads = nn.ModuleDict({s.name: nn.Linear(d, n_classes) for s in self.specs})
+        self.head = ClassifierHead(d, n_classes, cfg.dropout)
+
+    def forward(self, x: dict[str, Tensor], mask: Tensor) -> ModelOutput:
+        d = self.importance.in_features
+        h = torch.stack([encode_present(self.encoders[s.name], x[s.name], mask[:, m], (d,))
+                         for m, s in enumerate(self.specs)], dim=1)  # (B, M, D)
+        scores = self.importance(h).squeeze(-1) + self.modality_bias  # (B, M)
+        weights = masked_softmax(scores, mask)  # 0 for missing modalities
+        fused = (weights[..., None].to(h.dtype) * h).sum(dim=1)  # (B, D)
+        embedding = self.ff(fused)
+        aux = {s.name: self.aux_heads[s.name](h[:, m]) for m, s in enumerate(self.specs)}
+        return ModelOutput(logits=self.head(embedding), embedding=embedding, aux_logits=aux,
+                           modality_weights=weights)
+
+
+def _numpy(a: Any) -> np.ndarray:
+    if isinstance(a, Tensor):
+        return a.detach().cpu().numpy()
+    return np.asarray(a)

@@ -1,0 +1,415 @@
+"""The neural models: shapes, masking of missing modalities, attention, gradients, learning,
+ablations, configuration of the packaged peers, and the complexity counters."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cancer_alpha.config import PRESETS, ModelConfig
+from cancer_alpha.data import ModalitySpec
+from cancer_alpha.losses import attention_entropy
+from cancer_alpha.models import (
+    MODEL_NAMES,
+    CNAEncoder,
+    CrossModalAttention,
+    FragmentomicsEncoder,
+    MethylationEncoder,
+    MLPEncoder,
+    MultiModalTransformer,
+    build_model,
+    masked_mean,
+)
+from cancer_alpha.models.complexity import count_parameters, flops_per_sample, stage_shapes
+from cancer_alpha.models.encoders import sinusoidal_encoding
+
+P, K, B = 12, 4, 8
+SPECS = [
+    ModalitySpec("methylation", "methylation", P, tuple(float(3 * i) for i in range(P))),
+    ModalitySpec("fragmentomics", "fragmentomics", P, tuple(100.0 + 10 * i for i in range(P))),
+    ModalitySpec("cna", "cna", P),
+]
+TINY = ModelConfig(d_model=16, n_heads=2, n_layers=1, ff_mult=2, dropout=0.0, n_bins=4,
+                   n_latents=8, tab_token_dim=8)
+# every model, plus the ablations at the other token granularity
+VARIANTS = [(n, "modality") for n in MODEL_NAMES] + [
+    ("mmt_no_cross_attention", "locus"), ("mmt_generic_encoders", "locus")]
+VARIANT_IDS = [f"{n}-{m}" for n, m in VARIANTS]
+WITH_ATTENTION = ["mmt_modality", "mmt_locus", "mmt_generic_encoders", "tab_transformer"]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    # tiny tensors: on a shared 2-core machine a second thread only adds contention
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def make_model(name: str, token_mode: str = "modality", cfg: ModelConfig = TINY,
+               seed: int = 0) -> nn.Module:
+    torch.manual_seed(seed)
+    return build_model(name, SPECS, K, dataclasses.replace(cfg, token_mode=token_mode))
+
+
+def make_batch(n: int = B, seed: int = 0) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    x = {s.name: torch.randn(n, s.n_features, generator=g) for s in SPECS}
+    return x, torch.ones(n, len(SPECS), dtype=torch.bool)
+
+
+def n_tokens(model: nn.Module) -> int:
+    locus = getattr(model, "token_mode", "modality") == "locus" or not isinstance(
+        model, MultiModalTransformer)
+    return len(SPECS) * P if locus else len(SPECS)
+
+
+@pytest.mark.parametrize(("name", "mode"), VARIANTS, ids=VARIANT_IDS)
+def test_every_model_returns_logits_and_embedding_of_the_right_shape(name, mode):
+    model = make_model(name, mode).eval()
+    x, mask = make_batch()
+    out = model(x, mask)
+    assert out.logits.shape == (B, K)
+    assert out.embedding.shape == (B, TINY.d_model)
+    if out.attention is not None:
+        layers, heads, n = TINY.n_layers, TINY.n_heads, n_tokens(model)
+        assert out.attention.shape == (B, layers, heads, n, n)
+        assert out.token_modality.shape == (n,)
+
+
+def test_locus_mode_makes_one_token_per_feature_and_modality_mode_one_per_modality():
+    x, mask = make_batch()
+    locus = make_model("mmt_locus").eval()(x, mask)
+    modality = make_model("mmt_modality").eval()(x, mask)
+    assert locus.attention.shape[-1] == 3 * P
+    assert torch.equal(locus.token_modality, torch.arange(3).repeat_interleave(P))
+    assert torch.equal(locus.token_index, torch.arange(P).repeat(3))
+    assert modality.attention.shape[-1] == 3
+    assert torch.equal(modality.token_modality, torch.arange(3))
+
+
+def test_locus_tokens_carry_a_sinusoidal_encoding_of_the_given_coordinates():
+    model = make_model("mmt_locus")
+    expected = sinusoidal_encoding(torch.tensor(SPECS[1].positions), TINY.d_model)
+    assert torch.allclose(model.position_encoding[P:2 * P], expected)
+    # no positions given: the feature index is the coordinate
+    assert torch.allclose(model.position_encoding[2 * P:],
+                          sinusoidal_encoding(torch.arange(P).float(), TINY.d_model))
+
+
+@pytest.mark.parametrize(("name", "mode"), VARIANTS, ids=VARIANT_IDS)
+def test_masked_modality_values_do_not_change_the_output(name, mode):
+    model = make_model(name, mode).eval()
+    x, mask = make_batch()
+    mask[:3, 1] = False  # fragmentomics missing for three samples
+    mask[5, 0] = False
+    mask[5, 2] = False  # sample 5 has fragmentomics only
+    garbage = {k: v.clone() for k, v in x.items()}
+    garbage["fragmentomics"][:3] = torch.randn(3, P) * 1e3
+    garbage["fragmentomics"][0] = float("nan")
+    garbage["methylation"][5] = float("inf")
+    garbage["cna"][5] = -1e6
+    with torch.no_grad():
+        ref, out = model(x, mask), model(garbage, mask)
+        unmasked = model(x, torch.ones_like(mask))
+    torch.testing.assert_close(out.logits, ref.logits, rtol=0, atol=1e-6)
+    torch.testing.assert_close(out.embedding, ref.embedding, rtol=0, atol=1e-6)
+    # the mask is used at all: the same values seen as present give another output
+    assert not torch.allclose(unmasked.logits[:3], ref.logits[:3], atol=1e-4)
+
+
+@pytest.mark.parametrize(("name", "mode"), VARIANTS, ids=VARIANT_IDS)
+def test_fully_masked_modality_gives_no_nan(name, mode):
+    model = make_model(name, mode).train()
+    x, mask = make_batch()
+    mask[:, 2] = False  # copy number missing for the whole batch
+    mask[0, 1] = False  # sample 0 has methylation only
+    mask[1, 0] = False  # a lone sample with fragmentomics: batch statistics of one row
+    out = model(x, mask)
+    loss = F.cross_entropy(out.logits, torch.arange(B) % K)
+    if out.attention is not None:
+        loss = loss + attention_entropy(out.attention)
+    loss.backward()
+    assert torch.isfinite(out.logits).all() and torch.isfinite(out.embedding).all()
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+    with torch.no_grad():
+        assert torch.isfinite(model.eval()(x, mask).logits).all()
+
+
+@pytest.mark.parametrize("name", WITH_ATTENTION)
+def test_attention_rows_sum_to_one(name):
+    mode = "locus" if name == "mmt_locus" else "modality"
+    model = make_model(name, mode).eval()
+    x, mask = make_batch()
+    mask[2, 0] = False
+    with torch.no_grad():
+        out = model(x, mask)
+    sums = out.attention.sum(dim=-1)  # (B, layers, heads, N)
+    present = mask[:, out.token_modality]  # (B, N)
+    assert torch.allclose(sums[present[:, None, None, :].expand_as(sums)], torch.tensor(1.0),
+                          atol=1e-5)
+
+
+@pytest.mark.parametrize("mode", ["modality", "locus"])
+def test_cross_modal_attention_only_looks_at_other_present_modalities(mode):
+    model = make_model("mmt_modality" if mode == "modality" else "mmt_locus").eval()
+    x, mask = make_batch()
+    mask[2, 0] = False
+    with torch.no_grad():
+        out = model(x, mask)
+    w, tm = out.attention, out.token_modality
+    same = tm[:, None] == tm[None, :]
+    assert w[..., same].abs().max() == 0  # never its own modality
+    assert w[2, ..., tm == 0].abs().max() == 0  # never a missing modality as a key ...
+    assert w[2, ..., tm == 0, :].abs().max() == 0  # ... nor as a query
+
+
+def test_cross_modal_attention_with_garbage_or_no_keys():
+    torch.manual_seed(0)
+    attn = CrossModalAttention(8, 2).eval()
+    q, kv = torch.randn(3, 2, 8), torch.randn(3, 5, 8)
+    keys = torch.tensor([[1, 1, 0, 0, 0], [1, 0, 1, 0, 0], [0, 0, 0, 0, 0]], dtype=torch.bool)
+    out, w = attn(q, kv, key_mask=keys)
+    kv2 = kv.clone()
+    kv2[~keys] = torch.randn(int((~keys).sum()), 8) * 1e4  # garbage behind the mask
+    out2, w2 = attn(q, kv2, key_mask=keys)
+    torch.testing.assert_close(out2, out, rtol=0, atol=1e-6)
+    assert w[~keys[:, None, None, :].expand_as(w)].abs().max() == 0
+    assert torch.allclose(w[:2].sum(-1), torch.tensor(1.0))
+    # no key at all: zero weights, the output depends on the query alone, never NaN
+    assert w[2].abs().max() == 0
+    torch.testing.assert_close(out[2], attn.norm(q[2] + attn.to_out.bias))
+
+
+def test_masked_mean_averages_present_entries_and_never_divides_by_zero():
+    x = torch.tensor([[[1.0], [3.0], [float("nan")]], [[5.0], [7.0], [9.0]]])
+    mask = torch.tensor([[True, True, False], [False, False, False]])
+    assert masked_mean(x, mask).tolist() == [[2.0], [0.0]]
+
+
+@pytest.mark.parametrize(("name", "mode"), VARIANTS, ids=VARIANT_IDS)
+def test_every_parameter_receives_a_gradient(name, mode):
+    model = make_model(name, mode).train()
+    x, mask = make_batch()
+    y = torch.arange(B) % K
+    out = model(x, mask)
+    loss = F.cross_entropy(out.logits, y)
+    for aux in (out.aux_logits or {}).values():
+        loss = loss + F.cross_entropy(aux, y)
+    loss.backward()
+    # the "missing" token of TabTransformer is used only when a modality is missing
+    exempt = {"net.special_token_embed.weight"}
+    starved = [n for n, p in model.named_parameters()
+               if n not in exempt and (p.grad is None or p.grad.abs().sum() == 0)]
+    assert starved == []
+
+
+def test_tab_transformer_missing_token_learns_when_a_modality_is_missing():
+    model = make_model("tab_transformer").train()
+    x, mask = make_batch()
+    mask[:2, 1] = False
+    F.cross_entropy(model(x, mask).logits, torch.arange(B) % K).backward()
+    assert model.net.special_token_embed.weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize(("name", "mode"), VARIANTS, ids=VARIANT_IDS)
+def test_fixed_seed_gives_an_identical_forward_pass(name, mode):
+    cfg = dataclasses.replace(TINY, dropout=0.1)
+    x, mask = make_batch()
+    outs = []
+    for _ in range(2):
+        model = make_model(name, mode, cfg, seed=7).train()
+        torch.manual_seed(3)  # dropout masks
+        outs.append(model(x, mask).logits)
+    assert torch.equal(outs[0], outs[1])
+    # and another seed gives another model
+    assert not torch.equal(outs[0], make_model(name, mode, cfg, seed=8).train()(x, mask).logits)
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_every_model_drives_the_loss_near_zero_on_one_small_batch(name):
+    # 16 samples with random labels: only memorisation brings the loss down
+    model = make_model(name, "modality").train()
+    x, mask = make_batch(16, seed=1)
+    mask[:3, 2] = False
+    y = torch.randint(0, K, (16,), generator=torch.Generator().manual_seed(2))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(100):  # each model is below 0.1 within 50 steps
+        opt.zero_grad()
+        F.cross_entropy(model(x, mask).logits, y).backward()
+        opt.step()
+    with torch.no_grad():
+        loss = F.cross_entropy(model.eval()(x, mask).logits, y).item()
+    # from log(4) = 1.39 at chance; 0.1 means every sample gets most of its mass right
+    assert loss < 0.1, loss
+
+
+def test_methylation_encoder_output_is_128_dimensional_at_the_default_config():
+    cfg = ModelConfig()
+    assert cfg.d_model == 128
+    spec = ModalitySpec("methylation", "methylation", 110)
+    model = build_model("mmt_modality", [spec], 5, cfg).eval()
+    encoder = model.encoders["methylation"]
+    assert type(encoder) is MethylationEncoder
+    beta = torch.rand(4, 110)  # beta values in [0, 1]
+    assert encoder(beta).shape == (4, 128)
+    assert MethylationEncoder(110).eval()(beta).shape == (4, 128)
+
+
+def test_seed002_preset_builds_a_512_wide_model_with_8_heads():
+    cfg = ModelConfig(**PRESETS["seed002"], n_layers=1)
+    model = build_model("mmt_modality", SPECS, K, cfg).eval()
+    x, mask = make_batch(2)
+    out = model(x, mask)
+    assert out.embedding.shape == (2, 512)
+    assert out.attention.shape == (2, 1, 8, 3, 3)
+
+
+def test_unknown_model_name_raises_value_error_listing_valid_names():
+    with pytest.raises(ValueError, match="model.name = 'gpt' is invalid") as err:
+        build_model("gpt", SPECS, K, TINY)
+    assert all(n in str(err.value) for n in MODEL_NAMES)
+
+
+def test_bad_specs_or_classes_raise_value_error():
+    with pytest.raises(ValueError, match="n_classes"):
+        build_model("mmt_modality", SPECS, 1, TINY)
+    with pytest.raises(ValueError, match="distinct"):
+        build_model("mmt_modality", [SPECS[0], SPECS[0]], K, TINY)
+    with pytest.raises(ValueError, match="specs"):
+        build_model("mmt_modality", [], K, TINY)
+
+
+def test_kinds_get_their_encoders_and_other_kinds_a_generic_mlp():
+    specs = [*SPECS, ModalitySpec("mrna", "generic", 7)]
+    model = build_model("mmt_modality", specs, K, TINY)
+    kinds = {n: type(e) for n, e in model.encoders.items()}
+    assert kinds == {"methylation": MethylationEncoder, "fragmentomics": FragmentomicsEncoder,
+                     "cna": CNAEncoder, "mrna": MLPEncoder}
+    x = {s.name: torch.randn(3, s.n_features) for s in specs}
+    assert model.eval()(x, torch.ones(3, 4, dtype=torch.bool)).logits.shape == (3, K)
+
+
+@pytest.mark.parametrize("mode", ["modality", "locus"])
+def test_ablation_without_cross_attention_has_none(mode):
+    full = make_model("mmt_modality", mode)
+    ablated = make_model("mmt_no_cross_attention", mode)
+    assert any("cross_attention" in n for n, _ in full.named_parameters())
+    assert not any("cross_attention" in n for n, _ in ablated.named_parameters())
+    assert not any(isinstance(m, CrossModalAttention) for m in ablated.modules())
+    x, mask = make_batch()
+    assert ablated.eval()(x, mask).attention is None
+
+
+@pytest.mark.parametrize("mode", ["modality", "locus"])
+def test_generic_encoder_ablation_uses_one_mlp_design_for_every_modality(mode):
+    full = make_model("mmt_modality", mode)
+    ablated = make_model("mmt_generic_encoders", mode)
+    assert {type(e) for e in ablated.encoders.values()} == {MLPEncoder}
+    assert not any(isinstance(m, nn.Conv1d | nn.GRU) for m in ablated.modules())
+    assert any(isinstance(m, nn.GRU) for m in full.modules())
+    assert any(isinstance(m, CrossModalAttention) for m in ablated.modules())
+
+
+def test_late_fusion_weights_are_a_softmax_over_present_modalities():
+    model = make_model("late_fusion").eval()
+    x, mask = make_batch()
+    mask[0, 1] = False
+    with torch.no_grad():
+        w = model(x, mask).modality_weights
+    assert w.shape == (B, 3)
+    assert w[0, 1] == 0
+    assert torch.allclose(w.sum(dim=1), torch.ones(B))
+
+
+def test_tab_transformer_uses_the_published_residual_stream():
+    net = make_model("tab_transformer").net
+    # num_residual_streams=1: no hyper-connection streams to expand or reduce
+    assert isinstance(net.transformer.expand_streams, nn.Identity)
+    assert isinstance(net.transformer.reduce_streams, nn.Identity)
+    assert net.categorical_embeds.embeddings.num_embeddings == TINY.n_bins * 3 * P
+
+
+def test_tab_transformer_bins_are_quantiles_of_the_training_data_only():
+    model = make_model("tab_transformer")
+    rng = np.random.default_rng(0)
+    x = {s.name: rng.normal(3.0, 2.0, (200, P)) for s in SPECS}
+    mask = np.ones((200, 3), dtype=bool)
+    mask[:50, 0] = False
+    x["methylation"][:50] = 1e6  # values behind the mask must not move the edges
+    x["cna"][:10] = np.nan  # NaN rows of a missing modality are ignored as well
+    mask[:10, 2] = False
+    assert not bool(model.bins_fitted)
+    model.fit_bins(x, mask)
+    levels = np.arange(1, TINY.n_bins) / TINY.n_bins
+    edges = model.bin_edges.numpy()
+    np.testing.assert_allclose(edges[0], np.quantile(x["methylation"][50:, 0], levels),
+                               rtol=1e-6)
+    np.testing.assert_allclose(edges[2 * P], np.quantile(x["cna"][10:, 0], levels), rtol=1e-6)
+    assert bool(model.bins_fitted)
+
+
+def test_perceiver_io_is_configured_with_latents_and_one_learned_query():
+    model = make_model("perceiver_io")
+    assert model.net.latents.shape == (TINY.n_latents, TINY.d_model)
+    assert model.query.shape == (1, TINY.d_model)
+
+
+def test_count_parameters_counts_every_weight():
+    model = make_model("early_fusion_mlp")
+    n, m, h, d = 3 * P, 3, TINY.d_model * TINY.ff_mult, TINY.d_model
+    linear = (n + m) * h + h + h * d + d + d * K + K
+    batchnorm = 2 * h + 2 * d  # gains and biases
+    assert count_parameters(model) == linear + batchnorm
+
+
+def test_flops_per_sample_counts_matrix_products_per_sample():
+    model = make_model("early_fusion_mlp")
+    n, m, h, d = 3 * P, 3, TINY.d_model * TINY.ff_mult, TINY.d_model
+    expected = 2 * ((n + m) * h + h * d + d * K)  # multiply-adds of the three linear layers
+    for batch_size in (4, 8):
+        x, mask = make_batch(batch_size)
+        assert flops_per_sample(model, {"x": x, "mask": mask}) == expected
+    assert model.training  # the mode is restored
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_flops_per_sample_is_positive_and_per_sample_for_every_model(name):
+    model = make_model(name)
+    flops = [flops_per_sample(model, dict(zip(("x", "mask"), make_batch(n), strict=True)))
+             for n in (4, 8)]
+    assert flops[0] > 0 and flops[0] == pytest.approx(flops[1], rel=1e-9)
+
+
+def test_flops_per_sample_counts_the_recurrent_layer_on_cpu():
+    class GRUOnly(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(1, 8, batch_first=True, bidirectional=True)
+
+        def forward(self, x, mask):
+            return self.gru(x["cna"][..., None])
+
+    x, mask = make_batch(4)
+    # 3 gates, input (1) and hidden (8) products, 2 directions, P steps, 2 FLOPs a multiply-add
+    expected = 2 * 3 * (1 * 8 + 8 * 8) * 2 * P
+    assert flops_per_sample(GRUOnly(), {"x": x, "mask": mask}) == expected
+
+
+def test_stage_shapes_follow_a_forward_pass_through_the_locus_model():
+    model = make_model("mmt_locus").train()
+    x, mask = make_batch(5)
+    stages = {name: (kind, shape) for name, kind, shape in
+              stage_shapes(model, {"x": x, "mask": mask})}
+    d, n = TINY.d_model, 3 * P
+    assert stages["encoders.cna"] == ("CNAEncoder", (5, P, d))
+    assert stages["fusion.0"] == ("CrossModalBlock", ((5, n, d), (5, TINY.n_heads, n, n)))
+    assert stages["head"] == ("ClassifierHead", (5, K))
+    assert model.training and not model._forward_hooks  # mode restored, hooks removed
+    assert not model.head._forward_hooks
