@@ -94,7 +94,7 @@ class CohortConfig:
                  and abs(fmax / r - round(fmax / r)) < 1e-6, s, "max_tumour_fraction", fmax,
                  f"a multiple of tumour_fraction_resolution={r} in [{r}, 1]")
         _require(self.effect_size * fmax <= 1 + 1e-12, s, "effect_size", self.effect_size,
-                 f"a number <= 1 / max_tumour_fraction = {1 / fmax:.4g} (a mixture weight "
+                 f"a number <= 1 / max_tumour_fraction = {1 / fmax:.6g} (a mixture weight "
                  "effect_size * tumour fraction above 1 is impossible)")
 
 
