@@ -1,0 +1,223 @@
+# %% [markdown]
+# # Synthetic multi-modal cohorts and their Bayes-optimal ceiling
+#
+# Seed 000 validates its architecture on synthetic data only: beta-distributed methylation,
+# fragment-length mixtures and copy-number profiles from hidden Markov models
+# {cite}`seed000`. Seed 002 reports accuracies of up to 99% on synthetic benchmarks
+# {cite}`seed002`. Neither paper says how hard its data was, so neither number can be judged.
+#
+# This chapter builds the generator every later chapter trains on, following seed 000's recipe
+# for each modality, and then does what only the author of a generator can do: it computes the
+# **Bayes-optimal classifier**, the posterior probability of each class given everything
+# observed, under the very model that drew the data. No classifier can beat it on average
+# {cite}`devroye1996probabilistic`, so its accuracy is the ceiling beside which every later
+# score is shown.
+
+# %% tags=["parameters"]
+profile = "paper"
+cohort = {}
+model = {}
+train = {}
+evaluation = {}
+profiling = {}
+results_dir = "results"
+
+# %%
+import numpy as np
+import pandas as pd
+
+from cancer_alpha import bayes, config, plots, results, synth
+
+cfg = config.from_parameters(profile, cohort=cohort, model=model, train=train,
+                             evaluation=evaluation, profiling=profiling)
+run = results.Run("01_data_synthesis", cfg, results_dir, seeds=[cfg.evaluation.data_seed])
+world = synth.World.from_config(cfg.cohort)
+train_cohort, test_cohort = synth.standard_cohorts(cfg)
+run.glue("n_train", train_cohort.data.n_samples)
+run.glue("n_test", test_cohort.data.n_samples)
+run.glue("n_loci", cfg.cohort.n_loci)
+run.glue("n_fragment_bins", cfg.cohort.n_fragment_bins)
+run.glue("n_classes", world.n_classes)
+run.glue("n_joint_loci", len(world.joint_loci))
+
+# %% [markdown]
+# ## The cohort
+#
+# A cohort has {glue:text}`n_classes` classes: healthy donors and four cancer types, with
+# imbalanced priors as in a screening population. Every sample has a latent **tumour
+# fraction**, the share of its cell-free DNA shed by a tumour: exactly zero for healthy donors,
+# mostly below 0.2 for cancers, drawn from a prior that differs between cancer types (some
+# shed more than others). All three modalities are read from the same plasma, so they share it:
+# a sample with a small tumour fraction looks healthy in every modality at once, which is where
+# most of the irreducible error of this problem comes from.
+#
+# The training cohort has {glue:text}`n_train` samples and a held-out cohort from the same
+# generator has {glue:text}`n_test`; the held-out cohort measures every ceiling in this chapter
+# and every test score in Chapter 3.
+
+# %%
+fig = run.figure(plots.class_balance(train_cohort.y, world.class_names, train_cohort.data.mask,
+                                     train_cohort.data.modalities), "class_balance")
+
+# %% [markdown]
+# ## Methylation
+#
+# One beta value (the methylated fraction of a CpG region) per genomic locus, drawn from a beta
+# distribution whose mean mixes the normal-plasma mean of the region with the tumour mean of the
+# sample's class in proportion to its tumour fraction. Normal means are bimodal across regions,
+# as on methylation arrays {cite}`du2010mvalue`: most regions are either methylated or not.
+# Cancers share a partial hypomethylation of methylated regions and each type adds its own
+# hypermethylated CpG islands.
+
+# %%
+fig = run.figure(plots.methylation_densities(train_cohort), "methylation_densities")
+
+# %% [markdown]
+# ## Fragment lengths
+#
+# The lengths of cell-free DNA fragments follow the nucleosome: a main peak near 167 bp (one
+# nucleosome plus linker), a second near 334 bp, and a 10-bp periodicity below the main peak
+# {cite}`snyder2016cfdna`. Tumour-derived fragments are shorter {cite}`underhill2016fragment`; here
+# each cancer type shifts and widens the main peak by its own amount, and each sample's histogram
+# counts a finite number of fragments ({glue:text}`n_fragments` per sample), so it is noisy.
+
+# %%
+run.glue("n_fragments", cfg.cohort.n_fragments)
+fig = run.figure(plots.fragment_lengths(train_cohort), "fragment_lengths")
+
+# %% [markdown]
+# ## Copy number
+#
+# Copy-number log2 ratios over the same {glue:text}`n_loci` genomic bins as the methylation
+# regions, spread over the 22 autosomes in proportion to their length. Each chromosome is a
+# hidden Markov chain over copy-number states 1 to 4 {cite}`rabiner1989hmm`; cancers share a
+# background of gains and losses and each type has driver chromosomes with more frequent
+# gains or losses {cite}`zack2013scna`. The observed ratio is diluted by the tumour fraction and
+# blurred by noise. Below, the sample with the highest tumour fraction of each cancer type, with
+# its hidden states.
+
+# %%
+cancer = range(1, world.n_classes)
+show = [int(np.flatnonzero(train_cohort.y == k)[np.argmax(
+    train_cohort.tumour_fraction[train_cohort.y == k])]) for k in cancer]
+fig = run.figure(plots.copy_number_profiles(train_cohort, show), "copy_number_profiles")
+
+# %% [markdown]
+# ## One sample, three views
+
+# %%
+fig = run.figure(plots.sample_views(train_cohort, show[0]), "sample_views")
+
+# %% [markdown]
+# ## A signal that exists only jointly
+#
+# At {glue:text}`n_joint_loci` planted loci the tumour's methylation follows its copy number:
+# for some cancer types a gain raises methylation and a loss lowers it, for the others it is the
+# reverse. Copy number at these loci is equally likely to go up or down in every cancer type,
+# so methylation alone and copy number alone look the same for all of them; only the two read
+# together tell the types apart. No single-modality model can use this signal, and Chapter 4
+# asks whether cross-modal attention finds these loci. The figure draws samples of two cancer
+# types with opposite signs at a fixed tumour fraction of 0.4, to make the pattern visible.
+
+# %%
+fig = run.figure(plots.joint_signal(world, seed=7), "joint_signal")
+
+# %% [markdown]
+# ## The Bayes-optimal classifier
+#
+# Given class $k$ and tumour fraction $f$ the three modalities are independent, except at the
+# joint loci where methylation depends on the hidden copy-number state. The posterior is
+#
+# $$
+# p(k \mid x) \propto \pi_k \sum_{l} w_{kl}\; p(x_{\text{meth}} \mid k, f_l)\;
+# p(x_{\text{frag}} \mid k, f_l)\; p(x_{\text{cna}} \mid k, f_l),
+# $$
+#
+# with the tumour fraction summed over the discrete levels $f_l$ of its prior (weights
+# $w_{kl}$), the methylation term a product of beta densities, the fragment term a multinomial
+# and the copy-number term the forward algorithm of each chromosome's HMM, into whose emissions
+# the methylation of the joint loci is folded so that the hidden states are summed out exactly.
+# A modality that is missing, or left out on purpose, is marginalised by dropping its factor.
+# The same model objects draw the data and score it.
+
+# %%
+clf = bayes.BayesClassifier(world)
+ceilings = bayes.subset_ceilings(clf, test_cohort.data)
+table = pd.DataFrame(ceilings).T
+table
+
+# %%
+joint_key = "+".join(world.config.modalities)
+singles = {m: ceilings[m]["accuracy"] for m in world.config.modalities}
+best_single = max(singles, key=singles.get)
+run.glue("bayes_joint", ceilings[joint_key]["accuracy"])
+run.glue("bayes_joint_lo", ceilings[joint_key]["ci95"][0])
+run.glue("bayes_joint_hi", ceilings[joint_key]["ci95"][1])
+run.glue("best_single_name", best_single)
+run.glue("best_single", singles[best_single])
+run.glue("chance", float(np.max(world.class_priors)))
+fig = run.figure(plots.subset_ceilings({k: v["accuracy"] for k, v in ceilings.items()},
+                                       {k: v["ci95"] for k, v in ceilings.items()}),
+                 "subset_ceilings")
+
+# %% [markdown]
+# On the held-out cohort the Bayes-optimal accuracy with all three modalities is
+# {glue:text}`bayes_joint:.3f` (95% interval {glue:text}`bayes_joint_lo:.3f` to
+# {glue:text}`bayes_joint_hi:.3f`). The best single modality, {glue:text}`best_single_name`,
+# reaches {glue:text}`best_single:.3f`, and always predicting the most frequent class reaches
+# {glue:text}`chance:.3f`. These are the numbers against which the models of Chapter 3 are read:
+# a model can at best match the ceiling of the modalities it sees.
+#
+# The default difficulty (the `effect_size` of the cohort settings, which multiplies every
+# tumour-derived deviation from normal plasma) was chosen once, before any model was trained,
+# so that the joint ceiling at the paper scale lies between 0.85 and 0.92 and the best single
+# modality is clearly below it: hard enough that models can differ, easy enough that they can
+# learn.
+
+# %% [markdown]
+# ## How the ceiling moves with difficulty
+
+# %%
+effect_sizes = np.linspace(0.0, 1.0 / cfg.cohort.max_tumour_fraction, 7)
+curve = bayes.ceiling_curve(cfg.cohort, effect_sizes, cfg.evaluation.curve_samples,
+                            seed=cfg.evaluation.data_seed + 2)
+fig = run.figure(plots.ceiling_vs_difficulty(curve, chance=float(np.max(world.class_priors)),
+                                             default=cfg.cohort.effect_size),
+                 "ceiling_vs_difficulty")
+curve.round(3)
+
+# %% [markdown]
+# At effect size zero every class generates the same data and the ceiling is the share of the
+# largest class; it rises with the effect size for every modality, and the joint ceiling stays
+# above each single modality throughout.
+
+# %% [markdown]
+# ## Missing modalities
+#
+# Real cohorts miss modalities. The generator can hide each modality of a sample at random;
+# the Bayes classifier then sums the missing modality out. On a held-out cohort in which each
+# modality is missing with probability {glue:text}`missing_rate`, the ceiling falls from
+# {glue:text}`bayes_joint:.3f` to {glue:text}`bayes_missing:.3f`.
+
+# %%
+missing_world = synth.World.from_config(cfg.replace(cohort={"missing_rate": 0.2}).cohort)
+missing_test = missing_world.sample(cfg.evaluation.test_samples, seed=cfg.evaluation.data_seed + 1)
+run.glue("missing_rate", missing_world.config.missing_rate)
+run.glue("bayes_missing", bayes.BayesClassifier(missing_world).score(missing_test.data))
+
+# %% [markdown]
+# ## Run record
+
+# %%
+run.metric("bayes_accuracy", ceilings[joint_key]["accuracy"])
+run.metric("bayes_accuracy_ci95", ceilings[joint_key]["ci95"])
+run.metric("bayes_accuracy_by_modality", singles)
+run.metric("bayes_accuracy_by_subset", {k: v["accuracy"] for k, v in ceilings.items()})
+run.metric("bayes_accuracy_missing_20pct", run.metrics["glued"]["bayes_missing"])
+run.metric("ceiling_vs_effect_size", curve.reset_index().to_dict(orient="list"))
+run.metric("n_classes", world.n_classes)
+run.metric("class_names", world.class_names)
+run.metric("class_priors", dict(zip(world.class_names, world.class_priors.tolist(), strict=True)))
+run.metric("features_per_modality", {s.name: s.n_features for s in train_cohort.data.specs})
+run.metric("n_test", test_cohort.data.n_samples)
+record_path = run.save()
