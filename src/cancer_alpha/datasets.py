@@ -815,3 +815,17 @@ def align_features(data: MultiOmicsData, specs: Sequence[ModalitySpec],
     return MultiOmicsData(specs=list(specs), x=x, mask=mask, y=data.y,
                           class_names=list(data.class_names), sample_ids=list(data.sample_ids),
                           feature_names=names_out)
+
+
+# Published results on ROSMAP's fixed MOGONET split, quoted for comparison (not computed here):
+# mean (and sd where published) of accuracy, F1 (binary, AD positive) and ROC AUC.
+ROSMAP_PUBLISHED: dict[str, dict[str, Any]] = {
+    "MOGONET (Wang et al. 2021)": {"accuracy": 0.815, "accuracy_sd": 0.023, "f1": 0.821,
+                                   "f1_sd": 0.022, "auc": 0.874, "auc_sd": 0.012,
+                                   "source": "wang2021mogonet"},
+    "random forest (as reported by Wang et al. 2021)": {"accuracy": 0.726, "f1": 0.734,
+                                                        "auc": 0.811,
+                                                        "source": "wang2021mogonet"},
+    "Multimodal Dynamics (Han et al. 2022)": {"accuracy": 0.842, "f1": 0.846, "auc": 0.912,
+                                              "source": "han2022dynamics"},
+}

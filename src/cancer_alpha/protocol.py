@@ -66,11 +66,28 @@ def fit_one(name: str, train: MultiOmicsData, evals: Mapping[str, MultiOmicsData
     return Fit(name, seed, fold, seconds, metrics, probas if keep_proba else {}, **info)
 
 
-def _limit_threads() -> None:
-    """One thread per worker process: parallel fits must not oversubscribe the cores."""
+def _in_worker(work: Callable[..., Any], *args: Any) -> Any:
+    """Run one task in a worker process with one torch thread, so that parallel fits do not
+    oversubscribe the cores."""
     import torch
 
     torch.set_num_threads(1)
+    return work(*args)
+
+
+def run_tasks(work: Callable[..., Any], tasks: Sequence[tuple], n_jobs: int = 1, *,
+              progress: bool = False) -> list[Any]:
+    """``work(*task)`` for every task, in ``n_jobs`` processes when above 1, in order."""
+    if n_jobs > 1:
+        from joblib import Parallel, delayed
+
+        return list(Parallel(n_jobs=n_jobs, backend="loky", verbose=10 if progress else 0)(
+            delayed(_in_worker)(work, *t) for t in tasks))
+    if progress:
+        from tqdm.auto import tqdm
+
+        tasks = tqdm(tasks, desc="fits")
+    return [work(*t) for t in tasks]
 
 
 def cross_validate(data: MultiOmicsData, cfg: Profile, models: Sequence[str], *,
@@ -95,22 +112,11 @@ def cross_validate(data: MultiOmicsData, cfg: Profile, models: Sequence[str], *,
                 tasks.append((name, seed, fold, tr, te))
 
     def work(name, seed, fold, tr, te):
-        if n_jobs > 1:
-            _limit_threads()
         sets = {"cv": data.subset(te), **(evals or {})}
         return fit_one(name, data.subset(tr), sets, cfg, seed, fold=fold,
                        keep_proba=keep_proba, analyse=analyse)
 
-    if n_jobs > 1:
-        from joblib import Parallel, delayed
-
-        return list(Parallel(n_jobs=n_jobs, backend="loky", verbose=10 if progress else 0)(
-            delayed(work)(*t) for t in tasks))
-    if progress:
-        from tqdm.auto import tqdm
-
-        tasks = tqdm(tasks, desc="fits")
-    return [work(*t) for t in tasks]
+    return run_tasks(work, tasks, n_jobs, progress=progress)
 
 
 def summary(fits: Sequence[Fit], eval_set: str = "test",
@@ -129,3 +135,99 @@ def summary(fits: Sequence[Fit], eval_set: str = "test",
         row["n_runs"] = len(mine)
         out[name] = row
     return out
+
+
+def comparison_table(fits: Sequence[Fit], ceiling: float, eval_set: str = "test"):
+    """One row per model: metrics as mean and sd over runs, the share of the Bayes ceiling,
+    the cross-validated accuracy, fit time and the number of runs (seed 002's Table 1)."""
+    import pandas as pd
+
+    rows = summary(fits, eval_set)
+    cv = summary(fits, "cv", metrics=("accuracy",))
+    table = pd.DataFrame(rows).T
+    table["share_of_ceiling"] = table["accuracy_mean"] / ceiling
+    table["cv_accuracy_mean"] = [cv.get(n, {}).get("accuracy_mean", float("nan"))
+                                 for n in table.index]
+    table["n_runs"] = table["n_runs"].astype(int)
+    return table
+
+
+def histories(fits: Sequence[Fit]) -> dict[str, list[list[dict[str, float]]]]:
+    """The per-epoch history of every neural run, by model."""
+    out: dict[str, list] = {}
+    for f in fits:
+        if f.history:
+            out.setdefault(f.model, []).append(f.history)
+    return out
+
+
+def best_epochs(fits: Sequence[Fit]) -> dict[str, list[int]]:
+    """Epoch (counted from 1) of the lowest validation loss of every neural run, by model."""
+    out: dict[str, list[int]] = {}
+    for f in fits:
+        if f.best_epoch is not None:
+            out.setdefault(f.model, []).append(f.best_epoch + 1)
+    return out
+
+
+def training_size_curve(pool: MultiOmicsData, test: MultiOmicsData, cfg: Profile,
+                        models: Sequence[str], sizes: Sequence[int], seeds: Sequence[int],
+                        n_jobs: int = 1) -> list[dict[str, Any]]:
+    """Test accuracy of each model trained on stratified subsets of ``pool`` of each size."""
+    from sklearn.model_selection import train_test_split
+
+    tasks = []
+    for seed in seeds:
+        for n in sorted(sizes):
+            if n > pool.n_samples:
+                raise ValueError(f"training size {n} exceeds the pool of {pool.n_samples}")
+            idx = (np.arange(pool.n_samples) if n == pool.n_samples else
+                   train_test_split(np.arange(pool.n_samples), train_size=n,
+                                    random_state=seed, stratify=pool.y)[0])
+            tasks += [(name, seed, n, idx) for name in models]
+
+    def work(name, seed, n, idx):
+        fit = fit_one(name, pool.subset(idx), {"test": test}, cfg, seed, keep_proba=False)
+        return {"model": name, "seed": seed, "n_train": n,
+                "accuracy": fit.metrics["test"]["accuracy"], "fit_seconds": fit.fit_seconds}
+
+    return run_tasks(work, tasks, n_jobs)
+
+
+def fixed_split(train: MultiOmicsData, test: MultiOmicsData, cfg: Profile,
+                models: Sequence[str], seeds: Sequence[int], n_jobs: int = 1,
+                keep_proba: bool = True) -> list[Fit]:
+    """Every model trained on a published training split with each seed, scored on its test
+    split (real data sets come with a fixed split; only the seed varies)."""
+    tasks = [(name, seed) for seed in seeds for name in models]
+
+    def work(name, seed):
+        return fit_one(name, train, {"test": test}, cfg, seed, keep_proba=keep_proba)
+
+    return run_tasks(work, tasks, n_jobs)
+
+
+def real_data_table(fits: Sequence[Fit], test: MultiOmicsData):
+    """Per model on a fixed split: accuracy, F1 and ROC AUC (mean and sd over seeds).
+
+    F1 is the binary F1 of the second class for two classes (as published for ROSMAP, where it
+    is "AD") and macro F1 otherwise.
+    """
+    import pandas as pd
+    from sklearn.metrics import f1_score
+
+    rows = {}
+    for name in dict.fromkeys(f.model for f in fits):
+        mine = [f for f in fits if f.model == name]
+        acc = [f.metrics["test"]["accuracy"] for f in mine]
+        auc = [f.metrics["test"]["roc_auc_macro"] for f in mine]
+        if test.n_classes == 2:
+            f1 = [f1_score(test.y, f.proba["test"].argmax(axis=1)) for f in mine]
+        else:
+            f1 = [f.metrics["test"]["f1_macro"] for f in mine]
+        rows[name] = {"accuracy_mean": np.mean(acc), "accuracy_sd": mean_sd(acc)[1],
+                      "f1_mean": np.mean(f1), "f1_sd": mean_sd(f1)[1],
+                      "auc_mean": np.mean(auc), "auc_sd": mean_sd(auc)[1],
+                      "fit_seconds_mean": np.mean([f.fit_seconds for f in mine]),
+                      "n_runs": len(mine)}
+    return pd.DataFrame(rows).T.astype({"n_runs": int})
