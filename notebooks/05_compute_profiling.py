@@ -259,7 +259,7 @@ pd.DataFrame({"seconds per epoch": {"Lightning": t_lightning.median_s,
 run.metric("device", label)
 run.metric("memory_points", memory.to_dict(orient="list"))
 run.metric("memory_exponents", exponents.reset_index(names="model").to_dict(orient="records"))
-run.metric("peak_train_memory_mb", paper_memory["tensor_peak_mb"].to_dict())
+run.metric("peak_train_memory_mb", paper_memory["total_mb"].to_dict())
 run.metric("memory_exponent", {"value": locus.exponent, "ci95": list(locus.ci95),
                                "model": "mmt_locus"})
 run.metric("time_points", timing.to_dict(orient="list"))

@@ -1,5 +1,6 @@
-"""The neural models: shapes, masking of missing modalities, attention, gradients, learning,
-ablations, configuration of the packaged peers, and the complexity counters."""
+"""The neural models: shapes, masking of missing modalities, attention (and its grouped, packed
+form), gradients, learning, ablations, configuration of the packaged peers, and the complexity
+counters."""
 
 from __future__ import annotations
 
@@ -21,12 +22,23 @@ from cancer_alpha.models import (
     FragmentomicsEncoder,
     MethylationEncoder,
     MLPEncoder,
-    MultiModalTransformer,
     build_model,
     masked_mean,
 )
+from cancer_alpha.models.attention import (
+    masked_softmax,
+    other_group_tokens,
+    pack_attention,
+    scatter_attention,
+)
 from cancer_alpha.models.complexity import count_parameters, flops_per_sample, stage_shapes
-from cancer_alpha.models.encoders import sinusoidal_encoding
+from cancer_alpha.models.encoders import (
+    CNA_STRIDE,
+    FRAGMENT_POOL,
+    pool_positions,
+    sinusoidal_encoding,
+)
+from cancer_alpha.models.peers import PERCEIVER_WIDTH_DIVISOR, TAB_DIM_HEAD
 
 P, K, B = 12, 4, 8
 SPECS = [
@@ -64,10 +76,17 @@ def make_batch(n: int = B, seed: int = 0) -> tuple[dict[str, torch.Tensor], torc
     return x, torch.ones(n, len(SPECS), dtype=torch.bool)
 
 
-def n_tokens(model: nn.Module) -> int:
-    locus = getattr(model, "token_mode", "modality") == "locus" or not isinstance(
-        model, MultiModalTransformer)
-    return len(SPECS) * P if locus else len(SPECS)
+def token_counts(name: str, mode: str) -> list[int]:
+    """Tokens per modality each model should make from SPECS."""
+    if not name.startswith("mmt"):
+        return [P] * len(SPECS)  # the peers: one token per feature
+    mode = {"mmt_locus": "locus", "mmt_modality": "modality"}.get(name, mode)
+    if mode == "modality":
+        return [1] * len(SPECS)
+    # locus mode: one per feature, but one per FRAGMENT_POOL fragment-length bins when the
+    # fragmentomics encoder is the specific one
+    pooled = P if name == "mmt_generic_encoders" else -(-P // FRAGMENT_POOL)
+    return [P, pooled, P]
 
 
 @pytest.mark.parametrize(("name", "mode"), VARIANTS, ids=VARIANT_IDS)
@@ -78,29 +97,48 @@ def test_every_model_returns_logits_and_embedding_of_the_right_shape(name, mode)
     assert out.logits.shape == (B, K)
     assert out.embedding.shape == (B, TINY.d_model)
     if out.attention is not None:
-        layers, heads, n = TINY.n_layers, TINY.n_heads, n_tokens(model)
-        assert out.attention.shape == (B, layers, heads, n, n)
+        counts = token_counts(name, mode)
+        layers, heads, n = TINY.n_layers, TINY.n_heads, sum(counts)
+        # key slots: the tokens of the other modalities, as many as the largest such set
+        assert out.attention.shape == (B, layers, heads, n, n - min(counts))
+        assert out.attention_keys.shape == (n, n - min(counts))
+        assert out.full_attention().shape == (B, layers, heads, n, n)
         assert out.token_modality.shape == (n,)
 
 
-def test_locus_mode_makes_one_token_per_feature_and_modality_mode_one_per_modality():
+def test_locus_mode_makes_one_token_per_locus_and_modality_mode_one_per_modality():
     x, mask = make_batch()
     locus = make_model("mmt_locus").eval()(x, mask)
     modality = make_model("mmt_modality").eval()(x, mask)
-    assert locus.attention.shape[-1] == 3 * P
-    assert torch.equal(locus.token_modality, torch.arange(3).repeat_interleave(P))
-    assert torch.equal(locus.token_index, torch.arange(P).repeat(3))
-    assert modality.attention.shape[-1] == 3
+    # one token per CpG locus and copy-number bin; fragment-length bins pooled FRAGMENT_POOL
+    # at a time, each pooled token indexed by its first bin
+    pooled = torch.arange(0, P, FRAGMENT_POOL)
+    assert locus.full_attention().shape[-1] == 2 * P + len(pooled)
+    assert torch.equal(locus.token_modality, torch.cat(
+        [torch.zeros(P), torch.ones(len(pooled)), torch.full((P,), 2)]).long())
+    assert torch.equal(locus.token_index, torch.cat([torch.arange(P), pooled, torch.arange(P)]))
+    assert modality.full_attention().shape[-1] == 3
     assert torch.equal(modality.token_modality, torch.arange(3))
+    assert torch.equal(modality.token_index, torch.zeros(3, dtype=torch.long))
 
 
 def test_locus_tokens_carry_a_sinusoidal_encoding_of_the_given_coordinates():
     model = make_model("mmt_locus")
-    expected = sinusoidal_encoding(torch.tensor(SPECS[1].positions), TINY.d_model)
-    assert torch.allclose(model.position_encoding[P:2 * P], expected)
+    d, t = TINY.d_model, -(-P // FRAGMENT_POOL)
+    expected = sinusoidal_encoding(torch.tensor(SPECS[0].positions), d)
+    assert torch.allclose(model.position_encoding[:P], expected)
+    # a pooled fragment-length token sits at the mean length of its bins (100 + 10 i bp)
+    centres = 100.0 + 10 * (FRAGMENT_POOL * torch.arange(t) + (FRAGMENT_POOL - 1) / 2)
+    assert torch.allclose(model.position_encoding[P:P + t], sinusoidal_encoding(centres, d))
     # no positions given: the feature index is the coordinate
-    assert torch.allclose(model.position_encoding[2 * P:],
-                          sinusoidal_encoding(torch.arange(P).float(), TINY.d_model))
+    assert torch.allclose(model.position_encoding[P + t:],
+                          sinusoidal_encoding(torch.arange(P).float(), d))
+
+
+def test_pooled_positions_average_each_run_and_keep_a_short_last_run():
+    positions = torch.arange(10.0) * 2  # 0, 2, ..., 18
+    assert pool_positions(positions, 4).tolist() == [3.0, 11.0, 17.0]
+    assert torch.equal(pool_positions(positions, 1), positions)
 
 
 @pytest.mark.parametrize(("name", "mode"), VARIANTS, ids=VARIANT_IDS)
@@ -146,6 +184,8 @@ def test_fully_masked_modality_gives_no_nan(name, mode):
 def test_attention_rows_sum_to_one(name):
     mode = "locus" if name == "mmt_locus" else "modality"
     model = make_model(name, mode).eval()
+    if name == "tab_transformer":
+        model.return_attention = True  # computed for analysis only
     x, mask = make_batch()
     mask[2, 0] = False
     with torch.no_grad():
@@ -163,11 +203,76 @@ def test_cross_modal_attention_only_looks_at_other_present_modalities(mode):
     mask[2, 0] = False
     with torch.no_grad():
         out = model(x, mask)
-    w, tm = out.attention, out.token_modality
+    w, tm = out.full_attention(), out.token_modality
     same = tm[:, None] == tm[None, :]
     assert w[..., same].abs().max() == 0  # never its own modality
     assert w[2, ..., tm == 0].abs().max() == 0  # never a missing modality as a key ...
     assert w[2, ..., tm == 0, :].abs().max() == 0  # ... nor as a query
+    assert w[0, ..., tm == 0, :][..., tm != 0].sum() > 0  # a present sample does attend
+    # key slots list other-modality tokens only; empty slots carry no weight
+    keys = out.attention_keys
+    listed = keys >= 0
+    assert (tm[keys.clamp_min(0)] != tm[:, None])[listed].all()
+    assert out.attention[..., ~listed].abs().sum() == 0
+
+
+def reference_cross_modal_attention(attn: CrossModalAttention, tokens, token_modality, mask):
+    """The fusion layer's attention computed densely over all (N x N) pairs with a pair mask:
+    what the grouped computation must reproduce."""
+    q, k, v = attn._project(tokens, tokens)
+    present = mask[:, token_modality]  # (B, N)
+    allowed = ((token_modality[:, None] != token_modality[None, :])[None, None]
+               & present[:, None, None, :] & present[:, None, :, None])
+    weights = masked_softmax(q @ k.transpose(-1, -2), allowed)
+    out = (weights @ v).transpose(1, 2).flatten(2)
+    return attn.norm(tokens + attn.to_out(out)), weights
+
+
+def test_grouped_cross_modal_attention_matches_the_dense_pair_masked_computation():
+    torch.manual_seed(0)
+    attn = CrossModalAttention(16, 2).eval()
+    sizes = [5, 2, 4]
+    tm = torch.repeat_interleave(torch.arange(3), torch.tensor(sizes))
+    tokens = torch.randn(6, sum(sizes), 16)
+    mask = torch.ones(6, 3, dtype=torch.bool)
+    mask[1, 0] = False
+    mask[2, 1:] = False  # sample 2 has one modality: no key for any of its queries
+    mask[3, 2] = False
+    width = sum(sizes) - min(sizes)
+    for m in (mask, None):  # with masks, and the unmasked fast path
+        ref_out, ref_w = reference_cross_modal_attention(
+            attn, tokens, tm, torch.ones_like(mask) if m is None else m)
+        out, blocks = attn.across_groups(tokens, sizes, m)
+        full = scatter_attention(pack_attention([blocks], width)[:, 0],
+                                 other_group_tokens(sizes))
+        # the same sums in another order: float32 rounding only
+        torch.testing.assert_close(out, ref_out, rtol=0, atol=1e-5)
+        torch.testing.assert_close(full, ref_w, rtol=0, atol=1e-6)
+        if m is not None:
+            assert full[2].abs().max() == 0  # sample 2's queries attend to nothing
+            assert full[1, :, :5].abs().max() == 0 and full[1, :, :, :5].abs().max() == 0
+
+
+def test_other_group_tokens_lists_each_tokens_keys_in_token_order():
+    keys = other_group_tokens([2, 1, 2])  # tokens 0 1 | 2 | 3 4
+    assert keys.tolist() == [[2, 3, 4, -1], [2, 3, 4, -1], [0, 1, 3, 4],
+                             [0, 1, 2, -1], [0, 1, 2, -1]]
+
+
+def test_scatter_attention_puts_each_weight_on_its_key_token():
+    keys = other_group_tokens([2, 1])  # tokens 0 1 | 2
+    packed = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.25, 0.75]])  # (N=3, slots=2)
+    full = scatter_attention(packed, keys)
+    assert full.tolist() == [[0.0, 0.0, 1.0], [0.0, 0.0, 1.0], [0.25, 0.75, 0.0]]
+
+
+def test_packed_attention_sends_gradients_back_to_each_block():
+    blocks = [[torch.rand(2, 1, 3, 4, dtype=torch.float64, requires_grad=True),
+               torch.rand(2, 1, 1, 6, dtype=torch.float64, requires_grad=True)]]
+    packed = pack_attention(blocks, 6)  # (B, layers, H, N, width)
+    assert packed.shape == (2, 1, 1, 4, 6)
+    assert packed[..., :3, 4:].abs().max() == 0  # padding of the shorter rows
+    assert torch.autograd.gradcheck(lambda a, b: pack_attention([[a, b]], 6), blocks[0])
 
 
 def test_cross_modal_attention_with_garbage_or_no_keys():
@@ -210,6 +315,32 @@ def test_every_parameter_receives_a_gradient(name, mode):
     assert starved == []
 
 
+def test_tab_transformer_returns_weights_only_when_asked_and_the_same_output_either_way():
+    model = make_model("tab_transformer").eval()
+    x, mask = make_batch()
+    mask[1, 2] = False
+    with torch.no_grad():
+        fused = model(x, mask)
+        model.return_attention = True
+        explicit = model(x, mask)
+    heads = max(1, TINY.tab_token_dim // TAB_DIM_HEAD)
+    assert fused.attention is None
+    assert explicit.attention.shape == (B, TINY.n_layers, heads, 3 * P, 3 * P)
+    # the fused kernel and the explicit softmax: the same sums in another order
+    torch.testing.assert_close(fused.logits, explicit.logits, rtol=0, atol=1e-5)
+
+
+def test_transformer_attention_can_be_left_out_without_changing_the_output():
+    model = make_model("mmt_locus").eval()
+    x, mask = make_batch()
+    with torch.no_grad():
+        ref = model(x, mask)
+        model.return_attention = False
+        out = model(x, mask)
+    assert ref.attention is not None and out.attention is None
+    assert torch.equal(out.logits, ref.logits)
+
+
 def test_tab_transformer_missing_token_learns_when_a_modality_is_missing():
     model = make_model("tab_transformer").train()
     x, mask = make_batch()
@@ -250,6 +381,46 @@ def test_every_model_drives_the_loss_near_zero_on_one_small_batch(name):
     assert loss < 0.1, loss
 
 
+def test_copy_number_recurrence_runs_over_patches_and_reaches_every_bin():
+    torch.manual_seed(0)
+    bins = 64  # 16 patches: the convolutions alone reach 4 patches either way
+    enc = CNAEncoder(bins, d_model=16, dropout=0.0, sequence=True, channels=8).eval()
+    steps = []
+    enc.gru.register_forward_hook(lambda module, args, out: steps.append(args[0].shape))
+    x = torch.randn(3, bins)
+    with torch.no_grad():
+        h = enc(x)
+        assert h.shape == (3, bins, 16)  # one token per bin
+        assert steps == [torch.Size([3, bins // CNA_STRIDE, 8])]  # one step per patch
+        # the bidirectional recurrence carries a change at the first bin to the last one
+        # (without it the change would be exactly 0; 1e-4 is far above float32 rounding)
+        x[:, 0] += 1.0
+        assert (enc(x)[:, -1] - h[:, -1]).abs().max() > 1e-4
+
+
+def test_locus_model_handles_feature_counts_that_the_pools_do_not_divide():
+    specs = [ModalitySpec(s.name, s.kind, 10) for s in SPECS]
+    model = build_model("mmt_locus", specs, K, TINY).train()
+    x = {s.name: torch.randn(B, 10) for s in specs}
+    mask = torch.ones(B, 3, dtype=torch.bool)
+    mask[0, 1] = False
+    out = model(x, mask)
+    t = -(-10 // FRAGMENT_POOL)
+    assert out.full_attention().shape == (B, TINY.n_layers, TINY.n_heads, 20 + t, 20 + t)
+    F.cross_entropy(out.logits, torch.arange(B) % K).backward()
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+
+
+def test_a_lone_modality_has_no_keys_and_still_classifies():
+    model = build_model("mmt_locus", SPECS[:1], K, TINY).eval()
+    x, mask = make_batch()
+    with torch.no_grad():
+        out = model({"methylation": x["methylation"]}, mask[:, :1])
+    assert out.attention.shape[-1] == 0
+    assert out.full_attention().shape[-1] == P and out.full_attention().abs().sum() == 0
+    assert torch.isfinite(out.logits).all()
+
+
 def test_methylation_encoder_output_is_128_dimensional_at_the_default_config():
     cfg = ModelConfig()
     assert cfg.d_model == 128
@@ -268,7 +439,8 @@ def test_seed002_preset_builds_a_512_wide_model_with_8_heads():
     x, mask = make_batch(2)
     out = model(x, mask)
     assert out.embedding.shape == (2, 512)
-    assert out.attention.shape == (2, 1, 8, 3, 3)
+    assert out.attention.shape == (2, 1, 8, 3, 2)  # each modality's keys: the other two
+    assert out.full_attention().shape == (2, 1, 8, 3, 3)
 
 
 def test_unknown_model_name_raises_value_error_listing_valid_names():
@@ -357,7 +529,9 @@ def test_tab_transformer_bins_are_quantiles_of_the_training_data_only():
 
 def test_perceiver_io_is_configured_with_latents_and_one_learned_query():
     model = make_model("perceiver_io")
-    assert model.net.latents.shape == (TINY.n_latents, TINY.d_model)
+    width = TINY.d_model // PERCEIVER_WIDTH_DIVISOR
+    assert model.net.latents.shape == (TINY.n_latents, width)
+    assert model.value_weight.shape == (3 * P, width)  # one token per feature
     assert model.query.shape == (1, TINY.d_model)
 
 
@@ -387,6 +561,14 @@ def test_flops_per_sample_is_positive_and_per_sample_for_every_model(name):
     assert flops[0] > 0 and flops[0] == pytest.approx(flops[1], rel=1e-9)
 
 
+def test_flops_per_sample_counts_fused_attention_as_its_two_matrix_products():
+    model = make_model("tab_transformer")
+    batch = dict(zip(("x", "mask"), make_batch(4), strict=True))
+    fused = flops_per_sample(model, batch)
+    model.return_attention = True  # the same attention as explicit matrix products
+    assert fused == flops_per_sample(model, batch)
+
+
 def test_flops_per_sample_counts_the_recurrent_layer_on_cpu():
     class GRUOnly(nn.Module):
         def __init__(self):
@@ -407,9 +589,10 @@ def test_stage_shapes_follow_a_forward_pass_through_the_locus_model():
     x, mask = make_batch(5)
     stages = {name: (kind, shape) for name, kind, shape in
               stage_shapes(model, {"x": x, "mask": mask})}
-    d, n = TINY.d_model, 3 * P
+    d, t = TINY.d_model, -(-P // FRAGMENT_POOL)
     assert stages["encoders.cna"] == ("CNAEncoder", (5, P, d))
-    assert stages["fusion.0"] == ("CrossModalBlock", ((5, n, d), (5, TINY.n_heads, n, n)))
+    assert stages["encoders.fragmentomics"] == ("FragmentomicsEncoder", (5, t, d))
+    assert stages["fusion.0"] == ("CrossModalBlock", ((5, 2 * P + t, d),))  # + weights
     assert stages["head"] == ("ClassifierHead", (5, K))
     assert model.training and not model._forward_hooks  # mode restored, hooks removed
     assert not model.head._forward_hooks

@@ -26,13 +26,35 @@ def masked_softmax(scores: Tensor, allowed: Tensor, dim: int = -1) -> Tensor:
     return filled.softmax(dim=dim) * allowed  # an all-masked row is uniform before this: -> 0
 
 
+def attend(q: Tensor, k: Tensor, v: Tensor, key_mask: Tensor | None = None,
+           row_mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """softmax(q k^T) v for queries ``q`` (B, H, Nq, d_k) already scaled and keys and values
+    ``k``, ``v`` (B, H, Nk, d_k). ``key_mask`` (broadcast to (B, H, Nq, Nk)) marks allowed keys,
+    ``row_mask`` (broadcast to (B, H, Nq, 1)) the rows that may attend at all: a row with no
+    allowed key must be False there. None: all. Returns the output (B, H, Nq, d_k) and the
+    weights (B, H, Nq, Nk), exactly 0 on masked keys and rows."""
+    scores = q @ k.transpose(-1, -2)
+    # masks cost passes over every (Nq, Nk) entry: only when given, and the key mask as an
+    # in-place addition, whose backward is free (a masked fill's is another full pass)
+    if key_mask is not None:
+        lowest = torch.finfo(scores.dtype).min
+        scores += torch.zeros(key_mask.shape, dtype=scores.dtype, device=scores.device
+                              ).masked_fill_(~key_mask, lowest)
+    weights = scores.softmax(dim=-1)
+    if row_mask is not None:
+        weights = weights * row_mask  # a fully masked row is uniform before this
+    # no dropout on the weights: those returned are those applied (and it is cheaper)
+    return weights.to(v.dtype) @ v, weights
+
+
 class CrossModalAttention(nn.Module):
     """Multi-head attention softmax(QK^T / sqrt(d_k)) V whose queries come from one set of
     tokens and keys/values from another, with a residual connection and layer normalisation.
 
     ``forward`` returns the updated queries (B, Nq, D) and the attention weights
     (B, heads, Nq, Nk). A weight row sums to 1 when its query is present and has at least one
-    allowed key, and is all zeros otherwise.
+    allowed key, and is all zeros otherwise. :meth:`across_groups` is the fusion layer's form:
+    the tokens of each modality attend to those of the other modalities only.
     """
 
     def __init__(self, d_model: int, n_heads: int, dropout: float = 0.0):
@@ -45,32 +67,77 @@ class CrossModalAttention(nn.Module):
         self.drop = nn.Dropout(dropout)
         self.norm = nn.LayerNorm(d_model)
 
-    def forward(self, query: Tensor, context: Tensor, key_mask: Tensor | None = None,
-                query_mask: Tensor | None = None, pair_mask: Tensor | None = None
-                ) -> tuple[Tensor, Tensor]:
-        """``key_mask`` (B, Nk), ``query_mask`` (B, Nq), ``pair_mask`` (Nq, Nk): True = allowed."""
-        b, nq, nk = query.shape[0], query.shape[1], context.shape[1]
+    def _project(self, query: Tensor, context: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Queries (scaled), keys and values, each (B, H, N, d_k)."""
         # scaling the queries, not the scores: one pass over (Nq, d_k) instead of (Nq, Nk)
         q = rearrange(self.to_q(query) * self.scale, "b n (h d) -> b h n d", h=self.n_heads)
         k, v = (rearrange(t, "b n (h d) -> b h n d", h=self.n_heads)
                 for t in self.to_kv(context).chunk(2, dim=-1))
-        scores = q @ k.transpose(-1, -2)  # (B, H, Nq, Nk)
-        allowed = torch.ones(1, 1, nq, nk, dtype=torch.bool, device=query.device)
-        if pair_mask is not None:
-            allowed = allowed & pair_mask[None, None]
-        if key_mask is not None:
-            allowed = allowed & key_mask[:, None, None, :]
-        if query_mask is not None:
-            allowed = allowed & query_mask[:, None, :, None]
-        weights = masked_softmax(scores, allowed.expand(b, 1, nq, nk))
-        # no dropout on the weights: those returned are those applied (and it is cheaper)
-        out = weights.to(v.dtype) @ v  # (B, H, Nq, d_k)
+        return q, k, v
+
+    def _residual(self, query: Tensor, out: Tensor) -> Tensor:
+        """Heads (B, H, Nq, d_k) merged, projected and added to the queries: (B, Nq, D)."""
         out = self.to_out(rearrange(out, "b h n d -> b n (h d)"))
-        return self.norm(query + self.drop(out)), weights
+        return self.norm(query + self.drop(out))
+
+    def forward(self, query: Tensor, context: Tensor, key_mask: Tensor | None = None,
+                query_mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """``key_mask`` (B, Nk), ``query_mask`` (B, Nq): True = present."""
+        q, k, v = self._project(query, context)
+        keys = rows = None
+        if key_mask is not None:
+            keys = key_mask[:, None, None, :]  # (B, 1, 1, Nk)
+            rows = key_mask.any(dim=1)[:, None, None, None]  # (B, 1, 1, 1)
+        if query_mask is not None:
+            queries = query_mask[:, None, :, None]  # (B, 1, Nq, 1)
+            rows = queries if rows is None else rows & queries
+        out, weights = attend(q, k, v, keys, rows)
+        return self._residual(query, out), weights
+
+    def across_groups(self, tokens: Tensor, sizes: list[int], mask: Tensor | None = None
+                      ) -> tuple[Tensor, list[Tensor]]:
+        """Each group of tokens attends to the tokens of the other groups only.
+
+        ``tokens`` (B, N, D) are ``len(sizes)`` groups (modalities) of consecutive tokens;
+        ``mask`` (B, groups) says which groups are present (None: all). The attention is
+        computed per query group against the concatenated tokens of the other groups, so no
+        same-group score is ever formed. Returns the tokens (B, N, D) and, per group m, the
+        weights (B, H, N_m, N - N_m) over the other groups' tokens in token order.
+        """
+        q, k, v = self._project(tokens, tokens)
+        # split into views; their backward is one concatenation, not a zero-filled copy each
+        qs, ks, vs = (t.split(sizes, dim=2) for t in (q, k, v))
+        present = None
+        if mask is not None:
+            present = mask.repeat_interleave(torch.tensor(sizes, device=mask.device), dim=1)
+            present = present.split(sizes, dim=1)  # (B, N_m) per group
+        outs, weights = [], []
+        for m in range(len(sizes)):
+            keys, values = (_others(t, m, dim=2) for t in (ks, vs))  # (B, H, N - N_m, d_k)
+            key_mask = row_mask = None
+            if present is not None:
+                key_mask = _others(present, m, dim=1)  # (B, N - N_m)
+                # a missing query, or one without any present key, attends to nothing
+                row_mask = (mask[:, m] & key_mask.any(dim=1))[:, None, None, None]
+                key_mask = key_mask[:, None, None, :]
+            out, w = attend(qs[m], keys, values, key_mask, row_mask)
+            outs.append(out)
+            weights.append(w)
+        return self._residual(tokens, torch.cat(outs, dim=2)), weights
+
+
+def _others(parts: tuple[Tensor, ...], m: int, dim: int) -> Tensor:
+    """Every part but the m-th, concatenated along ``dim`` (empty when there is none)."""
+    rest = parts[:m] + parts[m + 1:]
+    return torch.cat(rest, dim=dim) if rest else parts[m].narrow(dim, 0, 0)
 
 
 class FeedForward(nn.Module):
-    """Position-wise feed-forward sublayer with a residual connection and layer normalisation."""
+    """Position-wise feed-forward sublayer with a residual connection and layer normalisation.
+
+    Dropout acts on the sublayer's output, as in Vaswani et al. (2017), not also on its hidden
+    layer: on a CPU, drawing a dropout mask costs more than the layer's matrix products.
+    """
 
     def __init__(self, d_model: int, mult: int = 2, dropout: float = 0.0):
         super().__init__()
@@ -80,7 +147,7 @@ class FeedForward(nn.Module):
         self.norm = nn.LayerNorm(d_model)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.norm(x + self.drop(self.fc2(self.drop(F.gelu(self.fc1(x))))))
+        return self.norm(x + self.drop(self.fc2(F.gelu(self.fc1(x)))))
 
 
 class CrossModalBlock(nn.Module):
@@ -92,15 +159,64 @@ class CrossModalBlock(nn.Module):
         self.cross_attention = CrossModalAttention(d_model, n_heads, dropout)
         self.ff = FeedForward(d_model, ff_mult, dropout)
 
-    def forward(self, tokens: Tensor, present: Tensor, pair_mask: Tensor
-                ) -> tuple[Tensor, Tensor]:
-        """``tokens`` (B, N, D), ``present`` (B, N); returns tokens and weights (B, H, N, N)."""
-        h, weights = self.cross_attention(tokens, tokens, key_mask=present, query_mask=present,
-                                          pair_mask=pair_mask)
+    def forward(self, tokens: Tensor, sizes: list[int], mask: Tensor | None = None
+                ) -> tuple[Tensor, list[Tensor]]:
+        """``tokens`` (B, N, D) in groups of ``sizes`` tokens, one per modality, ``mask``
+        (B, M) or None; returns tokens and the per-group weights (B, H, N_m, N - N_m)."""
+        h, weights = self.cross_attention.across_groups(tokens, sizes, mask)
         return self.ff(h), weights
 
 
-def cross_modal_pairs(token_modality: Tensor) -> Tensor:
-    """(N,) modality index per token -> (N, N) True where query and key come from different
-    modalities: queries from one modality, keys and values from the others."""
-    return token_modality[:, None] != token_modality[None, :]
+def other_group_tokens(sizes: list[int]) -> Tensor:
+    """(N, K) token index of the k-th key of each query token: the tokens of the other groups
+    in token order, then -1 where its group has fewer than K = N - min(sizes) keys."""
+    group = torch.repeat_interleave(torch.arange(len(sizes)), torch.tensor(sizes))
+    n = int(group.numel())
+    keys = torch.full((n, n - min(sizes)), -1, dtype=torch.long)
+    for m in range(len(sizes)):
+        others = (group != m).nonzero().squeeze(1)
+        keys[group == m, :others.numel()] = others
+    return keys
+
+
+class _PackRows(torch.autograd.Function):
+    """Row blocks (B, H, N_i, K_i) -> (B, H, sum N_i, width), each row zero-padded to width.
+
+    One write per entry; the backward hands each block a view of the incoming gradient.
+    (Padding each block, then concatenating, writes every entry twice and zero-fills twice.)
+    """
+
+    @staticmethod
+    def forward(ctx, width: int, *blocks: Tensor) -> Tensor:
+        b, h = blocks[0].shape[:2]
+        out = blocks[0].new_empty((b, h, sum(w.shape[2] for w in blocks), width))
+        ctx.spans = []
+        row = 0
+        for w in blocks:
+            n, k = w.shape[2], w.shape[3]
+            out[:, :, row:row + n, :k].copy_(w)
+            out[:, :, row:row + n, k:].zero_()
+            ctx.spans.append((row, n, k))
+            row += n
+        return out
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor | None, ...]:
+        return None, *(grad[:, :, row:row + n, :k] for row, n, k in ctx.spans)
+
+
+def pack_attention(weights: list[list[Tensor]], width: int) -> Tensor:
+    """(B, layers, H, N, width) from per-layer lists of per-group weights (B, H, N_m, K_m),
+    each row zero-padded to ``width`` keys."""
+    packed = _PackRows.apply(width, *(w for layer in weights for w in layer))
+    # (B, H, layers * N, width): the layer axis is then a view, not another copy
+    return packed.unflatten(2, (len(weights), -1)).transpose(1, 2)
+
+
+def scatter_attention(attention: Tensor, keys: Tensor) -> Tensor:
+    """Weights (..., N, K) over the keys listed in ``keys`` (N, K; -1 = none) -> (..., N, N)
+    over all tokens, zeros where a query has no weight."""
+    n = keys.shape[0]
+    index = torch.where(keys < 0, n, keys).expand(attention.shape)  # -1 -> a spare column
+    full = attention.new_zeros((*attention.shape[:-1], n + 1))
+    return full.scatter_add_(-1, index, attention)[..., :n]

@@ -3,6 +3,7 @@ pass goes through."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,15 +17,27 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
+def _fused_attention_flops(query_shape, key_shape, value_shape, *args, out_shape=None,
+                           **kwargs) -> int:
+    """The two matrix products of softmax(Q K^T) V: 2 B H Nq Nk (d_k + d_v)."""
+    *batch, nq, d_k = query_shape
+    return 2 * math.prod(batch) * nq * key_shape[-2] * (d_k + value_shape[-1])
+
+
+# fused attention kernels that FlopCounterMode has no formula for (it has the CUDA ones)
+_EXTRA_FORMULAS = {torch.ops.aten._scaled_dot_product_flash_attention_for_cpu:
+                   _fused_attention_flops}
+
+
 def flops_per_sample(model: nn.Module, example_batch: Mapping[str, Any]) -> float:
     """Forward-pass FLOPs per sample on ``example_batch`` ({"x", "mask", ...}), in eval mode.
 
     Counted by ``torch.utils.flop_counter.FlopCounterMode``: matrix products, convolutions
     and attention kernels (a multiply-add is 2 FLOPs), including the matrix products inside
-    ``nn.GRU`` when it runs on the CPU. Not counted: element-wise work (activations, softmax,
-    normalisation, masking), embedding look-ups, and the recurrent layer on a CUDA GPU, where
-    ``nn.GRU`` runs cuDNN's fused kernel (``aten._cudnn_rnn`` has no FLOP formula): count on
-    the CPU for a complete figure.
+    ``nn.GRU`` when it runs on the CPU and the CPU's fused attention kernel. Not counted:
+    element-wise work (activations, softmax, normalisation, masking), embedding look-ups, and
+    the recurrent layer on a CUDA GPU, where ``nn.GRU`` runs cuDNN's fused kernel
+    (``aten._cudnn_rnn`` has no FLOP formula): count on the CPU for a complete figure.
     """
     x, mask = example_batch["x"], example_batch["mask"]
     was_training = model.training
@@ -32,7 +45,7 @@ def flops_per_sample(model: nn.Module, example_batch: Mapping[str, Any]) -> floa
     try:
         # gradients stay enabled: FlopCounterMode's module tracker fails on views of
         # parameters made under no_grad (Perceiver IO's latent array); no backward is run
-        with FlopCounterMode(display=False) as counter:
+        with FlopCounterMode(display=False, custom_mapping=_EXTRA_FORMULAS) as counter:
             model(x, mask)
     finally:
         model.train(was_training)

@@ -1,8 +1,9 @@
 """Modality-specific encoders (seed 000, section 2.1) and the layers they share.
 
 Each encoder maps one modality's features ``(batch, features)`` either to one vector
-``(batch, d_model)`` (``sequence=False``: one token per modality) or to one vector per feature
-``(batch, features, d_model)`` (``sequence=True``: one token per locus or fragment-length bin).
+``(batch, d_model)`` (``sequence=False``: one token per modality) or to a sequence of tokens
+``(batch, tokens, d_model)`` (``sequence=True``): one per CpG locus or copy-number bin, and one
+per ``pool`` consecutive fragment-length bins (``encoder.pool``: feature bins per token).
 Every encoder ends with a residual connection and layer normalisation, as the paper states.
 """
 
@@ -12,10 +13,15 @@ import math
 
 import torch
 import torch.nn.functional as F
+from einops import rearrange
 from torch import Tensor, nn
 
 from cancer_alpha.config import ModelConfig
 from cancer_alpha.data import ModalitySpec
+
+# Settings that belong in ModelConfig (not there yet), kept here meanwhile.
+CNA_STRIDE = 4  # copy-number bins per recurrent step: 110 bins -> a GRU over 28 steps
+FRAGMENT_POOL = 4  # fragment-length bins (4 bp each) per token in sequence mode: 110 -> 28
 
 
 class BatchNorm1d(nn.BatchNorm1d):
@@ -65,9 +71,24 @@ def feature_positions(spec: ModalitySpec) -> Tensor:
     return torch.tensor(spec.positions, dtype=torch.float32)
 
 
+def pool_positions(positions: Tensor, pool: int) -> Tensor:
+    """Mean coordinate of each run of ``pool`` consecutive features (the last run may be
+    shorter): (P,) -> (ceil(P / pool),)."""
+    group = torch.arange(positions.numel()) // pool
+    total = positions.new_zeros(int(group[-1]) + 1).index_add_(0, group, positions)
+    return total / torch.bincount(group).to(positions.dtype)
+
+
+def pad_to_multiple(x: Tensor, k: int) -> Tensor:
+    """``x`` (..., L) right-padded with zeros to a length that is a multiple of ``k``."""
+    return F.pad(x, (0, -x.shape[-1] % k))
+
+
 class MLPEncoder(nn.Module):
     """Generic encoder for any modality: a multi-layer perceptron with batch normalisation,
     dropout, a residual connection and layer normalisation."""
+
+    pool = 1  # one token per feature in sequence mode
 
     def __init__(self, n_features: int, d_model: int = 128, ff_mult: int = 2,
                  dropout: float = 0.1, sequence: bool = False):
@@ -97,63 +118,116 @@ class MethylationEncoder(MLPEncoder):
 
 
 class ConvBlock(nn.Module):
-    """Residual 1-D convolution block over a sequence of channels: (B, C, L) -> (B, C, L)."""
+    """Residual 1-D convolution block over a sequence of channels: (B, C, L) -> (B, C, L).
+
+    Dropout drops whole channels of a sample (spatial dropout, Tompson et al. 2015):
+    neighbouring positions of a feature map are strongly correlated, so dropping single
+    entries regularises little; it also draws C random numbers per sample instead of C x L.
+    """
 
     def __init__(self, channels: int, kernel_size: int = 5, dropout: float = 0.0):
         super().__init__()
         pad = kernel_size // 2
         self.conv1 = nn.Conv1d(channels, channels, kernel_size, padding=pad)
         self.bn = BatchNorm1d(channels)
-        self.drop = nn.Dropout(dropout)
+        self.drop = nn.Dropout1d(dropout)
         self.conv2 = nn.Conv1d(channels, channels, kernel_size, padding=pad)
 
     def forward(self, x: Tensor) -> Tensor:
         return x + self.conv2(self.drop(F.gelu(self.bn(self.conv1(x)))))
 
 
+class Patches(nn.Module):
+    """Non-overlapping patches of ``size`` positions, each mapped linearly to ``channels``:
+    (B, C, L) -> (B, ceil(L / size), C), the last patch zero-padded. A strided convolution
+    with kernel = stride = size, written as one matrix product (half the cost of ``nn.Conv1d``
+    for these sizes on a CPU)."""
+
+    def __init__(self, channels: int, size: int):
+        super().__init__()
+        self.size = size
+        self.proj = nn.Linear(channels * size, channels)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = rearrange(pad_to_multiple(x, self.size), "b c (t s) -> b t (c s)", s=self.size)
+        return self.proj(x)
+
+
 class FragmentomicsEncoder(nn.Module):
     """Fragment-length histogram encoder of seed 000: 1-D convolutions along the length axis
-    (``channels`` wide), a projection to d_model, then global average pooling (or, with
-    ``sequence=True``, one token per length bin)."""
+    (``channels`` wide), a projection to d_model, then global average pooling.
+
+    With ``sequence=True`` the convolutional features are pooled by a strided convolution into
+    one token per ``pool`` length bins (110 bins of 4 bp -> 28 tokens of 16 bp): length bins are
+    not genomic loci, and fewer of them cut the cost of cross-modal attention, which grows with
+    the product of the token counts. Nucleosome-scale (10 bp) periodicity is read by the
+    convolutions at full resolution before the pooling.
+    """
 
     def __init__(self, n_features: int, d_model: int = 128, dropout: float = 0.1,
-                 sequence: bool = False, channels: int = 32, kernel_size: int = 5):
+                 sequence: bool = False, channels: int = 32, kernel_size: int = 5,
+                 pool: int = FRAGMENT_POOL):
         super().__init__()
         self.sequence = sequence
+        self.pool = pool if sequence else 1
         self.stem = nn.Conv1d(1, channels, kernel_size, padding=kernel_size // 2)
         self.conv = ConvBlock(channels, kernel_size, dropout)
+        if sequence:
+            self.down = Patches(channels, self.pool)
         self.proj = nn.Linear(channels, d_model)
         self.norm = nn.LayerNorm(d_model)
 
     def forward(self, x: Tensor) -> Tensor:
         h = self.conv(self.stem(x[:, None, :]))  # (B, C, P)
-        h = self.proj(h.transpose(1, 2))  # (B, P, D)
-        return self.norm(h) if self.sequence else self.norm(h.mean(dim=1))  # pooled: (B, D)
+        if not self.sequence:
+            # average, then project: the same as projecting every bin first (both are linear)
+            return self.norm(self.proj(h.mean(dim=2)))  # (B, D)
+        return self.norm(self.proj(self.down(h)))  # (B, ceil(P / pool), D)
 
 
 class CNAEncoder(nn.Module):
     """Copy-number encoder of seed 000: 1-D convolutions (``channels`` wide) for local
-    alterations, then a bidirectional GRU along the genomic bins for chromosome-scale
-    patterns with a residual connection around it, projected to d_model."""
+    alterations and a bidirectional GRU along the genome for chromosome-scale patterns, with
+    a residual connection around them, projected to d_model (one token per bin in sequence
+    mode, else their average).
+
+    A convolution stem reads each bin in its neighbourhood; its features are cut into patches
+    of ``stride`` bins (a strided convolution), on which the residual convolution block and
+    then the GRU run, one step per patch (110 bins -> 28 steps). A patch of 4 of the 110
+    paper-scale bins is about one chromosome arm, the scale of the alterations, and the GRU
+    still spans the whole genome in both directions. Its output is repeated back to one vector
+    per bin and added to the bin's stem features, which keep the bin-level resolution. (A GRU
+    over every bin, and convolutions at full resolution, made this the most expensive encoder
+    on a CPU: a recurrence is one small matrix product per step and direction.)
+    """
+
+    pool = 1  # one token per bin in sequence mode
 
     def __init__(self, n_features: int, d_model: int = 128, dropout: float = 0.1,
-                 sequence: bool = False, channels: int = 32, kernel_size: int = 5):
+                 sequence: bool = False, channels: int = 32, kernel_size: int = 5,
+                 stride: int = CNA_STRIDE):
         super().__init__()
         self.sequence = sequence
+        self.stride = stride
         self.stem = nn.Conv1d(1, channels, kernel_size, padding=kernel_size // 2)
+        self.down = Patches(channels, stride)
         self.conv = ConvBlock(channels, kernel_size, dropout)
-        # the recurrence runs at the convolution's width: a d_model-wide GRU over every bin
-        # made this encoder cost more than the whole transformer on a CPU
+        # the recurrence runs at the convolution's width: a d_model-wide GRU cost more than
+        # the whole transformer on a CPU
         self.gru = nn.GRU(channels, channels, batch_first=True, bidirectional=True)
         self.proj = nn.Linear(channels, d_model)
         self.norm = nn.LayerNorm(d_model)
 
     def forward(self, x: Tensor) -> Tensor:
-        c = self.conv(self.stem(x[:, None, :])).transpose(1, 2)  # (B, P, C)
-        r, _ = self.gru(c)  # (B, P, 2C)
-        r = r.unflatten(-1, (2, -1)).sum(dim=2)  # forward + backward directions: (B, P, C)
-        h = self.norm(self.proj(c + r))  # residual around the recurrence, then (B, P, D)
-        return h if self.sequence else h.mean(dim=1)  # pooled: (B, D)
+        p = x.shape[1]
+        c = self.stem(x[:, None, :])  # (B, C, P)
+        z = self.conv(self.down(c).transpose(1, 2))  # patches: (B, C, T), T = ceil(P / s)
+        r, _ = self.gru(z.transpose(1, 2))  # (B, T, 2C)
+        r = r.unflatten(-1, (2, -1)).sum(dim=2)  # forward + backward directions: (B, T, C)
+        h = c.transpose(1, 2) + r.repeat_interleave(self.stride, dim=1)[:, :p]  # (B, P, C)
+        if self.sequence:
+            return self.norm(self.proj(h))  # (B, P, D)
+        return self.norm(self.proj(h.mean(dim=1)))  # pooled before the projection: (B, D)
 
 
 ENCODERS: dict[str, type[nn.Module]] = {

@@ -16,8 +16,10 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from einops import rearrange
 from perceiver_pytorch import PerceiverIO
 from tab_transformer_pytorch import TabTransformer
+from tab_transformer_pytorch.tab_transformer_pytorch import Attention as TabAttention
 from torch import Tensor, nn
 
 from cancer_alpha.config import ModelConfig
@@ -31,6 +33,10 @@ from cancer_alpha.models.encoders import (
     sinusoidal_encoding,
 )
 from cancer_alpha.models.transformer import ClassifierHead, ModelOutput
+
+# Settings that belong in ModelConfig (not there yet), kept here meanwhile.
+PERCEIVER_WIDTH_DIVISOR = 2  # Perceiver IO tokens and latents are d_model / 2 wide
+TAB_DIM_HEAD = 16  # TabTransformer: width of a head; heads x width = the token width
 
 
 class _FlatInputs(nn.Module):
@@ -53,6 +59,31 @@ class _FlatInputs(nn.Module):
                                                         device=values.device)), present
 
 
+class _FusedTabAttention(nn.Module):
+    """The attention layer of ``tab-transformer-pytorch`` on the same projections (``to_qkv``,
+    ``to_out``), computed by the fused kernel ``F.scaled_dot_product_attention`` unless
+    ``return_weights`` is set, and then as the package computes it, returning the weights
+    (B, H, N, N). Without weights it returns an empty tensor, which the package stacks as it
+    stacks weights. There is no attention dropout (see :class:`TabTransformerClassifier`)."""
+
+    def __init__(self, attention: TabAttention):
+        super().__init__()
+        self.heads, self.scale = attention.heads, attention.scale
+        self.to_qkv, self.to_out = attention.to_qkv, attention.to_out
+        self.return_weights = False
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        q, k, v = (rearrange(t, "b n (h d) -> b h n d", h=self.heads)
+                   for t in self.to_qkv(x).chunk(3, dim=-1))
+        if self.return_weights:
+            weights = (q @ k.transpose(-1, -2) * self.scale).softmax(dim=-1)  # (B, H, N, N)
+            out = weights @ v
+        else:
+            weights = x.new_empty(0)
+            out = F.scaled_dot_product_attention(q, k, v, scale=self.scale)
+        return self.to_out(rearrange(out, "b h n d -> b n (h d)")), weights
+
+
 class TabTransformerClassifier(_FlatInputs):
     """TabTransformer (Huang et al. 2020, arXiv:2012.06678) from ``tab-transformer-pytorch``.
 
@@ -68,10 +99,21 @@ class TabTransformerClassifier(_FlatInputs):
     A missing modality's features become the package's special token (index -1) and their
     continuous values 0. Settings: ``num_residual_streams=1`` (the published residual stream,
     not the package's default hyper-connections), ``mlp_act=nn.ReLU()``, token width
-    ``ModelConfig.tab_token_dim`` (32 in the paper), depth ``n_layers``, ``n_heads`` heads of 16.
-    Departure: the published final MLP has hidden widths 4l and 2l, with l the flattened input
+    ``ModelConfig.tab_token_dim`` (32 in the paper), depth ``n_layers``, and heads of
+    ``TAB_DIM_HEAD`` = 16 (the package's default) as many as fill the token width (2 at 32).
+
+    Departures: the published final MLP has hidden widths 4l and 2l, with l the flattened input
     width (about 10^4 here); this one has a single hidden layer of d_model units, whose
-    activations are the embedding.
+    activations are the embedding. The published model has 8 heads (with the package's head
+    width of 16, 4x the token width together); here they fill the token width once: with one
+    token per feature, attention over N = 330 tokens is most of a training step on a CPU and
+    its cost grows with the number of heads. There is no
+    attention dropout (the published model has it; ``ModelConfig.dropout`` still acts in the
+    feed-forward sublayers and the head): a dropout mask over every (N x N) attention matrix
+    cost as much as the rest of a step, and without it attention runs as one fused kernel that
+    never stores the weights. The weights are computed only when ``return_attention`` is set
+    (for analysis); ``attention`` is None otherwise, so the attention-entropy term of the
+    composite loss (seed 000's regulariser of its own model) does not apply to this peer.
     """
 
     def __init__(self, specs: list[ModalitySpec], n_classes: int, cfg: ModelConfig):
@@ -82,11 +124,24 @@ class TabTransformerClassifier(_FlatInputs):
         self.register_buffer("bins_fitted", torch.tensor(False))
         self.net = TabTransformer(
             categories=(nb,) * n, num_continuous=n, dim=cfg.tab_token_dim, depth=cfg.n_layers,
-            heads=cfg.n_heads, dim_head=16, dim_out=cfg.d_model, mlp_hidden_mults=(),
-            mlp_act=nn.ReLU(), num_special_tokens=1, attn_dropout=cfg.dropout,
+            heads=max(1, cfg.tab_token_dim // TAB_DIM_HEAD), dim_head=TAB_DIM_HEAD,
+            dim_out=cfg.d_model, mlp_hidden_mults=(),
+            mlp_act=nn.ReLU(), num_special_tokens=1, attn_dropout=0.0,
             ff_dropout=cfg.dropout, num_residual_streams=1,
         )
+        for attention, _ in self.net.transformer.layers:  # the same weights, a fused kernel
+            attention.branch.fn = _FusedTabAttention(attention.branch.fn)
         self.head = ClassifierHead(cfg.d_model, n_classes, cfg.dropout)
+
+    @property
+    def return_attention(self) -> bool:
+        """Whether ``forward`` computes and returns the attention weights (B, L, H, N, N)."""
+        return all(a.branch.fn.return_weights for a, _ in self.net.transformer.layers)
+
+    @return_attention.setter
+    def return_attention(self, value: bool) -> None:
+        for attention, _ in self.net.transformer.layers:
+            attention.branch.fn.return_weights = bool(value)
 
     @torch.no_grad()
     def fit_bins(self, x: Mapping[str, Any], mask: Any = None) -> TabTransformerClassifier:
@@ -119,44 +174,54 @@ class TabTransformerClassifier(_FlatInputs):
         embedding = F.relu(hidden)
         return ModelOutput(
             logits=self.head(embedding), embedding=embedding,
-            attention=attn.transpose(0, 1), token_modality=self.token_modality,
-            token_index=self.token_index,
+            attention=attn.transpose(0, 1) if self.return_attention else None,
+            token_modality=self.token_modality, token_index=self.token_index,
         )
 
 
 class PerceiverIOClassifier(_FlatInputs):
     """Perceiver IO (Jaegle et al. 2021) from ``perceiver-pytorch``: one token per feature,
-    one cross-attention from a latent array (``ModelConfig.n_latents`` latents of width
-    d_model) to the tokens, ``n_layers`` latent self-attention blocks, and a learned
-    classification query decoded by cross-attention to the latents.
+    one cross-attention from a latent array (``ModelConfig.n_latents`` latents) to the tokens,
+    ``n_layers`` latent self-attention blocks, and a learned classification query of width
+    d_model decoded by cross-attention to the latents.
 
     A token is the feature's value times a learned per-feature embedding, plus a sinusoidal
     encoding of its coordinate and a learned modality embedding (the published model
     concatenates Fourier features instead). The tokens of missing modalities are masked in the
     input cross-attention (the package's ``mask`` argument) and their values zeroed. The
     package exposes no attention weights, so ``attention`` is None.
+
+    Widths: the tokens, the single-head input cross-attention and the latent array are
+    d_model / ``PERCEIVER_WIDTH_DIVISOR`` wide (64 at the default d_model of 128); the query
+    and the embedding are d_model wide. At d_model everywhere, the package's latent
+    feed-forward layers (4x wide, gated) and the key/value projection of every token took
+    most of a training step on a CPU; the latent array is the published model's bottleneck
+    and its width a free choice.
     """
 
     def __init__(self, specs: list[ModalitySpec], n_classes: int, cfg: ModelConfig):
         super().__init__(specs)
         n, d = int(self.token_modality.numel()), cfg.d_model
-        self.value_weight = nn.Parameter(torch.randn(n, d) * 0.02)
-        self.value_bias = nn.Parameter(torch.zeros(n, d))
-        self.modality_embedding = nn.Parameter(torch.randn(len(self.specs), d) * 0.02)
-        pos = torch.cat([sinusoidal_encoding(feature_positions(s), d) for s in self.specs])
-        self.register_buffer("position_encoding", pos, persistent=False)  # (N, D)
+        w = max(d // PERCEIVER_WIDTH_DIVISOR, cfg.n_heads)  # at least a channel per head
+        self.value_weight = nn.Parameter(torch.randn(n, w) * 0.02)
+        self.value_bias = nn.Parameter(torch.zeros(n, w))
+        self.modality_embedding = nn.Parameter(torch.randn(len(self.specs), w) * 0.02)
+        pos = torch.cat([sinusoidal_encoding(feature_positions(s), w) for s in self.specs])
+        self.register_buffer("position_encoding", pos, persistent=False)  # (N, W)
         self.net = PerceiverIO(
-            depth=cfg.n_layers, dim=d, queries_dim=d, logits_dim=None,
-            num_latents=cfg.n_latents, latent_dim=d, cross_heads=1, cross_dim_head=d,
-            latent_heads=cfg.n_heads, latent_dim_head=d // cfg.n_heads, decoder_ff=True,
+            depth=cfg.n_layers, dim=w, queries_dim=d, logits_dim=None,
+            num_latents=cfg.n_latents, latent_dim=w, cross_heads=1, cross_dim_head=w,
+            latent_heads=cfg.n_heads, latent_dim_head=w // cfg.n_heads, decoder_ff=True,
         )
         self.query = nn.Parameter(torch.randn(1, d) * 0.02)  # the classification query
         self.head = ClassifierHead(d, n_classes, cfg.dropout)
 
     def forward(self, x: dict[str, Tensor], mask: Tensor) -> ModelOutput:
         values, present = self.flat(x, mask)  # (B, N)
-        tokens = values[..., None] * self.value_weight + self.value_bias  # (B, N, D)
-        tokens = tokens + self.position_encoding + self.modality_embedding[self.token_modality]
+        # value x embedding + (bias + position + modality): one pass over (B, N, W)
+        offset = self.value_bias + self.position_encoding + self.modality_embedding[
+            self.token_modality]  # (N, W)
+        tokens = torch.addcmul(offset, values[..., None], self.value_weight)  # (B, N, W)
         embedding = self.net(tokens, mask=present, queries=self.query)[:, 0]  # (B, D)
         return ModelOutput(logits=self.head(embedding), embedding=embedding,
                            token_modality=self.token_modality, token_index=self.token_index)

@@ -5,12 +5,14 @@ Two token granularities (``ModelConfig.token_mode``):
 
 - ``"modality"``: each encoder yields one d_model vector, so the fusion stack sees M tokens
   (the paper's 128-dimensional modality representations);
-- ``"locus"``: each encoder keeps its sequence (one token per CpG locus, fragment-length bin or
-  copy-number bin), with a sinusoidal encoding of the genomic coordinate (seed 002:
-  "positional encoding adapted for genomic coordinate systems"), so attention can relate
-  methylation at one locus to copy number at another.
+- ``"locus"``: each encoder keeps its sequence (one token per CpG locus or copy-number bin, and
+  one per ``FRAGMENT_POOL`` fragment-length bins), with a sinusoidal encoding of the genomic
+  coordinate (seed 002: "positional encoding adapted for genomic coordinate systems"; a pooled
+  token has the mean coordinate of its bins), so attention can relate methylation at one locus
+  to copy number at another.
 
-Both add a learned modality embedding to every token.
+Both add a learned modality embedding to every token. The tokens of each modality attend to the
+tokens of the other modalities only (queries from one modality, keys and values from the others).
 """
 
 from __future__ import annotations
@@ -22,12 +24,19 @@ from torch import Tensor, nn
 
 from cancer_alpha.config import ModelConfig
 from cancer_alpha.data import ModalitySpec
-from cancer_alpha.models.attention import CrossModalBlock, cross_modal_pairs, masked_mean
+from cancer_alpha.models.attention import (
+    CrossModalBlock,
+    masked_mean,
+    other_group_tokens,
+    pack_attention,
+    scatter_attention,
+)
 from cancer_alpha.models.encoders import (
     BatchNorm1d,
     build_encoder,
     encode_present,
     feature_positions,
+    pool_positions,
     sinusoidal_encoding,
 )
 
@@ -37,12 +46,21 @@ class ModelOutput(NamedTuple):
 
     - ``logits`` (B, K);
     - ``embedding`` (B, D): the fused representation the head classifies (t-SNE, clustering);
-    - ``attention`` (B, layers, heads, N, N) or None: attention weights between the N tokens;
+    - ``attention`` (B, layers, heads, N, Nk) or None: each query token's attention weights over
+      Nk key slots. With ``attention_keys`` given, slot k of query token n is the token
+      ``attention_keys[n, k]`` and a slot of -1 holds no key and exactly 0 weight (the
+      multi-modal transformer: the keys of a token are the tokens of the other modalities, in
+      token order, Nk = N - the smallest modality's token count); without it the slots are
+      the N tokens themselves. A row sums to 1 when its query is present and has a present
+      key, and is all zeros otherwise (the attention-entropy term counts zeros as 0).
+      :meth:`full_attention` gives the weights over all N tokens, (B, layers, heads, N, N);
     - ``aux_logits``: {modality: (B, K)} from per-modality heads (progressive training) or None,
       keys in the order of the mask's columns;
     - ``token_modality`` (N,): the modality index (column of the mask) of each token;
-    - ``token_index`` (N,): the feature index of each token within its modality;
-    - ``modality_weights`` (B, M): learned modality-importance weights (late fusion) or None.
+    - ``token_index`` (N,): the feature index of each token within its modality (for a token
+      pooled from several features, the first of them);
+    - ``modality_weights`` (B, M): learned modality-importance weights (late fusion) or None;
+    - ``attention_keys`` (N, Nk) or None: the token index of each key slot of ``attention``.
     """
 
     logits: Tensor
@@ -52,6 +70,14 @@ class ModelOutput(NamedTuple):
     token_modality: Tensor | None = None
     token_index: Tensor | None = None
     modality_weights: Tensor | None = None
+    attention_keys: Tensor | None = None
+
+    def full_attention(self) -> Tensor | None:
+        """Attention weights over all tokens, (B, layers, heads, N, N); zero where a query
+        sends no weight (its own modality, a missing one); None without attention."""
+        if self.attention is None or self.attention_keys is None:
+            return self.attention
+        return scatter_attention(self.attention, self.attention_keys)
 
 
 class ClassifierHead(nn.Sequential):
@@ -67,7 +93,13 @@ class MultiModalTransformer(nn.Module):
     ``cross_attention=False`` removes the fusion stack (the representations are fused by
     masked mean pooling alone); ``generic_encoders=True`` gives every modality the same MLP
     encoder design. Both exist for the ablations of Chapter 4 (claims C08, C09).
+
+    ``return_attention`` (True unless set otherwise) makes ``forward`` return the attention
+    weights, which the attention-entropy term of the loss needs; False saves copying every
+    weight into ``ModelOutput.attention`` (inference, or a loss without that term).
     """
+
+    return_attention: bool = True
 
     def __init__(self, specs: list[ModalitySpec], n_classes: int, cfg: ModelConfig, *,
                  token_mode: str | None = None, cross_attention: bool = True,
@@ -81,18 +113,24 @@ class MultiModalTransformer(nn.Module):
             s.name: build_encoder(s, cfg, sequence=locus, generic=generic_encoders)
             for s in self.specs
         })
-        self.counts = [s.n_features if locus else 1 for s in self.specs]  # tokens per modality
+        # tokens per modality: one per `pool` features in locus mode (pool = 1 except for
+        # fragment lengths); one per modality (a pool of all its features) otherwise
+        pools = [self.encoders[s.name].pool if locus else s.n_features for s in self.specs]
+        self.counts = [-(-s.n_features // p) for s, p in zip(self.specs, pools, strict=True)]
         self.register_buffer("token_modality", torch.repeat_interleave(
             torch.arange(len(self.counts)), torch.tensor(self.counts)), persistent=False)
-        self.register_buffer("token_index", torch.cat([torch.arange(c) for c in self.counts]),
-                             persistent=False)
+        self.register_buffer("token_index", torch.cat(
+            [torch.arange(0, s.n_features, p) for s, p in zip(self.specs, pools, strict=True)]),
+            persistent=False)
         self.modality_embedding = nn.Parameter(torch.randn(len(self.specs), d) * 0.02)
         if locus:
-            pos = torch.cat([sinusoidal_encoding(feature_positions(s), d) for s in self.specs])
+            pos = torch.cat([sinusoidal_encoding(pool_positions(feature_positions(s), p), d)
+                             for s, p in zip(self.specs, pools, strict=True)])
         else:
             pos = torch.zeros(len(self.specs), d)  # modalities have no order
         self.register_buffer("position_encoding", pos, persistent=False)  # (N, D)
-        self.register_buffer("pairs", cross_modal_pairs(self.token_modality), persistent=False)
+        self.register_buffer("attention_keys", other_group_tokens(self.counts),
+                             persistent=False)  # (N, Nk)
         self.fusion = nn.ModuleList([
             CrossModalBlock(d, cfg.n_heads, cfg.ff_mult, cfg.dropout) for _ in range(cfg.n_layers)
         ]) if cross_attention else None
@@ -105,29 +143,32 @@ class MultiModalTransformer(nn.Module):
         d = self.modality_embedding.shape[1]
         tokens = []
         for m, s in enumerate(self.specs):
-            shape = (s.n_features, d) if locus else (d,)
+            shape = (self.counts[m], d) if locus else (d,)
             h = encode_present(self.encoders[s.name], x[s.name], mask[:, m], shape)
-            tokens.append(h if locus else h[:, None])  # (B, P_m or 1, D)
+            tokens.append(h if locus else h[:, None])  # (B, N_m, D)
         aux = {s.name: self.aux_heads[s.name](t.mean(dim=1))  # per-modality heads: (B, K)
                for s, t in zip(self.specs, tokens, strict=True)}
 
         h = torch.cat(tokens, dim=1)  # (B, N, D)
         h = h + (self.position_encoding + self.modality_embedding[self.token_modality]).to(h.dtype)
-        present = mask[:, self.token_modality]  # (B, N)
+        # masks cost a pass over every attention matrix: skip them when nothing is missing
+        fusion_mask = None if bool(mask.all()) else mask
         weights = []
         for block in self.fusion or ():
-            h, w = block(h, present, self.pairs)
+            h, w = block(h, self.counts, fusion_mask)  # w: per modality (B, H, N_m, N - N_m)
             weights.append(w)
 
         # hierarchical pooling: tokens within each modality, then the present modalities
         per_modality = torch.stack([t.mean(dim=1) for t in h.split(self.counts, dim=1)],
                                    dim=1)  # (B, M, D)
         embedding = masked_mean(per_modality, mask)  # (B, D)
+        returned = bool(weights) and self.return_attention
         return ModelOutput(
             logits=self.head(embedding),
             embedding=embedding,
-            attention=torch.stack(weights, dim=1) if weights else None,  # (B, L, H, N, N)
+            attention=pack_attention(weights, self.attention_keys.shape[1]) if returned else None,
             aux_logits=aux,
             token_modality=self.token_modality,
             token_index=self.token_index,
+            attention_keys=self.attention_keys if returned else None,
         )
