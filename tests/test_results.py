@@ -60,6 +60,9 @@ def test_claims_table_marks_unregistered_claims_pending(tmp_path):
     assert len(rows) == 15
     assert rows["C12"]["verdict"] == "not reproduced" and rows["C12"]["chapter"] == "03_x"
     assert rows["C01"]["verdict"] == "pending"
+    # speed and memory claims are flagged: the audit keeps them out of nbval's comparison
+    assert [cid for cid, r in rows.items() if r["compute"]] == [
+        "C03", "C04", "C05", "C06", "C07", "C13", "C14"]
 
 
 def test_loading_a_missing_chapter_says_what_to_run(tmp_path):
@@ -71,3 +74,18 @@ def test_non_finite_numbers_become_null(tmp_path):
     run = results.Run("x", config.Profile(), tmp_path)
     run.metric("m", float("nan"))
     assert json.loads(run.save().read_text())["metrics"]["m"] is None
+
+
+def test_glue_stores_numpy_scalars_as_plain_numbers(tmp_path, monkeypatch):
+    # myst-nb formats {glue:text}`x:.3f` from the text/plain repr: 'np.float64(0.5)' fails -W
+    import myst_nb
+    import numpy as np
+
+    seen = {}
+    monkeypatch.setattr(myst_nb, "glue", lambda name, v, display=False: seen.update({name: v}))
+    run = results.Run("x", config.Profile(), tmp_path)
+    run.glue("acc", np.float64(0.625))
+    run.glue("n", np.int64(3))
+    assert type(seen["acc"]) is float and repr(seen["acc"]) == "0.625"
+    assert type(seen["n"]) is int
+    assert run.metrics["glued"] == {"acc": 0.625, "n": 3}
