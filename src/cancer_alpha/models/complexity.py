@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 from torch.utils.flop_counter import FlopCounterMode
 
 
@@ -80,3 +80,61 @@ def stage_shapes(model: nn.Module, example_batch: Mapping[str, Any], max_depth: 
         for h in handles:
             h.remove()
     return records
+
+
+def model_costs(model: nn.Module, example_batch: Mapping[str, Any]) -> dict[str, float]:
+    """{"parameters", "flops_per_sample"} of ``model``, FLOPs counted on ``example_batch``."""
+    return {"parameters": count_parameters(model),
+            "flops_per_sample": flops_per_sample(model, example_batch)}
+
+
+def parameters_by_part(model: nn.Module) -> dict[str, int]:
+    """Parameters of each top-level part of ``model`` in definition order: a submodule, a
+    parameter held directly, or each member of a top-level ModuleDict or ModuleList."""
+    parts: dict[str, int] = {}
+    for name, child in model.named_children():
+        members = (child.named_children() if isinstance(child, nn.ModuleDict | nn.ModuleList)
+                   else [("", child)])
+        for sub, module in members:
+            parts[f"{name}.{sub}" if sub else name] = count_parameters(module)
+    for name, p in model.named_parameters(recurse=False):
+        parts[name] = p.numel()
+    return parts
+
+
+def layer_kinds(module: nn.Module) -> dict[str, int]:
+    """How many leaf layers of each class ``module`` holds, e.g. {"Linear": 3, "LayerNorm": 1}."""
+    kinds: dict[str, int] = {}
+    for m in module.modules():
+        if not any(True for _ in m.children()):
+            kinds[type(m).__name__] = kinds.get(type(m).__name__, 0) + 1
+    return kinds
+
+
+def residual_gap(module: nn.Module, inputs: tuple, branch: str, merge: str) -> float:
+    """How far the input of submodule ``merge`` is from the input plus the output of submodule
+    ``branch`` in one forward pass of ``module(*inputs)`` in eval mode: the largest absolute
+    difference relative to the largest absolute input of ``merge``. 0 (up to rounding) when a
+    residual connection adds ``branch``'s input back to its output before ``merge``."""
+    seen: dict[str, Tensor] = {}
+
+    def keep_branch(m, args, out):
+        seen["branch_in"], seen["branch_out"] = args[0], out
+
+    def keep_merge(m, args):
+        seen["merge_in"] = args[0]
+
+    handles = [module.get_submodule(branch).register_forward_hook(keep_branch),
+               module.get_submodule(merge).register_forward_pre_hook(keep_merge)]
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.no_grad():
+            module(*inputs)
+    finally:
+        module.train(was_training)
+        for h in handles:
+            h.remove()
+    merged = seen["merge_in"]
+    gap = (merged - (seen["branch_in"] + seen["branch_out"])).abs().max()
+    return float(gap / merged.abs().max().clamp_min(torch.finfo(merged.dtype).tiny))

@@ -1,0 +1,381 @@
+# %% [markdown]
+# # The architecture, as built
+#
+# Seed 000 describes a multi-modal transformer in words: three modality-specific encoders,
+# cross-modal attention, a classification head and a composite loss {cite}`seed000`. Seed 002
+# names a larger model (8 heads, $d_{model} = 512$) and a zoo of peers: TabTransformer,
+# Perceiver IO and a late-fusion module with learned modality-importance weights
+# {cite}`seed002`. Neither paper gives layer sizes or code. This chapter shows each model as
+# this repository builds it: what every component is, where it departs from the papers'
+# words, the shapes a real batch of Chapter 1 goes through, the size and cost of every model,
+# and the attention weights before and after a short training run.
+
+# %% tags=["parameters"]
+profile = "paper"
+cohort = {}
+model = {}
+train = {}
+evaluation = {}
+profiling = {}
+results_dir = "results"
+
+# %%
+import dataclasses
+import warnings
+
+import pandas as pd
+import torch
+
+from cancer_alpha import architecture_plots as aplots
+from cancer_alpha import config, data, results, synth, training
+from cancer_alpha.losses import attention_entropy
+from cancer_alpha.models import MODEL_NAMES, build_model, complexity, encoders, peers
+
+cfg = config.from_parameters(profile, cohort=cohort, model=model, train=train,
+                             evaluation=evaluation, profiling=profiling)
+seed = cfg.evaluation.seeds[0]
+run = results.Run("02_architecture", cfg, results_dir, seeds=[seed])
+train_cohort, _ = synth.standard_cohorts(cfg)
+specs, n_classes = train_cohort.data.specs, train_cohort.data.n_classes
+scaler = data.Standardizer().fit(train_cohort.data)
+batch_size = min(cfg.train.batch_size, train_cohort.data.n_samples)
+batch = data.to_tensors(train_cohort.data.subset(range(batch_size)), scaler)
+for key, value in {"d_model": cfg.model.d_model, "n_heads": cfg.model.n_heads,
+                   "n_layers": cfg.model.n_layers, "ff_mult": cfg.model.ff_mult,
+                   "conv_channels": cfg.model.conv_channels, "n_bins": cfg.model.n_bins,
+                   "n_latents": cfg.model.n_latents, "tab_token_dim": cfg.model.tab_token_dim,
+                   "cna_stride": encoders.CNA_STRIDE, "fragment_pool": encoders.FRAGMENT_POOL,
+                   "tab_dim_head": peers.TAB_DIM_HEAD, "batch_size": batch_size,
+                   "perceiver_width": cfg.model.d_model // peers.PERCEIVER_WIDTH_DIVISOR,
+                   "focal_gamma": cfg.train.focal_gamma,
+                   "attention_lambda": cfg.train.attention_lambda}.items():
+    run.glue(key, value)
+
+# %% [markdown]
+# ## The components
+#
+# Every model is built from the list of modality specs of its data (name, kind, number of
+# features), so the same code serves the three synthetic modalities and real data with others;
+# a kind without a dedicated encoder gets a generic MLP encoder. Settings below are those of
+# this run's profile ($d_{model}$ = {glue:text}`d_model`, {glue:text}`n_heads` heads,
+# {glue:text}`n_layers` fusion layers). Where a component departs from the papers'
+# description, the departure is stated with it.
+#
+# **MethylationEncoder.** Seed 000: "a multi-layer perceptron with batch normalization and
+# dropout" mapping beta values to "a 128-dimensional representation", and "each encoder
+# includes layer normalization and residual connections". Here: a linear projection of the
+# beta values to $d_{model}$, then an MLP (linear to {glue:text}`ff_mult`$\times d_{model}$,
+# batch normalisation, GELU, dropout, linear back) added to its input, then layer
+# normalisation. *Departures:* the input is beta values standardised with the training
+# cohort's mean and standard deviation, not raw beta values; the paper gives no depth or width,
+# so the MLP has one hidden layer.
+#
+# **FragmentomicsEncoder.** Seed 000: "convolutional layers followed by global average
+# pooling". Here: a convolution stem ({glue:text}`conv_channels` channels, kernel 5) over the
+# fragment-length histogram, a residual convolution block (batch normalisation, channel-wise
+# dropout), global average pooling, a projection to $d_{model}$ and layer normalisation.
+# *Departure:* the residual connection is around the convolution block, not the whole
+# encoder.
+#
+# **CNAEncoder.** Seed 000: "a combination of convolutional and recurrent layers". Here: a
+# convolution stem over the copy-number bins, patches of {glue:text}`cna_stride` bins (a
+# strided convolution), a residual convolution block and a bidirectional GRU over the patches;
+# the GRU's output is repeated back to every bin and added to the stem's features, then
+# averaged, projected and normalised. *Departures:* the recurrence runs over patches of
+# {glue:text}`cna_stride` bins rather than every bin, and at the convolution's width
+# ({glue:text}`conv_channels`), not $d_{model}$: a GRU over every bin at full width cost more
+# than the rest of the model on a CPU.
+#
+# **CrossModalAttention.** Seed 000: multi-head attention
+# $\mathrm{softmax}(QK^\top/\sqrt{d_k})V$ where queries, keys and values "are derived from
+# different modality encoders" {cite}`vaswani2017`. Here each token's queries come from its own
+# modality and its keys and values from the tokens of every *other* modality (a token never
+# attends to its own modality), followed by a residual connection and layer normalisation and
+# a position-wise feed-forward sublayer, stacked {glue:text}`n_layers` times. Missing
+# modalities are masked keys: they receive exactly zero weight. The weights are returned for
+# analysis (`ModelOutput.attention`). *Departures:* no dropout on the attention weights (those
+# returned are those applied); a learned modality embedding is added to every token; seed
+# 002 speaks of "self-attention layers", and this model has cross-modal attention only, as
+# seed 000 describes.
+#
+# **Two token granularities.** With *modality tokens* each encoder yields one $d_{model}$
+# vector, so attention runs over three tokens: the paper's 128-dimensional representations.
+# With *locus tokens* each encoder keeps its sequence: one token per CpG locus, per copy-number
+# bin and per {glue:text}`fragment_pool` fragment-length bins, each with a sinusoidal encoding
+# of its genomic coordinate (seed 002's "positional encoding adapted for genomic coordinate
+# systems"), so attention can relate methylation at one locus to copy number at another.
+# *Departure:* fragment-length bins are pooled {glue:text}`fragment_pool` to a token (a
+# strided convolution after the encoder's convolutions) instead of globally averaged, since
+# lengths are not loci and fewer tokens cut the cost of attention.
+#
+# **Pooling and head.** Tokens are averaged within each modality, then over the modalities a
+# sample has (seed 002's "hierarchical feature fusion"), and seed 000's head classifies the
+# result: dropout, batch normalisation, a linear classifier. Per-modality auxiliary heads
+# serve progressive training (Chapter 3).
+#
+# **Loss.** Focal loss $-\alpha_y (1-p_y)^\gamma \log p_y$ {cite}`lin2017focal` with
+# $\gamma$ = {glue:text}`focal_gamma`, plus seed 000's attention regulariser
+# $L = L_{cls} + \lambda L_{attention}$ with $\lambda$ = {glue:text}`attention_lambda`.
+# Seed 000 says only that the term "encourages sparse attention patterns"; here it is the mean
+# Shannon entropy of the attention rows, which is smallest when each query puts its weight on
+# few keys.
+#
+# **Late fusion** (seed 002's cross-modal fusion module). The same three encoders; a
+# sample-dependent importance weight per modality (a softmax, over the modalities present, of
+# a learned linear score of each representation plus a learned per-modality offset); the
+# weighted sum, a residual feed-forward layer with layer normalisation, and the head.
+# *Departure:* the head returns logits; the softmax seed 002 names is applied by the loss and
+# at prediction.
+#
+# **TabTransformer** {cite}`huang2020tabtransformer`, from the package
+# `tab-transformer-pytorch`. Its transformer attends over categorical columns only, and omics
+# features are all continuous, so every feature is also made a categorical token by quantile
+# binning into {glue:text}`n_bins` bins fitted on training data; the raw values still take the
+# published continuous path. Tokens are {glue:text}`tab_token_dim` wide, the published width;
+# the package's hyper-connections are turned off (the published residual stream).
+# *Departures:* heads of {glue:text}`tab_dim_head` channels fill the token width once instead
+# of the published 8 heads; the final MLP has one hidden layer of $d_{model}$ units instead of
+# widths $4l$ and $2l$ ($l$ the flattened input width); no attention dropout. With one token
+# per feature, attention dominates a training step on a CPU.
+#
+# **Perceiver IO** {cite}`jaegle2022perceiverio`, from the package `perceiver-pytorch`: one
+# token per feature (its value times a learned embedding, plus a sinusoidal encoding of its
+# coordinate and a modality embedding), a latent array of {glue:text}`n_latents` latents that
+# cross-attends to the tokens (missing modalities masked), {glue:text}`n_layers` latent
+# self-attention blocks, and a learned query that decodes the class representation.
+# *Departures:* position enters by addition, not by concatenated Fourier features; tokens and
+# latents are {glue:text}`perceiver_width` wide ($d_{model}/2$), the query $d_{model}$.
+#
+# **Early fusion MLP.** All features side by side, missing modalities zeroed and the modality
+# mask appended; linear, batch normalisation, GELU, dropout, linear, GELU, and the head. The
+# papers' "concatenation-based feature fusion" baseline.
+
+# %% [markdown]
+# ## The multi-modal transformer, drawn from the model
+#
+# The diagram below is drawn by reading the built models: their encoders' layers, token
+# counts, fusion blocks and head, with the shapes of a forward pass of the first
+# {glue:text}`batch_size` samples of the Chapter 1 training cohort (B in the diagram),
+# standardised with the cohort's statistics.
+
+# %%
+names = {"modality tokens": "mmt_modality", "locus tokens": "mmt_locus"}
+transformers = {}
+for title, name in names.items():
+    torch.manual_seed(seed)
+    transformers[title] = build_model(name, specs, n_classes, cfg.model)
+stages = {title: complexity.stage_shapes(m, batch, max_depth=3)
+          for title, m in transformers.items()}
+fig = run.figure(aplots.architecture_diagram(transformers, stages, batch_size), "diagram")
+
+# %% [markdown]
+# The output shape of every submodule, in the order they ran (a missing entry: the module
+# does not exist at that granularity).
+
+# %%
+aplots.stage_tables(stages, batch_size)
+
+# %% [markdown]
+# ## Claim C01: a 128-dimensional methylation representation
+#
+# Measured on the model, not read from its settings: the width of the methylation encoder's
+# output on the batch, the layers it holds, and whether the input of its final layer
+# normalisation is its MLP's input plus the MLP's output (a residual connection; the gap is
+# relative to the size of that input).
+
+# %%
+methylation = transformers["modality tokens"].encoders["methylation"]
+width = int(methylation.eval()(batch["x"]["methylation"]).shape[-1])
+kinds = complexity.layer_kinds(methylation)
+gap = complexity.residual_gap(methylation, (batch["x"]["methylation"],), "mlp", "norm")
+parts = {"MLP (2+ linear layers)": kinds.get("Linear", 0) >= 2,
+         "batch normalisation": kinds.get("BatchNorm1d", 0) > 0,
+         "dropout": kinds.get("Dropout", 0) > 0, "layer normalisation":
+         kinds.get("LayerNorm", 0) > 0, "residual connection": gap < 1e-5}
+run.glue("c01_width", width)
+run.glue("c01_gap", gap)
+pd.Series({"output width": width, **kinds, **parts, "residual gap": f"{gap:.1e}"},
+          name="methylation encoder").to_frame()
+
+# %%
+complete = all(parts.values())
+if cfg.model.d_model != 128:
+    verdict = "not testable here"
+    note = (f"this profile sets d_model = {cfg.model.d_model} for speed; the encoder's output "
+            f"width follows it ({width}); the paper profile tests the 128-d design")
+else:
+    verdict = "reproduced" if width == 128 and complete else "partly"
+    missing = [k for k, ok in parts.items() if not ok]
+    note = ("output width measured on a Chapter 1 batch; MLP with batch normalisation and "
+            "dropout, layer normalisation and a residual connection present"
+            if complete else f"missing: {', '.join(missing)}") + \
+        "; input: standardised beta values, not raw"
+run.claim("C01", measured=width, unit="dimensions", verdict=verdict, note=note)
+print(f"C01: {verdict} ({width} dimensions)")
+
+# %% [markdown]
+# The methylation encoder's output is {glue:text}`c01_width` wide, and the input of its layer
+# normalisation equals the MLP's input plus its output to a relative gap of
+# {glue:text}`c01_gap:.1e`: a residual connection.
+#
+# ## Size and cost of every model
+#
+# Parameters and forward-pass floating-point operations per sample (a multiply-add counts
+# 2; matrix products, convolutions, the GRU and attention are counted, element-wise work is
+# not), for every model at this profile's settings and for the multi-modal transformer at seed
+# 002's preset ($d_{model}$ = {glue:text}`seed002_d_model`, {glue:text}`seed002_heads` heads),
+# on the {glue:text}`n_features_total` features of this cohort. The ablations of Chapter 4
+# use the modality-token granularity.
+
+# %%
+count_batch = {"x": {k: v[:4] for k, v in batch["x"].items()}, "mask": batch["mask"][:4]}
+costs = {}
+for name in MODEL_NAMES:
+    torch.manual_seed(seed)
+    costs[name] = complexity.model_costs(build_model(name, specs, n_classes, cfg.model),
+                                         count_batch)
+preset = dataclasses.replace(cfg.model, **config.PRESETS["seed002"])
+seed002 = {}
+for name in ("mmt_modality", "mmt_locus"):
+    torch.manual_seed(seed)
+    seed002[name] = complexity.model_costs(build_model(name, specs, n_classes, preset),
+                                           count_batch)
+run.glue("seed002_d_model", preset.d_model)
+run.glue("seed002_heads", preset.n_heads)
+run.glue("n_features_total", sum(s.n_features for s in specs))
+chart = {**costs, **{f"{n} (seed 002)": c for n, c in seed002.items()}}
+table = pd.DataFrame(chart).T.astype({"parameters": int})
+table["MFLOPs per sample"] = table.pop("flops_per_sample") / 1e6
+table.round(2)
+
+# %%
+fig = run.figure(aplots.cost_chart(chart), "costs")
+
+# %% [markdown]
+# Where the parameters of the multi-modal transformer sit (modality tokens, this profile):
+
+# %%
+pd.Series(complexity.parameters_by_part(transformers["modality tokens"]),
+          name="parameters").to_frame()
+
+# %% [markdown]
+# With modality tokens the fusion layers see three tokens; with locus tokens they see
+# {glue:text}`n_tokens_locus`, and every one of them passes through attention and the
+# feed-forward sublayers, so the locus model costs {glue:text}`locus_ratio:.0f` times as many
+# FLOPs per sample as the modality model with nearly the same number of parameters. Seed
+# 002's preset multiplies the width by {glue:text}`seed002_width_ratio:.0f` and the
+# parameters by
+# {glue:text}`seed002_param_ratio:.0f`.
+
+# %%
+ratios = {"n_tokens_locus": sum(transformers["locus tokens"].counts),
+          "locus_ratio": costs["mmt_locus"]["flops_per_sample"]
+          / costs["mmt_modality"]["flops_per_sample"],
+          "seed002_width_ratio": preset.d_model / cfg.model.d_model,
+          "seed002_param_ratio": seed002["mmt_modality"]["parameters"]
+          / costs["mmt_modality"]["parameters"]}
+for key, value in ratios.items():
+    run.glue(key, value)
+
+# %% [markdown]
+# ## Attention before and after a short training run
+#
+# Each transformer is trained for {glue:text}`demo_steps` optimiser steps on one batch (the
+# first {glue:text}`demo_samples` samples of the cohort) with the recipe of every later
+# chapter: the composite loss, AdamW, warm-up and cosine schedule, gradient clipping. This
+# shows what the weights can do, not what a trained model learns; Chapter 4 reads the
+# attention of models trained on the whole cohort. The heat maps average the weights over the
+# samples and heads of the last layer: a query row (down) spreads its weight over the tokens
+# of the other modalities (across); its own modality's block stays 0.
+
+# %%
+demo_samples, demo_steps = 16, 32
+demo = {"x": {k: v[:demo_samples] for k, v in batch["x"].items()},
+        "mask": batch["mask"][:demo_samples], "y": batch["y"][:demo_samples]}
+run.glue("demo_samples", demo_samples)
+run.glue("demo_steps", demo_steps)
+# no validation set here: Lightning says so once; there is nothing to validate on one batch
+warnings.filterwarnings("ignore", message=r".*no `val_dataloader`.*")
+attention, summary = {}, {}
+for title, name in names.items():
+    torch.manual_seed(seed)
+    m = build_model(name, specs, n_classes, cfg.model)
+    with torch.no_grad():
+        before = m.eval()(demo["x"], demo["mask"])
+    module = training.ClassifierModule(m.train(), cfg.train, n_classes)
+    training.make_trainer(cfg.train, max_epochs=demo_steps).fit(
+        module, train_dataloaders=training.batch_loader(demo, demo_samples))
+    with torch.no_grad():
+        after = m.cpu().eval()(demo["x"], demo["mask"])
+    attention[title] = (aplots.mean_attention(before), aplots.mean_attention(after))
+    keys = (after.attention_keys >= 0).sum(dim=1).double()
+    summary[title] = {"loss, first step": module.history[0]["train_loss"],
+                      "loss, last step": module.history[-1]["train_loss"],
+                      "entropy untrained": float(attention_entropy(before.attention)),
+                      "entropy trained": float(attention_entropy(after.attention)),
+                      "entropy of uniform weights": float(keys.log().mean())}
+pd.DataFrame(summary).round(3)
+
+# %%
+mod = attention["modality tokens"]
+panels = {f"layer {i + 1}, {state}": w[i] for i in range(len(mod[0]))
+          for state, w in (("untrained", mod[0]), ("trained", mod[1]))}
+fig = run.figure(aplots.attention_heatmaps(panels, transformers["modality tokens"].token_modality,
+                                           [s.name for s in specs], ncols=2),
+                 "attention_modality_tokens")
+
+# %%
+loc = attention["locus tokens"]
+fig = run.figure(aplots.attention_heatmaps(
+    {"untrained, last layer": loc[0][-1], "trained, last layer": loc[1][-1]},
+    transformers["locus tokens"].token_modality, [s.name for s in specs]),
+    "attention_locus_tokens")
+
+# %% [markdown]
+# Untrained, attention is close to uniform: the mean entropy of a row is near that of uniform
+# weights over its keys. After {glue:text}`demo_steps` steps on one batch the training loss
+# of the locus model falls from {glue:text}`locus_loss_first:.3f` to
+# {glue:text}`locus_loss_last:.3f` and its attention entropy from
+# {glue:text}`locus_entropy_before:.3f` to {glue:text}`locus_entropy_after:.3f` nats (uniform
+# weights: {glue:text}`locus_entropy_uniform:.3f`). A few dozen steps on one batch are enough
+# to memorise it; they move the attention weights only a little.
+
+# %%
+s = summary["locus tokens"]
+for key, column in {"locus_loss_first": "loss, first step", "locus_loss_last": "loss, last step",
+                    "locus_entropy_before": "entropy untrained",
+                    "locus_entropy_after": "entropy trained",
+                    "locus_entropy_uniform": "entropy of uniform weights"}.items():
+    run.glue(key, round(s[column], 4))  # float sums may differ in the last bits by thread count
+
+# %% [markdown]
+# ## Departures in one place
+#
+# | component | the papers | here |
+# |---|---|---|
+# | methylation encoder | raw beta values | standardised beta values; one hidden layer |
+# | fragmentomics encoder | residual around each encoder | residual around the convolution block |
+# | copy-number encoder | convolution + recurrence | GRU over patches, convolution width |
+# | cross-modal attention | attention dropout unstated | none; a learned modality embedding |
+# | seed 002's transformer | "self-attention layers" | cross-modal attention only (seed 000) |
+# | locus tokens, fragments | global average pooling | pooled to tokens of several bins |
+# | attention regulariser | "sparse attention" | mean entropy of the attention rows |
+# | TabTransformer | categorical columns | quantile-binned omics features |
+# | TabTransformer | 8 heads; MLP 4l, 2l | heads fill the token width once; one layer |
+# | TabTransformer | attention dropout | none |
+# | Perceiver IO | concatenated Fourier features | added sinusoidal encoding; half-width latents |
+# | late fusion | softmax head | logits, softmax in the loss |
+#
+# ## Run record
+
+# %%
+run.metric("models", costs)
+run.metric("models_seed002", seed002)
+run.metric("parameters_by_part_mmt_modality",
+           complexity.parameters_by_part(transformers["modality tokens"]))
+run.metric("stage_shapes", {t: [[n, k, list(sh)] for n, k, sh in s] for t, s in stages.items()})
+run.metric("methylation_encoder", {"output_width": width, "layers": kinds,
+                                   "residual_gap": gap})
+run.metric("one_batch_training", {"samples": demo_samples, "steps": demo_steps,
+                                  **{t: v for t, v in summary.items()}})
+record_path = run.save()
