@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -144,3 +146,107 @@ def permutation_importance(predict_proba, data, *, n_repeats: int = 3, seed: int
             sds.append(np.std(drops, ddof=1) if n_repeats > 1 else 0.0)
     return {"feature": np.array(names), "modality": np.array(modalities),
             "importance_mean": np.array(means), "importance_sd": np.array(sds)}
+
+
+def tsne(embedding: np.ndarray, seed: int = 0) -> np.ndarray:
+    """A 2-D t-SNE map of ``embedding`` (PCA initialisation, perplexity 30)."""
+    from sklearn.manifold import TSNE
+
+    return TSNE(n_components=2, init="pca", perplexity=min(30.0, (len(embedding) - 1) / 3),
+                random_state=seed).fit_transform(np.asarray(embedding, dtype=np.float64))
+
+
+def clustering_table(fits, y: np.ndarray, references: dict[str, np.ndarray], seed: int = 0):
+    """Clustering scores of each neural model's fused representation (mean, sd over runs)
+    beside reference representations of the same samples (standardised before clustering)."""
+    import pandas as pd
+
+    rows: dict[str, dict[str, float]] = {}
+    by_model: dict[str, list[dict[str, float]]] = {}
+    for f in fits:
+        if "clustering" in f.extras:
+            by_model.setdefault(f.model, []).append(f.extras["clustering"])
+    for name, scores in by_model.items():
+        rows[name] = {}
+        for key in ("silhouette", "kmeans_ari"):
+            rows[name][f"{key}_mean"], rows[name][f"{key}_sd"] = mean_sd([s[key] for s in scores])
+        rows[name]["n_runs"] = len(scores)
+    for name, rep in references.items():
+        s = clustering_scores(standardise(rep), y, seed=seed)
+        rows[name] = {"silhouette_mean": s["silhouette"], "silhouette_sd": 0.0,
+                      "kmeans_ari_mean": s["kmeans_ari"], "kmeans_ari_sd": 0.0, "n_runs": 1}
+    return pd.DataFrame(rows).T
+
+
+def standardise(x: np.ndarray) -> np.ndarray:
+    """Columns centred and scaled to unit sd (constant columns left at 0)."""
+    sd = x.std(axis=0)
+    return (x - x.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+
+
+def attention_received(weights: Any, keys: Any, token_modality: Any, n_modalities: int
+                       ) -> np.ndarray:
+    """Attention mass each modality receives, summed over samples, layers, heads and queries.
+
+    ``weights`` (B, L, H, N, Nk) and ``keys`` (N, Nk) as in ``ModelOutput`` (key slot -1 is
+    empty), or ``keys`` None for full (B, L, H, N, N) weights.
+    """
+    import torch
+
+    w = weights.float().sum(dim=(0, 1, 2))  # (N, Nk)
+    if keys is None:
+        keys = torch.arange(w.shape[1]).expand_as(w)
+    filled = keys >= 0
+    key_modality = token_modality[keys.clamp_min(0)]
+    mass = torch.zeros(n_modalities, dtype=torch.float64)
+    mass.index_add_(0, key_modality[filled], w[filled].double())
+    return mass.numpy()
+
+
+@dataclass(frozen=True)
+class NeuralAnalysis:
+    """What Chapter 3 keeps of a trained neural model, computed on the first ``n`` samples of
+    the evaluation set ``eval_set``: the fused embedding, its clustering scores and the share
+    of attention each modality receives (models that return attention weights)."""
+
+    n: int = 2000
+    eval_set: str = "test"
+    batch_size: int = 128  # attention weights of a batch are reduced before the next one
+
+    def __call__(self, fitted: Any, evals: Mapping[str, Any]) -> dict[str, Any]:
+        import torch
+
+        from .data import to_tensors
+        from .training import batch_loader
+
+        data = evals[self.eval_set]
+        data = data.subset(np.arange(min(self.n, data.n_samples)))
+        model = fitted.model.eval()
+        names = [s.name for s in fitted.specs]
+        embeddings, mass = [], np.zeros(len(names))
+        with torch.no_grad():
+            for batch in batch_loader(to_tensors(data, fitted.scaler), self.batch_size):
+                out = model(batch["x"], batch["mask"])
+                embeddings.append(out.embedding.float().numpy())
+                if out.attention is not None:
+                    mass += attention_received(out.attention, out.attention_keys,
+                                               out.token_modality, len(names))
+        embedding = np.concatenate(embeddings)
+        extras: dict[str, Any] = {
+            "embedding": embedding.astype(np.float32),
+            "clustering": clustering_scores(standardise(embedding), data.y),
+        }
+        if mass.sum() > 0:
+            extras["attention_shares"] = dict(zip(names, (mass / mass.sum()).tolist(),
+                                                  strict=True))
+        return extras
+
+
+def attention_shares(fits: Sequence[Any]) -> dict[str, dict[str, list[float]]]:
+    """{model: {modality: [share of attention received, one per run]}} over the runs that
+    recorded attention shares."""
+    out: dict[str, dict[str, list[float]]] = {}
+    for f in fits:
+        for modality, share in f.extras.get("attention_shares", {}).items():
+            out.setdefault(f.model, {}).setdefault(modality, []).append(share)
+    return out

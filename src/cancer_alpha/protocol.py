@@ -100,16 +100,23 @@ def cross_validate(data: MultiOmicsData, cfg: Profile, models: Sequence[str], *,
 
     The split of a seed is shared by all models, so their differences are paired. Fits are
     independent and deterministic given their seed, so they run in ``n_jobs`` processes with
-    identical results.
+    identical results. ``cfg.evaluation.max_runs`` caps the runs of named models.
     """
     seeds = list(cfg.evaluation.seeds if seeds is None else seeds)
     n_folds = cfg.evaluation.n_folds if n_folds is None else n_folds
     n_jobs = cfg.evaluation.n_jobs if n_jobs is None else n_jobs
+    caps = dict(cfg.evaluation.max_runs)
+    splits = {seed: stratified_folds(data.y, n_folds, seed) for seed in seeds}
+    # run order: fold 0 of every seed, then fold 1, ...; a capped model keeps the first runs,
+    # so its runs span as many seeds as possible
+    order = [(seed, fold) for fold in range(n_folds) for seed in seeds]
     tasks = []
-    for seed in seeds:
-        for fold, (tr, te) in enumerate(stratified_folds(data.y, n_folds, seed)):
-            for name in models:
-                tasks.append((name, seed, fold, tr, te))
+    for name in models:
+        for seed, fold in order[:caps.get(name, len(order))]:
+            tr, te = splits[seed][fold]
+            tasks.append((name, seed, fold, tr, te))
+    # longest first (neural, capped ones are the slow ones), so parallel workers finish together
+    tasks.sort(key=lambda t: (t[0] in BASELINES, t[0] not in caps))
 
     def work(name, seed, fold, tr, te):
         sets = {"cv": data.subset(te), **(evals or {})}

@@ -35,6 +35,7 @@ from cancer_alpha.data import (
     train_val_split,
 )
 from cancer_alpha.losses import auxiliary_loss, composite_loss
+from cancer_alpha.models import MultiModalTransformer
 
 
 def quiet_lightning() -> None:
@@ -164,6 +165,17 @@ class ClassifierModule(pl.LightningModule):
         """Class probabilities (B, K) and fused embeddings (B, D)."""
         out = self.model(batch["x"], batch["mask"])
         return {"probs": out.logits.float().softmax(dim=1), "embedding": out.embedding.float()}
+
+    def on_fit_start(self) -> None:
+        # the transformer's attention weights are copied out only when the loss uses them
+        self._returned_attention = getattr(self.model, "return_attention", None)
+        if isinstance(self.model, MultiModalTransformer):
+            self.model.return_attention = (self.cfg.attention_lambda > 0
+                                           and self.classification_weight > 0)
+
+    def on_fit_end(self) -> None:
+        if self._returned_attention is not None:
+            self.model.return_attention = self._returned_attention
 
     def on_train_start(self) -> None:
         if hasattr(self.model, "fit_bins") and not bool(self.model.bins_fitted):
