@@ -259,3 +259,19 @@ def test_profiles_carry_the_ablation_section():
     assert load_profile("paper").ablation == AblationConfig()
     smoke = load_profile("smoke").ablation
     assert smoke.seeds == (0,) and smoke.locus_max_epochs == 1
+
+
+def test_prediction_keeps_no_attention_weights_unless_asked(world, cfg):
+    # locus mode holds about a megabyte of weights per sample: predicting a large cohort with
+    # them kept exhausted the memory of a paper-scale run
+    data = world.sample(20, seed=4).data
+    v = variant(cfg, "locus_untrained")
+    model = ablations.build_variant(v, world.specs(), world.n_classes, cfg, seed=0)
+    fitted = FittedModel(v.name, model.eval(), Standardizer().fit(data), world.specs(),
+                         world.class_names, [], 0, -1, 0.0)
+    assert all(o.attention is None for o in fitted.outputs(data, batch_size=8))
+    assert all(o.attention is not None
+               for o in fitted.outputs(data, batch_size=8, attention=True))
+    assert model.return_attention is True  # the model's own setting is restored
+    proba = fitted.predict_proba(data)
+    assert proba.shape == (20, world.n_classes) and np.allclose(proba.sum(axis=1), 1.0)

@@ -261,9 +261,8 @@ def attention_entropy_of(fitted: Any, data: MultiOmicsData) -> float | None:
     """Mean entropy (nats) of the attention rows on ``data``; None without attention."""
     from .losses import attention_entropy
 
-    fitted.model.return_attention = True
     values, weights = [], []
-    for out in fitted.outputs(data, batch_size=128):
+    for out in fitted.outputs(data, batch_size=128, attention=True):
         if out.attention is None:
             return None
         w = out.attention.float()

@@ -109,7 +109,8 @@ def execute(chapter: Chapter, profile: str, root: Path) -> Path:
         try:
             papermill.execute_notebook(
                 str(src), str(executed), parameters=params, cwd=str(root),
-                kernel_name="python3", progress_bar=False, log_output=False,
+                # a cell-by-cell progress bar when a person is watching, none in CI logs
+                kernel_name="python3", progress_bar=sys.stderr.isatty(), log_output=False,
                 request_save_on_cell_execute=False,
             )
         except papermill.PapermillExecutionError as exc:

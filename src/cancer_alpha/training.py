@@ -344,17 +344,30 @@ class FittedModel:
     pretrain_history: list[dict[str, float]] = field(default_factory=list)
     val_index: np.ndarray | None = None  # samples of the training data held out for stopping
 
-    def outputs(self, data: MultiOmicsData, batch_size: int = 512) -> list[Any]:
-        """The model's raw outputs (ModelOutput per batch) on ``data``, in evaluation mode."""
+    def outputs(self, data: MultiOmicsData, batch_size: int = 512, *,
+                attention: bool = False) -> list[Any]:
+        """The model's raw outputs (ModelOutput per batch) on ``data``, in evaluation mode.
+
+        Attention weights are kept only with ``attention``: in locus mode they take about a
+        megabyte per sample, so predicting a 10,000-sample cohort with them kept would hold
+        gigabytes for nothing.
+        """
         self._check(data)
         self.model.eval()
         tensors = to_tensors(data, self.scaler)
         device = next(self.model.parameters()).device
+        returned = getattr(self.model, "return_attention", None)
+        if returned is not None:
+            self.model.return_attention = attention
         outs = []
-        with torch.no_grad():
-            for batch in batch_loader(tensors, batch_size):
-                x = {k: v.to(device) for k, v in batch["x"].items()}
-                outs.append(self.model(x, batch["mask"].to(device)))
+        try:
+            with torch.no_grad():
+                for batch in batch_loader(tensors, batch_size):
+                    x = {k: v.to(device) for k, v in batch["x"].items()}
+                    outs.append(self.model(x, batch["mask"].to(device)))
+        finally:
+            if returned is not None:
+                self.model.return_attention = returned
         return outs
 
     def predict_proba(self, data: MultiOmicsData) -> np.ndarray:
