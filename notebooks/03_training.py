@@ -314,11 +314,30 @@ run.claim("C12", measured=round(float(ensemble_acc), 4),
 
 # %%
 pool = world.sample(max(cfg.evaluation.curve_sizes), seed=cfg.evaluation.data_seed + 3).data
+curve_models = list(dict.fromkeys(["logistic_regression", best_neural, "mmt_modality"]))
 curve = pd.DataFrame(protocol.training_size_curve(
-    pool, test_data, cfg, ["logistic_regression", best_neural], cfg.evaluation.curve_sizes,
+    pool, test_data, cfg, curve_models, cfg.evaluation.curve_sizes,
     seeds=cfg.evaluation.seeds[:1], n_jobs=cfg.evaluation.n_jobs))
 fig = run.figure(plots.accuracy_vs_training_size(curve, ceiling), "training_size")
-curve.pivot_table(index="n_train", columns="model", values="accuracy").round(3)
+by_size = curve.pivot_table(index="n_train", columns="model", values="accuracy")
+small, large = by_size.index.min(), by_size.index.max()
+run.glue("curve_small", int(small))
+run.glue("curve_large", int(large))
+run.glue("curve_mmt_small", by_size.loc[small, "mmt_modality"])
+run.glue("curve_mmt_large", by_size.loc[large, "mmt_modality"])
+run.glue("curve_best_large", by_size.loc[large].max())
+run.glue("curve_best_large_model", by_size.loc[large].idxmax())
+run.glue("curve_gap_large", 100 * (ceiling - by_size.loc[large].max()))
+by_size.round(3)
+
+# %% [markdown]
+# From {glue:text}`curve_small` to {glue:text}`curve_large` training samples the multi-modal
+# transformer goes from {glue:text}`curve_mmt_small:.3f` to {glue:text}`curve_mmt_large:.3f`.
+# With {glue:text}`curve_large` samples the best of these models,
+# {glue:text}`curve_best_large_model`, reaches {glue:text}`curve_best_large:.3f`,
+# {glue:text}`curve_gap_large:.1f` points below the ceiling. A curve still rising at its right
+# end says the model is short of data; one that has flattened well below the ceiling says it
+# is short of capacity or of a better recipe.
 
 # %% [markdown]
 # ## Run record

@@ -220,6 +220,10 @@ def test_relative_verdict_reads_the_interval_against_the_stated_change():
     assert ablations.relative_verdict([-5.0, 2.0], -12.0, 5)[0] == "not reproduced"
     assert ablations.relative_verdict([3.0, 10.0], 8.0, 5)[0] == "reproduced"
     assert ablations.relative_verdict([-3.0, -3.0], -12.0, 1)[0] == "not testable here"
+    # a significant effect against the claim is said to be one
+    verdict, why = ablations.relative_verdict([0.5, 7.1], -12.0, 5)
+    assert verdict == "not reproduced" and "opposite direction" in why
+    assert "opposite" not in ablations.relative_verdict([-5.0, 2.0], -12.0, 5)[1]
 
 
 def test_progressive_timing_counts_pretraining_to_a_loss_both_reach():

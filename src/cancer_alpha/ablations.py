@@ -483,6 +483,10 @@ def relative_verdict(ci: Sequence[float], stated: float, n: int) -> tuple[str, s
     if same_side:
         return "partly", "a change in the stated direction, but the 95% interval excludes " \
                          "the stated size"
+    opposite = lo > 0 if stated < 0 else hi < 0
+    if opposite:
+        return "not reproduced", "a significant change in the opposite direction (the 95% " \
+                                 "interval excludes 0 on the other side)"
     return "not reproduced", "the 95% interval does not exclude 0 on the stated side"
 
 

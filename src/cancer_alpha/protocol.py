@@ -115,8 +115,9 @@ def cross_validate(data: MultiOmicsData, cfg: Profile, models: Sequence[str], *,
         for seed, fold in order[:caps.get(name, len(order))]:
             tr, te = splits[seed][fold]
             tasks.append((name, seed, fold, tr, te))
-    # longest first (neural, capped ones are the slow ones), so parallel workers finish together
-    tasks.sort(key=lambda t: (t[0] in BASELINES, t[0] not in caps))
+    # longest first, so that parallel workers finish together: neural before classical, and
+    # among them the most tightly capped first (a model is capped because it is slow)
+    tasks.sort(key=lambda t: (t[0] in BASELINES, caps.get(t[0], len(order))))
 
     def work(name, seed, fold, tr, te):
         sets = {"cv": data.subset(te), **(evals or {})}
