@@ -8,8 +8,7 @@ modality, in evaluation mode under ``torch.inference_mode``, warm-up calls exclu
 each figure beside the aim and the ratio measured / aim (below 1 meets it).
 """
 
-import argparse
-import os
+import _args
 
 AIM_BATCHED_MS = 0.05  # per sample, in batches
 AIM_SINGLE_P50_MS = 2.0  # one sample at a time, median
@@ -17,20 +16,13 @@ MODELS = ("mmt_modality", "mmt_locus", "perceiver_io", "tab_transformer", "early
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--profile", default="paper",
-                        help="settings of this profile (default: paper)")
+    parser = _args.parser(__doc__)
     parser.add_argument("--models", default=",".join(MODELS),
                         help=f"comma-separated models (default: {','.join(MODELS)})")
     parser.add_argument("--batch", type=int, default=256, help="batch size (default: 256)")
     parser.add_argument("--samples", type=int, default=None, help="timed single-sample calls "
                         "(default: the profile's profiling.latency_samples)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch threads (default: torch's choice); 1 steadies timings on a "
-                        "machine other work shares")
-    args = parser.parse_args(argv)
-    if args.threads:  # before torch loads; spawned measurement processes inherit it
-        os.environ["OMP_NUM_THREADS"] = str(args.threads)
+    args = _args.parse(parser, argv)
 
     from cancer_alpha.config import load_profile
     from cancer_alpha.profiling import device_label, latency_of

@@ -8,29 +8,22 @@ Both loops train one epoch with the same model, batches, AdamW, loss and gradien
 that a change of machine load hits both; the ratio of their medians is the overhead.
 """
 
-import argparse
-import os
 import statistics
 import time
+
+import _args
 
 AIM_RATIO = 1.15  # Lightning at most 15% slower than the plain loop
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--profile", default="paper",
-                        help="settings of this profile (default: paper)")
+    parser = _args.parser(__doc__)
     parser.add_argument("--model", default="mmt_modality", help="model (default: mmt_modality)")
     parser.add_argument("--samples", type=int, default=640,
                         help="training samples of the epoch (default: 640)")
     parser.add_argument("--repeats", type=int, default=None, help="timed epochs of each loop "
                         "(default: the profile's profiling.repeats, at least 3)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch threads (default: torch's choice); 1 steadies timings on a "
-                        "machine other work shares")
-    args = parser.parse_args(argv)
-    if args.threads:  # before torch loads; spawned measurement processes inherit it
-        os.environ["OMP_NUM_THREADS"] = str(args.threads)
+    args = _args.parse(parser, argv)
 
     from cancer_alpha.config import load_profile
     from cancer_alpha.profiling import device_label, plain_epoch_fn

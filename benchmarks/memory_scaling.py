@@ -12,9 +12,9 @@ model and training it for one epoch at the profile's cohort size, features and b
 the idle process (interpreter, torch and the package already loaded), against the aim.
 """
 
-import argparse
 import math
-import os
+
+import _args
 
 AIM_MB = 230.0  # paper-scale training above the idle process: a tenth of the claimed 2.3 GB
 MODELS = ("mmt_modality", "mmt_locus", "perceiver_io", "tab_transformer")
@@ -50,19 +50,12 @@ def training_rss(name: str, n_features: int, n_samples: int, batch_size: int,
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--profile", default="paper",
-                        help="settings of this profile (default: paper)")
+    parser = _args.parser(__doc__)
     parser.add_argument("--batch", type=int, default=16,
                         help="batch of the sequence-length sweep (default: 16)")
     parser.add_argument("--models", default=",".join(MODELS),
                         help=f"comma-separated models of the sweep (default: {','.join(MODELS)})")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch threads (default: torch's choice); 1 steadies timings on a "
-                        "machine other work shares")
-    args = parser.parse_args(argv)
-    if args.threads:  # before torch loads; spawned measurement processes inherit it
-        os.environ["OMP_NUM_THREADS"] = str(args.threads)
+    args = _args.parse(parser, argv)
 
     from cancer_alpha.config import load_profile
     from cancer_alpha.profiling import (

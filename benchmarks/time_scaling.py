@@ -9,24 +9,17 @@ a ratio of the smallest size's beside the ratios n and n log n predict, then the
 log-log exponent and which of the fixed laws a n and a n log n fits better.
 """
 
-import argparse
 import math
-import os
+
+import _args
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--profile", default="paper",
-                        help="settings of this profile (default: paper)")
+    parser = _args.parser(__doc__)
     parser.add_argument("--model", default="mmt_modality", help="model (default: mmt_modality)")
     parser.add_argument("--repeats", type=int, default=None,
                         help="timed epochs per size (default: the profile's profiling.repeats)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch threads (default: torch's choice); 1 steadies timings on a "
-                        "machine other work shares")
-    args = parser.parse_args(argv)
-    if args.threads:  # before torch loads; spawned measurement processes inherit it
-        os.environ["OMP_NUM_THREADS"] = str(args.threads)
+    args = _args.parse(parser, argv)
 
     from cancer_alpha.config import load_profile
     from cancer_alpha.profiling import compare_nlogn, device_label, epoch_seconds

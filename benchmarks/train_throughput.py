@@ -8,26 +8,18 @@ same run; a model's rate is its counted forward FLOPs x 3 (forward and backward)
 training step (forward, backward, AdamW) at the profile's features per modality and batch.
 """
 
-import argparse
-import os
+import _args
 
 MODELS = ("mmt_modality", "mmt_locus", "perceiver_io", "tab_transformer", "early_fusion_mlp")
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--profile", default="paper",
-                        help="settings of this profile (default: paper)")
+    parser = _args.parser(__doc__)
     parser.add_argument("--models", default=",".join(MODELS),
                         help=f"comma-separated models (default: {','.join(MODELS)})")
     parser.add_argument("--repeats", type=int, default=5,
                         help="timed steps per model (default: 5)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch threads (default: torch's choice); 1 steadies timings on a "
-                        "machine other work shares")
-    args = parser.parse_args(argv)
-    if args.threads:  # before torch loads; spawned measurement processes inherit it
-        os.environ["OMP_NUM_THREADS"] = str(args.threads)
+    args = _args.parse(parser, argv)
 
     from cancer_alpha.config import load_profile
     from cancer_alpha.profiling import device_label, matmul_peak_gflops, train_gflops

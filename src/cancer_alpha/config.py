@@ -196,6 +196,8 @@ class EvaluationConfig:
     # at most this many (seed, fold) runs of the named models, taken one fold per seed first:
     # a compute cap for models too slow to train folds x seeds times; tables show n_runs
     max_runs: Mapping[str, int] = field(default_factory=dict)
+    # the models of the real-data chapter (None: the same as ``models``); a subset of them
+    real_data_models: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         s = "evaluation"
@@ -203,6 +205,15 @@ class EvaluationConfig:
             isinstance(k, str) and isinstance(v, int) and v >= 1
             for k, v in self.max_runs.items()), s, "max_runs", self.max_runs,
             "a mapping of model name to an integer >= 1")
+        unknown = [k for k in self.max_runs if k not in self.models]
+        _require(not unknown, s, "max_runs", dict(self.max_runs),
+                 f"model names among evaluation.models {list(self.models)} "
+                 f"(unknown: {unknown})")
+        if self.real_data_models is not None:
+            unknown = [k for k in self.real_data_models if k not in self.models]
+            _require(len(self.real_data_models) > 0 and not unknown, s, "real_data_models",
+                     list(self.real_data_models),
+                     f"a non-empty subset of evaluation.models {list(self.models)}")
         _require(len(self.seeds) > 0 and all(isinstance(x, int) for x in self.seeds), s,
                  "seeds", self.seeds, "a non-empty list of integers")
         _require(isinstance(self.n_folds, int) and self.n_folds >= 2, s, "n_folds",
