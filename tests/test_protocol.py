@@ -116,6 +116,8 @@ def test_max_runs_caps_a_model_and_spreads_its_runs_over_seeds():
     capped = [f for f in fits if f.model == "early_fusion_mlp"]
     assert [(f.seed, f.fold) for f in capped] == [(0, 0), (1, 0)]
     assert len([f for f in fits if f.model == "logistic_regression"]) == 6
+    # the slow (neural, capped) model runs first, but fits come back in the order asked for
+    assert [f.model for f in fits] == ["logistic_regression"] * 6 + ["early_fusion_mlp"] * 2
 
 
 def test_neural_analysis_keeps_embedding_clustering_and_attention_shares():

@@ -115,16 +115,21 @@ def cross_validate(data: MultiOmicsData, cfg: Profile, models: Sequence[str], *,
         for seed, fold in order[:caps.get(name, len(order))]:
             tr, te = splits[seed][fold]
             tasks.append((name, seed, fold, tr, te))
-    # longest first, so that parallel workers finish together: neural before classical, and
-    # among them the most tightly capped first (a model is capped because it is slow)
-    tasks.sort(key=lambda t: (t[0] in BASELINES, caps.get(t[0], len(order))))
+    # run longest first, so that parallel workers finish together: neural before classical,
+    # and among them the most tightly capped first (a model is capped because it is slow)
+    run_order = sorted(range(len(tasks)), key=lambda i: (tasks[i][0] in BASELINES,
+                                                         caps.get(tasks[i][0], len(order))))
 
     def work(name, seed, fold, tr, te):
         sets = {"cv": data.subset(te), **(evals or {})}
         return fit_one(name, data.subset(tr), sets, cfg, seed, fold=fold,
                        keep_proba=keep_proba, analyse=analyse)
 
-    return run_tasks(work, tasks, n_jobs, progress=progress)
+    done = run_tasks(work, [tasks[i] for i in run_order], n_jobs, progress=progress)
+    fits: list[Fit] = [None] * len(tasks)  # type: ignore[list-item]
+    for i, fit in zip(run_order, done, strict=True):
+        fits[i] = fit
+    return fits  # in the order of ``models``, whatever order they ran in
 
 
 def summary(fits: Sequence[Fit], eval_set: str = "test",
