@@ -586,7 +586,8 @@ def read_folder(path: str | os.PathLike[str], *, labels: bool | None = None,
     unlisted = [m for m in meta if m not in table_paths]
     if unlisted:
         raise ValueError(f"{meta_path}: modality {unlisted[0]!r} has no table in {folder}: "
-                         f"expected {unlisted[0]}.csv|.tsv|.parquet")
+                         f"expected {unlisted[0]}.csv|.tsv|.parquet (if no sample has it, "
+                         f"remove it from {meta_path.name})")
     names = list(meta) + sorted(m for m in table_paths if m not in meta)
     if labels is True and labels_path is None:
         raise ValueError(f"folder {folder} has no labels table: expected labels.csv, "
