@@ -231,15 +231,17 @@ shares = evaluate.attention_shares(fits)
 fig = run.figure(plots.modality_shares(shares, title="share of cross-modal attention each "
                                                      "modality receives (mean, sd over runs)"),
                  "attention_shares")
-share_table = pd.DataFrame({m: {k: f"{100 * np.mean(v):.1f} ± {100 * np.std(v, ddof=1):.1f}"
-                                for k, v in s.items()} for m, s in shares.items()}).T
+share_stats = {m: {k: [100 * x for x in evaluate.mean_sd(v)] for k, v in s.items()}
+               for m, s in shares.items()}  # {model: {modality: [mean %, sd %]}}
+share_table = pd.DataFrame({m: {k: f"{mean:.1f} ± {sd:.1f}" for k, (mean, sd) in s.items()}
+                            for m, s in share_stats.items()}).T
 share_table
 
 # %%
-mm = shares["mmt_modality"]
-run.claim("C15", measured={k: round(100 * float(np.mean(v)), 1) for k, v in mm.items()},
-          spread={k: round(100 * float(np.std(v, ddof=1)), 1) if len(v) > 1 else 0.0
-                  for k, v in mm.items()}, unit="% of attention received (mmt_modality)",
+mm = share_stats["mmt_modality"]
+run.claim("C15", measured={k: round(mean, 1) for k, (mean, _) in mm.items()},
+          spread={k: round(sd, 1) for k, (_, sd) in mm.items()},
+          unit="% of attention received (mmt_modality)",
           verdict="not testable here",
           note="seed 002's table lists modalities this reproduction does not have (mutation "
                "signatures, ENCODE elements, GEO expression, ICGC signatures); the shares of "

@@ -111,11 +111,7 @@ for key, t in (("c08", c08), ("c08e", c08e)):
     run.glue(f"{key}_lo", t["delta_points_ci95"][0])
     run.glue(f"{key}_hi", t["delta_points_ci95"][1])
     run.glue(f"{key}_rel", t["relative_percent_mean"])
-verdict, why = ablations.relative_verdict(c08["relative_percent_ci95"], -12.0, c08["n_seeds"])
-easy_verdict, _ = ablations.relative_verdict(c08e["relative_percent_ci95"], -12.0,
-                                            c08e["n_seeds"])
-if verdict == "not reproduced" and easy_verdict in ("reproduced", "partly"):
-    verdict = "partly"
+verdict, why, easy_verdict = ablations.two_difficulty_verdict(c08, c08e, -12.0)
 run.claim("C08", measured=round(c08["relative_percent_mean"], 2),
           spread=[round(x, 2) for x in c08["relative_percent_ci95"]],
           unit="% relative accuracy change without cross-modal attention (mean, 95% CI)",
@@ -151,11 +147,7 @@ gain_easy = ablations.paired(rows, "full@easy", "generic_encoders@easy")
 run.glue("c09_gain", gain["relative_percent_mean"])
 run.glue("c09_gain_lo", gain["relative_percent_ci95"][0])
 run.glue("c09_gain_hi", gain["relative_percent_ci95"][1])
-verdict, why = ablations.relative_verdict(gain["relative_percent_ci95"], 8.0, gain["n_seeds"])
-easy_verdict, _ = ablations.relative_verdict(gain_easy["relative_percent_ci95"], 8.0,
-                                            gain_easy["n_seeds"])
-if verdict == "not reproduced" and easy_verdict in ("reproduced", "partly"):
-    verdict = "partly"
+verdict, why, easy_verdict = ablations.two_difficulty_verdict(gain, gain_easy, 8.0)
 run.claim("C09", measured=round(gain["relative_percent_mean"], 2),
           spread=[round(x, 2) for x in gain["relative_percent_ci95"]],
           unit="% accuracy gain of modality-specific over generic encoders (mean, 95% CI)",

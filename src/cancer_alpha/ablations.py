@@ -20,7 +20,7 @@ import numpy as np
 
 from .config import Profile, TrainConfig, _require
 from .data import ModalitySpec, MultiOmicsData, Standardizer
-from .evaluate import classification_metrics, paired_difference
+from .evaluate import attention_by_key, classification_metrics, mean_sd, paired_difference
 
 DEFAULT, EASY = "default", "easy"  # the two difficulties of the headline ablations
 
@@ -193,6 +193,7 @@ def planted_attention_scores(fitted: Any, data: MultiOmicsData, batch_size: int 
     import torch
 
     from .data import to_tensors
+    from .models import attention_returned
     from .training import batch_loader
 
     names = [s.name for s in fitted.specs]
@@ -201,21 +202,17 @@ def planted_attention_scores(fitted: Any, data: MultiOmicsData, batch_size: int 
     meth, cna = names.index("methylation"), names.index("cna")
     n_loci = fitted.specs[meth].n_features
     model = fitted.model.eval()
-    model.return_attention = True
     received = None
-    with torch.no_grad():
+    with torch.no_grad(), attention_returned(model, True):
         for batch in batch_loader(to_tensors(data, fitted.scaler), batch_size):
             out = model(batch["x"], batch["mask"])
             if out.attention is None:
                 raise ValueError(f"model {fitted.name!r} returns no attention weights")
-            w = out.attention.double().sum(dim=(0, 1, 2))  # (N, Nk)
-            keys = out.attention_keys
-            tm = out.token_modality
-            qmod = tm[:, None].expand_as(keys)
-            kmod = tm[keys.clamp_min(0)]
-            pair = (keys >= 0) & (((qmod == cna) & (kmod == meth)) | ((qmod == meth)
-                                                                        & (kmod == cna)))
-            part = torch.zeros(len(tm), dtype=torch.float64).index_add_(0, keys[pair], w[pair])
+            by_key = attention_by_key(out.attention, out.attention_keys, out.token_modality,
+                                      len(names))
+            # tokens never attend within their modality: the copy-number queries' row holds
+            # what methylation tokens receive from them, and the other way round
+            part = by_key[cna] + by_key[meth]
             received = part if received is None else received + part
     tm, ti = out.token_modality, out.token_index
     scores = np.zeros(n_loci)
@@ -289,6 +286,7 @@ def run_variant(variant: Variant, seed: int, setting: Setting, cfg: Profile) -> 
 def _run_variant(variant: Variant, seed: int, setting: Setting, cfg: Profile) -> dict[str, Any]:
     import time
 
+    from .models.complexity import count_parameters
     from .training import FittedModel, fit_neural
 
     train = setting.train
@@ -314,7 +312,7 @@ def _run_variant(variant: Variant, seed: int, setting: Setting, cfg: Profile) ->
         "history": fitted.history, "pretrain_history": fitted.pretrain_history,
         "attention_entropy": attention_entropy_of(fitted, head) if variant.cross_attention
         else None,
-        "n_parameters": sum(p.numel() for p in fitted.model.parameters()),
+        "n_parameters": count_parameters(fitted.model),
     }
     row["accuracy"] = row["metrics"]["accuracy"]
     if variant.subsets:
@@ -340,13 +338,8 @@ def run_all(cfg: Profile, data: Mapping[str, Setting], variants: Sequence[Varian
     # the generator itself stays here: workers need the samples only
     light = {k: dataclasses.replace(v, world=None) for k, v in data.items()}
     tasks = [(v, s, light[v.difficulty], cfg) for v in variants for s in v.seeds]
-    order = sorted(range(len(tasks)), key=lambda i: _cost(tasks[i][0]))
-    done = run_tasks(run_variant, [tasks[i] for i in order],
-                     cfg.evaluation.n_jobs if n_jobs is None else n_jobs)
-    rows: list[dict[str, Any]] = [{}] * len(tasks)
-    for i, row in zip(order, done, strict=True):
-        rows[i] = row
-    return rows
+    return run_tasks(run_variant, tasks, cfg.evaluation.n_jobs if n_jobs is None else n_jobs,
+                     cost=lambda t: _cost(t[0]))
 
 
 # --------------------------------------------------------------------------- summaries
@@ -390,13 +383,11 @@ def lambda_sweep(rows: Sequence[Mapping[str, Any]], cfg: Profile) -> list[dict[s
     for v in values:
         name = "full" if math.isclose(v, cfg.train.attention_lambda) else lambda_name(v)
         runs = list(runs_of(rows, name).values())
-        acc = [r["accuracy"] for r in runs]
-        ent = [r["attention_entropy"] for r in runs]
+        acc = mean_sd([r["accuracy"] for r in runs])
+        ent = mean_sd([r["attention_entropy"] for r in runs])
         out.append({"lambda": float(v), "variant": name, "n_seeds": len(runs),
-                    "accuracy_mean": float(np.mean(acc)),
-                    "accuracy_sd": float(np.std(acc, ddof=1)) if len(acc) > 1 else 0.0,
-                    "entropy_mean": float(np.mean(ent)),
-                    "entropy_sd": float(np.std(ent, ddof=1)) if len(ent) > 1 else 0.0})
+                    "accuracy_mean": acc[0], "accuracy_sd": acc[1],
+                    "entropy_mean": ent[0], "entropy_sd": ent[1]})
     return out
 
 
@@ -439,10 +430,9 @@ def subset_table(rows: Sequence[Mapping[str, Any]], ceilings: Mapping[str, Mappi
     runs = {v: list(runs_of(rows, v).values()) for v in variants}
     out = {}
     for key, ceiling in ceilings.items():
-        acc = [r["subset_accuracy"][key] for r in runs[variants[0]]]
+        acc = mean_sd([r["subset_accuracy"][key] for r in runs[variants[0]]])
         ref = [r["subset_accuracy"][key] for r in runs[variants[1]]]
-        out[key] = {"model": float(np.mean(acc)),
-                    "model_sd": float(np.std(acc, ddof=1)) if len(acc) > 1 else 0.0,
+        out[key] = {"model": acc[0], "model_sd": acc[1],
                     "without_dropout": float(np.mean(ref)),
                     "bayes": float(ceiling["accuracy"])}
     return out
@@ -488,6 +478,20 @@ def relative_verdict(ci: Sequence[float], stated: float, n: int) -> tuple[str, s
         return "not reproduced", "a significant change in the opposite direction (the 95% " \
                                  "interval excludes 0 on the other side)"
     return "not reproduced", "the 95% interval does not exclude 0 on the stated side"
+
+
+def two_difficulty_verdict(default: Mapping[str, Any], easy: Mapping[str, Any], stated: float
+                           ) -> tuple[str, str, str]:
+    """Verdict on a claimed relative change measured at the default and at the easier
+    difficulty (paired differences as from :func:`paired`): the default difficulty's
+    :func:`relative_verdict`, raised to partly when only the easier difficulty shows the
+    stated direction. Returns (verdict, why at the default difficulty, easy verdict)."""
+    verdict, why = relative_verdict(default["relative_percent_ci95"], stated,
+                                    default["n_seeds"])
+    easy_verdict, _ = relative_verdict(easy["relative_percent_ci95"], stated, easy["n_seeds"])
+    if verdict == "not reproduced" and easy_verdict in ("reproduced", "partly"):
+        verdict = "partly"
+    return verdict, why, easy_verdict
 
 
 def planted_verdict(summary: Mapping[str, Mapping[str, Any]], alpha: float = 0.05

@@ -20,7 +20,6 @@ import json
 import math
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -172,16 +171,6 @@ def train_one_epoch(model: str = "mmt_modality", devices: int = 2, samples: int 
             pl.__version__, "checks": summarize(ranks, samples), "ranks": ranks}
 
 
-def _write_json(path: Path, value: dict[str, Any]) -> None:
-    # temporary file then rename: a reader never sees half a result
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        json.dump(value, f, indent=1)
-        f.write("\n")
-    os.replace(tmp, path)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Command line: train one epoch under DDP and write the gathered record."""
     parser = argparse.ArgumentParser(prog="python -m cancer_alpha.distributed",
@@ -206,7 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     if result is None:  # not rank 0: rank 0 reports
         return 0
     if args.out is not None:
-        _write_json(args.out, result)
+        from .results import atomic_write_text
+
+        atomic_write_text(args.out, json.dumps(result, indent=1) + "\n")
     checks = result["checks"]
     print(f"{args.model}: {result['devices'] * result['num_nodes']} processes, "
           f"backend {result['ranks'][0]['backend']}, one epoch")

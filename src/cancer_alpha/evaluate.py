@@ -184,23 +184,34 @@ def standardise(x: np.ndarray) -> np.ndarray:
     return (x - x.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
 
 
-def attention_received(weights: Any, keys: Any, token_modality: Any, n_modalities: int
-                       ) -> np.ndarray:
-    """Attention mass each modality receives, summed over samples, layers, heads and queries.
+def attention_by_key(weights: Any, keys: Any, token_modality: Any, n_modalities: int) -> Any:
+    """(M, N) float64: the attention each key token receives from the queries of each modality,
+    summed over samples, layers, heads and queries.
 
     ``weights`` (B, L, H, N, Nk) and ``keys`` (N, Nk) as in ``ModelOutput`` (key slot -1 is
     empty), or ``keys`` None for full (B, L, H, N, N) weights.
     """
     import torch
 
-    w = weights.float().sum(dim=(0, 1, 2))  # (N, Nk)
+    w = weights.double().sum(dim=(0, 1, 2))  # (N, Nk)
     if keys is None:
         keys = torch.arange(w.shape[1]).expand_as(w)
     filled = keys >= 0
-    key_modality = token_modality[keys.clamp_min(0)]
+    query_modality = token_modality[:, None].expand_as(keys)
+    flat = query_modality[filled] * len(token_modality) + keys[filled]  # (query modality, key)
+    mass = torch.zeros(n_modalities * len(token_modality), dtype=torch.float64)
+    return mass.index_add_(0, flat, w[filled]).view(n_modalities, len(token_modality))
+
+
+def attention_received(weights: Any, keys: Any, token_modality: Any, n_modalities: int
+                       ) -> np.ndarray:
+    """Attention mass each modality receives, summed over samples, layers, heads and queries
+    (arguments as in :func:`attention_by_key`)."""
+    import torch
+
+    per_key = attention_by_key(weights, keys, token_modality, n_modalities).sum(dim=0)
     mass = torch.zeros(n_modalities, dtype=torch.float64)
-    mass.index_add_(0, key_modality[filled], w[filled].double())
-    return mass.numpy()
+    return mass.index_add_(0, token_modality, per_key).numpy()
 
 
 @dataclass(frozen=True)

@@ -76,18 +76,29 @@ def _in_worker(work: Callable[..., Any], *args: Any) -> Any:
 
 
 def run_tasks(work: Callable[..., Any], tasks: Sequence[tuple], n_jobs: int = 1, *,
-              progress: bool = False) -> list[Any]:
-    """``work(*task)`` for every task, in ``n_jobs`` processes when above 1, in order."""
+              progress: bool = False, cost: Callable[[tuple], Any] | None = None) -> list[Any]:
+    """``work(*task)`` for every task, in ``n_jobs`` processes when above 1; results in the
+    order of ``tasks``. With ``cost`` (a sort key, lowest first), tasks *run* in that order:
+    the longest first, so that parallel workers finish together."""
+    order = list(range(len(tasks)))
+    if cost is not None:
+        order.sort(key=lambda i: cost(tasks[i]))
+    queue = [tasks[i] for i in order]
     if n_jobs > 1:
         from joblib import Parallel, delayed
 
-        return list(Parallel(n_jobs=n_jobs, backend="loky", verbose=10 if progress else 0)(
-            delayed(_in_worker)(work, *t) for t in tasks))
-    if progress:
-        from tqdm.auto import tqdm
+        done = list(Parallel(n_jobs=n_jobs, backend="loky", verbose=10 if progress else 0)(
+            delayed(_in_worker)(work, *t) for t in queue))
+    else:
+        if progress:
+            from tqdm.auto import tqdm
 
-        tasks = tqdm(tasks, desc="fits")
-    return [work(*t) for t in tasks]
+            queue = tqdm(queue, desc="fits")
+        done = [work(*t) for t in queue]
+    results: list[Any] = [None] * len(tasks)
+    for i, result in zip(order, done, strict=True):
+        results[i] = result
+    return results
 
 
 def cross_validate(data: MultiOmicsData, cfg: Profile, models: Sequence[str], *,
@@ -115,21 +126,15 @@ def cross_validate(data: MultiOmicsData, cfg: Profile, models: Sequence[str], *,
         for seed, fold in order[:caps.get(name, len(order))]:
             tr, te = splits[seed][fold]
             tasks.append((name, seed, fold, tr, te))
-    # run longest first, so that parallel workers finish together: neural before classical,
-    # and among them the most tightly capped first (a model is capped because it is slow)
-    run_order = sorted(range(len(tasks)), key=lambda i: (tasks[i][0] in BASELINES,
-                                                         caps.get(tasks[i][0], len(order))))
-
     def work(name, seed, fold, tr, te):
         sets = {"cv": data.subset(te), **(evals or {})}
         return fit_one(name, data.subset(tr), sets, cfg, seed, fold=fold,
                        keep_proba=keep_proba, analyse=analyse)
 
-    done = run_tasks(work, [tasks[i] for i in run_order], n_jobs, progress=progress)
-    fits: list[Fit] = [None] * len(tasks)  # type: ignore[list-item]
-    for i, fit in zip(run_order, done, strict=True):
-        fits[i] = fit
-    return fits  # in the order of ``models``, whatever order they ran in
+    # longest first: neural before classical, and among them the most tightly capped first
+    # (a model is capped because it is slow); fits come back in the order of ``models``
+    return run_tasks(work, tasks, n_jobs, progress=progress,
+                     cost=lambda t: (t[0] in BASELINES, caps.get(t[0], len(order))))
 
 
 def summary(fits: Sequence[Fit], eval_set: str = "test",

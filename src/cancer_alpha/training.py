@@ -15,6 +15,7 @@ import time
 import warnings
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -35,7 +36,7 @@ from cancer_alpha.data import (
     train_val_split,
 )
 from cancer_alpha.losses import auxiliary_loss, composite_loss
-from cancer_alpha.models import MultiModalTransformer
+from cancer_alpha.models import MultiModalTransformer, attention_returned
 
 
 def quiet_lightning() -> None:
@@ -168,14 +169,13 @@ class ClassifierModule(pl.LightningModule):
 
     def on_fit_start(self) -> None:
         # the transformer's attention weights are copied out only when the loss uses them
-        self._returned_attention = getattr(self.model, "return_attention", None)
+        self._fitting = ExitStack()
         if isinstance(self.model, MultiModalTransformer):
-            self.model.return_attention = (self.cfg.attention_lambda > 0
-                                           and self.classification_weight > 0)
+            self._fitting.enter_context(attention_returned(
+                self.model, self.cfg.attention_lambda > 0 and self.classification_weight > 0))
 
     def on_fit_end(self) -> None:
-        if self._returned_attention is not None:
-            self.model.return_attention = self._returned_attention
+        self._fitting.close()
 
     def on_train_start(self) -> None:
         if hasattr(self.model, "fit_bins") and not bool(self.model.bins_fitted):
@@ -356,18 +356,11 @@ class FittedModel:
         self.model.eval()
         tensors = to_tensors(data, self.scaler)
         device = next(self.model.parameters()).device
-        returned = getattr(self.model, "return_attention", None)
-        if returned is not None:
-            self.model.return_attention = attention
         outs = []
-        try:
-            with torch.no_grad():
-                for batch in batch_loader(tensors, batch_size):
-                    x = {k: v.to(device) for k, v in batch["x"].items()}
-                    outs.append(self.model(x, batch["mask"].to(device)))
-        finally:
-            if returned is not None:
-                self.model.return_attention = returned
+        with torch.no_grad(), attention_returned(self.model, attention):
+            for batch in batch_loader(tensors, batch_size):
+                x = {k: v.to(device) for k, v in batch["x"].items()}
+                outs.append(self.model(x, batch["mask"].to(device)))
         return outs
 
     def predict_proba(self, data: MultiOmicsData) -> np.ndarray:

@@ -7,7 +7,8 @@ and ``mask`` (B, M) and returns a :class:`ModelOutput`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from torch import nn
 
@@ -62,7 +63,24 @@ def build_model(name: str, specs: list[ModalitySpec], n_classes: int, cfg: Model
     return _BUILDERS[name](list(specs), n_classes, cfg)
 
 
+@contextmanager
+def attention_returned(model: nn.Module, on: bool) -> Iterator[nn.Module]:
+    """Within the block, ``model`` returns its attention weights exactly when ``on``; its own
+    setting comes back afterwards. Models without a ``return_attention`` switch are left as
+    they are."""
+    before = getattr(model, "return_attention", None)
+    if before is None:
+        yield model
+        return
+    model.return_attention = on
+    try:
+        yield model
+    finally:
+        model.return_attention = before
+
+
 __all__ = [
+    "attention_returned",
     "MODEL_NAMES", "build_model", "ModelOutput", "MultiModalTransformer", "CrossModalAttention",
     "MethylationEncoder", "FragmentomicsEncoder", "CNAEncoder", "MLPEncoder",
     "TabTransformerClassifier", "PerceiverIOClassifier", "EarlyFusionMLP", "LateFusion",
