@@ -26,8 +26,7 @@ import warnings
 import pandas as pd
 import torch
 
-from cancer_alpha import architecture_plots as aplots
-from cancer_alpha import config, data, results, synth, training
+from cancer_alpha import config, data, interpret, plots, results, synth, training
 from cancer_alpha.losses import attention_entropy
 from cancer_alpha.models import MODEL_NAMES, build_model, complexity, encoders, peers
 
@@ -166,14 +165,14 @@ for title, name in names.items():
     transformers[title] = build_model(name, specs, n_classes, cfg.model)
 stages = {title: complexity.stage_shapes(m, batch, max_depth=3)
           for title, m in transformers.items()}
-fig = run.figure(aplots.architecture_diagram(transformers, stages, batch_size), "diagram")
+fig = run.figure(plots.architecture_diagram(transformers, stages, batch_size), "diagram")
 
 # %% [markdown]
 # The output shape of every submodule, in the order they ran (a missing entry: the module
 # does not exist at that granularity).
 
 # %%
-aplots.stage_tables(stages, batch_size)
+plots.stage_tables(stages, batch_size)
 
 # %% [markdown]
 # ## Claim C01: a 128-dimensional methylation representation
@@ -249,7 +248,7 @@ table["MFLOPs per sample"] = table.pop("flops_per_sample") / 1e6
 table.round(2)
 
 # %%
-fig = run.figure(aplots.cost_chart(chart), "costs")
+fig = run.figure(plots.cost_chart(chart), "costs")
 
 # %% [markdown]
 # Where the parameters of the multi-modal transformer sit (modality tokens, this profile):
@@ -307,7 +306,7 @@ for title, name in names.items():
         module, train_dataloaders=training.batch_loader(demo, demo_samples))
     with torch.no_grad():
         after = m.cpu().eval()(demo["x"], demo["mask"])
-    attention[title] = (aplots.mean_attention(before), aplots.mean_attention(after))
+    attention[title] = (interpret.mean_attention(before), interpret.mean_attention(after))
     keys = (after.attention_keys >= 0).sum(dim=1).double()
     summary[title] = {"loss, first step": module.history[0]["train_loss"],
                       "loss, last step": module.history[-1]["train_loss"],
@@ -320,13 +319,13 @@ pd.DataFrame(summary).round(3)
 mod = attention["modality tokens"]
 panels = {f"layer {i + 1}, {state}": w[i] for i in range(len(mod[0]))
           for state, w in (("untrained", mod[0]), ("trained", mod[1]))}
-fig = run.figure(aplots.attention_heatmaps(panels, transformers["modality tokens"].token_modality,
+fig = run.figure(plots.attention_heatmaps(panels, transformers["modality tokens"].token_modality,
                                            [s.name for s in specs], ncols=2),
                  "attention_modality_tokens")
 
 # %%
 loc = attention["locus tokens"]
-fig = run.figure(aplots.attention_heatmaps(
+fig = run.figure(plots.attention_heatmaps(
     {"untrained, last layer": loc[0][-1], "trained, last layer": loc[1][-1]},
     transformers["locus tokens"].token_modality, [s.name for s in specs]),
     "attention_locus_tokens")

@@ -35,7 +35,8 @@ results_dir = "results"
 import numpy as np
 import pandas as pd
 
-from cancer_alpha import bayes, config, evaluate, plots, protocol, results, synth, training
+from cancer_alpha import bayes, config, evaluate, interpret, plots, protocol, results, synth
+from cancer_alpha.training import fit_neural
 
 cfg = config.from_parameters(profile, cohort=cohort, model=model, train=train,
                              evaluation=evaluation, profiling=profiling)
@@ -64,7 +65,7 @@ run.glue("patience", cfg.train.patience)
 # %%
 fits = protocol.cross_validate(train_data, cfg, cfg.evaluation.models,
                                evals={"test": test_data}, keep_proba=True,
-                               analyse=evaluate.NeuralAnalysis(n=2000),
+                               analyse=interpret.NeuralAnalysis(n=2000),
                                n_jobs=cfg.evaluation.n_jobs)
 table = protocol.comparison_table(fits, ceiling)
 table.loc["Bayes-optimal ceiling", ["accuracy_mean", "share_of_ceiling"]] = [ceiling, 1.0]
@@ -227,7 +228,7 @@ run.claim("C11", measured=round(float(mmt_row["kmeans_ari_mean"]), 3),
 # ## Which modality does attention look at? (claim C15)
 
 # %%
-shares = evaluate.attention_shares(fits)
+shares = interpret.attention_shares(fits)
 fig = run.figure(plots.modality_shares(shares, title="share of cross-modal attention each "
                                                      "modality receives (mean, sd over runs)"),
                  "attention_shares")
@@ -257,7 +258,7 @@ run.claim("C15", measured={k: round(mean, 1) for k, (mean, _) in mm.items()},
 # ## The 20 most important features
 
 # %%
-fitted = training.fit_neural(best_neural, train_data, cfg, seed=cfg.evaluation.seeds[0])
+fitted = fit_neural(best_neural, train_data, cfg, seed=cfg.evaluation.seeds[0])
 importance = evaluate.permutation_importance(fitted.predict_proba, test_data.subset(
     np.arange(min(2000, test_data.n_samples))), n_repeats=3, seed=0)
 fig = run.figure(plots.top_features(importance, 20, title=f"{best_neural}: permutation "

@@ -29,7 +29,7 @@ results_dir = "results"
 import numpy as np
 import pandas as pd
 
-from cancer_alpha import ablation_plots, ablations, bayes, config, evaluate, results
+from cancer_alpha import ablations, bayes, claims, config, evaluate, plots, results
 
 cfg = config.from_parameters(profile, cohort=cohort, model=model, train=train,
                              evaluation=evaluation, profiling=profiling, ablation=ablation)
@@ -91,7 +91,7 @@ shown["relative_percent_ci95"] = [f"[{lo:.1f}, {hi:.1f}]"
 shown.round(3)
 
 # %%
-fig = run.figure(ablation_plots.ablation_deltas(table, title="variant minus reference, "
+fig = run.figure(plots.ablation_deltas(table, title="variant minus reference, "
                                                 "paired by seed"), "ablation_deltas")
 
 # %% [markdown]
@@ -111,7 +111,7 @@ for key, t in (("c08", c08), ("c08e", c08e)):
     run.glue(f"{key}_lo", t["delta_points_ci95"][0])
     run.glue(f"{key}_hi", t["delta_points_ci95"][1])
     run.glue(f"{key}_rel", t["relative_percent_mean"])
-verdict, why, easy_verdict = ablations.two_difficulty_verdict(c08, c08e, -12.0)
+verdict, why, easy_verdict = claims.two_difficulty_verdict(c08, c08e, -12.0)
 run.claim("C08", measured=round(c08["relative_percent_mean"], 2),
           spread=[round(x, 2) for x in c08["relative_percent_ci95"]],
           unit="% relative accuracy change without cross-modal attention (mean, 95% CI)",
@@ -147,7 +147,7 @@ gain_easy = ablations.paired(rows, "full@easy", "generic_encoders@easy")
 run.glue("c09_gain", gain["relative_percent_mean"])
 run.glue("c09_gain_lo", gain["relative_percent_ci95"][0])
 run.glue("c09_gain_hi", gain["relative_percent_ci95"][1])
-verdict, why, easy_verdict = ablations.two_difficulty_verdict(gain, gain_easy, 8.0)
+verdict, why, easy_verdict = claims.two_difficulty_verdict(gain, gain_easy, 8.0)
 run.claim("C09", measured=round(gain["relative_percent_mean"], 2),
           spread=[round(x, 2) for x in gain["relative_percent_ci95"]],
           unit="% accuracy gain of modality-specific over generic encoders (mean, 95% CI)",
@@ -174,7 +174,7 @@ run.glue("ce_points", ce["delta_points_mean"])
 run.glue("ce_lo", ce["delta_points_ci95"][0])
 run.glue("ce_hi", ce["delta_points_ci95"][1])
 sweep = ablations.lambda_sweep(rows, cfg)
-fig = run.figure(ablation_plots.lambda_sweep(sweep, max_entropy=float(np.log(2))),
+fig = run.figure(plots.lambda_sweep(sweep, max_entropy=float(np.log(2))),
                  "lambda_sweep")
 pd.DataFrame(sweep).set_index("lambda").round(3)
 
@@ -208,7 +208,7 @@ run.glue("c07_change", 100 * change["mean"])
 run.glue("c07_lo", 100 * change["ci95"][0])
 run.glue("c07_hi", 100 * change["ci95"][1])
 run.glue("c07_acc_points", table["progressive"]["delta_points_mean"])
-verdict, why = ablations.relative_verdict([100 * x for x in change["ci95"]], -30.0, len(finite))
+verdict, why = claims.relative_verdict([100 * x for x in change["ci95"]], -30.0, len(finite))
 run.claim("C07", measured=round(100 * change["mean"], 1),
           spread=[round(100 * x, 1) for x in change["ci95"]],
           unit="% change in training seconds to the same validation loss, progressive vs "
@@ -217,7 +217,7 @@ run.claim("C07", measured=round(100 * change["mean"], 1),
                f"{table['progressive']['delta_points_mean']:.1f} points "
                f"[{table['progressive']['delta_points_ci95'][0]:.1f}, "
                f"{table['progressive']['delta_points_ci95'][1]:.1f}] vs end-to-end")
-fig = run.figure(ablation_plots.progressive_curves(rows), "progressive_curves")
+fig = run.figure(plots.progressive_curves(rows), "progressive_curves")
 timing.round(2)
 
 # %% [markdown]
@@ -238,7 +238,7 @@ timing.round(2)
 # %%
 run.glue("dropout_rate", cfg.ablation.modality_dropout)
 subsets = ablations.subset_table(rows, ceilings)
-fig = run.figure(ablation_plots.subset_accuracy(subsets), "subset_accuracy")
+fig = run.figure(plots.subset_accuracy(subsets), "subset_accuracy")
 pd.DataFrame(subsets).T.round(3)
 
 # %% [markdown]
@@ -272,7 +272,7 @@ lomo_model = {m: 100 * v for m, v in ablations.leave_one_out(
     {k: v["model"] for k, v in subsets.items()}, modalities).items()}
 lomo_bayes = {m: 100 * v for m, v in ablations.leave_one_out(
     {k: v["bayes"] for k, v in subsets.items()}, modalities).items()}
-fig = run.figure(ablation_plots.leave_one_out(lomo_model, lomo_bayes), "leave_one_out")
+fig = run.figure(plots.leave_one_out(lomo_model, lomo_bayes), "leave_one_out")
 pd.DataFrame({"model (points)": lomo_model, "Bayes (points)": lomo_bayes}).round(2)
 
 # %% [markdown]
@@ -296,7 +296,7 @@ pd.DataFrame({"model (points)": lomo_model, "Bayes (points)": lomo_bayes}).round
 # %%
 run.glue("n_joint", len(default.joint_loci))
 planted = ablations.planted_summary(rows, default.joint_loci)
-fig = run.figure(ablation_plots.planted_attention(planted, default.joint_loci,
+fig = run.figure(plots.planted_attention(planted, default.joint_loci,
                                                   default.world.loci), "planted_attention")
 pd.DataFrame({g: {k: v[k] for k in ("auroc", "auroc_of_mean_scores", "p_value", "n_runs")}
               for g, v in planted.items()}).T.round(3)
@@ -305,7 +305,7 @@ pd.DataFrame({g: {k: v[k] for k in ("auroc", "auroc_of_mean_scores", "p_value", 
 for group in planted:
     run.glue(f"auroc_{group}", planted[group]["auroc"])
 run.glue("auroc_p", planted["trained"]["p_value"])
-verdict, why = ablations.planted_verdict(planted)
+verdict, why = claims.planted_verdict(planted)
 run.claim("C10", measured=round(planted["trained"]["auroc"], 3),
           spread=[round(x, 3) for x in planted["trained"]["auroc_runs"]],
           unit="AUROC of per-locus methylation-copy number attention, planted vs other loci "

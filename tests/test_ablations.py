@@ -11,7 +11,7 @@ import torch
 from sklearn.metrics import roc_auc_score
 from torch import nn
 
-from cancer_alpha import ablations, bayes
+from cancer_alpha import ablations, bayes, claims, interpret
 from cancer_alpha.config import AblationConfig, Profile, profile_from_dict
 from cancer_alpha.data import Standardizer
 from cancer_alpha.models.attention import CrossModalAttention
@@ -157,13 +157,13 @@ def test_auroc_matches_scikit_learn_and_its_extremes():
     scores = rng.normal(size=50)
     positive = np.zeros(50, bool)
     positive[[3, 7, 11, 30]] = True
-    assert ablations.auroc(scores, positive) == pytest.approx(roc_auc_score(positive, scores))
-    assert ablations.auroc(positive.astype(float), positive) == 1.0
-    assert ablations.auroc(-positive.astype(float), positive) == 0.0
+    assert interpret.auroc(scores, positive) == pytest.approx(roc_auc_score(positive, scores))
+    assert interpret.auroc(positive.astype(float), positive) == 1.0
+    assert interpret.auroc(-positive.astype(float), positive) == 0.0
     # perfect separation of 4 of 50 loci: p = 1 / C(50, 4) exactly, resolved by 2000 draws
     # only down to 1 / 2001
-    assert ablations.auroc_p_value(positive.astype(float), positive, 2000) == 1 / 2001
-    assert ablations.auroc_p_value(-positive.astype(float), positive, 2000) == 1.0
+    assert interpret.auroc_p_value(positive.astype(float), positive, 2000) == 1 / 2001
+    assert interpret.auroc_p_value(-positive.astype(float), positive, 2000) == 1.0
 
 
 def test_untrained_locus_model_attention_is_unrelated_to_the_planted_loci():
@@ -174,7 +174,7 @@ def test_untrained_locus_model_attention_is_unrelated_to_the_planted_loci():
     model = ablations.build_variant(v, world.specs(), world.n_classes, cfg, seed=0)
     fitted = FittedModel(v.name, model.eval(), Standardizer().fit(data), world.specs(),
                          world.class_names, [], 0, -1, 0.0)
-    scores = ablations.planted_attention_scores(fitted, data)
+    scores = interpret.planted_attention_scores(fitted, data)
     assert scores.shape == (100,) and (scores > 0).all()
     assert scores.std() > 0.05 * scores.mean()  # scores differ: an AUROC of 0.5 is not a tie
     positive = np.isin(np.arange(100), world.joint_loci)
@@ -182,17 +182,17 @@ def test_untrained_locus_model_attention_is_unrelated_to_the_planted_loci():
     # sqrt((n1 + n0 + 1) / (12 n1 n0)) = 0.073; 0.25 is about 3.4 sd. The value is
     # deterministic (fixed seeds): the test fails if the score or the AUROC ever favours the
     # planted loci without training (e.g. an index that leaks the planted positions).
-    assert abs(ablations.auroc(scores, positive) - 0.5) < 0.25
+    assert abs(interpret.auroc(scores, positive) - 0.5) < 0.25
 
 
 def test_planted_verdict_needs_the_trained_model_significant_and_the_controls_not():
     s = {"trained": {"p_value": 0.01}, "shuffled": {"p_value": 0.4},
          "untrained": {"p_value": 0.7}}
-    assert ablations.planted_verdict(s)[0] == "reproduced"
+    assert claims.planted_verdict(s)[0] == "reproduced"
     s["untrained"]["p_value"] = 0.02
-    assert ablations.planted_verdict(s)[0] == "partly"
+    assert claims.planted_verdict(s)[0] == "partly"
     s["trained"]["p_value"] = 0.2
-    assert ablations.planted_verdict(s)[0] == "not reproduced"
+    assert claims.planted_verdict(s)[0] == "not reproduced"
 
 
 # --------------------------------------------------------------------------- paired summaries
@@ -215,15 +215,15 @@ def test_paired_difference_is_variant_minus_reference_on_common_seeds():
 
 
 def test_relative_verdict_reads_the_interval_against_the_stated_change():
-    assert ablations.relative_verdict([-15.0, -9.0], -12.0, 5)[0] == "reproduced"
-    assert ablations.relative_verdict([-5.0, -1.0], -12.0, 5)[0] == "partly"
-    assert ablations.relative_verdict([-5.0, 2.0], -12.0, 5)[0] == "not reproduced"
-    assert ablations.relative_verdict([3.0, 10.0], 8.0, 5)[0] == "reproduced"
-    assert ablations.relative_verdict([-3.0, -3.0], -12.0, 1)[0] == "not testable here"
+    assert claims.relative_verdict([-15.0, -9.0], -12.0, 5)[0] == "reproduced"
+    assert claims.relative_verdict([-5.0, -1.0], -12.0, 5)[0] == "partly"
+    assert claims.relative_verdict([-5.0, 2.0], -12.0, 5)[0] == "not reproduced"
+    assert claims.relative_verdict([3.0, 10.0], 8.0, 5)[0] == "reproduced"
+    assert claims.relative_verdict([-3.0, -3.0], -12.0, 1)[0] == "not testable here"
     # a significant effect against the claim is said to be one
-    verdict, why = ablations.relative_verdict([0.5, 7.1], -12.0, 5)
+    verdict, why = claims.relative_verdict([0.5, 7.1], -12.0, 5)
     assert verdict == "not reproduced" and "opposite direction" in why
-    assert "opposite" not in ablations.relative_verdict([-5.0, 2.0], -12.0, 5)[1]
+    assert "opposite" not in claims.relative_verdict([-5.0, 2.0], -12.0, 5)[1]
 
 
 def test_progressive_timing_counts_pretraining_to_a_loss_both_reach():

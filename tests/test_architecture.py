@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from cancer_alpha import architecture_plots as aplots
+from cancer_alpha import interpret, plots
 from cancer_alpha.config import ModelConfig
 from cancer_alpha.data import ModalitySpec
 from cancer_alpha.models import build_model
@@ -111,7 +111,7 @@ def test_residual_gap_finds_the_methylation_encoders_residual_and_restores_the_m
 def test_stage_table_writes_the_batch_dimension_as_b():
     stages = [("enc", "Linear", (B, 110, 16)), ("gru", "GRU", ((B, 28, 64), (2, B, 32))),
               ("head", "Linear", (B, K))]
-    table = aplots.stage_table(stages, B)
+    table = plots.stage_table(stages, B)
     assert table["output shape"].tolist() == ["(B, 110, 16)", "(B, 28, 64)", f"(B, {K})"]
     assert table.loc["gru", "module"] == "GRU"
 
@@ -120,7 +120,7 @@ def test_architecture_diagram_is_drawn_from_the_models_modules():
     models = {"modality": make_model("mmt_modality"), "locus": make_model("mmt_locus")}
     batch = make_batch()
     stages = {t: stage_shapes(m, batch, max_depth=3) for t, m in models.items()}
-    fig = aplots.architecture_diagram(models, stages, B)
+    fig = plots.architecture_diagram(models, stages, B)
     texts = ["\n".join(t.get_text() for t in ax.texts) for ax in fig.axes]
     assert len(fig.axes) == 2
     for text, model in zip(texts, models.values(), strict=True):
@@ -136,7 +136,7 @@ def test_mean_attention_averages_samples_and_heads_over_all_tokens():
     batch = make_batch()
     with torch.no_grad():
         out = model(batch["x"], batch["mask"])
-    w = aplots.mean_attention(out)
+    w = interpret.mean_attention(out)
     n = sum(model.counts)
     assert w.shape == (TINY.n_layers, n, n)
     np.testing.assert_allclose(w.sum(axis=-1), 1.0, atol=1e-5)  # every query has keys
@@ -149,13 +149,13 @@ def test_mean_attention_of_a_model_without_attention_raises():
     model = make_model("early_fusion_mlp").eval()
     batch = make_batch()
     with pytest.raises(ValueError, match="attention is None"):
-        aplots.mean_attention(model(batch["x"], batch["mask"]))
+        interpret.mean_attention(model(batch["x"], batch["mask"]))
 
 
 def test_attention_heatmaps_share_one_colour_scale_and_label_small_matrices():
     tm = torch.tensor([0, 1, 2])
     a = np.array([[0, 0.5, 0.5], [0.2, 0, 0.8], [0.9, 0.1, 0]])
-    fig = aplots.attention_heatmaps({"a": a, "b": a / 2}, tm, ["m", "f", "c"])
+    fig = plots.attention_heatmaps({"a": a, "b": a / 2}, tm, ["m", "f", "c"])
     images = [ax.images[0] for ax in fig.axes if ax.images]
     assert len(images) == 2
     assert all(im.get_clim() == (0.0, 0.9) for im in images)
@@ -165,7 +165,7 @@ def test_attention_heatmaps_share_one_colour_scale_and_label_small_matrices():
 def test_cost_chart_draws_a_bar_per_model_and_measure():
     costs = {"a": {"parameters": 10, "flops_per_sample": 1e6},
              "b": {"parameters": 1000, "flops_per_sample": 1e3}}
-    fig = aplots.cost_chart(costs)
+    fig = plots.cost_chart(costs)
     widths = [[p.get_width() for p in ax.patches] for ax in fig.axes]
     assert widths == [[10, 1000], [1e6, 1e3]]
 
@@ -175,7 +175,7 @@ def test_stage_tables_keep_the_forward_order_and_leave_missing_stages_blank():
                     ("head", "H", (B, K))],
               "b": [("enc", "E", (B, 9, 16)), ("enc.down", "P", (B, 3, 16)),
                     ("head", "H", (B, K))]}
-    table = aplots.stage_tables(stages, B)
+    table = plots.stage_tables(stages, B)
     assert table.index.tolist() == ["enc.proj", "enc", "enc.down", "head"]
     assert table.loc["enc.proj", "b"] == "" and table.loc["enc.down", "a"] == ""
     assert table.loc["enc", "b"] == "(B, 9, 16)"

@@ -141,7 +141,7 @@ def test_failed_write_leaves_nothing(tmp_path, monkeypatch):
             raise OSError("disk full")
         frame.to_csv(path, index=False)  # the first table is written, then the disk fills up
 
-    monkeypatch.setattr(datasets, "_write_frame", fail_on_second)
+    monkeypatch.setattr(datasets.folder, "_write_frame", fail_on_second)
     with pytest.raises(OSError, match="disk full"):
         write_folder(make_data(), tmp_path / "cohort")
     assert list(tmp_path.iterdir()) == []

@@ -121,7 +121,7 @@ def test_max_runs_caps_a_model_and_spreads_its_runs_over_seeds():
 
 
 def test_neural_analysis_keeps_embedding_clustering_and_attention_shares():
-    from cancer_alpha.evaluate import NeuralAnalysis, attention_shares
+    from cancer_alpha.interpret import NeuralAnalysis, attention_shares
 
     data, test, cfg = learnable(), learnable(n=100, seed=1), tiny_profile(max_epochs=2)
     fit = protocol.fit_one("mmt_modality", data, {"test": test}, cfg, seed=0,

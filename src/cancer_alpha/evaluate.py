@@ -1,10 +1,12 @@
-"""Metrics, their spread, confidence intervals, calibration and clustering of embeddings."""
+"""Metrics, their spread, confidence intervals, and clustering scores of representations.
+
+Nothing here trains or runs a model: functions take labels, probabilities or arrays (or a
+``predict_proba`` callable).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -108,17 +110,6 @@ def clustering_scores(embedding: np.ndarray, y: np.ndarray, seed: int = 0) -> di
             "kmeans_ari": float(adjusted_rand_score(y, km.labels_))}
 
 
-def calibration_curve(y: np.ndarray, proba: np.ndarray, n_bins: int = 10):
-    """(mean confidence, accuracy, count) per equal-width bin of top-label confidence."""
-    conf = proba.max(axis=1)
-    correct = proba.argmax(axis=1) == y
-    edges = np.linspace(0, 1, n_bins + 1)
-    which = np.clip(np.digitize(conf, edges[1:-1], right=True), 0, n_bins - 1)
-    rows = [(conf[which == b].mean(), correct[which == b].mean(), int((which == b).sum()))
-            for b in range(n_bins) if (which == b).any()]
-    return np.array(rows)
-
-
 def permutation_importance(predict_proba, data, *, n_repeats: int = 3, seed: int = 0,
                            metric: str = "accuracy") -> dict[str, np.ndarray]:
     """Drop in ``metric`` when one feature is shuffled across the samples that have its modality.
@@ -182,82 +173,3 @@ def standardise(x: np.ndarray) -> np.ndarray:
     """Columns centred and scaled to unit sd (constant columns left at 0)."""
     sd = x.std(axis=0)
     return (x - x.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
-
-
-def attention_by_key(weights: Any, keys: Any, token_modality: Any, n_modalities: int) -> Any:
-    """(M, N) float64: the attention each key token receives from the queries of each modality,
-    summed over samples, layers, heads and queries.
-
-    ``weights`` (B, L, H, N, Nk) and ``keys`` (N, Nk) as in ``ModelOutput`` (key slot -1 is
-    empty), or ``keys`` None for full (B, L, H, N, N) weights.
-    """
-    import torch
-
-    w = weights.double().sum(dim=(0, 1, 2))  # (N, Nk)
-    if keys is None:
-        keys = torch.arange(w.shape[1]).expand_as(w)
-    filled = keys >= 0
-    query_modality = token_modality[:, None].expand_as(keys)
-    flat = query_modality[filled] * len(token_modality) + keys[filled]  # (query modality, key)
-    mass = torch.zeros(n_modalities * len(token_modality), dtype=torch.float64)
-    return mass.index_add_(0, flat, w[filled]).view(n_modalities, len(token_modality))
-
-
-def attention_received(weights: Any, keys: Any, token_modality: Any, n_modalities: int
-                       ) -> np.ndarray:
-    """Attention mass each modality receives, summed over samples, layers, heads and queries
-    (arguments as in :func:`attention_by_key`)."""
-    import torch
-
-    per_key = attention_by_key(weights, keys, token_modality, n_modalities).sum(dim=0)
-    mass = torch.zeros(n_modalities, dtype=torch.float64)
-    return mass.index_add_(0, token_modality, per_key).numpy()
-
-
-@dataclass(frozen=True)
-class NeuralAnalysis:
-    """What Chapter 3 keeps of a trained neural model, computed on the first ``n`` samples of
-    the evaluation set ``eval_set``: the fused embedding, its clustering scores and the share
-    of attention each modality receives (models that return attention weights)."""
-
-    n: int = 2000
-    eval_set: str = "test"
-    batch_size: int = 128  # attention weights of a batch are reduced before the next one
-
-    def __call__(self, fitted: Any, evals: Mapping[str, Any]) -> dict[str, Any]:
-        import torch
-
-        from .data import to_tensors
-        from .training import batch_loader
-
-        data = evals[self.eval_set]
-        data = data.subset(np.arange(min(self.n, data.n_samples)))
-        model = fitted.model.eval()
-        names = [s.name for s in fitted.specs]
-        embeddings, mass = [], np.zeros(len(names))
-        with torch.no_grad():
-            for batch in batch_loader(to_tensors(data, fitted.scaler), self.batch_size):
-                out = model(batch["x"], batch["mask"])
-                embeddings.append(out.embedding.float().numpy())
-                if out.attention is not None:
-                    mass += attention_received(out.attention, out.attention_keys,
-                                               out.token_modality, len(names))
-        embedding = np.concatenate(embeddings)
-        extras: dict[str, Any] = {
-            "embedding": embedding.astype(np.float32),
-            "clustering": clustering_scores(standardise(embedding), data.y),
-        }
-        if mass.sum() > 0:
-            extras["attention_shares"] = dict(zip(names, (mass / mass.sum()).tolist(),
-                                                  strict=True))
-        return extras
-
-
-def attention_shares(fits: Sequence[Any]) -> dict[str, dict[str, list[float]]]:
-    """{model: {modality: [share of attention received, one per run]}} over the runs that
-    recorded attention shares."""
-    out: dict[str, dict[str, list[float]]] = {}
-    for f in fits:
-        for modality, share in f.extras.get("attention_shares", {}).items():
-            out.setdefault(f.model, {}).setdefault(modality, []).append(share)
-    return out

@@ -1,4 +1,4 @@
-"""Run records and the claims registry: what every chapter writes to results/<profile>/.
+"""Run records: what every chapter writes to results/<profile>/.
 
 A chapter opens a :class:`Run`, records metrics, claims, figures and glued numbers while it
 executes, and saves one JSON file atomically at its end. The claims audit reads them back.
@@ -14,57 +14,12 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .claims import CLAIMS
 from .config import VERDICTS, Profile
-
-
-@dataclass(frozen=True)
-class Claim:
-    """A quantitative claim of a source paper, as the paper states it."""
-
-    id: str
-    seeds: str  # which source papers make it: "000", "002" or "000, 002"
-    text: str
-    stated: str
-    # measured from wall-clock time or memory, which change from run to run on one machine:
-    # the audit lists these apart, and notebook validation does not compare them
-    compute: bool = False
-
-
-CLAIMS: dict[str, Claim] = {
-    c.id: c
-    for c in [
-        Claim("C01", "000", "the methylation encoder maps beta values to a 128-dimensional "
-              "representation", "128 dimensions"),
-        Claim("C02", "000, 002", "training converges within 30-50 epochs and is stable across "
-              "random initialisations", "30-50 epochs"),
-        Claim("C03", "000", "memory scales linearly with input sequence length",
-              "exponent 1", compute=True),
-        Claim("C04", "000", "training time scales about O(n log n) with dataset size",
-              "O(n log n)", compute=True),
-        Claim("C05", "000", "about 2.3 GB of GPU memory for 1000 samples x 110 features per "
-              "modality", "2.3 GB", compute=True),
-        Claim("C06", "000", "total training time under 2 hours on modern GPU hardware",
-              "< 2 hours", compute=True),
-        Claim("C07", "000", "progressive training cuts training time by 30% compared with "
-              "end-to-end training", "-30% time", compute=True),
-        Claim("C08", "000", "removing cross-modal attention reduces classification performance "
-              "by 12%", "-12%"),
-        Claim("C09", "000", "modality-specific encoders add 8% over generic encoders", "+8%"),
-        Claim("C10", "000", "attention reveals methylation x copy-number interactions",
-              "qualitative"),
-        Claim("C11", "000", "encoded features cluster by class", "qualitative"),
-        Claim("C12", "002", "ensemble models reach 99% accuracy on synthetic data", "99%"),
-        Claim("C13", "002", "15 ms average inference time per sample", "15 ms", compute=True),
-        Claim("C14", "002", "40% less memory than a standard transformer", "-40%", compute=True),
-        Claim("C15", "002", "per-modality attention contributions (a table of percentages, "
-              "e.g. methylation 31.2% +- 2.8%)", "table of %"),
-    ]
-}
 
 
 def results_root(results_dir: str | os.PathLike[str] | None = None) -> Path:

@@ -9,9 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from .plots import CEILING_STYLE, modality_color, subplots
+from cancer_alpha.plots.style import CEILING_STYLE, figure, modality_color, subplots
 
 
+@figure
 def ablation_deltas(table: Mapping[str, Mapping[str, Any]], title: str = ""):
     """Paired difference from the reference model (accuracy points, mean and 95% interval)
     of each ablation, one row each, with zero marked."""
@@ -31,6 +32,7 @@ def ablation_deltas(table: Mapping[str, Mapping[str, Any]], title: str = ""):
     return fig
 
 
+@figure
 def lambda_sweep(rows: Sequence[Mapping[str, Any]], max_entropy: float | None = None):
     """Accuracy and attention entropy against the attention-sparsity weight (mean, sd)."""
     lam = np.array([r["lambda"] for r in rows])
@@ -50,6 +52,7 @@ def lambda_sweep(rows: Sequence[Mapping[str, Any]], max_entropy: float | None = 
     return fig
 
 
+@figure
 def progressive_curves(rows: Sequence[Mapping[str, Any]], reference: str = "full",
                        variant: str = "progressive"):
     """Validation loss against cumulative training seconds, end-to-end and progressive
@@ -76,6 +79,7 @@ def progressive_curves(rows: Sequence[Mapping[str, Any]], reference: str = "full
     return fig
 
 
+@figure
 def subset_accuracy(table: Mapping[str, Mapping[str, float]]):
     """Accuracy with each subset of modalities observed: the model trained with modality
     dropout (mean, sd), the one trained on complete samples, and the Bayes ceiling."""
@@ -96,6 +100,7 @@ def subset_accuracy(table: Mapping[str, Mapping[str, float]]):
     return fig
 
 
+@figure
 def leave_one_out(model: Mapping[str, float], bayes: Mapping[str, float]):
     """Accuracy lost when each modality is left out: the model and the Bayes classifier."""
     names = list(model)
@@ -111,6 +116,7 @@ def leave_one_out(model: Mapping[str, float], bayes: Mapping[str, float]):
     return fig
 
 
+@figure
 def planted_attention(summary: Mapping[str, Mapping[str, Any]], joint_loci: Sequence[int],
                       loci=None):
     """Left: cross-modal attention each locus receives (trained model), planted loci marked.

@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.patches import FancyBboxPatch
 
-from cancer_alpha import plots
 from cancer_alpha.models.complexity import count_parameters
+from cancer_alpha.plots import style as plots
+from cancer_alpha.plots.style import figure
 
 _NEUTRAL = "#bdbdbd"
 
@@ -129,6 +130,7 @@ def _draw_transformer(ax, model: Any, stages: Sequence[tuple[str, str, tuple]],
     ax.set_title(title)
 
 
+@figure
 def architecture_diagram(models: Mapping[str, Any],
                          stages: Mapping[str, Sequence[tuple[str, str, tuple]]],
                          batch_size: int):
@@ -145,6 +147,7 @@ def architecture_diagram(models: Mapping[str, Any],
     return fig
 
 
+@figure
 def cost_chart(costs: Mapping[str, Mapping[str, float]]):
     """Parameters and forward FLOPs per sample of each model, side by side, log scale."""
     names = list(costs)
@@ -160,15 +163,7 @@ def cost_chart(costs: Mapping[str, Mapping[str, float]]):
     return fig
 
 
-def mean_attention(output: Any) -> np.ndarray:
-    """Attention weights over all tokens of a ``ModelOutput``, averaged over samples and
-    heads: (layers, N, N)."""
-    full = output.full_attention()
-    if full is None:
-        raise ValueError("output.attention is None: expected a model that returns attention")
-    return full.float().mean(dim=(0, 2)).cpu().numpy()
-
-
+@figure
 def attention_heatmaps(panels: Mapping[str, np.ndarray], token_modality: Any,
                        names: Sequence[str], ncols: int | None = None):
     """Heat maps of (N, N) attention matrices (query tokens down, key tokens across) on one

@@ -1,4 +1,5 @@
-"""Time and memory measurement for the compute-profiling chapter, and scaling-exponent fits.
+"""Meters: time, inference latency, memory and throughput of any callable, and the device they
+ran on.
 
 Every measurement returns a small report dataclass with ``to_dict()`` for the results files.
 Memory is in MB (10^6 bytes) and times in seconds or milliseconds, as each field's name says.
@@ -27,129 +28,23 @@ Importing this module imports torch but not pytorch_lightning.
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import math
 import multiprocessing
 import platform
 import time
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
-from scipy import stats
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
 from cancer_alpha.config import _require
-
-MB = 1e6
-Numbers = Sequence[float] | np.ndarray
-
-
-# ----------------------------------------------------------------------------- reports
-
-
-class _Report:
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-friendly dict (tuples as lists, numpy scalars as Python numbers)."""
-        return _plain(dataclasses.asdict(self))  # type: ignore[call-overload]
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-@dataclass(frozen=True)
-class MemoryReport(_Report):
-    """Peak memory of one call, above what the process held just before it."""
-
-    device: str
-    tensor_peak_mb: float  # peak live tensor bytes created during the call (see module doc)
-    tensor_retained_mb: float  # of those, still alive when the call returned
-    rss_peak_mb: float | None  # VmHWM during the call - VmRSS before; None without /proc
-    rss_before_mb: float | None
-    rss_exact: bool  # False: an earlier, higher high-water mark may hide this call's peak
-    tensor_source: str  # what counted the tensor bytes
-
-
-@dataclass(frozen=True)
-class TimingReport(_Report):
-    """Wall-clock times of repeated calls, warm-up calls excluded."""
-
-    device: str
-    repeats: int
-    warmup: int
-    seconds: tuple[float, ...]
-    median_s: float
-    min_s: float
-    max_s: float
-
-
-@dataclass(frozen=True)
-class LatencyReport(_Report):
-    """Batched inference throughput and single-sample latency, warm-up calls excluded."""
-
-    device: str
-    batch_size: int
-    n_batches: int  # timed full batches: ceil(n_samples / batch_size)
-    n_samples: int  # timed single-sample calls
-    warmup: int
-    batched_ms_per_sample: float
-    batched_samples_per_s: float
-    single_p50_ms: float
-    single_p99_ms: float
-    single_mean_ms: float
-    single_max_ms: float
-    single_ms: tuple[float, ...]  # one latency per timed single-sample call
-
-
-@dataclass(frozen=True)
-class PowerLawFit(_Report):
-    """y = prefactor * x ** exponent, fitted by least squares on log y against log x."""
-
-    exponent: float
-    ci95: tuple[float, float]  # of the exponent, t distribution with n - 2 dof
-    stderr: float  # of the exponent
-    prefactor: float
-    r2: float  # in log-log space
-    n_points: int
-
-    def predict(self, x: Numbers) -> np.ndarray:
-        """The fitted law at x."""
-        return self.prefactor * np.asarray(x, dtype=float) ** self.exponent
-
-
-@dataclass(frozen=True)
-class LawFit(_Report):
-    """t = prefactor * g(n) for a fixed shape g, fitted in log space."""
-
-    law: str  # "n" or "n log n"
-    prefactor: float
-    rss: float  # residual sum of squares of log t
-
-
-@dataclass(frozen=True)
-class ScalingComparison(_Report):
-    """Whether times grow like n or like n log n, with the free power law beside them."""
-
-    linear: LawFit
-    nlogn: LawFit
-    power_law: PowerLawFit
-    preferred: str  # the law with the smaller residual sum of squares
-
-
-# ----------------------------------------------------------------------------- devices
+from cancer_alpha.profiling.reports import MB, LatencyReport, MemoryReport, TimingReport
 
 
 def _device(device: str | torch.device | None, where: str) -> torch.device:
@@ -193,9 +88,6 @@ def device_label(device: str | torch.device | None = None) -> str:
     if dev.type == "cuda":
         return f"cuda: {torch.cuda.get_device_name(dev)}"
     return f"cpu: {_cpu_model()}, {torch.get_num_threads()} threads"
-
-
-# ----------------------------------------------------------------------------- time
 
 
 def _count(where: str, name: str, value: Any, minimum: int) -> None:
@@ -302,9 +194,6 @@ def inference_latency(
         single_max_ms=max(single_ms),
         single_ms=tuple(single_ms),
     )
-
-
-# ----------------------------------------------------------------------------- memory
 
 
 def _proc_status() -> dict[str, float] | None:
@@ -438,9 +327,6 @@ def run_in_subprocess(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return pool.submit(fn, *args, **kwargs).result()
 
 
-# ----------------------------------------------------------------------------- throughput
-
-
 def achieved_gflops(flops: float, seconds: float) -> float:
     """Throughput in GFLOP/s of ``flops`` floating-point operations done in ``seconds``."""
     _require(isinstance(flops, int | float) and flops >= 0 and math.isfinite(flops),
@@ -469,230 +355,3 @@ def matmul_peak_gflops(
     b = torch.randn(size, size, generator=generator).to(device=dev, dtype=dt)
     timing = time_callable(torch.matmul, a, b, repeats=repeats, warmup=1, device=dev)
     return achieved_gflops(2.0 * size**3, timing.min_s)
-
-
-# ----------------------------------------------------------------------------- scaling fits
-
-
-def _positive_points(where: str, x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
-    xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    for name, v, given in (("x", xs, x), ("y", ys, y)):
-        _require(v.ndim == 1, where, name, given, "a 1-d sequence of numbers")
-        _require(bool(np.all(np.isfinite(v) & (v > 0))), where, name, given,
-                 "finite values > 0 (a log-log fit)")
-    _require(len(xs) == len(ys), where, "y", y, f"{len(xs)} values, one per x")
-    _require(len(xs) >= 3, where, "x", x, "at least 3 points (the exponent's CI needs n - 2 dof)")
-    _require(len(np.unique(xs)) >= 2, where, "x", x, "at least 2 distinct values")
-    return xs, ys
-
-
-def fit_power_law(x: Numbers, y: Numbers) -> PowerLawFit:
-    """Least-squares fit of log y = log a + b log x, with the 95% CI of b."""
-    xs, ys = _positive_points("fit_power_law", x, y)
-    lx, ly = np.log(xs), np.log(ys)
-    n = len(lx)
-    dx, dy = lx - lx.mean(), ly - ly.mean()
-    sxx = float(dx @ dx)
-    slope = float(dx @ dy) / sxx
-    intercept = float(ly.mean()) - slope * float(lx.mean())
-    rss = float(np.sum((ly - intercept - slope * lx) ** 2))
-    tss = float(dy @ dy)
-    stderr = math.sqrt(rss / (n - 2) / sxx)
-    half = float(stats.t.ppf(0.975, n - 2)) * stderr
-    return PowerLawFit(
-        exponent=slope, ci95=(slope - half, slope + half), stderr=stderr,
-        prefactor=math.exp(intercept),
-        r2=1.0 - rss / tss if tss > 0 else 1.0,  # a constant y fitted exactly by b = 0
-        n_points=n,
-    )
-
-
-def _fixed_shape_fit(law: str, log_t: np.ndarray, log_g: np.ndarray) -> LawFit:
-    log_a = float(np.mean(log_t - log_g))
-    return LawFit(law=law, prefactor=math.exp(log_a),
-                  rss=float(np.sum((log_t - log_g - log_a) ** 2)))
-
-
-def compare_nlogn(n: Numbers, t: Numbers) -> ScalingComparison:
-    """Fits t = a n and t = a n log n in log space; the one with smaller residuals is preferred.
-
-    Both laws have one free parameter, so their residual sums of squares compare directly.
-    """
-    ns, ts = _positive_points("compare_nlogn", n, t)
-    _require(bool(np.all(ns > 1)), "compare_nlogn", "n", n, "sizes > 1 (log n must be > 0)")
-    log_n, log_t = np.log(ns), np.log(ts)
-    linear = _fixed_shape_fit("n", log_t, log_n)
-    nlogn = _fixed_shape_fit("n log n", log_t, log_n + np.log(log_n))
-    return ScalingComparison(
-        linear=linear, nlogn=nlogn, power_law=fit_power_law(ns, ts),
-        preferred=nlogn.law if nlogn.rss < linear.rss else linear.law,
-    )
-
-
-# --------------------------------------------------------------------------- Chapter 5 experiments
-# Each experiment builds its inputs from the paper's three modality kinds at a given number of
-# features per modality, so the same function serves the chapter and benchmarks/.
-
-
-def synthetic_specs(n_features: int) -> list:
-    """Specs of the three synthetic modalities with ``n_features`` features each."""
-    from .data import ModalitySpec
-
-    pos = tuple(float(i) for i in range(n_features))
-    return [ModalitySpec("methylation", "methylation", n_features, pos),
-            ModalitySpec("fragmentomics", "fragmentomics", n_features,
-                         tuple(80.0 + 440.0 * (i + 0.5) / n_features for i in range(n_features))),
-            ModalitySpec("cna", "cna", n_features, pos)]
-
-
-def random_batch(specs: list, batch_size: int, n_classes: int = 5, seed: int = 0,
-                 device: str = "cpu") -> dict[str, Any]:
-    """A standardised-looking batch of random values (all modalities present)."""
-    g = torch.Generator().manual_seed(seed)
-    return {"x": {s.name: torch.randn(batch_size, s.n_features, generator=g).to(device)
-                  for s in specs},
-            "mask": torch.ones(batch_size, len(specs), dtype=torch.bool, device=device),
-            "y": torch.randint(n_classes, (batch_size,), generator=g).to(device)}
-
-
-def _train_step_fn(name: str, n_features: int, batch_size: int, model_cfg: Any,
-                   device: str = "cpu") -> Callable[[], None]:
-    from .losses import composite_loss
-    from .models import build_model
-
-    specs = synthetic_specs(n_features)
-    model = build_model(name, specs, 5, model_cfg).to(device).train()
-    if hasattr(model, "fit_bins"):
-        model.fit_bins(random_batch(specs, 256, seed=1)["x"])
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    batch = random_batch(specs, batch_size, device=device)
-
-    def step() -> None:
-        opt.zero_grad(set_to_none=True)
-        out = model(batch["x"], batch["mask"])
-        loss, _ = composite_loss(out.logits, batch["y"], out.attention, gamma=2.0,
-                                 attention_lambda=1e-3)
-        loss.backward()
-        opt.step()
-
-    return step
-
-
-def train_step_memory(name: str, n_features: int, batch_size: int, model_cfg: Any,
-                      device: str = "cpu") -> MemoryReport:
-    """Peak memory of one training step (forward, backward, AdamW) of model ``name``.
-
-    A first step runs before the measurement so that the optimiser state exists; the peak is
-    what a step of a running training adds on top of the model, its gradients and that state.
-    """
-    step = _train_step_fn(name, n_features, batch_size, model_cfg, device)
-    step()
-    return peak_memory(step, device=device)
-
-
-def epoch_seconds(name: str, n_samples: int, n_features: int, train_cfg: Any, model_cfg: Any,
-                  repeats: int = 1) -> TimingReport:
-    """Wall time of one training epoch (Lightning loop, the book's recipe) over ``n_samples``."""
-    import dataclasses
-
-    from .data import MultiOmicsData, Standardizer
-    from .models import build_model
-    from .training import ClassifierModule, CohortDataModule, make_trainer
-
-    specs = synthetic_specs(n_features)
-    rng = np.random.default_rng(0)
-    x = {s.name: rng.normal(size=(n_samples, s.n_features)) for s in specs}
-    y = rng.integers(0, 5, n_samples)
-    data = MultiOmicsData(specs, x, np.ones((n_samples, 3), bool), y,
-                          [f"c{k}" for k in range(5)])
-    dm = CohortDataModule(data, data.subset(np.arange(min(n_samples, 64))),
-                          Standardizer().fit(data), train_cfg.batch_size)
-    cfg = dataclasses.replace(train_cfg, max_epochs=1)
-
-    def one_epoch() -> None:
-        module = ClassifierModule(build_model(name, specs, 5, model_cfg), cfg, 5)
-        make_trainer(cfg, max_epochs=1, limit_val_batches=0).fit(module, datamodule=dm)
-
-    return time_callable(one_epoch, repeats=repeats, warmup=1)
-
-
-def plain_epoch_fn(name: str, n_samples: int, n_features: int, train_cfg: Any,
-                   model_cfg: Any) -> tuple[Callable[[], None], Callable[[], None]]:
-    """One epoch of the same model and data as a Lightning fit and as a plain PyTorch loop."""
-    import dataclasses
-
-    from .data import MultiOmicsData, Standardizer, to_tensors
-    from .losses import composite_loss
-    from .models import build_model
-    from .training import ClassifierModule, CohortDataModule, batch_loader, make_trainer
-
-    specs = synthetic_specs(n_features)
-    rng = np.random.default_rng(0)
-    x = {s.name: rng.normal(size=(n_samples, s.n_features)) for s in specs}
-    data = MultiOmicsData(specs, x, np.ones((n_samples, 3), bool), rng.integers(0, 5, n_samples),
-                          [f"c{k}" for k in range(5)])
-    scaler = Standardizer().fit(data)
-    dm = CohortDataModule(data, data.subset(np.arange(64)), scaler, train_cfg.batch_size)
-    cfg = dataclasses.replace(train_cfg, max_epochs=1)
-    tensors = to_tensors(data, scaler)
-
-    def lightning_epoch() -> None:
-        torch.manual_seed(0)
-        module = ClassifierModule(build_model(name, specs, 5, model_cfg), cfg, 5)
-        make_trainer(cfg, max_epochs=1, limit_val_batches=0).fit(module, datamodule=dm)
-
-    def plain_epoch() -> None:
-        torch.manual_seed(0)
-        model = build_model(name, specs, 5, model_cfg).train()
-        opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        for batch in batch_loader(tensors, cfg.batch_size, shuffle=True):
-            opt.zero_grad(set_to_none=True)
-            out = model(batch["x"], batch["mask"])
-            loss, _ = composite_loss(out.logits, batch["y"], out.attention,
-                                     gamma=cfg.focal_gamma, attention_lambda=cfg.attention_lambda)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.gradient_clip)
-            opt.step()
-
-    return lightning_epoch, plain_epoch
-
-
-def latency_of(name: str, n_features: int, model_cfg: Any, n_samples: int = 200,
-               batch_size: int = 256) -> LatencyReport:
-    """Inference latency of an (untrained: speed does not depend on the weights) model."""
-    from .models import build_model
-
-    specs = synthetic_specs(n_features)
-    model = build_model(name, specs, 5, model_cfg).eval()
-
-    def make(k: int):
-        b = random_batch(specs, k)
-        return b["x"], b["mask"]
-
-    with torch.no_grad():
-        return inference_latency(model, make, batch_size=batch_size, n_samples=n_samples)
-
-
-def train_gflops(name: str, n_features: int, batch_size: int, model_cfg: Any,
-                 repeats: int = 5) -> dict[str, float]:
-    """Achieved training throughput: forward FLOPs x 3 (forward + backward) per second."""
-    from .models import build_model
-    from .models.complexity import flops_per_sample
-
-    specs = synthetic_specs(n_features)
-    flops = flops_per_sample(build_model(name, specs, 5, model_cfg),
-                             random_batch(specs, 8)) * 3 * batch_size
-    step = _train_step_fn(name, n_features, batch_size, model_cfg)
-    t = time_callable(step, repeats=repeats, warmup=2)
-    return {"gflop_per_step": flops / 1e9, "seconds_per_step": t.median_s,
-            "gflops": achieved_gflops(flops, t.median_s)}
-
-
-def training_state_mb(name: str, n_features: int, model_cfg: Any) -> float:
-    """Memory a training run holds between steps: parameters, gradients and AdamW's two
-    moment buffers (4 tensors the size of the parameters), in float32."""
-    from .models import build_model
-    from .models.complexity import count_parameters
-
-    model = build_model(name, synthetic_specs(n_features), 5, model_cfg)
-    return 4 * 4 * count_parameters(model) / MB

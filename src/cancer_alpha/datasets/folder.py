@@ -1,10 +1,4 @@
-"""Real multi-omics data sets (checksummed downloads) and the bring-your-own-data folder format.
-
-Real data lives in a *data home*, never in the repository: ``$CANCER_ALPHA_DATA`` or a per-user
-cache folder. Each registered file sits there at the same relative path as upstream's mirror
-(``mogonet/ROSMAP/1_tr.csv``), so pointing the data home at a folder that already holds the files
-works offline and read-only; a missing file is downloaded from a pinned commit and checked
-against its sha256.
+"""The bring-your-own-data folder format: reading, validating and writing it.
 
 A researcher's own data is a folder of tables (see :func:`read_folder`):
 
@@ -15,12 +9,11 @@ A researcher's own data is a folder of tables (see :func:`read_folder`):
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,278 +23,15 @@ import pandas as pd
 
 from cancer_alpha.data import KINDS, ModalitySpec, MultiOmicsData
 
-# ---------------------------------------------------------------------------------------------
-# data home and registry
-
-ENV_VAR = "CANCER_ALPHA_DATA"
-
-
-@dataclass(frozen=True)
-class RemoteFile:
-    """One registered data file: where upstream keeps it and the sha256 it must have."""
-
-    url: str
-    sha256: str
-
-
-def _raw_url(repo: str, commit: str, path: str) -> str:
-    return f"https://raw.githubusercontent.com/{repo}/{commit}/{path}"
-
-
-_MOGONET = ("txWang/MOGONET", "32d9066b7fe289b3f7cdb496a5668834079c274c")
-_MIXOMICS = ("mixOmicsTeam/mixOmics", "d732983ad52fdd7fb2496a7ca8ac1bec501a63ab")
-
-_ROSMAP_SHA256 = {
-    "1_featname.csv": "1df5c536e47eb0d532abbb8bea6a9361bba01a913e03cd03b8ef06fb7849a660",
-    "1_te.csv": "d9d9daf05915556fd13008fb6ad7d88e0c5a8a57e5a985548640d4cd1563712b",
-    "1_tr.csv": "37bfcc58da320bf6c37b22617ed821dcfa96ca4abd334adf4d42c8e3375d972b",
-    "2_featname.csv": "7431418fb193e02a1c1431f9446ccc227c8818a4d40c1cb72a2b640a0d8d38b7",
-    "2_te.csv": "546e9d7f640e54c4c1d6540ed2c1a3adb10497635e7d6b8d4099b4930271ac76",
-    "2_tr.csv": "b1d1d20f8793e5f11248218f19493d9a7be366ee5bbbaff585058401976f8a21",
-    "3_featname.csv": "2b0b3451af16597ae34342a6abc99e397482fef30a61821a8e8fe7cb69276bae",
-    "3_te.csv": "c0d9efd6c35e8c5768b759238c95c64674d7e1e7f76ed07fca6f168d67e676f4",
-    "3_tr.csv": "fd8708bc0c41f774209f9e6a49a74c5a9acd510dd62eadc299a18d49ccd9e862",
-    "labels_te.csv": "20d728c6f51f79ff5fa7719b960daf22074a0e6e1f3028869042b02ca4e3f68d",
-    "labels_tr.csv": "5859aa107dbf406937938ebefbec122d01fea5d41a9bd0292199f4406749e45d",
-}
-
-REGISTRY: dict[str, RemoteFile] = {
-    **{
-        f"mogonet/ROSMAP/{name}": RemoteFile(_raw_url(*_MOGONET, f"ROSMAP/{name}"), sha)
-        for name, sha in _ROSMAP_SHA256.items()
-    },
-    "mixomics/breast.TCGA.rda": RemoteFile(
-        _raw_url(*_MIXOMICS, "data/breast.TCGA.rda"),
-        "0812db063ceee018470b59249a27289e8231909b9ec858c9b3e8fc9ead67af48",
-    ),
-}
-
-
-def data_home() -> Path:
-    """The folder holding downloaded data: ``$CANCER_ALPHA_DATA`` or a per-user cache."""
-    env = os.environ.get(ENV_VAR, "").strip()
-    if env:
-        return Path(env).expanduser()
-    import pooch
-
-    return Path(pooch.os_cache("cancer-alpha"))
-
-
-def sha256sum(path: str | os.PathLike[str]) -> str:
-    """Hex sha256 digest of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def fetch(relpath: str, *, downloader: Callable | None = None) -> Path:
-    """Local path of a registered file, downloaded into the data home and verified if missing.
-
-    A present file is only read (the data home may be read-only); one whose sha256 differs
-    from the registry is refused, never replaced. ``downloader`` is a pooch downloader
-    (default: HTTPS with a 60 s timeout).
-    """
-    entry = REGISTRY.get(relpath)
-    if entry is None:
-        raise ValueError(f"relpath = {relpath!r} is invalid: expected one of {sorted(REGISTRY)}")
-    path = data_home() / relpath
-    if path.exists():
-        actual = sha256sum(path)
-        if actual != entry.sha256:
-            raise ValueError(
-                f"{path} does not have the expected content: sha256 {actual}, expected "
-                f"{entry.sha256}. It is corrupt or another version of {relpath}: delete it so "
-                f"that it is downloaded again from {entry.url}, or replace it with that file."
-            )
-        return path
-
-    import pooch
-
-    if downloader is None:
-        downloader = pooch.HTTPDownloader(progressbar=False, timeout=60)
-    try:
-        # pooch streams into a temporary file beside the target and renames it only once the
-        # sha256 matches, so an interrupted or corrupted download leaves nothing behind
-        pooch.retrieve(entry.url, known_hash=f"sha256:{entry.sha256}", fname=path.name,
-                       path=path.parent, downloader=downloader, progressbar=False)
-    except ValueError as exc:  # pooch's message for a completed download with the wrong hash
-        raise ValueError(
-            f"the download of {relpath} from {entry.url} was refused: {exc}"
-        ) from None
-    except OSError as exc:  # no network, HTTP errors (requests' errors are OSErrors), read-only
-        raise FileNotFoundError(
-            f"{relpath} is not in the data home and could not be downloaded from {entry.url} "
-            f"({type(exc).__name__}: {exc}). Without network access, download that file "
-            f"elsewhere and place it at {path}, or set {ENV_VAR} to a folder that holds it at "
-            f"{relpath}."
-        ) from None
-    return path
-
-
-# ---------------------------------------------------------------------------------------------
-# loaders of the registered data sets
-
-ROSMAP_CLASSES: tuple[str, ...] = ("NC", "AD")  # labels 0 = normal control, 1 = Alzheimer's
-ROSMAP_VIEWS: tuple[tuple[str, int], ...] = (("mrna", 1), ("methylation", 2), ("mirna", 3))
-ROSMAP_SAMPLES: dict[str, int] = {"tr": 245, "te": 106}
-ROSMAP_FEATURES = 200
-
-BREAST_TCGA_CLASSES: tuple[str, ...] = ("Basal", "Her2", "LumA")
-BREAST_TCGA_FEATURES: dict[str, int] = {"mrna": 200, "mirna": 184, "protein": 142}
-BREAST_TCGA_SAMPLES: dict[str, int] = {"data.train": 150, "data.test": 70}
-
-
-def _check_shape(path: Path, shape: tuple[int, ...], expected: tuple[int, ...]) -> None:
-    if shape != expected:
-        raise ValueError(
-            f"{path}: shape {shape}, expected {expected}: the file is not the registered "
-            "version; delete it so that it is downloaded again"
-        )
-
-
-def _load_text_matrix(relpath: str, shape: tuple[int, ...]) -> np.ndarray:
-    path = fetch(relpath)
-    try:
-        values = np.loadtxt(path, delimiter=",", ndmin=len(shape), dtype=np.float64)
-    except ValueError as exc:
-        raise ValueError(f"{path}: not a numeric comma-separated table ({exc})") from None
-    _check_shape(path, values.shape, shape)
-    if not np.isfinite(values).all():
-        raise ValueError(f"{path}: contains missing or non-finite values, expected none")
-    return values
-
-
-def _load_names(relpath: str, n: int) -> list[str]:
-    path = fetch(relpath)
-    names = [line.strip() for line in path.read_text().splitlines() if line.strip()]
-    _check_shape(path, (len(names),), (n,))
-    if len(set(names)) != n:
-        raise ValueError(f"{path}: feature names are not unique")
-    return names
-
-
-def _rosmap_split(split: str, feature_names: dict[str, list[str]]) -> MultiOmicsData:
-    n = ROSMAP_SAMPLES[split]
-    x = {name: _load_text_matrix(f"mogonet/ROSMAP/{view}_{split}.csv", (n, ROSMAP_FEATURES))
-         for name, view in ROSMAP_VIEWS}
-    relpath = f"mogonet/ROSMAP/labels_{split}.csv"
-    labels = _load_text_matrix(relpath, (n,))
-    if not np.isin(labels, (0.0, 1.0)).all():
-        raise ValueError(f"{data_home() / relpath}: labels must be 0 or 1, found "
-                         f"{sorted(set(labels.tolist()))}")
-    return MultiOmicsData(
-        specs=[ModalitySpec(name, "generic", ROSMAP_FEATURES) for name, _ in ROSMAP_VIEWS],
-        x=x,
-        mask=np.ones((n, len(ROSMAP_VIEWS)), dtype=bool),
-        y=labels.astype(np.int64),
-        class_names=list(ROSMAP_CLASSES),
-        sample_ids=[f"{split}_{i:03d}" for i in range(n)],
-        feature_names={k: list(v) for k, v in feature_names.items()},
-    )
-
-
-def load_rosmap() -> tuple[MultiOmicsData, MultiOmicsData]:
-    """ROSMAP (Alzheimer's disease vs normal control) in MOGONET's fixed train/test split.
-
-    Modalities ``mrna``, ``methylation`` and ``mirna``, 200 features each, all of kind
-    "generic": the methylation view holds array beta values that MOGONET min-max scaled over
-    the whole matrix after feature selection, without genomic positions, so nothing
-    methylation-specific applies (the project's methylation encoder is an MLP either way).
-    Labels: 0 = "NC" (normal control), 1 = "AD". Sample ids ``tr_000`` ... and ``te_000`` ...
-    (the files carry none).
-    """
-    names = {name: _load_names(f"mogonet/ROSMAP/{view}_featname.csv", ROSMAP_FEATURES)
-             for name, view in ROSMAP_VIEWS}
-    return _rosmap_split("tr", names), _rosmap_split("te", names)
-
-
-def _r_matrix(block: Any, where: str) -> tuple[np.ndarray, list[str], list[str]]:
-    """Values, row names and column names of a matrix converted by ``rdata``."""
-    if not hasattr(block, "dims") or len(block.dims) != 2:
-        raise ValueError(f"{where}: expected a named matrix, got {type(block).__name__}")
-    rows = [str(v) for v in block.coords[block.dims[0]].values]
-    cols = [str(v) for v in block.coords[block.dims[1]].values]
-    return np.asarray(block.values, dtype=np.float64), rows, cols
-
-
-def _breast_part(path: Path, part: Mapping[str, Any], key: str,
-                 reference: Mapping[str, list[str]] | None) -> MultiOmicsData:
-    n = BREAST_TCGA_SAMPLES[key]
-    names = list(BREAST_TCGA_FEATURES)
-    present = [m for m in names if m in part]
-    expected = names if reference is None else ["mrna", "mirna"]
-    if present != expected or "subtype" not in part:
-        raise ValueError(f"{path}: {key} holds {sorted(part)}, expected {expected + ['subtype']}")
-    x: dict[str, np.ndarray] = {}
-    feature_names: dict[str, list[str]] = {}
-    ids: list[str] | None = None
-    for m in present:
-        where = f"{path}: {key}${m}"
-        values, rows, cols = _r_matrix(part[m], where)
-        _check_shape(path, values.shape, (n, BREAST_TCGA_FEATURES[m]))
-        if ids is not None and rows != ids:
-            raise ValueError(f"{where}: samples differ from those of {key}${present[0]}")
-        if reference is not None and cols != reference[m]:
-            raise ValueError(f"{where}: features differ from those of data.train${m}")
-        if not np.isfinite(values).all():
-            raise ValueError(f"{where}: contains missing or non-finite values, expected none")
-        ids, x[m], feature_names[m] = rows, values, cols
-    subtype = [str(s) for s in np.asarray(part["subtype"])]
-    unknown = sorted(set(subtype) - set(BREAST_TCGA_CLASSES))
-    if len(subtype) != n or unknown:
-        raise ValueError(f"{path}: {key}$subtype has {len(subtype)} values (expected {n}) and "
-                         f"unknown classes {unknown} (expected {list(BREAST_TCGA_CLASSES)})")
-    mask = np.ones((n, len(names)), dtype=bool)
-    for j, m in enumerate(names):
-        if m not in x:  # the test set has no protein data: absent for every sample
-            x[m] = np.full((n, BREAST_TCGA_FEATURES[m]), np.nan)
-            feature_names[m] = list(reference[m]) if reference is not None else []
-            mask[:, j] = False
-    return MultiOmicsData(
-        specs=[ModalitySpec(m, "generic", BREAST_TCGA_FEATURES[m]) for m in names],
-        x=x,
-        mask=mask,
-        y=np.array([BREAST_TCGA_CLASSES.index(s) for s in subtype], dtype=np.int64),
-        class_names=list(BREAST_TCGA_CLASSES),
-        sample_ids=list(ids or []),
-        feature_names=feature_names,
-    )
-
-
-def load_breast_tcga() -> tuple[MultiOmicsData, MultiOmicsData]:
-    """TCGA breast cancer subtypes Basal / Her2 / LumA from mixOmics' ``breast.TCGA``.
-
-    Train: 150 samples with ``mrna`` (200), ``mirna`` (184) and ``protein`` (142) features.
-    Test: 70 samples with the same three modalities in its specs, but ``protein`` is absent
-    for every sample (NaN values, mask False), as upstream publishes it. Sample ids are the
-    matrices' row names; all modalities are of kind "generic".
-    """
-    import rdata
-
-    path = fetch("mixomics/breast.TCGA.rda")
-    try:
-        obj = rdata.read_rda(path)["breast.TCGA"]
-    except KeyError:
-        raise ValueError(f"{path}: no object named 'breast.TCGA'") from None
-    parts = {str(k): v for k, v in obj.items()}
-    if sorted(parts) != sorted(BREAST_TCGA_SAMPLES):
-        raise ValueError(f"{path}: breast.TCGA holds {sorted(parts)}, "
-                         f"expected {sorted(BREAST_TCGA_SAMPLES)}")
-    train = _breast_part(path, {str(k): v for k, v in parts["data.train"].items()},
-                         "data.train", None)
-    test = _breast_part(path, {str(k): v for k, v in parts["data.test"].items()},
-                        "data.test", train.feature_names)
-    return train, test
-
-
-# ---------------------------------------------------------------------------------------------
-# bring-your-own-data folders
-
 TABLE_FORMATS: dict[str, str | None] = {".csv": ",", ".tsv": "\t", ".parquet": None}
+
+
 METADATA_FILES: tuple[str, ...] = ("modalities.json", "modalities.yml", "modalities.yaml")
+
+
 LABELS = "labels"
+
+
 CONSTANT_POLICIES: tuple[str, ...] = ("error", "drop", "keep")
 
 
@@ -816,17 +546,3 @@ def align_features(data: MultiOmicsData, specs: Sequence[ModalitySpec],
     return MultiOmicsData(specs=list(specs), x=x, mask=mask, y=data.y,
                           class_names=list(data.class_names), sample_ids=list(data.sample_ids),
                           feature_names=names_out)
-
-
-# Published results on ROSMAP's fixed MOGONET split, quoted for comparison (not computed here):
-# mean (and sd where published) of accuracy, F1 (binary, AD positive) and ROC AUC.
-ROSMAP_PUBLISHED: dict[str, dict[str, Any]] = {
-    "MOGONET (Wang et al. 2021)": {"accuracy": 0.815, "accuracy_sd": 0.023, "f1": 0.821,
-                                   "f1_sd": 0.022, "auc": 0.874, "auc_sd": 0.012,
-                                   "source": "wang2021mogonet"},
-    "random forest (as reported by Wang et al. 2021)": {"accuracy": 0.726, "f1": 0.734,
-                                                        "auc": 0.811,
-                                                        "source": "wang2021mogonet"},
-    "Multimodal Dynamics (Han et al. 2022)": {"accuracy": 0.842, "f1": 0.846, "auc": 0.912,
-                                              "source": "han2022dynamics"},
-}

@@ -1,0 +1,42 @@
+"""Chapter 4: ablations of the multi-modal transformer as paired differences over seeds,
+training with missing modalities scored on every subset of modalities, and cross-modal attention
+checked against the loci where the generator planted a joint signal.
+
+``plan`` says what is trained, ``run`` trains and measures it, ``summary`` reduces the runs to
+the chapter's tables; the verdicts on the claims live in :mod:`cancer_alpha.claims`.
+"""
+
+from cancer_alpha.ablations.plan import (
+    DEFAULT,
+    EASY,
+    Setting,
+    Variant,
+    build_variant,
+    comparisons,
+    hide_modalities,
+    lambda_name,
+    modality_subsets,
+    plan,
+    settings,
+    subset_key,
+)
+from cancer_alpha.ablations.run import run_all, run_variant, subset_accuracy
+from cancer_alpha.ablations.summary import (
+    ablation_table,
+    lambda_sweep,
+    leave_one_out,
+    paired,
+    planted_summary,
+    progressive_timing,
+    runs_of,
+    seconds_to_loss,
+    subset_table,
+)
+
+__all__ = [
+    "DEFAULT", "EASY", "Setting", "Variant", "build_variant", "comparisons", "hide_modalities",
+    "lambda_name", "modality_subsets", "plan", "settings", "subset_key", "run_all",
+    "run_variant", "subset_accuracy", "ablation_table", "lambda_sweep", "leave_one_out",
+    "paired", "planted_summary", "progressive_timing", "runs_of", "seconds_to_loss",
+    "subset_table",
+]

@@ -1,0 +1,157 @@
+"""What Chapter 4 trains: every variant of the multi-modal transformer with its seeds, what each
+ablation compares, and the two difficulties with their cohorts.
+
+Every variant is trained once per seed on the same training cohort (same validation split,
+same initialisation seed) and scored on the same held-out samples, so its difference from the
+reference model of the same seed is paired."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from cancer_alpha.config import Profile, TrainConfig, _require
+from cancer_alpha.data import ModalitySpec, MultiOmicsData
+
+DEFAULT, EASY = "default", "easy"  # the two difficulties of the headline ablations
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One model variant: its architecture (a name of the model registry, which the command line
+    reads too), the training recipe's overrides, the difficulty it is trained at, and what is
+    measured on it."""
+
+    name: str
+    model: str = "mmt_modality"  # an architecture of the model registry (models.MODEL_NAMES)
+    train: tuple[tuple[str, Any], ...] = ()  # TrainConfig overrides, as (field, value) pairs
+    difficulty: str = DEFAULT
+    shuffled_labels: bool = False  # trained on labels permuted at random (negative control)
+    untrained: bool = False  # initialised, never trained (negative control)
+    subsets: bool = False  # score every subset of modalities
+    planted: bool = False  # read the cross-modal attention each locus receives
+    seeds: tuple[int, ...] = ()
+
+    def train_config(self, base: TrainConfig) -> TrainConfig:
+        """The recipe of this variant: ``base`` with the overrides."""
+        return dataclasses.replace(base, **dict(self.train))
+
+
+def build_variant(variant: Variant, specs: list[ModalitySpec], n_classes: int,
+                  cfg: Profile, seed: int):
+    """The variant's architecture, initialised from ``seed``."""
+    import torch
+
+    from cancer_alpha.models import build_model
+
+    torch.manual_seed(seed)
+    return build_model(variant.model, specs, n_classes, cfg.model)
+
+
+def plan(cfg: Profile) -> list[Variant]:
+    """Every variant of the chapter with the seeds it is trained with."""
+    a = cfg.ablation
+    seeds = tuple(a.seeds)
+    locus = seeds[:a.locus_seeds]
+    cap = (("max_epochs", min(a.locus_max_epochs, cfg.train.max_epochs)),)
+    out = []
+    for d, tag in ((DEFAULT, ""), (EASY, "@easy")):
+        out += [Variant(f"full{tag}", difficulty=d, subsets=d == DEFAULT, seeds=seeds),
+                Variant(f"no_cross_attention{tag}", model="mmt_no_cross_attention", difficulty=d,
+                        seeds=seeds),
+                Variant(f"generic_encoders{tag}", model="mmt_generic_encoders", difficulty=d,
+                        seeds=seeds)]
+    out.append(Variant("cross_entropy", train=(("focal_gamma", 0.0),), seeds=seeds))
+    out += [Variant(lambda_name(v), train=(("attention_lambda", float(v)),), seeds=seeds)
+            for v in a.lambda_grid if not math.isclose(v, cfg.train.attention_lambda)]
+    out.append(Variant("progressive", train=(("progressive", True),), seeds=seeds))
+    out.append(Variant("modality_dropout", train=(("modality_dropout", a.modality_dropout),),
+                       subsets=True, seeds=seeds))
+    out += [Variant("modality_tokens_capped", train=cap, seeds=locus),
+            Variant("locus_tokens", model="mmt_locus", train=cap, planted=True, seeds=locus),
+            Variant("locus_shuffled_labels", model="mmt_locus", train=cap, planted=True,
+                    shuffled_labels=True, seeds=seeds[:1]),
+            Variant("locus_untrained", model="mmt_locus", untrained=True, planted=True,
+                    seeds=seeds[:1])]
+    return out
+
+
+def lambda_name(value: float) -> str:
+    """The name of the variant with attention-sparsity weight ``value``."""
+    return f"lambda={value:g}"
+
+
+# what each ablation compares: variant, reference (the same seeds of both)
+def comparisons(cfg: Profile) -> dict[str, tuple[str, str]]:
+    """{ablation: (variant, reference)} of the chapter."""
+    out = {"no_cross_attention": ("no_cross_attention", "full"),
+           "no_cross_attention@easy": ("no_cross_attention@easy", "full@easy"),
+           "generic_encoders": ("generic_encoders", "full"),
+           "generic_encoders@easy": ("generic_encoders@easy", "full@easy"),
+           "cross_entropy": ("cross_entropy", "full")}
+    out |= {lambda_name(v): (lambda_name(v), "full") for v in cfg.ablation.lambda_grid
+            if not math.isclose(v, cfg.train.attention_lambda)}
+    out |= {"progressive": ("progressive", "full"),
+            "modality_dropout": ("modality_dropout", "full"),
+            "locus_tokens": ("locus_tokens", "modality_tokens_capped")}
+    return out
+
+
+@dataclass
+class Setting:
+    """A difficulty: its training cohort, the held-out samples and the planted loci."""
+
+    effect_size: float
+    train: MultiOmicsData
+    test: MultiOmicsData
+    joint_loci: np.ndarray
+    world: Any
+
+
+def settings(cfg: Profile) -> dict[str, Setting]:
+    """The default and the easier difficulty, each with the book's standard cohorts (the
+    first ``ablation.test_samples`` of the held-out cohort are scored)."""
+    from cancer_alpha.synth import World
+
+    out = {}
+    for name, effect in ((DEFAULT, cfg.cohort.effect_size),
+                         (EASY, cfg.ablation.easy_effect_size)):
+        c = cfg.replace(cohort={"effect_size": effect})
+        world = World.from_config(c.cohort)
+        seed = cfg.evaluation.data_seed
+        n_test = min(cfg.ablation.test_samples, cfg.evaluation.test_samples)
+        out[name] = Setting(float(effect), world.sample(c.cohort.n_samples, seed).data,
+                            world.sample(cfg.evaluation.test_samples, seed + 1).data.subset(
+                                np.arange(n_test)), np.asarray(world.joint_loci), world)
+    return out
+
+
+def modality_subsets(modalities: Sequence[str]) -> list[tuple[str, ...]]:
+    """Every non-empty subset of ``modalities``, singles first (Chapter 1's order)."""
+    return [s for r in range(1, len(modalities) + 1)
+            for s in itertools.combinations(modalities, r)]
+
+
+def subset_key(subset: Sequence[str]) -> str:
+    """``("methylation", "cna")`` -> ``"methylation+cna"``."""
+    return "+".join(subset)
+
+
+def hide_modalities(data: MultiOmicsData, keep: Sequence[str]) -> MultiOmicsData:
+    """A copy of ``data`` in which only the modalities ``keep`` are observed: the others are
+    masked and their values NaN, as a sample that lacks them is stored."""
+    unknown = [m for m in keep if m not in data.modalities]
+    _require(not unknown and len(keep) > 0, "ablation", "keep", list(keep),
+             f"a non-empty subset of {data.modalities}")
+    out = data.subset(np.arange(data.n_samples))
+    for m, name in enumerate(data.modalities):
+        if name not in keep:
+            out.mask[:, m] = False
+            out.x[name] = np.full_like(out.x[name], np.nan)
+    return out

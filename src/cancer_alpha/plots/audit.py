@@ -1,0 +1,32 @@
+"""Figures of the claims audit."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from cancer_alpha.plots.style import (
+    VERDICT_COLORS,
+    figure,
+    subplots,
+)
+
+
+@figure
+def verdict_summary(rows: Sequence[Mapping[str, Any]]):
+    """Horizontal bar of how many claims got each verdict."""
+    order = list(VERDICT_COLORS)
+    counts = {v: sum(r["verdict"] == v for r in rows) for v in order}
+    fig, ax = subplots(width=6.4, height=1.6)
+    left = 0
+    for v in order:
+        if counts[v]:
+            ax.barh([0], [counts[v]], left=left, color=VERDICT_COLORS[v],
+                    label=f"{v} ({counts[v]})")
+            left += counts[v]
+    ax.set_yticks([])
+    ax.set_xlim(0, max(left, 1))
+    ax.set_xlabel("claims")
+    ax.grid(False)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.6), ncol=3)
+    return fig

@@ -1,0 +1,224 @@
+"""The Trainer recipe, fitting a neural model, and the fitted model that predicts."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from torch import Tensor, nn
+
+from cancer_alpha.config import TrainConfig
+from cancer_alpha.data import (
+    ModalitySpec,
+    MultiOmicsData,
+    Standardizer,
+    to_tensors,
+    train_val_split,
+)
+from cancer_alpha.models import attention_returned
+from cancer_alpha.training.data import CohortDataModule, batch_loader
+from cancer_alpha.training.module import ClassifierModule
+
+
+def quiet_lightning() -> None:
+    """Silence Lightning's banner and info lines ("GPU available: ...", "Seed set to ...")."""
+    for name in ("pytorch_lightning", "lightning_fabric"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    # single-process data loading is deliberate here: small in-memory tensors
+    warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
+    # Lightning 2.6.6 uses a torch pytree class that torch 2.13 deprecates; harmless
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
+
+
+quiet_lightning()  # at import: the first Lightning call of a notebook may precede any Trainer
+
+
+def resolve_precision(precision: str, accelerator: str = "auto") -> str:
+    """``"auto"``: ``"16-mixed"`` when training runs on a CUDA GPU, ``"32-true"`` otherwise."""
+    if precision != "auto":
+        return precision
+    on_gpu = accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available()
+    return "16-mixed" if on_gpu else "32-true"
+
+
+def make_trainer(cfg: TrainConfig, max_epochs: int | None = None,
+                 callbacks: Iterable[pl.Callback] = (), **overrides: Any) -> pl.Trainer:
+    """A Trainer for ``cfg``: accelerator, devices and precision resolved (``"auto"``: 16-mixed
+    on a CUDA GPU, 32-true on the CPU), gradient clipping, no logger, no checkpoints, no
+    progress bar or model summary, deterministic algorithms where they exist, no sanity
+    validation. ``overrides`` are passed to ``pl.Trainer`` last."""
+    quiet_lightning()
+    if cfg.num_threads:
+        torch.set_num_threads(cfg.num_threads)
+    settings: dict[str, Any] = {
+        "max_epochs": cfg.max_epochs if max_epochs is None else max_epochs,
+        "accelerator": cfg.accelerator,
+        "devices": cfg.devices,
+        "strategy": cfg.strategy,
+        "precision": resolve_precision(cfg.precision, cfg.accelerator),
+        "gradient_clip_val": cfg.gradient_clip,
+        "logger": False,
+        "enable_checkpointing": False,
+        "enable_progress_bar": False,
+        "enable_model_summary": False,
+        "deterministic": "warn",  # deterministic kernels, a warning where none exists
+        "num_sanity_val_steps": 0,
+        "log_every_n_steps": 1,
+    }
+    settings.update(overrides)
+    return pl.Trainer(callbacks=list(callbacks), **settings)
+
+
+class KeepBest(pl.Callback):
+    """Remember the weights of the epoch with the lowest validation loss and restore them at
+    the end of the fit: the model returned is the one early stopping selected."""
+
+    def __init__(self, monitor: str = "val_loss"):
+        self.monitor = monitor
+        self.best = math.inf
+        self.best_epoch = -1
+        self.state: dict[str, Tensor] | None = None
+
+    def on_validation_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        value = trainer.callback_metrics.get(self.monitor)
+        if value is not None and float(value) < self.best:
+            self.best = float(value)
+            self.best_epoch = trainer.current_epoch
+            self.state = {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+    def on_fit_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        if self.state is not None:
+            module.load_state_dict(self.state)
+
+
+@dataclass
+class FittedModel:
+    """A trained neural model with the preprocessing it was trained with."""
+
+    name: str
+    model: nn.Module
+    scaler: Standardizer
+    specs: list[ModalitySpec]
+    class_names: list[str]
+    history: list[dict[str, float]]
+    epochs: int
+    best_epoch: int
+    fit_seconds: float
+    pretrain_history: list[dict[str, float]] = field(default_factory=list)
+    val_index: np.ndarray | None = None  # samples of the training data held out for stopping
+
+    def outputs(self, data: MultiOmicsData, batch_size: int = 512, *,
+                attention: bool = False) -> list[Any]:
+        """The model's raw outputs (ModelOutput per batch) on ``data``, in evaluation mode.
+
+        Attention weights are kept only with ``attention``: in locus mode they take about a
+        megabyte per sample, so predicting a 10,000-sample cohort with them kept would hold
+        gigabytes for nothing.
+        """
+        self._check(data)
+        self.model.eval()
+        tensors = to_tensors(data, self.scaler)
+        device = next(self.model.parameters()).device
+        outs = []
+        with torch.no_grad(), attention_returned(self.model, attention):
+            for batch in batch_loader(tensors, batch_size):
+                x = {k: v.to(device) for k, v in batch["x"].items()}
+                outs.append(self.model(x, batch["mask"].to(device)))
+        return outs
+
+    def predict_proba(self, data: MultiOmicsData) -> np.ndarray:
+        """Class probabilities (n, K)."""
+        logits = torch.cat([o.logits.float() for o in self.outputs(data)])
+        return logits.softmax(dim=1).cpu().numpy().astype(np.float64)
+
+    def embed(self, data: MultiOmicsData) -> np.ndarray:
+        """The fused representation (n, D) that feeds the classification head."""
+        return torch.cat([o.embedding.float() for o in self.outputs(data)]).cpu().numpy()
+
+    def _check(self, data: MultiOmicsData) -> None:
+        got = [(s.name, s.n_features) for s in data.specs]
+        want = [(s.name, s.n_features) for s in self.specs]
+        if got != want:
+            raise ValueError(f"data has modalities {got}, but model {self.name!r} was trained "
+                             f"on {want}")
+
+
+def _fit_stage(module: ClassifierModule, dm: CohortDataModule, cfg: TrainConfig,
+               max_epochs: int, early_stopping: bool, extra: Sequence[pl.Callback] = ()
+               ) -> KeepBest:
+    from pytorch_lightning.callbacks import EarlyStopping
+
+    keep = KeepBest()
+    callbacks: list[pl.Callback] = [keep, *extra]
+    if early_stopping:
+        callbacks.append(EarlyStopping(monitor="val_loss", patience=cfg.patience, mode="min"))
+    make_trainer(cfg, max_epochs=max_epochs, callbacks=callbacks).fit(module, datamodule=dm)
+    return keep
+
+
+def fit_neural(name: str, train: MultiOmicsData, profile: Any, seed: int = 0, *,
+               train_cfg: TrainConfig | None = None, model: nn.Module | None = None,
+               callbacks: Sequence[pl.Callback] = ()) -> FittedModel:
+    """Train neural model ``name`` on ``train`` with the recipe of ``profile.train``.
+
+    A stratified part (``val_fraction``) of ``train`` is held out for early stopping (patience
+    ``patience`` on validation loss) and the weights of the best validation epoch are kept.
+    With ``progressive``, each modality encoder is first trained with its own auxiliary head
+    for ``pretrain_epochs``, then the whole model is fine-tuned jointly.
+    """
+    from cancer_alpha.models import build_model
+
+    cfg = train_cfg or profile.train
+    if train.y is None:
+        raise ValueError("cannot train on data without labels")
+    t0 = time.perf_counter()
+    pl.seed_everything(seed, workers=False, verbose=False)
+    tr, va = train_val_split(train.y, cfg.val_fraction, seed)
+    fit_part, val_part = train.subset(tr), train.subset(va)
+    scaler = Standardizer().fit(fit_part)
+    dm = CohortDataModule(fit_part, val_part, scaler, cfg.batch_size, seed)
+    if model is None:
+        model = build_model(name, list(train.specs), train.n_classes, profile.model)
+    pretrain_history: list[dict[str, float]] = []
+    if cfg.progressive:
+        pre = ClassifierModule(model, cfg, train.n_classes, aux_weight=1.0,
+                               classification_weight=0.0)
+        _fit_stage(pre, dm, cfg, cfg.pretrain_epochs, early_stopping=False)
+        pretrain_history = pre.history
+    module = ClassifierModule(model, cfg, train.n_classes)
+    keep = _fit_stage(module, dm, cfg, cfg.max_epochs, early_stopping=True, extra=callbacks)
+    model.eval()
+    return FittedModel(name, model, scaler, list(train.specs), list(train.class_names),
+                       module.history, len(module.history), keep.best_epoch,
+                       time.perf_counter() - t0, pretrain_history, va)
+
+
+class EpochProgress(pl.Callback):
+    """A progress bar over epochs with the latest validation loss (for the command line)."""
+
+    def __init__(self, total: int, desc: str = "training"):
+        self.total, self.desc, self.bar = total, desc, None
+
+    def on_train_start(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=self.total, desc=self.desc, unit="epoch", leave=True)
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        loss = trainer.callback_metrics.get("val_loss")
+        if self.bar is not None:
+            self.bar.update(1)
+            if loss is not None:
+                self.bar.set_postfix(val_loss=f"{float(loss):.4f}")
+
+    def on_train_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        if self.bar is not None:
+            self.bar.close()
