@@ -17,7 +17,9 @@ unexport MPLBACKEND
 .PHONY: book test unit notebooks lint benchmarks clean help
 
 help:
-	@echo "make book [PROFILE=paper|smoke|large]  execute every chapter and render the book"
+	@echo "make book [PROFILE=paper|smoke|large] [FORCE=1]"
+	@echo "                                        execute the chapters whose inputs changed"
+	@echo "                                        (FORCE=1: all of them) and render the book"
 	@echo "make test                               unit tests, nbval of the smoke notebooks, smoke book"
 	@echo "make lint                               ruff"
 	@echo "make benchmarks                         performance tables (not tests)"
@@ -28,7 +30,7 @@ $(STAMP): pyproject.toml requirements.lock
 	@touch $@
 
 book: $(STAMP)
-	$(BIN)/cancer-alpha reproduce --profile $(PROFILE) --book
+	$(BIN)/cancer-alpha reproduce --profile $(PROFILE) --book $(if $(FORCE),--force)
 
 unit: $(STAMP)
 	$(BIN)/pytest -n 2 --dist loadfile tests

@@ -14,12 +14,14 @@
 # score is shown.
 
 # %% tags=["parameters"]
-profile = "paper"
+profile = "paper"  # a profile of profiles/ by name, or the path of a YAML file
+# optional overrides of single settings, section by section: train = {"max_epochs": 5}
 cohort = {}
 model = {}
 train = {}
 evaluation = {}
 profiling = {}
+ablation = {}
 results_dir = "results"
 
 # %%
@@ -29,7 +31,7 @@ import pandas as pd
 from cancer_alpha import bayes, config, plots, results, synth
 
 cfg = config.from_parameters(profile, cohort=cohort, model=model, train=train,
-                             evaluation=evaluation, profiling=profiling)
+                             evaluation=evaluation, profiling=profiling, ablation=ablation)
 run = results.Run("01_data_synthesis", cfg, results_dir, seeds=[cfg.evaluation.data_seed])
 world = synth.World.from_config(cfg.cohort)
 train_cohort, test_cohort = synth.standard_cohorts(cfg)

@@ -11,12 +11,14 @@
 # and the attention weights before and after a short training run.
 
 # %% tags=["parameters"]
-profile = "paper"
+profile = "paper"  # a profile of profiles/ by name, or the path of a YAML file
+# optional overrides of single settings, section by section: train = {"max_epochs": 5}
 cohort = {}
 model = {}
 train = {}
 evaluation = {}
 profiling = {}
+ablation = {}
 results_dir = "results"
 
 # %%
@@ -31,7 +33,7 @@ from cancer_alpha.losses import attention_entropy
 from cancer_alpha.models import MODEL_NAMES, build_model, complexity, encoders, peers
 
 cfg = config.from_parameters(profile, cohort=cohort, model=model, train=train,
-                             evaluation=evaluation, profiling=profiling)
+                             evaluation=evaluation, profiling=profiling, ablation=ablation)
 seed = cfg.evaluation.seeds[0]
 run = results.Run("02_architecture", cfg, results_dir, seeds=[seed])
 train_cohort, _ = synth.standard_cohorts(cfg)
@@ -233,7 +235,7 @@ for name in MODEL_NAMES:
     torch.manual_seed(seed)
     costs[name] = complexity.model_costs(build_model(name, specs, n_classes, cfg.model),
                                          count_batch)
-preset = dataclasses.replace(cfg.model, **config.PRESETS["seed002"])
+preset = dataclasses.replace(cfg.model, **config.PRESETS["cancer_alpha"])
 seed002 = {}
 for name in ("mmt_modality", "mmt_locus"):
     torch.manual_seed(seed)

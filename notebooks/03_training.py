@@ -23,12 +23,14 @@
 # ceiling was measured. Nothing is selected on test data.
 
 # %% tags=["parameters"]
-profile = "paper"
+profile = "paper"  # a profile of profiles/ by name, or the path of a YAML file
+# optional overrides of single settings, section by section: train = {"max_epochs": 5}
 cohort = {}
 model = {}
 train = {}
 evaluation = {}
 profiling = {}
+ablation = {}
 results_dir = "results"
 
 # %%
@@ -39,7 +41,7 @@ from cancer_alpha import bayes, config, evaluate, interpret, plots, protocol, re
 from cancer_alpha.training import fit_neural
 
 cfg = config.from_parameters(profile, cohort=cohort, model=model, train=train,
-                             evaluation=evaluation, profiling=profiling)
+                             evaluation=evaluation, profiling=profiling, ablation=ablation)
 run = results.Run("03_training", cfg, results_dir)
 world = synth.World.from_config(cfg.cohort)
 train_cohort, test_cohort = synth.standard_cohorts(cfg)

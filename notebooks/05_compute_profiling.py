@@ -13,12 +13,14 @@
 # that produces them does not.
 
 # %% tags=["parameters"]
-profile = "paper"
+profile = "paper"  # a profile of profiles/ by name, or the path of a YAML file
+# optional overrides of single settings, section by section: train = {"max_epochs": 5}
 cohort = {}
 model = {}
 train = {}
 evaluation = {}
 profiling = {}
+ablation = {}
 results_dir = "results"
 
 # %%
@@ -29,7 +31,7 @@ from cancer_alpha import config, plots, results
 from cancer_alpha import profiling as prof
 
 cfg = config.from_parameters(profile, cohort=cohort, model=model, train=train,
-                             evaluation=evaluation, profiling=profiling)
+                             evaluation=evaluation, profiling=profiling, ablation=ablation)
 device = "cuda" if torch.cuda.is_available() else "cpu"
 label = prof.device_label(device)
 run = results.Run("05_compute_profiling", cfg, results_dir, device=label)

@@ -17,12 +17,14 @@
 # same split.
 
 # %% tags=["parameters"]
-profile = "paper"
+profile = "paper"  # a profile of profiles/ by name, or the path of a YAML file
+# optional overrides of single settings, section by section: train = {"max_epochs": 5}
 cohort = {}
 model = {}
 train = {}
 evaluation = {}
 profiling = {}
+ablation = {}
 results_dir = "results"
 
 # %%
@@ -31,7 +33,7 @@ import pandas as pd
 from cancer_alpha import config, datasets, plots, protocol, results, synth
 
 cfg = config.from_parameters(profile, cohort=cohort, model=model, train=train,
-                             evaluation=evaluation, profiling=profiling)
+                             evaluation=evaluation, profiling=profiling, ablation=ablation)
 run = results.Run("06_real_data", cfg, results_dir)
 seeds = list(cfg.evaluation.seeds)
 models = list(cfg.evaluation.real_data_models or cfg.evaluation.models)

@@ -8,19 +8,21 @@
 # registered yet is listed as *pending*.
 
 # %% tags=["parameters"]
-profile = "paper"
+profile = "paper"  # a profile of profiles/ by name, or the path of a YAML file
+# optional overrides of single settings, section by section: train = {"max_epochs": 5}
 cohort = {}
 model = {}
 train = {}
 evaluation = {}
 profiling = {}
+ablation = {}
 results_dir = "results"
 
 # %%
 from cancer_alpha import config, plots, results
 
 cfg = config.from_parameters(profile, cohort=cohort, model=model, train=train,
-                             evaluation=evaluation, profiling=profiling)
+                             evaluation=evaluation, profiling=profiling, ablation=ablation)
 run = results.Run("07_claims_audit", cfg, results_dir)
 rows = results.claims_table(cfg.name, results_dir)
 

@@ -84,3 +84,40 @@ def test_replace_validates():
     assert p.replace(cohort={"effect_size": 0.5}).cohort.effect_size == 0.5
     with pytest.raises(ValueError, match="effect_size"):
         p.replace(cohort={"effect_size": -1})
+
+
+def test_every_setting_of_every_section_has_a_declared_constraint():
+    import dataclasses
+
+    for section, cls in config.SECTIONS.items():
+        names = {f.name for f in dataclasses.fields(cls)}
+        assert names == set(config.PARAMETER_CONSTRAINTS[section]), section
+
+
+@pytest.mark.parametrize(
+    ("constraint", "good", "bad", "text"),
+    [
+        (config.POSITIVE_INT, [1, 7], [0, -1, 1.5, True, "3"], "a positive integer"),
+        (config.Interval(float, 0, 1, closed="left"), [0, 0.5], [1, -0.1, None],
+         "a number in [0, 1)"),
+        (config.Interval(float, 0, closed="neither"), [1e-9, 3], [0, -2], "a number > 0"),
+        (config.Options(("a", "b")), ["a", "b"], ["c", None], "'a' or 'b'"),
+        (config.FLAG, [True, False], [1, 0, "yes"], "True or False"),
+        (config.ListOf(config.POSITIVE_INT, min_len=2), [[1, 2], (3, 4, 5)], [[1], [1, 0], 5],
+         "a list of at least 2 values, each a positive integer"),
+    ],
+)
+def test_constraints_accept_exactly_what_they_describe(constraint, good, bad, text):
+    assert all(constraint.allows(v) for v in good)
+    assert not any(constraint.allows(v) for v in bad)
+    assert str(constraint) == text
+
+
+def test_a_profile_can_be_named_or_given_as_a_yaml_path(tmp_path):
+    path = tmp_path / "mine.yml"
+    path.write_text("profile: mine\ntrain: {max_epochs: 3}\n")
+    p = config.from_parameters(str(path), evaluation={"n_folds": 3})
+    assert (p.name, p.train.max_epochs, p.evaluation.n_folds) == ("mine", 3, 3)
+    assert config.from_parameters("smoke") == config.load_profile("smoke")
+    with pytest.raises(ValueError, match="unknown profile section 'trian'"):
+        config.from_parameters("smoke", trian={"max_epochs": 1})

@@ -433,8 +433,8 @@ def test_methylation_encoder_output_is_128_dimensional_at_the_default_config():
     assert MethylationEncoder(110).eval()(beta).shape == (4, 128)
 
 
-def test_seed002_preset_builds_a_512_wide_model_with_8_heads():
-    cfg = ModelConfig(**PRESETS["seed002"], n_layers=1)
+def test_cancer_alpha_preset_builds_a_512_wide_model_with_8_heads():
+    cfg = ModelConfig(**PRESETS["cancer_alpha"], n_layers=1)
     model = build_model("mmt_modality", SPECS, K, cfg).eval()
     x, mask = make_batch(2)
     out = model(x, mask)

@@ -39,3 +39,105 @@ def test_help_imports_nothing_heavy():
             "print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"  # torch alone costs seconds: --help must not import it
+
+
+# --------------------------------------------------------------------------- incremental builds
+
+CHAPTER = '''# %% [markdown]
+# # {title}
+
+# %% tags=["parameters"]
+profile = "tiny"
+results_dir = "results"
+
+# %%
+from cancer_alpha import config, results
+
+run = results.Run("{name}", config.from_parameters(profile), results_dir)
+{body}
+run.save()
+'''
+
+
+def _project(root):
+    """A checkout in miniature: three chapters (the second reads the first's record, the
+    last is the claims audit), a profile, a package file and a lock file."""
+    (root / "notebooks").mkdir()
+    (root / "profiles").mkdir()
+    (root / "src" / "cancer_alpha").mkdir(parents=True)
+    (root / "_toc.yml").write_text("format: jb-book\nroot: intro\n")
+    (root / "profiles" / "tiny.yml").write_text("profile: tiny\n")
+    (root / "src" / "cancer_alpha" / "module.py").write_text("X = 1\n")
+    (root / "requirements.lock").write_text("numpy==2.4.6\n")
+    bodies = {"01_first": "run.metric('x', 1)",
+              "02_second": "run.metric('x', results.load(profile, '01_first', results_dir))",
+              "03_claims_audit": "run.metric('n', len(results.claims_table(profile, "
+                                 "results_dir)))"}
+    for name, body in bodies.items():
+        (root / "notebooks" / f"{name}.py").write_text(
+            CHAPTER.format(title=name, name=name, body=body))
+
+
+def _executed(log_lines):
+    return [line.split("]")[1].split(" (")[0].strip() for line in log_lines
+            if ": executing (" in line]
+
+
+@pytest.mark.slow
+def test_a_chapter_reruns_only_when_something_it_depends_on_changed(tmp_path, monkeypatch):
+    _project(tmp_path)
+    monkeypatch.setenv("CANCER_ALPHA_ROOT", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+
+    def build(**kw):
+        lines = []
+        reproduce.reproduce("tiny", log=lambda m, **_: lines.append(m), **kw)
+        return lines
+
+    first = build()
+    assert _executed(first) == ["01_first", "02_second", "03_claims_audit"]
+    second = build()
+    assert _executed(second) == []
+    assert all(": up to date" in line for line in second if line.startswith("["))
+
+    # one notebook changed: it reruns, and the audit after it; the first chapter does not
+    nb = tmp_path / "notebooks" / "02_second.py"
+    nb.write_text(nb.read_text() + "\n# an edit\n")
+    lines = build()
+    assert _executed(lines) == ["02_second", "03_claims_audit"]
+    assert "02_second (profile tiny): executing (its notebook changed)" in "\n".join(lines)
+
+    # the first chapter's record changes: the chapter that reads it reruns too
+    nb = tmp_path / "notebooks" / "01_first.py"
+    nb.write_text(nb.read_text() + "\n# an edit\n")
+    assert _executed(build()) == ["01_first", "02_second", "03_claims_audit"]
+
+    # the package changed: everything reruns, and the reason names the file
+    (tmp_path / "src" / "cancer_alpha" / "module.py").write_text("X = 2\n")
+    lines = build()
+    assert _executed(lines) == ["01_first", "02_second", "03_claims_audit"]
+    assert "the package changed: src/cancer_alpha/module.py" in "\n".join(lines)
+
+    # so does a change of the profile or the lock file; --force reruns everything regardless
+    (tmp_path / "requirements.lock").write_text("numpy==2.4.7\n")
+    assert _executed(build()) == ["01_first", "02_second", "03_claims_audit"]
+    assert _executed(build(force=True)) == ["01_first", "02_second", "03_claims_audit"]
+    assert _executed(build()) == []
+
+
+@pytest.mark.slow
+def test_a_chapter_that_failed_is_never_up_to_date(tmp_path, monkeypatch):
+    _project(tmp_path)
+    monkeypatch.setenv("CANCER_ALPHA_ROOT", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    quiet = {"log": lambda m, **_: None}
+    reproduce.reproduce("tiny", **quiet)
+    nb = tmp_path / "notebooks" / "02_second.py"
+    good = nb.read_text()
+    nb.write_text(good.replace("run.save()", "raise RuntimeError('broken')\nrun.save()"))
+    with pytest.raises(RuntimeError, match="02_second failed"):
+        reproduce.reproduce("tiny", **quiet)
+    nb.write_text(good)  # back to the content of its last successful execution
+    chapter = reproduce.select("02", tmp_path)[0]
+    assert reproduce.stale_reason(chapter, "tiny", tmp_path) == (
+        "never executed, or its last execution did not finish")

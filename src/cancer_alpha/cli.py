@@ -30,7 +30,7 @@ def _reproduce(args: argparse.Namespace) -> int:
     from .reproduce import reproduce
 
     reproduce(args.profile, only=args.only, book=args.book,
-              execute_notebooks=not args.no_execute)
+              execute_notebooks=not args.no_execute, force=args.force)
     return 0
 
 
@@ -142,9 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "reproduce", help="execute chapters with papermill at a profile; optionally build the book",
         description="Convert each chapter (notebooks/NN_*.py) with jupytext, execute it with "
-                    "papermill using profiles/PROFILE.yml as parameters (run records go to "
-                    "results/PROFILE/), and with --book render build/PROFILE/book with "
-                    "jupyter-book -W.",
+                    "papermill at profile PROFILE (run records go to results/PROFILE/), and "
+                    "with --book render build/PROFILE/book with jupyter-book -W. A chapter "
+                    "whose inputs did not change since its last successful execution is "
+                    "reported up to date and not executed again (--force executes it).",
     )
     p.add_argument("--profile", default="paper",
                    help="profile name, a file in profiles/ (smoke, paper, large; default paper)")
@@ -153,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--book", action="store_true", help="render the HTML book afterwards")
     p.add_argument("--no-execute", action="store_true",
                    help="render the book from notebooks executed earlier, executing nothing")
+    p.add_argument("--force", action="store_true",
+                   help="execute every selected chapter, even those whose inputs (notebook, "
+                        "profile, package, lock file, results they read) did not change")
     p.set_defaults(func=_reproduce)
 
     p = sub.add_parser("synthesize", help="write a synthetic cohort as a data folder",

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from cancer_alpha.config import _require
+from cancer_alpha.config import require
 from cancer_alpha.data import MultiOmicsData
 from cancer_alpha.evaluate import clustering_scores, standardise
 
@@ -121,7 +121,7 @@ def planted_attention_scores(fitted: Any, data: MultiOmicsData, batch_size: int 
     from cancer_alpha.training import batch_loader
 
     names = [s.name for s in fitted.specs]
-    _require("methylation" in names and "cna" in names, "ablation", "modalities", names,
+    require("methylation" in names and "cna" in names, "ablation", "modalities", names,
              "methylation and cna among them")
     meth, cna = names.index("methylation"), names.index("cna")
     n_loci = fitted.specs[meth].n_features
@@ -153,7 +153,7 @@ def auroc(scores: np.ndarray, positive: np.ndarray) -> float:
 
     positive = np.asarray(positive, bool)
     n1, n0 = int(positive.sum()), int((~positive).sum())
-    _require(n1 > 0 and n0 > 0, "ablation", "positive", f"{n1} of {n1 + n0}",
+    require(n1 > 0 and n0 > 0, "ablation", "positive", f"{n1} of {n1 + n0}",
              "at least one positive and one negative locus")
     ranks = rankdata(scores)
     return float((ranks[positive].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))

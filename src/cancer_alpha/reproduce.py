@@ -2,6 +2,18 @@
 
 Executed notebooks and the staged book live in ``build/<profile>/book/`` so that books of
 different profiles never overwrite each other; run records go to ``results/<profile>/``.
+
+A chapter is executed again only when something it depends on changed. After a successful
+execution a stamp (``build/<profile>/stamps/<chapter>.json``) keeps the sha256 of everything the
+chapter depends on: its notebook source, the profile file, every file of the package, the lock
+file and project file, and the result files the chapter read while it ran (listed in its run
+record, e.g. Chapter 5 reads Chapter 3's record). The next build compares hashes, not times,
+so a checkout or a copy that changes no content reruns nothing. A chapter that failed or was
+interrupted has no stamp and always reruns. The claims audit reruns whenever any chapter did.
+This is a small explicit content hash rather than jupyter-cache or Snakemake: jupyter-cache
+keys on a notebook's code cells alone and would miss a change to the package, the profile or
+the records a chapter reads; a workflow engine would add a dependency and a second way to run
+the book for what fits in a page here.
 """
 
 from __future__ import annotations
@@ -15,7 +27,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import available_profiles, profile_path, project_root, read_profile_file
+from .config import available_profiles, profile_path, project_root
 
 HIDDEN_TAGS = ("parameters", "injected-parameters")
 AUDIT_SUFFIX = "claims_audit"  # re-executed whenever a book is built: it reads every chapter
@@ -88,14 +100,99 @@ def _hide_parameter_cells(path: Path) -> None:
     nbformat.write(nb, path)
 
 
+PACKAGE_SUFFIXES = (".py", ".mplstyle")
+ENVIRONMENT_FILES = ("requirements.lock", "pyproject.toml")
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def fingerprint(chapter: Chapter, profile: str, root: Path) -> dict[str, dict[str, str]]:
+    """The sha256 of each file a chapter depends on before it runs, by kind of input."""
+    package = root / "src" / "cancer_alpha"
+    return {
+        "notebook": {chapter.source.relative_to(root).as_posix(): _sha256(chapter.source)},
+        "profile": {profile_path(profile).relative_to(root).as_posix():
+                    _sha256(profile_path(profile))},
+        "package": {p.relative_to(root).as_posix(): _sha256(p)
+                    for p in sorted(package.rglob("*"))
+                    if p.suffix in PACKAGE_SUFFIXES and "__pycache__" not in p.parts},
+        "environment": {name: _sha256(root / name) for name in ENVIRONMENT_FILES
+                        if (root / name).is_file()},
+    }
+
+
+def stamp_path(chapter: Chapter, profile: str, root: Path) -> Path:
+    return root / "build" / profile / "stamps" / f"{chapter.name}.json"
+
+
+def _record_path(chapter: Chapter, profile: str, root: Path) -> Path:
+    return root / "results" / profile / f"{chapter.name}.json"
+
+
+def _changed(old: dict[str, str], new: dict[str, str]) -> list[str]:
+    return sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+
+
+def _preview(names: list[str], k: int = 3) -> str:
+    return ", ".join(names[:k]) + (f" and {len(names) - k} more" if len(names) > k else "")
+
+
+def stale_reason(chapter: Chapter, profile: str, root: Path) -> str | None:
+    """Why ``chapter`` must be executed again at ``profile``, or None when it is up to date."""
+    import json
+
+    stamp = stamp_path(chapter, profile, root)
+    if not stamp.is_file():
+        return "never executed, or its last execution did not finish"
+    executed = stage_dir(profile, root) / "notebooks" / f"{chapter.name}.ipynb"
+    record = _record_path(chapter, profile, root)
+    if not executed.is_file() or not record.is_file():
+        return "its executed notebook or run record is missing"
+    try:
+        saved = json.loads(stamp.read_text())
+        before, inputs = saved["fingerprint"], saved["inputs"]
+    except (ValueError, KeyError, TypeError):
+        return f"its stamp {stamp.relative_to(root)} is unreadable"
+    now = fingerprint(chapter, profile, root)
+    labels = {"notebook": "its notebook changed", "profile": "the profile file changed",
+              "package": "the package changed", "environment": "the pinned environment changed"}
+    for kind, label in labels.items():
+        changed = _changed(before.get(kind, {}), now[kind])
+        if changed:
+            return label if kind in ("notebook", "profile") else f"{label}: {_preview(changed)}"
+    results = root / "results"
+    changed = [name for name, sha in inputs.items()
+               if not (results / name).is_file() or _sha256(results / name) != sha]
+    if changed:
+        return f"results it reads changed: {_preview(changed)}"
+    return None
+
+
+def write_stamp(chapter: Chapter, profile: str, root: Path,
+                before: dict[str, dict[str, str]]) -> None:
+    """Record what a successful execution depended on (``before``: its fingerprint when it
+    started, so that an edit made while it ran is seen next time)."""
+    import json
+
+    from .results import atomic_write_text
+
+    record = json.loads(_record_path(chapter, profile, root).read_text())
+    inputs = record.get("provenance", {}).get("inputs", {})
+    atomic_write_text(stamp_path(chapter, profile, root),
+                      json.dumps({"fingerprint": before, "inputs": inputs}, indent=1) + "\n")
+
+
 def execute(chapter: Chapter, profile: str, root: Path) -> Path:
     """Execute one chapter at one profile; the executed notebook appears only on success."""
     import jupytext
     import papermill
 
-    params = read_profile_file(profile_path(profile))
-    params["profile"] = profile
-    params["results_dir"] = str(root / "results")
+    # the profile by name: the notebook loads it (and any per-section overrides) itself
+    params = {"profile": profile, "results_dir": str(root / "results")}
     out = stage_dir(profile, root) / "notebooks" / f"{chapter.name}.ipynb"
     out.parent.mkdir(parents=True, exist_ok=True)
     failed_dir = root / "build" / profile / "failed"
@@ -147,8 +244,9 @@ def build_book(profile: str, root: Path) -> Path:
 
 
 def reproduce(profile: str, only: str | None = None, book: bool = False,
-              execute_notebooks: bool = True, log=print) -> Path | None:
-    """Execute the selected chapters at ``profile`` and optionally build the book."""
+              execute_notebooks: bool = True, force: bool = False, log=print) -> Path | None:
+    """Execute the selected chapters at ``profile`` that are out of date (all of them with
+    ``force``), and optionally build the book."""
     root = project_root()
     if profile not in available_profiles():
         raise ValueError(f"unknown profile {profile!r}: expected one of {available_profiles()}")
@@ -157,10 +255,25 @@ def reproduce(profile: str, only: str | None = None, book: bool = False,
         todo += [c for c in chapters(root) if c.name.endswith(AUDIT_SUFFIX) and c not in todo]
     os.environ.pop("MPLBACKEND", None)  # an inherited Agg backend hides figures in notebooks
     total = time.perf_counter()
+    executed = 0
     for i, chapter in enumerate(todo, 1):
-        log(f"[{i}/{len(todo)}] {chapter.name} (profile {profile}) ...", flush=True)
+        head = f"[{i}/{len(todo)}] {chapter.name} (profile {profile})"
+        if force:
+            reason = "forced"
+        elif chapter.name.endswith(AUDIT_SUFFIX) and executed:
+            reason = "a chapter before it was executed"
+        else:
+            reason = stale_reason(chapter, profile, root)
+        if reason is None:
+            log(f"{head}: up to date", flush=True)
+            continue
+        log(f"{head}: executing ({reason}) ...", flush=True)
+        before = fingerprint(chapter, profile, root)
+        stamp_path(chapter, profile, root).unlink(missing_ok=True)
         t0 = time.perf_counter()
         path = execute(chapter, profile, root)
+        write_stamp(chapter, profile, root, before)
+        executed += 1
         log(f"      done in {time.perf_counter() - t0:.1f} s -> {path.relative_to(root)}",
             flush=True)
     index = None
@@ -170,5 +283,6 @@ def reproduce(profile: str, only: str | None = None, book: bool = False,
         index = build_book(profile, root)
         log(f"      done in {time.perf_counter() - t0:.1f} s", flush=True)
         log(f"book: {index}")
-    log(f"total {time.perf_counter() - total:.1f} s")
+    log(f"total {time.perf_counter() - total:.1f} s ({executed} of {len(todo)} chapters "
+        "executed)")
     return index

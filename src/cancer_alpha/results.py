@@ -40,6 +40,23 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
+# result files this process has read (path relative to the results root -> sha256 when read):
+# a chapter's record lists them, and a rebuild reruns the chapter when one of them changes
+_INPUTS: dict[str, str] = {}
+
+
+def note_input(path: Path, results_dir: str | os.PathLike[str] | None = None) -> None:
+    """Remember that this process read the result file ``path``, and its content hash."""
+    import hashlib
+
+    path = Path(path).resolve()
+    try:
+        key = str(path.relative_to(results_root(results_dir)))
+    except ValueError:
+        key = str(path)
+    _INPUTS[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def _git(*args: str) -> str | None:
     try:
         out = subprocess.run(["git", *args], capture_output=True, text=True, timeout=10,
@@ -100,6 +117,7 @@ class Run:
         self.claims: dict[str, dict[str, Any]] = {}
         self.figures: list[str] = []
         self._t0 = time.perf_counter()
+        _INPUTS.clear()  # one chapter per process: what it reads from here on
         self._started = datetime.now(UTC).isoformat(timespec="seconds")
 
     def metric(self, key: str, value: Any) -> Any:
@@ -144,6 +162,12 @@ class Run:
             self.metrics.setdefault("glued", {})[name] = _jsonable(plain)
         return value
 
+    def inputs(self) -> dict[str, str]:
+        """The result files this chapter read, with their hashes (its own earlier record,
+        which it replaces, is not an input)."""
+        own = f"{self.profile.name}/{self.chapter}.json"
+        return {k: v for k, v in sorted(_INPUTS.items()) if k != own}
+
     def record(self) -> dict[str, Any]:
         """The JSON document of this run, in the layout of the design document."""
         commit, dirty = git_state()
@@ -154,6 +178,7 @@ class Run:
                 "git_commit": commit, "dirty": dirty, "seeds": self.seeds,
                 "device": self.device, "versions": package_versions(),
                 "params": self.profile.to_dict(), "started_utc": self._started,
+                "inputs": self.inputs(),
                 "wall_seconds": round(time.perf_counter() - self._t0, 3),
             },
             "metrics": self.metrics,
@@ -190,6 +215,7 @@ def load(profile: str, chapter: str,
             f"{path} does not exist: run chapter {chapter} at profile {profile!r} first "
             f"(cancer-alpha reproduce --profile {profile} --only {chapter[:2]})"
         )
+    note_input(path, results_dir)
     return json.loads(path.read_text())
 
 
@@ -199,6 +225,7 @@ def claims_table(profile: str,
     root = results_root(results_dir) / profile
     registered: dict[str, dict[str, Any]] = {}
     for path in sorted(root.glob("*.json")):
+        note_input(path, results_dir)
         for entry in json.loads(path.read_text()).get("claims", []):
             registered[entry["id"]] = entry
     rows = []

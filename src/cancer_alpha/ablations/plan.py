@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from cancer_alpha.config import Profile, TrainConfig, _require
+from cancer_alpha.config import Profile, TrainConfig, require
 from cancer_alpha.data import ModalitySpec, MultiOmicsData
 
 DEFAULT, EASY = "default", "easy"  # the two difficulties of the headline ablations
@@ -147,7 +147,7 @@ def hide_modalities(data: MultiOmicsData, keep: Sequence[str]) -> MultiOmicsData
     """A copy of ``data`` in which only the modalities ``keep`` are observed: the others are
     masked and their values NaN, as a sample that lacks them is stored."""
     unknown = [m for m in keep if m not in data.modalities]
-    _require(not unknown and len(keep) > 0, "ablation", "keep", list(keep),
+    require(not unknown and len(keep) > 0, "ablation", "keep", list(keep),
              f"a non-empty subset of {data.modalities}")
     out = data.subset(np.arange(data.n_samples))
     for m, name in enumerate(data.modalities):

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import beta as beta_dist
 
-from ..config import CohortConfig, Profile, _require
+from ..config import CohortConfig, Profile, require
 from ..data import ModalitySpec, MultiOmicsData
 from .cna import CopyNumberModel
 from .fragments import FragmentModel
@@ -117,7 +117,7 @@ class World:
                 break
             reserved.append(c)
             held += counts[c]
-        _require(held >= cfg.n_joint_loci, "cohort", "n_joint_loci", cfg.n_joint_loci,
+        require(held >= cfg.n_joint_loci, "cohort", "n_joint_loci", cfg.n_joint_loci,
                  f"at most {held} (the loci left on chromosomes free of copy-number drivers)")
         pool = np.flatnonzero(np.isin(chrom, reserved))
         joint = np.sort(genome_rng.choice(pool, size=cfg.n_joint_loci, replace=False))
@@ -190,9 +190,9 @@ class World:
                tumour_fraction: float | np.ndarray | None = None) -> Cohort:
         """Draw a cohort of ``n_samples``; ``classes`` / ``tumour_fraction`` fix those latents
         instead of drawing them (healthy samples keep tumour fraction 0)."""
-        _require(isinstance(n_samples, int | np.integer) and n_samples > 0, "sample",
+        require(isinstance(n_samples, int | np.integer) and n_samples > 0, "sample",
                  "n_samples", n_samples, "a positive integer")
-        _require(isinstance(seed, int | np.integer) and seed >= 0, "sample", "seed", seed,
+        require(isinstance(seed, int | np.integer) and seed >= 0, "sample", "seed", seed,
                  "an integer >= 0")
         cfg, n, k = self.config, int(n_samples), self.n_classes
         class_rng, frac_rng, cna_rng, meth_rng, frag_rng, miss_rng = (
@@ -202,13 +202,13 @@ class World:
             y = class_rng.choice(k, size=n, p=self.class_priors)
         else:
             y = np.broadcast_to(np.asarray(classes), (n,)).astype(np.int64)
-            _require(bool(np.all((y >= 0) & (y < k))), "sample", "classes", classes,
+            require(bool(np.all((y >= 0) & (y < k))), "sample", "classes", classes,
                      f"class indices in [0, {k - 1}]")
         if tumour_fraction is None:
             f = self.sample_tumour_fraction(y, frac_rng)
         else:
             f = np.broadcast_to(np.asarray(tumour_fraction, float), (n,)).copy()
-            _require(bool(np.all((f >= 0) & (f <= cfg.max_tumour_fraction))), "sample",
+            require(bool(np.all((f >= 0) & (f <= cfg.max_tumour_fraction))), "sample",
                      "tumour_fraction", tumour_fraction,
                      f"values in [0, max_tumour_fraction={cfg.max_tumour_fraction}]")
         f = np.where(y == 0, 0.0, f)
