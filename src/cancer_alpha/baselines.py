@@ -7,6 +7,9 @@ scikit-learn's defaults unless stated: no hyper-parameter is tuned on test data.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 
 from .data import MultiOmicsData
@@ -16,8 +19,14 @@ BASELINES: tuple[str, ...] = (
 )
 
 
-def make_baseline(name: str, seed: int = 0, n_jobs: int = 1):
-    """An unfitted pipeline: imputation (+ indicators) -> [scaling] -> classifier."""
+def make_baseline(name: str, seed: int = 0, n_jobs: int = 1,
+                  params: Mapping[str, Any] | None = None):
+    """An unfitted pipeline: imputation (+ indicators) -> [scaling] -> classifier.
+
+    ``params`` are settings of the classifier (e.g. ``{"C": 0.1}`` for logistic regression);
+    for the voting ensemble, ``{"members": {member: settings}}``. Empty: the defaults below.
+    """
+    params = dict(params or {})
     from sklearn.ensemble import (
         HistGradientBoostingClassifier,
         RandomForestClassifier,
@@ -28,22 +37,28 @@ def make_baseline(name: str, seed: int = 0, n_jobs: int = 1):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    def classifier(kind: str):
+    def classifier(kind: str, settings: Mapping[str, Any]):
         if kind == "logistic_regression":
-            return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+            return make_pipeline(StandardScaler(),
+                                 LogisticRegression(max_iter=2000, **settings))
         if kind == "random_forest":
-            return RandomForestClassifier(n_estimators=300, random_state=seed, n_jobs=n_jobs)
+            return RandomForestClassifier(**{"n_estimators": 300, **settings},
+                                          random_state=seed, n_jobs=n_jobs)
         if kind == "gradient_boosting":
             # the histogram variant of gradient boosting: same model family, fast at 330 features
-            return HistGradientBoostingClassifier(random_state=seed)
+            return HistGradientBoostingClassifier(**settings, random_state=seed)
         raise ValueError(f"unknown baseline {kind!r}: expected one of {list(BASELINES)}")
 
     if name == "voting_ensemble":
-        # seed 002's ensemble: soft voting (averaged probabilities) of the three models above
-        members = [(k, classifier(k)) for k in BASELINES[:3]]
+        # the Cancer Alpha paper's ensemble: soft voting (averaged probabilities) of the three
+        # models above, each with its own settings
+        members_settings = params.pop("members", {})
+        if params:
+            raise ValueError(f"voting_ensemble takes only 'members' settings, got {sorted(params)}")
+        members = [(k, classifier(k, members_settings.get(k, {}))) for k in BASELINES[:3]]
         model = VotingClassifier(members, voting="soft", n_jobs=1)
     else:
-        model = classifier(name)
+        model = classifier(name, params)
     return make_pipeline(SimpleImputer(strategy="mean", add_indicator=True), model)
 
 
@@ -52,11 +67,12 @@ def features(data: MultiOmicsData) -> np.ndarray:
     return data.flat(fill=np.nan)
 
 
-def fit_baseline(name: str, train: MultiOmicsData, seed: int = 0, n_jobs: int = 1):
-    """A baseline fitted on ``train``."""
+def fit_baseline(name: str, train: MultiOmicsData, seed: int = 0, n_jobs: int = 1,
+                 params: Mapping[str, Any] | None = None):
+    """A baseline fitted on ``train`` (``params``: see :func:`make_baseline`)."""
     if train.y is None:
         raise ValueError("cannot fit a baseline on data without labels")
-    return make_baseline(name, seed, n_jobs).fit(features(train), train.y)
+    return make_baseline(name, seed, n_jobs, params).fit(features(train), train.y)
 
 
 def predict_proba(model, data: MultiOmicsData, n_classes: int) -> np.ndarray:

@@ -246,6 +246,16 @@ PARAMETER_CONSTRAINTS: dict[str, dict[str, Any]] = {
         "locus_max_epochs": POSITIVE_INT,
         "attention_samples": POSITIVE_INT,
     },
+    "tuning": {
+        "n_trials": POSITIVE_INT,
+        "startup_trials": POSITIVE_INT,
+        "inner_folds": Interval(int, 2),
+        "seed": NON_NEGATIVE_INT,
+        "prune_warmup_epochs": NON_NEGATIVE_INT,
+        "prune_startup_trials": NON_NEGATIVE_INT,
+        "locus_trials": POSITIVE_INT,
+        "locus_inner_folds": Interval(int, 2),
+    },
 }
 
 
@@ -454,6 +464,32 @@ class AblationConfig:
                 f"at most the number of seeds ({len(self.seeds)})")
 
 
+@dataclass(frozen=True)
+class TuningConfig:
+    """The hyper-parameter search that gives every model the same budget: the same number of
+    trials, each scored by the mean validation log-loss over inner folds of training data."""
+
+    n_trials: int = 16  # trials per model (TPE); the same for every model of a chapter
+    startup_trials: int = 6  # random trials before TPE models the search space
+    inner_folds: int = 3  # stratified folds of the training data that score a trial
+    seed: int = 0  # the sampler's seed and the inner folds' shuffle
+    # pruning: a neural trial stops when its validation log-loss at an epoch is worse than the
+    # median of earlier trials at that epoch, after this many epochs and this many trials
+    prune_warmup_epochs: int = 3
+    prune_startup_trials: int = 4
+    # the locus-token transformer costs tens of times a modality-token fit on a CPU: it takes
+    # the training recipe tuned for the modality-token model, then this many trials of its own
+    # over the settings of its attention, scored on this many inner folds
+    locus_trials: int = 4
+    locus_inner_folds: int = 2
+
+    def __post_init__(self) -> None:
+        s = "tuning"
+        check_params(s, self)
+        require(self.startup_trials <= self.n_trials, s, "startup_trials", self.startup_trials,
+                f"at most n_trials={self.n_trials}")
+
+
 SECTIONS: dict[str, type] = {
     "cohort": CohortConfig,
     "model": ModelConfig,
@@ -461,6 +497,7 @@ SECTIONS: dict[str, type] = {
     "evaluation": EvaluationConfig,
     "profiling": ProfilingConfig,
     "ablation": AblationConfig,
+    "tuning": TuningConfig,
 }
 
 
@@ -475,6 +512,7 @@ class Profile:
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     profiling: ProfilingConfig = field(default_factory=ProfilingConfig)
     ablation: AblationConfig = field(default_factory=AblationConfig)
+    tuning: TuningConfig = field(default_factory=TuningConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict (tuples as lists), as stored in run records."""

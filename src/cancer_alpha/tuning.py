@@ -1,0 +1,458 @@
+"""Every model at its best: one search space per model, and equal-budget Optuna studies that
+see training data only.
+
+A trial draws settings from the model's search space (:data:`SEARCH_SPACES`), trains the model
+on each inner fold of the training data and is scored by the mean validation log-loss over the
+folds. Log-loss rather than accuracy: it is a proper scoring rule that rewards calibrated
+probabilities, and on validation folds of a few hundred samples it moves smoothly where
+accuracy moves in steps and ties. Every model of a study gets the same number of trials
+(``tuning.n_trials``), drawn by a TPE sampler with a fixed seed; a neural trial whose
+validation log-loss after an epoch is worse than the median of earlier trials at that epoch is
+pruned. Trials run one after another within a study, so a study is reproducible; studies of
+different models run in parallel worker processes.
+
+The held-out data never enters a study: :func:`tune` takes the training data alone, and the
+inner folds split it. The locus-token transformer is too slow on a CPU for the full budget: it
+takes the training recipe tuned for the modality-token model and a smaller study of its own
+(``tuning.locus_trials``, over its architecture's settings), which every table says.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .baselines import BASELINES
+from .config import Profile
+from .data import MultiOmicsData, stratified_folds
+
+# settings of one model: {"train": {...}, "model": {...}} for a neural model (TrainConfig and
+# ModelConfig fields), {"estimator": {...}} for a classical one (see baselines.make_baseline)
+Settings = dict[str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Param:
+    """One dimension of a search space: a setting of a profile section (``train``, ``model``)
+    or of a classical estimator (``estimator``), with its range or choices."""
+
+    section: str
+    name: str
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    integer: bool = False
+    choices: tuple[Any, ...] | None = None
+
+    def suggest(self, trial: Any) -> Any:
+        key = f"{self.section}.{self.name}"
+        if self.choices is not None:
+            return trial.suggest_categorical(key, list(self.choices))
+        if self.integer:
+            return trial.suggest_int(key, int(self.low), int(self.high), log=self.log)
+        return trial.suggest_float(key, self.low, self.high, log=self.log)
+
+    def describe(self) -> str:
+        """The range as a reader sees it: '1e-4 to 1e-2 (log)', '{32, 64, 128}'."""
+        if self.choices is not None:
+            return "{" + ", ".join("None" if c is None else f"{c:g}" if isinstance(c, float)
+                                   else str(c) for c in self.choices) + "}"
+        kind = "integer" if self.integer else "log" if self.log else "uniform"
+        both = f"{self.low:g} to {self.high:g}"
+        return f"{both} ({kind}, log)" if self.integer and self.log else f"{both} ({kind})"
+
+
+# --------------------------------------------------------------------------- search spaces
+
+_OPTIMISER = (
+    Param("train", "lr", 1e-4, 1e-2, log=True),
+    Param("train", "weight_decay", 1e-5, 0.3, log=True),
+    Param("train", "batch_size", choices=(32, 64, 128)),
+    Param("train", "warmup_epochs", 0, 5, integer=True),
+    Param("train", "focal_gamma", choices=(0.0, 1.0, 2.0)),  # 0: cross-entropy
+    Param("train", "modality_dropout", 0.0, 0.3),
+    Param("model", "dropout", 0.0, 0.5),
+)
+_WIDTH = (Param("model", "d_model", choices=(32, 64, 128)),)
+_DEPTH = (Param("model", "n_layers", choices=(1, 2, 3)),)
+_ATTENTION = (Param("train", "attention_lambda", choices=(0.0, 1e-4, 1e-3, 1e-2)),)
+_CONVOLUTIONS = (Param("model", "conv_channels", choices=(16, 32, 64)),)
+
+SEARCH_SPACES: dict[str, tuple[Param, ...]] = {
+    "logistic_regression": (Param("estimator", "C", 1e-4, 1e2, log=True),),
+    "random_forest": (
+        Param("estimator", "max_depth", choices=(4, 8, 16, None)),
+        Param("estimator", "max_features", 0.01, 0.5, log=True),
+        Param("estimator", "min_samples_leaf", 1, 16, integer=True, log=True),
+    ),
+    "gradient_boosting": (
+        Param("estimator", "learning_rate", 0.01, 0.3, log=True),
+        Param("estimator", "max_depth", 2, 8, integer=True),
+        Param("estimator", "max_iter", 50, 400, integer=True, log=True),
+    ),
+    # the voting ensemble is searched through its members: it takes their tuned settings
+    "voting_ensemble": (),
+    "early_fusion_mlp": _OPTIMISER + _WIDTH,
+    "late_fusion": _OPTIMISER + _WIDTH + _CONVOLUTIONS,
+    "tab_transformer": _OPTIMISER + _DEPTH + (
+        Param("model", "n_bins", choices=(4, 8, 16)),
+        Param("model", "tab_token_dim", choices=(16, 32)),
+    ),
+    "perceiver_io": _OPTIMISER + _WIDTH + _DEPTH + (
+        Param("model", "n_latents", choices=(16, 32, 64)),
+    ),
+    "mmt_modality": _OPTIMISER + _WIDTH + _DEPTH + _ATTENTION + _CONVOLUTIONS,
+    # after the modality-token model's optimiser settings: its own architecture only
+    "mmt_locus": _WIDTH + _DEPTH + _ATTENTION + (Param("model", "dropout", 0.0, 0.5),),
+}
+# the voting ensemble's members, whose studies it reuses
+ENSEMBLE_MEMBERS: tuple[str, ...] = BASELINES[:3]
+# a model whose study starts from another model's tuned training recipe
+INHERITS: dict[str, str] = {"mmt_locus": "mmt_modality"}
+
+
+def search_space_table():
+    """The search space of every model as one table (a row per model and setting)."""
+    import pandas as pd
+
+    rows = []
+    for model, space in SEARCH_SPACES.items():
+        if not space:
+            rows.append({"model": model, "setting": "(its members' tuned settings)",
+                         "range": "-"})
+        for p in space:
+            rows.append({"model": model, "setting": f"{p.section}.{p.name}",
+                         "range": p.describe()})
+    return pd.DataFrame(rows)
+
+
+def settings_of(params: Mapping[str, Any]) -> Settings:
+    """``{"train.lr": 1e-3, "estimator.C": 1.0}`` (a trial's parameters) -> Settings."""
+    out: Settings = {}
+    for key, value in params.items():
+        section, name = key.split(".", 1)
+        out.setdefault(section, {})[name] = value
+    return out
+
+
+def merge(*parts: Settings | None) -> Settings:
+    """Settings laid over one another, later ones winning, section by section."""
+    out: Settings = {}
+    for part in parts:
+        for section, values in (part or {}).items():
+            out.setdefault(section, {}).update(values)
+    return out
+
+
+def apply(profile: Profile, settings: Settings | None) -> Profile:
+    """The profile with a neural model's settings (``train`` and ``model``) in place."""
+    sections = {k: v for k, v in (settings or {}).items() if k in ("train", "model") and v}
+    if not sections:
+        return profile
+    model = sections.get("model", {})
+    if "d_model" in model:
+        # heads must divide the width: the profile's heads where they do, else fewer
+        sections["model"] = {**model, "n_heads": math.gcd(model["d_model"],
+                                                          profile.model.n_heads)}
+    return profile.replace(**sections)
+
+
+def estimator_params(name: str, settings: Settings | None) -> dict[str, Any]:
+    """The keyword settings of a classical model (see :func:`baselines.make_baseline`)."""
+    return dict((settings or {}).get("estimator", {}))
+
+
+# --------------------------------------------------------------------------- one trial
+
+
+def log_loss(y: np.ndarray, proba: np.ndarray) -> float:
+    """Mean negative log-likelihood of the true classes (probabilities clipped at 1e-15)."""
+    p = np.clip(proba[np.arange(len(y)), y], 1e-15, 1.0)
+    return float(-np.log(p).mean())
+
+
+def _pruning_callback(trial: Any, step_offset: int):
+    """A Lightning callback that reports the validation log-loss of every epoch to ``trial``
+    (at step ``step_offset + epoch``) and stops a trial the pruner calls hopeless.
+
+    Optuna's own Lightning callback (optuna-integration) works with the ``lightning``
+    namespace only; this project's Trainer is ``pytorch_lightning``'s, so the few lines are
+    written here. The log-loss is computed on the fit's early-stopping split, whatever the
+    training loss of the trial (focal loss values with different gammas do not compare).
+    """
+    import optuna
+    import pytorch_lightning as pl
+    import torch
+
+    class ReportValidationLogLoss(pl.Callback):
+        def on_validation_epoch_end(self, trainer: pl.Trainer, module: pl.LightningModule
+                                    ) -> None:
+            if trainer.sanity_checking:
+                return
+            total, count = 0.0, 0
+            was_training = module.training
+            module.eval()
+            with torch.no_grad():
+                for batch in trainer.val_dataloaders:
+                    out = module.model(batch["x"], batch["mask"])
+                    logp = out.logits.float().log_softmax(dim=1)
+                    total += float(-logp.gather(1, batch["y"][:, None]).sum())
+                    count += int(batch["y"].shape[0])
+            module.train(was_training)
+            step = step_offset + trainer.current_epoch
+            trial.report(total / max(count, 1), step)
+            if trial.should_prune():
+                raise optuna.TrialPruned(f"pruned at epoch {trainer.current_epoch}")
+
+    return ReportValidationLogLoss()
+
+
+def fit_predict(name: str, train: MultiOmicsData, evaluate: MultiOmicsData, profile: Profile,
+                settings: Settings | None, seed: int, callbacks: Sequence[Any] = ()
+                ) -> np.ndarray:
+    """Train model ``name`` with ``settings`` on ``train``; class probabilities on ``evaluate``."""
+    from .baselines import fit_baseline, predict_proba
+
+    if name in BASELINES:
+        if name == "voting_ensemble":
+            params = {"members": {m: estimator_params(m, (settings or {}).get(m))
+                                  for m in ENSEMBLE_MEMBERS}} if settings else {}
+        else:
+            params = estimator_params(name, settings)
+        model = fit_baseline(name, train, seed=seed, params=params)
+        return predict_proba(model, evaluate, train.n_classes)
+    from .training import fit_neural
+
+    fitted = fit_neural(name, train, apply(profile, settings), seed=seed, callbacks=callbacks)
+    return fitted.predict_proba(evaluate)
+
+
+def inner_log_loss(name: str, data: MultiOmicsData, profile: Profile, settings: Settings | None,
+                   folds: Sequence[tuple[np.ndarray, np.ndarray]], seed: int,
+                   trial: Any = None) -> float:
+    """Mean validation log-loss of ``name`` with ``settings`` over the inner ``folds`` of
+    ``data`` (training data only). With ``trial``, a neural fit reports every epoch's
+    validation log-loss and may be pruned."""
+    losses = []
+    max_epochs = apply(profile, settings).train.max_epochs
+    for k, (tr, va) in enumerate(folds):
+        callbacks = ([] if trial is None or name in BASELINES
+                     else [_pruning_callback(trial, k * (max_epochs + 1))])
+        proba = fit_predict(name, data.subset(tr), data.subset(va), profile, settings, seed,
+                            callbacks)
+        losses.append(log_loss(data.y[va], proba))
+    return float(np.mean(losses))
+
+
+# --------------------------------------------------------------------------- one study
+
+
+@dataclass
+class StudyResult:
+    """What a study found and what it cost."""
+
+    model: str
+    best_settings: Settings  # the full settings of the best trial (inherited ones included)
+    best_value: float  # its mean inner-fold validation log-loss
+    n_trials: int
+    n_pruned: int
+    wall_seconds: float
+    inner_folds: int
+    note: str = ""  # how this model's budget differs from the others', if it does
+    trials: list[Any] = field(default_factory=list)  # optuna FrozenTrials, for the storage
+
+    def summary(self) -> dict[str, Any]:
+        """The record of the study (everything but the trials)."""
+        return {"n_trials": self.n_trials, "n_pruned": self.n_pruned,
+                "best_value": self.best_value, "best_params": self.best_settings,
+                "wall_seconds": self.wall_seconds, "inner_folds": self.inner_folds,
+                "note": self.note}
+
+
+def _sampler(profile: Profile, n_trials: int) -> Any:
+    import optuna
+
+    return optuna.samplers.TPESampler(
+        seed=profile.tuning.seed, multivariate=True,
+        n_startup_trials=min(profile.tuning.startup_trials, n_trials))
+
+
+def run_study(name: str, data: MultiOmicsData, profile: Profile, *, n_trials: int,
+              inner_folds: int, base: Settings | None = None, note: str = "") -> StudyResult:
+    """One model's study on ``data`` (training data only), trials one after another."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    t0 = time.perf_counter()
+    folds = stratified_folds(data.y, inner_folds, profile.tuning.seed)
+    seed = profile.tuning.seed
+    space = SEARCH_SPACES[name]
+    if not space:  # nothing to search: the settings given, scored once
+        value = inner_log_loss(name, data, profile, base, folds, seed)
+        return StudyResult(name, merge(base), value, 0, 0, time.perf_counter() - t0,
+                           inner_folds, note)
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=profile.tuning.prune_startup_trials,
+                                         n_warmup_steps=profile.tuning.prune_warmup_epochs)
+    study = optuna.create_study(study_name=name, direction="minimize",
+                                sampler=_sampler(profile, n_trials), pruner=pruner)
+
+    def objective(trial: Any) -> float:
+        drawn = settings_of({f"{p.section}.{p.name}": p.suggest(trial) for p in space})
+        return inner_log_loss(name, data, profile, merge(base, drawn), folds, seed, trial)
+
+    study.optimize(objective, n_trials=n_trials, catch=())
+    pruned = sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials)
+    return StudyResult(name, merge(base, settings_of(study.best_params)), study.best_value,
+                       len(study.trials), pruned, time.perf_counter() - t0, inner_folds, note,
+                       list(study.trials))
+
+
+def _study_task(name: str, data: MultiOmicsData, profile: Profile, base: Settings | None,
+                ) -> StudyResult:
+    t = profile.tuning
+    if name in INHERITS:
+        note = (f"{t.locus_trials} trials on {t.locus_inner_folds} inner folds over its "
+                f"architecture, after the training recipe tuned for {INHERITS[name]}")
+        return run_study(name, data, profile, n_trials=t.locus_trials,
+                         inner_folds=t.locus_inner_folds, base=base, note=note)
+    if name == "voting_ensemble":
+        return run_study(name, data, profile, n_trials=0, inner_folds=t.inner_folds, base=base,
+                         note="no search of its own: the tuned settings of its members")
+    return run_study(name, data, profile, n_trials=t.n_trials, inner_folds=t.inner_folds)
+
+
+def tune(data: MultiOmicsData, profile: Profile, models: Sequence[str],
+         n_jobs: int | None = None) -> dict[str, StudyResult]:
+    """A study per model on ``data``, the training data only, in ``n_jobs`` processes.
+
+    Models that build on another model's result (the voting ensemble on its members, the
+    locus-token transformer on the modality-token model's recipe) run after it.
+    """
+    from .protocol import run_tasks
+
+    unknown = [m for m in models if m not in SEARCH_SPACES]
+    if unknown:
+        raise ValueError(f"models {unknown} have no search space: expected names among "
+                         f"{list(SEARCH_SPACES)}")
+    n_jobs = profile.evaluation.n_jobs if n_jobs is None else n_jobs
+    needs = {m: [INHERITS[m]] if m in INHERITS else
+             list(ENSEMBLE_MEMBERS) if m == "voting_ensemble" else [] for m in models}
+    missing = sorted({d for m in models for d in needs[m] if d not in models})
+    if missing:
+        raise ValueError(f"tuning {[m for m in models if set(needs[m]) & set(missing)]} needs "
+                         f"the studies of {missing}: add them to the models tuned")
+    results: dict[str, StudyResult] = {}
+    first = [m for m in models if not needs[m]]
+    then = [m for m in models if needs[m]]
+    for batch in (first, then):
+        tasks = []
+        for m in batch:
+            if m == "voting_ensemble":
+                base = {k: results[k].best_settings for k in ENSEMBLE_MEMBERS}
+            elif m in INHERITS:
+                base = {"train": results[INHERITS[m]].best_settings.get("train", {})}
+            else:
+                base = None
+            tasks.append((m, data, profile, base))
+        # the neural studies first: they take longest
+        done = run_tasks(_study_task, tasks, n_jobs, cost=lambda t: t[0] in BASELINES)
+        results.update({r.model: r for r in done})
+    return {m: results[m] for m in models}
+
+
+# --------------------------------------------------------------------------- storage
+
+
+def tuning_dir(profile: str, results_dir: str | os.PathLike[str] | None = None) -> Path:
+    from .results import results_root
+
+    return results_root(results_dir) / profile / "tuning"
+
+
+def save(results: Mapping[str, StudyResult], profile: str, name: str = "synthetic",
+         results_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Persist the studies of one data set: every trial in an Optuna storage
+    (``tuning/<name>.db``, which ``optuna-dashboard sqlite:///...`` opens) and the best
+    settings in ``tuning/<name>.json``, the file other chapters read. Both appear whole or
+    not at all."""
+    import optuna
+
+    from .results import atomic_write_text
+
+    folder = tuning_dir(profile, results_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    db = folder / f"{name}.db"
+    tmp = folder / f".{name}.db.tmp"
+    tmp.unlink(missing_ok=True)
+    try:
+        storage = optuna.storages.RDBStorage(f"sqlite:///{tmp}")
+        for r in results.values():
+            if r.trials:
+                study = optuna.create_study(storage=storage, study_name=r.model,
+                                            direction="minimize")
+                study.add_trials(r.trials)
+        del storage
+        os.replace(tmp, db)
+    finally:
+        tmp.unlink(missing_ok=True)
+    summary = {m: r.summary() for m, r in results.items()}
+    path = folder / f"{name}.json"
+    atomic_write_text(path, json.dumps(summary, indent=2) + "\n")
+    return path
+
+
+def load(profile: str, name: str = "synthetic",
+         results_dir: str | os.PathLike[str] | None = None) -> dict[str, dict[str, Any]]:
+    """The tuned settings and study summaries of one data set, by model, as :func:`save`
+    wrote them; a clear error naming the chapter to run when there are none."""
+    from .results import note_input
+
+    path = tuning_dir(profile, results_dir) / f"{name}.json"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} does not exist: run the tuning chapter at profile {profile!r} first "
+            f"(cancer-alpha reproduce --profile {profile} --only 03), or `cancer-alpha tune`")
+    note_input(path, results_dir)
+    return json.loads(path.read_text())
+
+
+def tuned_settings(summary: Mapping[str, Mapping[str, Any]]) -> dict[str, Settings]:
+    """{model: its best settings} from what :func:`load` returns."""
+    return {m: dict(v["best_params"]) for m, v in summary.items()}
+
+
+def load_study(profile: str, model: str, name: str = "synthetic",
+               results_dir: str | os.PathLike[str] | None = None) -> Any:
+    """One model's study back from the Optuna storage (for the chapter's figures)."""
+    import optuna
+
+    db = tuning_dir(profile, results_dir) / f"{name}.db"
+    return optuna.load_study(study_name=model, storage=f"sqlite:///{db}")
+
+
+def importances(study: Any, seed: int = 0) -> dict[str, float]:
+    """fANOVA importance of each setting for the study's objective, with a fixed seed (the
+    evaluator fits a random forest to the trials)."""
+    import optuna
+
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    if len(complete) < 2 or not study.best_trial.params:
+        return {}
+    evaluator = optuna.importance.FanovaImportanceEvaluator(seed=seed)
+    return dict(optuna.importance.get_param_importances(study, evaluator=evaluator))
+
+
+__all__ = [
+    "Param", "SEARCH_SPACES", "ENSEMBLE_MEMBERS", "INHERITS", "Settings", "StudyResult",
+    "search_space_table", "settings_of", "merge", "apply", "estimator_params", "log_loss",
+    "fit_predict", "inner_log_loss", "run_study", "tune", "save", "load", "tuned_settings",
+    "load_study", "importances", "tuning_dir",
+]

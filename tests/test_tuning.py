@@ -1,0 +1,132 @@
+"""Tuning: every search space yields models that train, studies see training data only, and
+the tuned settings come back as they were saved."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cancer_alpha import config, synth, tuning
+from cancer_alpha.baselines import BASELINES
+
+TINY = config.load_profile("smoke").replace(
+    cohort={"n_samples": 120, "n_loci": 24, "n_fragment_bins": 24},
+    model={"d_model": 16, "n_heads": 2, "n_layers": 1, "n_latents": 4, "tab_token_dim": 8},
+    train={"max_epochs": 1, "batch_size": 32, "pretrain_epochs": 1},
+    tuning={"n_trials": 2, "startup_trials": 2, "inner_folds": 2, "locus_trials": 1,
+            "prune_startup_trials": 1, "prune_warmup_epochs": 0},
+)
+
+
+@pytest.fixture(scope="module")
+def cohorts():
+    world = synth.World.from_config(TINY.cohort)
+    return world.sample(120, seed=0).data, world.sample(60, seed=1).data
+
+
+def _rows(data):
+    """One key per sample: the bytes of its methylation values."""
+    return {row.tobytes() for row in np.ascontiguousarray(data.x["methylation"])}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(tuning.SEARCH_SPACES))
+def test_every_sampled_configuration_builds_and_trains(name, cohorts):
+    import optuna
+
+    train, test = cohorts
+    space = tuning.SEARCH_SPACES[name]
+    sampler = optuna.samplers.RandomSampler(seed=1)
+    study = optuna.create_study(sampler=sampler)
+    for _ in range(3 if space else 1):  # three random points of the space
+        trial = study.ask()
+        drawn = tuning.settings_of({f"{p.section}.{p.name}": p.suggest(trial) for p in space})
+        if name == "voting_ensemble":
+            drawn = {m: {} for m in tuning.ENSEMBLE_MEMBERS}
+        proba = tuning.fit_predict(name, train, test, TINY, drawn, seed=0)
+        assert proba.shape == (test.n_samples, train.n_classes)
+        assert np.allclose(proba.sum(axis=1), 1.0, atol=1e-5)
+        study.tell(trial, 0.0)
+    if name not in BASELINES and space:
+        # the width of every drawn model is divisible by its heads (apply() sees to it)
+        settings = tuning.settings_of({"model.d_model": 32})
+        p = tuning.apply(TINY, settings)
+        assert p.model.d_model % p.model.n_heads == 0
+
+
+@pytest.mark.slow
+def test_the_held_out_cohort_is_never_seen_while_tuning(cohorts, monkeypatch):
+    train, held_out = cohorts
+    seen_train, seen_eval = [], []
+    real = tuning.fit_predict
+
+    def spy(name, fit_on, evaluate_on, *args, **kwargs):
+        seen_train.append(_rows(fit_on))
+        seen_eval.append(_rows(evaluate_on))
+        assert not _rows(fit_on) & _rows(evaluate_on)  # an inner fold never scores its own
+        return real(name, fit_on, evaluate_on, *args, **kwargs)
+
+    monkeypatch.setattr(tuning, "fit_predict", spy)
+    results = tuning.tune(train, TINY, ["logistic_regression", "early_fusion_mlp"], n_jobs=1)
+    assert seen_train and seen_eval
+    allowed, forbidden = _rows(train), _rows(held_out)
+    for rows in seen_train + seen_eval:
+        assert rows <= allowed and not rows & forbidden
+    assert {r.n_trials for r in results.values()} == {TINY.tuning.n_trials}  # equal budget
+
+
+@pytest.mark.slow
+def test_tuned_settings_are_read_back_as_saved(cohorts, tmp_path):
+    train, _ = cohorts
+    models = ["logistic_regression", "random_forest", "gradient_boosting", "voting_ensemble",
+              "mmt_modality", "mmt_locus"]
+    results = tuning.tune(train, TINY, models, n_jobs=1)
+    tuning.save(results, "tiny", results_dir=tmp_path)
+    summary = tuning.load("tiny", results_dir=tmp_path)
+    assert list(summary) == models
+    settings = tuning.tuned_settings(summary)
+    for m in models:
+        assert settings[m] == results[m].best_settings
+        assert summary[m]["n_trials"] == results[m].n_trials
+        assert summary[m]["n_pruned"] <= summary[m]["n_trials"]
+        assert np.isfinite(summary[m]["best_value"])
+    # the ensemble is its members' tuned settings, and the locus model starts from the
+    # modality model's tuned training recipe
+    assert settings["voting_ensemble"] == {k: settings[k] for k in tuning.ENSEMBLE_MEMBERS}
+    own = {p.name for p in tuning.SEARCH_SPACES["mmt_locus"]}
+    assert {k: v for k, v in settings["mmt_locus"]["train"].items() if k not in own} == {
+        k: v for k, v in settings["mmt_modality"]["train"].items() if k not in own}
+    assert summary["voting_ensemble"]["n_trials"] == 0 and summary["mmt_locus"]["note"]
+    profile = tuning.apply(TINY, settings["mmt_modality"])
+    for section in ("train", "model"):
+        for key, value in settings["mmt_modality"].get(section, {}).items():
+            assert getattr(getattr(profile, section), key) == value
+    study = tuning.load_study("tiny", "mmt_modality", results_dir=tmp_path)
+    assert len(study.trials) == TINY.tuning.n_trials
+
+
+def test_a_study_is_reproducible(cohorts):
+    train, _ = cohorts
+    a = tuning.run_study("logistic_regression", train, TINY, n_trials=3, inner_folds=2)
+    b = tuning.run_study("logistic_regression", train, TINY, n_trials=3, inner_folds=2)
+    assert a.best_settings == b.best_settings and a.best_value == b.best_value
+
+
+def test_missing_tuning_results_name_the_chapter_to_run(tmp_path):
+    with pytest.raises(FileNotFoundError, match="run the tuning chapter"):
+        tuning.load("tiny", results_dir=tmp_path)
+
+
+def test_a_model_needs_the_studies_it_builds_on(cohorts):
+    train, _ = cohorts
+    with pytest.raises(ValueError, match=r"needs the studies of \['mmt_modality'\]"):
+        tuning.tune(train, TINY, ["mmt_locus"])
+    with pytest.raises(ValueError, match="have no search space"):
+        tuning.tune(train, TINY, ["gpt"])
+
+
+def test_log_loss_is_the_mean_negative_log_probability_of_the_truth():
+    proba = np.array([[0.5, 0.5], [0.9, 0.1], [0.0, 1.0]])
+    y = np.array([0, 1, 0])
+    expected = -(np.log(0.5) + np.log(0.1) + np.log(1e-15)) / 3
+    assert tuning.log_loss(y, proba) == pytest.approx(expected)
