@@ -55,6 +55,11 @@ from cancer_alpha.plots.synthesis import (
     sample_views,
     subset_ceilings,
 )
+from cancer_alpha.plots.tuning import (
+    importance_map,
+    optimisation_history,
+    parameter_importances,
+)
 
 __all__ = [
     "ablation_deltas", "lambda_sweep", "leave_one_out", "planted_attention",
@@ -65,5 +70,6 @@ __all__ = [
     "accuracy_vs_reference", "CEILING_STYLE", "MODALITY_COLORS", "VERDICT_COLORS",
     "class_palette", "close", "figure", "modality_color", "subplots", "ceiling_vs_difficulty",
     "class_balance", "copy_number_profiles", "fragment_lengths", "joint_signal",
-    "methylation_densities", "sample_views", "subset_ceilings",
+    "methylation_densities", "sample_views", "subset_ceilings", "importance_map",
+    "optimisation_history", "parameter_importances",
 ]

@@ -1,0 +1,147 @@
+# %% [markdown]
+# # Every model at its best: tuning on an equal budget
+#
+# A negative verdict is only as strong as the effort given to the losing model. The papers
+# train every neural model with one recipe (AdamW at a learning rate of 10⁻³, dropout 0.1,
+# early stopping with patience 10 {cite}`mmt2025,stillwell2025`), and so does this book's
+# published-recipe comparison. That recipe was never tuned for these data: it overfits the
+# training cohort within a few epochs. So before the comparison of Chapter 4, every model gets
+# the same, stated chance to find its best settings.
+#
+# **The protocol.** Each model has a search space (the table below). A study draws settings
+# with a tree-structured Parzen estimator {cite}`bergstra2011tpe` from a fixed seed, trains the
+# model on each of {glue:text}`inner_folds` stratified inner folds of the training cohort,
+# and scores the settings by the **mean validation log-loss** over the folds. Log-loss rather
+# than accuracy: it is a proper scoring rule, it rewards calibrated probabilities, and on
+# validation folds of a few hundred samples it moves smoothly where accuracy moves in steps and
+# ties. A neural trial reports its validation log-loss after every epoch, and one that is worse
+# than the median of earlier trials at the same epoch is stopped early (pruned)
+# {cite}`akiba2019optuna`.
+#
+# **The budget is equal.** Every model gets {glue:text}`n_trials` trials. Two exceptions,
+# stated wherever their numbers appear: the voting ensemble has no search of its own (it
+# combines its members' tuned settings), and the transformer with locus tokens, whose every
+# fit costs tens of times a modality-token fit on this CPU, takes the training recipe tuned for
+# the modality-token transformer and then {glue:text}`locus_trials` trials of its own over its
+# architecture, on {glue:text}`locus_inner_folds` inner folds.
+#
+# **The held-out cohort is never seen.** This chapter draws only the training cohort; the
+# held-out cohort on which Chapter 4 scores every model does not exist here.
+
+# %% tags=["parameters"]
+profile = "paper"  # a profile of profiles/ by name, or the path of a YAML file
+# optional overrides of single settings, section by section: train = {"max_epochs": 5}
+cohort = {}
+model = {}
+train = {}
+evaluation = {}
+profiling = {}
+ablation = {}
+tuning = {}
+results_dir = "results"
+
+# %% tags=["remove-output"]
+import pandas as pd
+
+from cancer_alpha import config, plots, results, synth
+from cancer_alpha import tuning as tuner
+
+cfg = config.from_parameters(profile, cohort=cohort, model=model, train=train,
+                             evaluation=evaluation, profiling=profiling, ablation=ablation,
+                             tuning=tuning)
+run = results.Run("03_tuning", cfg, results_dir, seeds=[cfg.tuning.seed])
+world = synth.World.from_config(cfg.cohort)
+train_data = world.sample(cfg.cohort.n_samples, seed=cfg.evaluation.data_seed).data
+models = [m for m in cfg.evaluation.models if m in tuner.SEARCH_SPACES]
+run.glue("n_trials", cfg.tuning.n_trials)
+run.glue("inner_folds", cfg.tuning.inner_folds)
+run.glue("locus_trials", cfg.tuning.locus_trials)
+run.glue("locus_inner_folds", cfg.tuning.locus_inner_folds)
+run.glue("n_train", train_data.n_samples)
+run.glue("n_models", len(models))
+
+# %% [markdown]
+# ## What is searched
+#
+# The neural models share the optimiser's settings (learning rate, weight decay, batch size,
+# warm-up, the focal loss's γ, where 0 is plain cross-entropy, modality dropout and dropout);
+# each adds the settings of its own architecture. The classical models search what matters
+# most for each.
+
+# %%
+tuner.search_space_table().set_index(["model", "setting"])
+
+# %% [markdown]
+# ## The studies
+#
+# {glue:text}`n_models` studies on the {glue:text}`n_train`-sample training cohort.
+
+# %% tags=["remove-output"]
+studies = tuner.tune(train_data, cfg, models)
+tuning_path = tuner.save(studies, cfg.name, "synthetic", results_dir)
+
+# %%
+summary = pd.DataFrame({m: {"trials": r.n_trials, "pruned": r.n_pruned,
+                            "inner folds": r.inner_folds,
+                            "best log-loss": round(r.best_value, 4), "budget": r.note or "equal"}
+                        for m, r in studies.items()}).T
+summary
+
+# %% [markdown]
+# Wall time of each study on this machine (seconds; studies of different models ran in
+# parallel worker processes, trials of one study one after another). Times change from run to
+# run; validation does not compare this cell.
+
+# %% tags=["nbval-ignore-output"]
+pd.Series({m: round(r.wall_seconds, 1) for m, r in studies.items()}, name="seconds")
+
+# %% [markdown]
+# ## How the searches went
+#
+# Every model's trials on one axis, since every study minimises the same quantity: each
+# point is a trial's mean validation log-loss, the line the best found so far.
+
+# %%
+loaded = {m: tuner.load_study(cfg.name, m, "synthetic", results_dir) for m, r in studies.items()
+          if r.trials}
+fig = run.figure(plots.optimisation_history(list(loaded.values())), "optimisation_history")
+
+# %% [markdown]
+# Which settings mattered? The share of the variance of each study's objective that each
+# setting explains (fANOVA, on the completed trials of the study):
+
+# %%
+importance = {m: tuner.importances(s, seed=cfg.tuning.seed) for m, s in loaded.items()}
+fig = run.figure(plots.importance_map(importance), "importance_map")
+
+# %%
+fig = run.figure(plots.parameter_importances(loaded["mmt_modality"], seed=cfg.tuning.seed),
+                 "importances_mmt_modality")
+
+# %% [markdown]
+# ## The settings chosen, beside the published recipe
+
+# %%
+recipe = {**{f"train.{k}": v for k, v in vars(cfg.train).items()},
+          **{f"model.{k}": v for k, v in vars(cfg.model).items()}}
+neural = [m for m in models if "train" in studies[m].best_settings]
+rows = sorted({f"{s}.{k}" for m in neural for s, v in studies[m].best_settings.items()
+               for k in v})
+chosen = pd.DataFrame({"published recipe": [recipe.get(r, "-") for r in rows],
+                       **{m: [studies[m].best_settings.get(r.split(".")[0], {})
+                              .get(r.split(".")[1], "-") for r in rows] for m in neural}},
+                      index=rows)
+chosen.map(lambda v: f"{v:.3g}" if isinstance(v, float) else v)
+
+# %%
+classical = [m for m in models if m not in neural and m != "voting_ensemble"]
+pd.DataFrame({m: studies[m].best_settings.get("estimator", {}) for m in classical}).T
+
+# %% [markdown]
+# ## Run record
+
+# %% tags=["nbval-ignore-output"]
+run.metric("tuning", {m: r.summary() for m, r in studies.items()})
+run.metric("importances", importance)
+run.metric("search_space", tuner.search_space_table().to_dict(orient="records"))
+record_path = run.save()
