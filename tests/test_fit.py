@@ -4,11 +4,14 @@ nothing left on disk, and one prediction path for Lightning and the fitted model
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 import pytest
+import pytorch_lightning as pl
 import torch
 
+import cancer_alpha.training.fit as fit_module
 from cancer_alpha.config import load_profile
 from cancer_alpha.data import Standardizer, to_tensors, train_val_split
 from cancer_alpha.synth import World
@@ -89,6 +92,82 @@ def test_datamodule_rejects_data_without_labels(profile, cohort):
     unlabelled.y = None
     with pytest.raises(ValueError, match="without labels"):
         CohortDataModule(unlabelled, profile.train)
+
+
+# ----------------------------------------------------------------------------- best epoch
+
+
+class Weights(pl.Callback):
+    """The model's weights at the end of every training epoch (validation has run by then)."""
+
+    def __init__(self):
+        self.states, self.dirs = [], []
+
+    def on_train_epoch_end(self, trainer, module):
+        self.states.append({k: v.detach().clone() for k, v in module.model.state_dict().items()})
+        self.dirs.append(trainer.checkpoint_callback.dirpath)
+
+
+def scripted(losses):
+    """A ClassifierModule whose validation loss of epoch e is ``losses[e]``."""
+
+    class Scripted(ClassifierModule):
+        def on_validation_epoch_end(self):
+            self.val_metrics.reset()
+            values = {"val_loss": losses[self.current_epoch], "val_acc": 0.0, "val_f1": 0.0}
+            self.last_validation = values
+            self.log_dict(values)
+
+    return Scripted
+
+
+def same_weights(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize(("losses", "best"), [
+    ([0.9, 0.5, 0.7, 0.5, 0.6], 1),  # a tie: the first epoch wins
+    ([0.9, 0.8, 0.7, 0.6, 0.5], 4),
+    ([0.4, 0.6, 0.4, 0.5, 0.4], 0),
+])
+def test_fit_neural_keeps_the_first_epoch_with_the_lowest_validation_loss(
+        profile, cohort, monkeypatch, losses, best):
+    monkeypatch.setattr(fit_module, "ClassifierModule", scripted(losses))
+    train_cfg = dataclasses.replace(profile.train, max_epochs=5, patience=10)
+    weights = Weights()
+    fitted = fit_neural("early_fusion_mlp", cohort[0], profile, train_cfg=train_cfg,
+                        callbacks=[weights])
+    assert [r["val_loss"] for r in fitted.history] == losses
+    assert fitted.best_epoch == best and fitted.epochs == 5
+    assert same_weights(fitted.model.state_dict(), weights.states[best])
+    others = [e for e in range(5) if e != best]
+    assert not any(same_weights(fitted.model.state_dict(), weights.states[e]) for e in others)
+
+
+def test_fit_neural_without_a_finite_validation_loss_keeps_the_last_weights(profile, cohort,
+                                                                             monkeypatch):
+    monkeypatch.setattr(fit_module, "ClassifierModule", scripted([math.nan] * 3))
+    weights = Weights()
+    fitted = fit_neural("early_fusion_mlp", cohort[0], profile, callbacks=[weights])
+    assert fitted.best_epoch == -1
+    assert fitted.epochs == 1  # early stopping gives up on a non-finite loss
+    assert same_weights(fitted.model.state_dict(), weights.states[-1])
+
+
+def test_fit_neural_leaves_nothing_on_disk(profile, cohort, tmp_path, monkeypatch):
+    import tempfile
+
+    work, scratch = tmp_path / "work", tmp_path / "scratch"
+    work.mkdir(), scratch.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    weights = Weights()
+    train_cfg = dataclasses.replace(profile.train, progressive=True)
+    fitted = fit_neural("mmt_modality", cohort[0], profile, train_cfg=train_cfg,
+                        callbacks=[weights])
+    assert weights.dirs and all(str(d).startswith(str(scratch)) for d in weights.dirs)
+    assert list(work.iterdir()) == [] and list(scratch.iterdir()) == []
+    assert len(fitted.pretrain_history) == train_cfg.pretrain_epochs
 
 
 def test_fitted_model_records_the_split_scaling_and_history(profile, cohort):

@@ -16,7 +16,6 @@ from cancer_alpha.training.data import (
 from cancer_alpha.training.fit import (
     EpochProgress,
     FittedModel,
-    KeepBest,
     fit_neural,
     make_trainer,
     quiet_lightning,
@@ -34,7 +33,7 @@ from cancer_alpha.training.runs import RUN_FORMAT, load_run, save_run
 
 __all__ = [
     "EVAL_BATCH_SIZE", "BatchDataset", "CohortDataModule", "batch_loader", "EpochProgress",
-    "FittedModel", "KeepBest", "fit_neural", "make_trainer", "quiet_lightning", "resolve_precision",
+    "FittedModel", "fit_neural", "make_trainer", "quiet_lightning", "resolve_precision",
     "ClassifierModule", "class_probabilities", "fit_quantile_bins", "make_optimizer",
     "predict_batches", "warmup_cosine", "modality_dropout", "RUN_FORMAT", "load_run",
     "save_run",

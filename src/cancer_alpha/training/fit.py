@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import math
+import tempfile
 import time
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -46,9 +48,12 @@ def resolve_precision(precision: str, accelerator: str = "auto") -> str:
 def make_trainer(train_cfg: TrainConfig, max_epochs: int | None = None,
                  callbacks: Iterable[pl.Callback] = (), **overrides: Any) -> pl.Trainer:
     """A Trainer for ``train_cfg``: accelerator, devices and precision resolved (``"auto"``:
-    16-mixed on a CUDA GPU, 32-true on the CPU), gradient clipping, no logger, no checkpoints,
-    no progress bar or model summary, deterministic algorithms where they exist, no sanity
-    validation. ``overrides`` are passed to ``pl.Trainer`` last."""
+    16-mixed on a CUDA GPU, 32-true on the CPU), gradient clipping, no logger, checkpoints only
+    where a ``ModelCheckpoint`` among ``callbacks`` says, no progress bar or model summary,
+    deterministic algorithms where they exist, no sanity validation. ``overrides`` are passed
+    to ``pl.Trainer`` last."""
+    from pytorch_lightning.callbacks import ModelCheckpoint
+
     quiet_lightning()
     if train_cfg.num_threads:
         torch.set_num_threads(train_cfg.num_threads)
@@ -61,7 +66,8 @@ def make_trainer(train_cfg: TrainConfig, max_epochs: int | None = None,
         "precision": resolve_precision(train_cfg.precision, train_cfg.accelerator),
         "gradient_clip_val": train_cfg.gradient_clip,
         "logger": False,
-        "enable_checkpointing": False,
+        # without a ModelCheckpoint of ours, True would add one writing into the working directory
+        "enable_checkpointing": any(isinstance(c, ModelCheckpoint) for c in callbacks),
         "enable_progress_bar": False,
         "enable_model_summary": False,
         "deterministic": "warn",  # deterministic kernels, a warning where none exists
@@ -108,41 +114,29 @@ class FittedModel:
                              f"on {want}")
 
 
-class KeepBest(pl.Callback):
-    """Remember the weights of the epoch with the lowest validation loss and restore them at
-    the end of the fit: the model returned is the one early stopping selected."""
-
-    def __init__(self, monitor: str = "val_loss"):
-        self.monitor = monitor
-        self.best = math.inf
-        self.best_epoch = -1
-        self.state: dict[str, torch.Tensor] | None = None
-
-    def on_validation_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
-        value = trainer.callback_metrics.get(self.monitor)
-        if value is not None and float(value) < self.best:
-            self.best = float(value)
-            self.best_epoch = trainer.current_epoch
-            self.state = {k: v.detach().clone() for k, v in module.state_dict().items()}
-
-    def on_fit_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
-        if self.state is not None:
-            module.load_state_dict(self.state)
-
-
 def _fit_stage(module: ClassifierModule, dm: CohortDataModule, train_cfg: TrainConfig,
-               max_epochs: int, *, early_stopping: bool, extra: Sequence[pl.Callback] = ()
-               ) -> KeepBest:
-    from pytorch_lightning.callbacks import EarlyStopping
+               max_epochs: int, checkpoints: Path, *, early_stopping: bool,
+               extra: Sequence[pl.Callback] = ()) -> int:
+    """Fit ``module`` and load the weights of its epoch of lowest validation loss (the first
+    such epoch on ties); returns that epoch, or -1 when no validation loss was finite (the
+    last weights are kept)."""
+    from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint
 
-    keep = KeepBest()
-    callbacks: list[pl.Callback] = [keep, *extra]
+    best = ModelCheckpoint(dirpath=checkpoints, filename="{epoch}", monitor="val_loss",
+                           mode="min", save_top_k=1, save_weights_only=True)
+    callbacks: list[pl.Callback] = [best, *extra]
     if early_stopping:
         callbacks.append(EarlyStopping(monitor="val_loss", patience=train_cfg.patience,
                                        mode="min"))
     make_trainer(train_cfg, max_epochs=max_epochs, callbacks=callbacks).fit(module,
                                                                              datamodule=dm)
-    return keep
+    # a NaN loss is recorded as inf: a run whose losses were all NaN or inf has no best epoch
+    score = best.best_model_score
+    if not best.best_model_path or (score is not None and not math.isfinite(float(score))):
+        return -1
+    checkpoint = torch.load(best.best_model_path, map_location="cpu", weights_only=True)
+    module.load_state_dict(checkpoint["state_dict"])
+    return int(checkpoint["epoch"])
 
 
 def fit_neural(name: str, train: MultiOmicsData, profile: Profile, seed: int = 0, *,
@@ -155,7 +149,8 @@ def fit_neural(name: str, train: MultiOmicsData, profile: Profile, seed: int = 0
     stopping (patience ``patience`` on validation loss) and fits the scaling on the rest; the
     weights of the best validation epoch are kept. With ``progressive``, each modality encoder
     is first trained with its own auxiliary head for ``pretrain_epochs`` (keeping its best
-    epoch too), then the whole model is fine-tuned jointly.
+    epoch too), then the whole model is fine-tuned jointly. Checkpoints live in a temporary
+    directory removed before returning.
     """
     from cancer_alpha.models import build_model
 
@@ -166,17 +161,19 @@ def fit_neural(name: str, train: MultiOmicsData, profile: Profile, seed: int = 0
     if model is None:
         model = build_model(name, list(train.specs), train.n_classes, profile.model)
     pretrain_history: list[dict[str, float]] = []
-    if train_cfg.progressive:
-        pre = ClassifierModule(model, train_cfg, train.n_classes, aux_weight=1.0,
-                               classification_weight=0.0)
-        _fit_stage(pre, dm, train_cfg, train_cfg.pretrain_epochs, early_stopping=False)
-        pretrain_history = pre.history
-    module = ClassifierModule(model, train_cfg, train.n_classes)
-    keep = _fit_stage(module, dm, train_cfg, train_cfg.max_epochs, early_stopping=True,
-                      extra=callbacks)
+    with tempfile.TemporaryDirectory(prefix="cancer-alpha-fit-") as tmp:
+        if train_cfg.progressive:
+            pre = ClassifierModule(model, train_cfg, train.n_classes, aux_weight=1.0,
+                                   classification_weight=0.0)
+            _fit_stage(pre, dm, train_cfg, train_cfg.pretrain_epochs, Path(tmp, "pretrain"),
+                       early_stopping=False)
+            pretrain_history = pre.history
+        module = ClassifierModule(model, train_cfg, train.n_classes)
+        best_epoch = _fit_stage(module, dm, train_cfg, train_cfg.max_epochs, Path(tmp, "fit"),
+                                early_stopping=True, extra=callbacks)
     model.eval()
     return FittedModel(name, model, dm.scaler, list(train.specs), list(train.class_names),
-                       module.history, len(module.history), keep.best_epoch,
+                       module.history, len(module.history), best_epoch,
                        time.perf_counter() - t0, pretrain_history, dm.val_index)
 
 
