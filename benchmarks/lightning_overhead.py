@@ -3,8 +3,9 @@
     python benchmarks/lightning_overhead.py                  # paper profile
     python benchmarks/lightning_overhead.py --profile smoke
 
-Both loops train one epoch with the same model, batches, AdamW, loss and gradient clipping
-(``profiling.plain_epoch_fn``). The timings alternate (Lightning, plain, Lightning, ...) so
+Both loops train one epoch with the same model, batches and training step (the training loss
+of ``losses.batch_loss``, gradient clipping, AdamW and its learning-rate schedule:
+``profiling.plain_epoch_fn``). The timings alternate (Lightning, plain, Lightning, ...) so
 that a change of machine load hits both; the ratio of their medians is the overhead.
 """
 
@@ -28,11 +29,11 @@ def main(argv: list[str] | None = None) -> None:
     from cancer_alpha.config import load_profile
     from cancer_alpha.profiling import device_label, plain_epoch_fn
 
-    cfg = load_profile(args.profile)
-    repeats = args.repeats or max(3, cfg.profiling.repeats)
-    n_features = cfg.cohort.n_loci
+    profile = load_profile(args.profile)
+    repeats = args.repeats or max(3, profile.profiling.repeats)
+    n_features = profile.cohort.n_loci
     lightning_epoch, plain_epoch = plain_epoch_fn(args.model, args.samples, n_features,
-                                                  cfg.train, cfg.model)
+                                                  profile.train, profile.model)
     lightning_epoch(), plain_epoch()  # warm-up: first calls pay imports and allocations
     times: dict[str, list[float]] = {"Lightning": [], "plain PyTorch": []}
     for _ in range(repeats):
@@ -41,9 +42,9 @@ def main(argv: list[str] | None = None) -> None:
             fn()
             times[label].append(time.perf_counter() - t0)
 
-    steps = -(-args.samples // cfg.train.batch_size)
+    steps = -(-args.samples // profile.train.batch_size)
     print(f"profile {args.profile}, {device_label('cpu')}; {args.model}, {args.samples} "
-          f"samples, {n_features} features per modality, batch {cfg.train.batch_size} "
+          f"samples, {n_features} features per modality, batch {profile.train.batch_size} "
           f"({steps} steps), median of {repeats}")
     print(f"{'loop':<15}{'s/epoch':>9}{'ms/step':>9}{'min s':>8}{'max s':>8}")
     med = {k: statistics.median(v) for k, v in times.items()}

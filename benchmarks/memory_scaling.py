@@ -12,37 +12,39 @@ model and training it for one epoch at the profile's cohort size, features and b
 the idle process (interpreter, torch and the package already loaded), against the aim.
 """
 
+from __future__ import annotations
+
 import math
+from typing import TYPE_CHECKING
 
 import _args
+
+if TYPE_CHECKING:  # the package loads after the arguments are parsed
+    from cancer_alpha.config import ModelConfig, TrainConfig
 
 AIM_MB = 230.0  # paper-scale training above the idle process: a tenth of the claimed 2.3 GB
 MODELS = ("mmt_modality", "mmt_locus", "perceiver_io", "tab_transformer")
 
 
-def training_rss(name: str, n_features: int, n_samples: int, batch_size: int,
-                 model_cfg) -> dict:
-    """RSS and tensor peaks of building ``name`` and training one epoch, above the idle process."""
+def training_rss(name: str, n_features: int, n_samples: int, train_cfg: TrainConfig,
+                 model_cfg: ModelConfig) -> dict:
+    """RSS and tensor peaks of building ``name`` and training one epoch of ``n_samples`` in
+    batches of ``train_cfg.batch_size`` (the book's training step), above the idle process."""
     import torch
 
-    from cancer_alpha.losses import composite_loss
     from cancer_alpha.models import build_model
-    from cancer_alpha.profiling import peak_memory, random_batch, synthetic_specs
+    from cancer_alpha.profiling import optimiser_step, peak_memory, random_batch, synthetic_specs
 
     specs = synthetic_specs(n_features)
-    steps = math.ceil(n_samples / batch_size)
+    steps = math.ceil(n_samples / train_cfg.batch_size)
 
     def train() -> None:
         model = build_model(name, specs, 5, model_cfg).train()
-        opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=train_cfg.lr,
+                                      weight_decay=train_cfg.weight_decay)
         for step in range(steps):
-            batch = random_batch(specs, batch_size, seed=step)
-            opt.zero_grad(set_to_none=True)
-            out = model(batch["x"], batch["mask"])
-            loss, _ = composite_loss(out.logits, batch["y"], out.attention, gamma=2.0,
-                                     attention_lambda=1e-3)
-            loss.backward()
-            opt.step()
+            batch = random_batch(specs, train_cfg.batch_size, seed=step)
+            optimiser_step(model, optimizer, batch, train_cfg)
 
     report = peak_memory(train)
     return {"steps": steps, "rss_mb": report.rss_peak_mb, "idle_mb": report.rss_before_mb,
@@ -65,9 +67,9 @@ def main(argv: list[str] | None = None) -> None:
         train_step_memory,
     )
 
-    cfg = load_profile(args.profile)
+    profile = load_profile(args.profile)
     models = [m for m in args.models.split(",") if m]
-    lengths = cfg.profiling.sequence_lengths
+    lengths = profile.profiling.sequence_lengths
     print(f"profile {args.profile}, {device_label('cpu')}; batch {args.batch}; "
           "peak live tensor MB of one training step")
     peaks = {m: [] for m in models}
@@ -76,7 +78,8 @@ def main(argv: list[str] | None = None) -> None:
     for n in lengths:
         row = f"{n:>9}"
         for m in models:
-            peaks[m].append(train_step_memory(m, n, args.batch, cfg.model).tensor_peak_mb)
+            peaks[m].append(train_step_memory(m, n, args.batch, profile.train,
+                                              profile.model).tensor_peak_mb)
             row += f"{peaks[m][-1]:>17.2f}"
         if {"perceiver_io", "mmt_locus"} <= set(models):
             row += f"{peaks['perceiver_io'][-1] / peaks['mmt_locus'][-1]:>17.3f}"
@@ -87,14 +90,15 @@ def main(argv: list[str] | None = None) -> None:
         "{:>17}".format("{:.2f}..{:.2f}".format(*fit_power_law(lengths, peaks[m]).ci95))
         for m in models))
 
-    n_features, n_samples = cfg.cohort.n_loci, cfg.cohort.n_samples
-    batch = cfg.train.batch_size
+    n_features, n_samples = profile.cohort.n_loci, profile.cohort.n_samples
+    batch = profile.train.batch_size
     print(f"\none epoch in a fresh process: {n_samples} samples, {n_features} features per "
           f"modality, batch {batch}; MB above the idle process (aim < {AIM_MB:.0f} MB)")
     print(f"{'model':<16}{'steps':>6}{'idle RSS':>10}{'RSS peak':>10}{'tensors':>9}"
           f"{'aim':>7}{'meets':>7}")
     for m in ("mmt_modality", "mmt_locus"):
-        r = run_in_subprocess(training_rss, m, n_features, n_samples, batch, cfg.model)
+        r = run_in_subprocess(training_rss, m, n_features, n_samples, profile.train,
+                              profile.model)
         meets = "yes" if r["rss_mb"] is not None and r["rss_mb"] < AIM_MB else "no"
         rss = "n/a" if r["rss_mb"] is None else f"{r['rss_mb']:.1f}"
         print(f"{m:<16}{r['steps']:>6}{r['idle_mb']:>10.1f}{rss:>10}{r['tensor_mb']:>9.1f}"

@@ -44,8 +44,8 @@ def main(argv: list[str] | None = None) -> None:
     from cancer_alpha.config import CohortConfig, load_profile
     from cancer_alpha.synth import World
 
-    cfg = CohortConfig() if args.profile == "paper" else load_profile(args.profile).cohort
-    world = World.from_config(cfg)
+    cohort_cfg = CohortConfig() if args.profile == "paper" else load_profile(args.profile).cohort
+    world = World.from_config(cohort_cfg)
     cohort = world.sample(args.bayes_samples, seed=1)
     clf = BayesClassifier(world)
 
@@ -58,8 +58,9 @@ def main(argv: list[str] | None = None) -> None:
     rows.append(("bayes all 7 subsets, shared work", args.bayes_samples, best_time(
         lambda: subset_ceilings(clf, cohort.data), args.repeats)))
 
-    print(f"profile {args.profile}: {cfg.n_loci} loci, {cfg.n_fragment_bins} fragment bins, "
-          f"{len(cfg.class_names)} classes, 1 thread, best of {args.repeats}")
+    print(f"profile {args.profile}: {cohort_cfg.n_loci} loci, {cohort_cfg.n_fragment_bins} "
+          f"fragment bins, {len(cohort_cfg.class_names)} classes, 1 thread, "
+          f"best of {args.repeats}")
     print(f"{'what':<36}{'samples':>9}{'seconds':>10}{'samples/s':>12}")
     for name, n, sec in rows:
         print(f"{name:<36}{n:>9}{sec:>10.3f}{n / sec:>12.0f}")

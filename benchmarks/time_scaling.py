@@ -24,17 +24,17 @@ def main(argv: list[str] | None = None) -> None:
     from cancer_alpha.config import load_profile
     from cancer_alpha.profiling import compare_nlogn, device_label, epoch_seconds
 
-    cfg = load_profile(args.profile)
-    sizes = cfg.profiling.dataset_sizes
-    repeats = args.repeats or cfg.profiling.repeats
-    n_features = cfg.cohort.n_loci
+    profile = load_profile(args.profile)
+    sizes = profile.profiling.dataset_sizes
+    repeats = args.repeats or profile.profiling.repeats
+    n_features = profile.cohort.n_loci
     print(f"profile {args.profile}, {device_label('cpu')}; {args.model}, {n_features} features "
-          f"per modality, batch {cfg.train.batch_size}, median of {repeats} after 1 warm-up")
+          f"per modality, batch {profile.train.batch_size}, median of {repeats} after 1 warm-up")
     print(f"{'samples':>9}{'seconds':>10}{'ms/sample':>11}{'t/t0':>8}{'n/n0':>8}"
           f"{'nlogn/n0logn0':>15}")
     times = []
     for n in sizes:
-        t = epoch_seconds(args.model, n, n_features, cfg.train, cfg.model, repeats=repeats)
+        t = epoch_seconds(args.model, n, n_features, profile.train, profile.model, repeats=repeats)
         times.append(t.median_s)
         n0 = sizes[0]
         print(f"{n:>9}{t.median_s:>10.3f}{1e3 * t.median_s / n:>11.3f}{t.median_s / times[0]:>8.2f}"

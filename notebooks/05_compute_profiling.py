@@ -65,7 +65,7 @@ run.glue("memory_batch", memory_batch)
 rows = []
 for n in cfg.profiling.sequence_lengths:
     for name in memory_models:
-        r = prof.train_step_memory(name, n, memory_batch, cfg.model, device=device)
+        r = prof.train_step_memory(name, n, memory_batch, cfg.train, cfg.model, device=device)
         rows.append({"model": name, "features": n, "tokens": 3 * n,
                      "peak_mb": r.tensor_peak_mb, "rss_mb": r.rss_peak_mb})
 memory = pd.DataFrame(rows)
@@ -164,7 +164,7 @@ run.claim("C04", measured=round(time_fit.exponent, 3),
 paper_rows = []
 for name in ["mmt_modality", "mmt_locus"]:
     r = prof.run_in_subprocess(prof.train_step_memory, name, paper_features,
-                               cfg.train.batch_size, cfg.model, device=device)
+                               cfg.train.batch_size, cfg.train, cfg.model, device=device)
     state = prof.training_state_mb(name, paper_features, cfg.model)
     paper_rows.append({"model": name, "state_mb": state, "step_peak_mb": r.tensor_peak_mb,
                        "total_mb": state + r.tensor_peak_mb, "rss_increase_mb": r.rss_peak_mb})
@@ -240,7 +240,7 @@ t_lightning = prof.time_callable(lightning_epoch, repeats=cfg.profiling.repeats,
 t_plain = prof.time_callable(plain_epoch, repeats=cfg.profiling.repeats, warmup=1)
 overhead = t_lightning.median_s / t_plain.median_s
 throughput = prof.train_gflops("mmt_modality", paper_features, cfg.train.batch_size, cfg.model,
-                               repeats=cfg.profiling.repeats)
+                               repeats=cfg.profiling.repeats, train_cfg=cfg.train)
 run.glue("overhead", overhead)
 run.glue("train_gflops", throughput["gflops"])
 pd.DataFrame({"seconds per epoch": {"Lightning": t_lightning.median_s,

@@ -1,4 +1,5 @@
-"""Focal loss, the attention-entropy regulariser, the composite and auxiliary losses."""
+"""Focal loss, the attention-entropy regulariser, the composite and auxiliary losses, modality
+dropout, and the training loss of a batch that every training loop calls."""
 
 from __future__ import annotations
 
@@ -8,8 +9,27 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cancer_alpha.losses import attention_entropy, auxiliary_loss, composite_loss, focal_loss
+from cancer_alpha.config import ModelConfig, TrainConfig
+from cancer_alpha.data import ModalitySpec
+from cancer_alpha.losses import (
+    attention_entropy,
+    auxiliary_loss,
+    batch_loss,
+    composite_loss,
+    focal_loss,
+    modality_dropout,
+    output_loss,
+)
+from cancer_alpha.models import build_model
 from cancer_alpha.models.attention import masked_softmax
+
+P, K = 6, 3
+SPECS = [ModalitySpec("methylation", "methylation", P),
+         ModalitySpec("fragmentomics", "fragmentomics", P),
+         ModalitySpec("cna", "cna", P)]
+NAMES = [s.name for s in SPECS]
+TINY = ModelConfig(d_model=8, n_heads=2, n_layers=1, dropout=0.0, n_bins=4, n_latents=4,
+                   tab_token_dim=8)
 
 
 def logits_and_targets(n: int = 32, k: int = 5, seed: int = 0):
@@ -97,3 +117,92 @@ def test_auxiliary_loss_uses_only_samples_where_the_modality_is_present():
     expected = (F.cross_entropy(logits, y) + F.cross_entropy(logits[:4], y[:4])) / 2
     assert torch.allclose(auxiliary_loss(aux, y, mask, gamma=0.0), expected)
     assert auxiliary_loss(aux, y, torch.zeros_like(mask), gamma=0.0) == 0
+
+
+def batch(n: int = 16, seed: int = 0) -> dict:
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, K, (n,), generator=g)
+    return {"x": {s: torch.randn(n, P, generator=g) + y[:, None] for s in NAMES},
+            "mask": torch.ones(n, len(NAMES), dtype=torch.bool), "y": y}
+
+
+def test_output_loss_adds_attention_entropy_and_auxiliary_terms_with_their_weights():
+    torch.manual_seed(0)
+    model = build_model("mmt_modality", SPECS, K, TINY).eval()
+    train_cfg = TrainConfig(focal_gamma=0.0, attention_lambda=0.5, aux_loss_weight=0.25)
+    b = batch()
+    out = model(b["x"], b["mask"])
+    total, parts = output_loss(out, b["y"], b["mask"], train_cfg)
+    expected = parts["classification"] + 0.5 * parts["attention"] + 0.25 * parts["auxiliary"]
+    assert torch.allclose(total, expected)
+    assert torch.allclose(parts["classification"], F.cross_entropy(out.logits, b["y"]))
+    assert parts["attention"] > 0
+    # progressive pre-training: only the per-modality heads' loss
+    pre, parts = output_loss(out, b["y"], b["mask"], train_cfg, classification_weight=0.0,
+                             aux_weight=1.0)
+    assert torch.allclose(pre, parts["auxiliary"])
+
+
+def test_batch_loss_reads_gamma_and_lambda_from_the_train_config():
+    torch.manual_seed(0)
+    model = build_model("mmt_modality", SPECS, K, TINY).eval()
+    b = batch()
+    out = model(b["x"], b["mask"])
+    for gamma, lam in ((0.0, 0.0), (2.0, 0.0), (1.0, 0.7)):
+        got = batch_loss(model, b, TrainConfig(focal_gamma=gamma, attention_lambda=lam))
+        expected = focal_loss(out.logits, b["y"], gamma) + lam * attention_entropy(out.attention)
+        assert torch.allclose(got.loss, expected)
+
+
+def test_batch_loss_copies_attention_out_only_when_the_loss_uses_it():
+    torch.manual_seed(0)
+    model = build_model("mmt_modality", SPECS, K, TINY).eval()
+    b = batch()
+    assert batch_loss(model, b, TrainConfig(attention_lambda=0.1)).output.attention is not None
+    assert batch_loss(model, b, TrainConfig(attention_lambda=0.0)).output.attention is None
+    pre = batch_loss(model, b, TrainConfig(attention_lambda=0.1), classification_weight=0.0,
+                     aux_weight=1.0)
+    assert pre.output.attention is None
+    assert model.return_attention  # the model's own setting comes back
+    # the peers' attention serves analysis only: no regulariser, whatever lambda says
+    tab = build_model("tab_transformer", SPECS, K, TINY).eval()
+    assert batch_loss(tab, b, TrainConfig(attention_lambda=0.1)).output.attention is None
+
+
+def test_batch_loss_drops_modalities_of_training_batches_only():
+    torch.manual_seed(0)
+    model = build_model("early_fusion_mlp", SPECS, K, TINY).eval()
+    b = batch(n=64)
+    train_cfg = TrainConfig(modality_dropout=0.5)
+    torch.manual_seed(1)
+    evaluation = batch_loss(model, b, train_cfg, training=False)
+    torch.manual_seed(1)
+    training = batch_loss(model, b, train_cfg, training=True)
+    torch.manual_seed(1)
+    _, kept = modality_dropout(b["x"], b["mask"], 0.5, NAMES)
+    assert not kept.all()  # the draw hid something
+    assert torch.equal(evaluation.output.logits, model(b["x"], b["mask"]).logits)
+    x = {s: torch.where(kept[:, m, None], b["x"][s], 0.0) for m, s in enumerate(NAMES)}
+    assert torch.equal(training.output.logits, model(x, kept).logits)
+
+
+def test_modality_dropout_hides_present_modalities_but_never_all_of_a_sample():
+    g = torch.Generator().manual_seed(0)
+    n = 20000
+    mask = torch.ones(n, 3, dtype=torch.bool)
+    mask[: n // 4, 0] = False  # already missing: stays missing
+    x = {s: torch.randn(n, P, generator=g) for s in NAMES}
+    x["cna"][: n // 2] = float("nan")  # garbage behind a mask must not survive either
+    mask[: n // 2, 2] = False
+    new_x, new_mask = modality_dropout(x, mask, 0.3, NAMES, generator=g)
+    assert not (new_mask & ~mask).any()  # nothing reappears
+    assert new_mask.any(dim=1).all()
+    assert all(torch.isfinite(v).all() for v in new_x.values())
+    for m, s in enumerate(NAMES):
+        assert (new_x[s][~new_mask[:, m]] == 0).all()
+        assert torch.equal(new_x[s][new_mask[:, m]], x[s][new_mask[:, m]])
+    # samples with all three present lose each with p = 0.3, except the rescued ones:
+    # P(hidden) = 0.3 - 0.3^3 / 3 = 0.291; 4 standard errors of 3 * n/2 draws is about 0.011
+    full = mask.all(dim=1)
+    hidden = (~new_mask[full]).float().mean().item()
+    assert abs(hidden - (0.3 - 0.3**3 / 3)) < 0.011

@@ -1,5 +1,6 @@
 """Measurement utilities of the compute-profiling chapter: fits, timing, latency, memory."""
 
+import dataclasses
 import json
 import math
 import os
@@ -11,6 +12,8 @@ import numpy as np
 import pytest
 import torch
 
+from cancer_alpha.config import load_profile
+from cancer_alpha.models import build_model
 from cancer_alpha.profiling import (
     achieved_gflops,
     compare_nlogn,
@@ -19,7 +22,9 @@ from cancer_alpha.profiling import (
     inference_latency,
     matmul_peak_gflops,
     peak_memory,
+    plain_epoch_fn,
     run_in_subprocess,
+    synthetic_specs,
     time_callable,
 )
 
@@ -278,3 +283,20 @@ def test_importing_profiling_does_not_import_lightning():
             "sys.modules} & {'pytorch_lightning', 'lightning'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# ----------------------------------------------------------------------------- Lightning's overhead
+
+
+@pytest.mark.parametrize("name", ["mmt_modality", "tab_transformer"])
+def test_plain_pytorch_loop_trains_the_same_weights_as_the_lightning_loop(name):
+    # the same training step, optimiser, schedule, clipping and batches: only the loop differs
+    profile = load_profile("smoke")
+    train_cfg = dataclasses.replace(profile.train, modality_dropout=0.3, aux_loss_weight=0.5)
+    lightning_epoch, plain_epoch = plain_epoch_fn(name, 100, 8, train_cfg, profile.model)
+    trained, plain = lightning_epoch().state_dict(), plain_epoch().state_dict()
+    assert trained.keys() == plain.keys()
+    assert all(torch.equal(trained[k], plain[k]) for k in trained)
+    torch.manual_seed(0)
+    untrained = build_model(name, synthetic_specs(8), 5, profile.model).state_dict()
+    assert any(not torch.equal(untrained[k], plain[k]) for k in untrained)  # it did train

@@ -7,12 +7,11 @@ import os
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 import torch
 
 from cancer_alpha.config import load_profile
-from cancer_alpha.losses import composite_loss
+from cancer_alpha.losses import batch_loss
 from cancer_alpha.models import MODEL_NAMES, build_model
 from cancer_alpha.profiling import random_batch
 from cancer_alpha.synth import World
@@ -37,6 +36,7 @@ def test_large_profile_has_longer_sequences_than_paper(large):
     assert profile.cohort.n_samples == 100_000
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_large_profile_model_runs_one_training_step(large, name):
     profile, world = large
@@ -45,16 +45,11 @@ def test_large_profile_model_runs_one_training_step(large, name):
     model = build_model(name, specs, len(profile.cohort.class_names), profile.model).train()
     if hasattr(model, "fit_bins"):
         model.fit_bins(random_batch(specs, 64, seed=1)["x"])
-    if hasattr(model, "return_attention"):
-        model.return_attention = True  # as in training: the loss regularises the attention
     opt = torch.optim.AdamW(model.parameters(), lr=profile.train.lr)
     batch = random_batch(specs, BATCH, n_classes=len(profile.cohort.class_names))
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
 
-    out = model(batch["x"], batch["mask"])
-    loss, _ = composite_loss(out.logits, batch["y"], out.attention,
-                             gamma=profile.train.focal_gamma,
-                             attention_lambda=profile.train.attention_lambda)
+    loss, out, _ = batch_loss(model, batch, profile.train)  # the training loss of the book
     loss.backward()
     opt.step()
 
@@ -66,18 +61,18 @@ def test_large_profile_model_runs_one_training_step(large, name):
     assert len(changed) == len(grads)  # every parameter with a gradient was updated
 
 
+@pytest.mark.slow
 def test_large_profile_trainer_fits_one_step_on_this_machine(large):
-    from cancer_alpha.data import Standardizer
     from cancer_alpha.training import ClassifierModule, CohortDataModule, make_trainer
 
     profile, world = large
     data = world.sample(2 * BATCH, seed=0).data
-    cfg = dataclasses.replace(profile.train, batch_size=BATCH)
-    dm = CohortDataModule(data, data.subset(np.arange(BATCH)), Standardizer().fit(data), BATCH)
+    train_cfg = dataclasses.replace(profile.train, batch_size=BATCH)
+    dm = CohortDataModule(data, train_cfg, validation=False)
     module = ClassifierModule(build_model("mmt_modality", list(data.specs), data.n_classes,
-                                          profile.model), cfg, data.n_classes)
+                                          profile.model), train_cfg, data.n_classes)
     # the profile's own accelerator, devices, strategy and precision ("auto" everywhere)
-    trainer = make_trainer(cfg, max_steps=1, limit_val_batches=0)
+    trainer = make_trainer(train_cfg, max_steps=1, limit_val_batches=0)
     trainer.fit(module, datamodule=dm)
     assert trainer.global_step == 1
     expected = "16-mixed" if torch.cuda.is_available() else "32-true"
@@ -85,6 +80,7 @@ def test_large_profile_trainer_fits_one_step_on_this_machine(large):
     assert math.isfinite(module.history[-1]["train_loss"])
 
 
+@pytest.mark.slow
 def test_ddp_two_cpu_processes_train_one_epoch_on_disjoint_shards(tmp_path):
     out = tmp_path / "ddp.json"
     samples = 64  # 8 batches of 8: 4 per rank, so Lightning's sampler pads nothing

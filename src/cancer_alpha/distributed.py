@@ -21,12 +21,16 @@ import math
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:  # torch and Lightning load only when a run starts, not for --help
+    import pytorch_lightning as pl
+    from torch import Tensor, nn
+
+    from .losses import Batch
 
 
-def _weights_digest(module: Any) -> tuple[str, float]:
+def _weights_digest(module: nn.Module) -> tuple[str, float]:
     """sha256 of every parameter's bytes in a fixed order, and the sum of their values."""
 
     h = hashlib.sha256()
@@ -39,7 +43,7 @@ def _weights_digest(module: Any) -> tuple[str, float]:
     return h.hexdigest(), total if math.isfinite(total) else float("nan")
 
 
-def _record_callback(train_x: Any, first: str) -> Any:
+def _record_callback(train_x: Tensor, first: str) -> pl.Callback:
     """A Lightning callback recording, on each rank, the cohort rows of its training batches
     and the state the checks need; rank 0 receives every rank's record at the end."""
     import pytorch_lightning as pl
@@ -57,7 +61,7 @@ def _record_callback(train_x: Any, first: str) -> Any:
             self.initial_digest = _weights_digest(module)[0]
 
         def on_train_batch_start(self, trainer: pl.Trainer, module: pl.LightningModule,
-                                 batch: dict[str, Any], batch_idx: int) -> None:
+                                 batch: Batch, batch_idx: int) -> None:
             # batches carry no sample index: match each row to the cohort's standardised rows
             # (continuous values, so a row identifies its sample)
             rows = batch["x"][first].cpu()
@@ -108,7 +112,7 @@ def summarize(ranks: list[dict[str, Any]], n_samples: int) -> dict[str, Any]:
 
 
 def train_one_epoch(model: str = "mmt_modality", devices: int = 2, samples: int = 64,
-                    batch_size: int = 8, profile: str = "smoke", seed: int = 0,
+                    batch_size: int = 8, profile_name: str = "smoke", seed: int = 0,
                     accelerator: str = "cpu", strategy: str = "ddp", num_nodes: int = 1
                     ) -> dict[str, Any] | None:
     """Train ``model`` for one epoch on a synthetic cohort of ``samples`` under ``strategy``.
@@ -126,19 +130,20 @@ def train_one_epoch(model: str = "mmt_modality", devices: int = 2, samples: int 
     import pytorch_lightning as pl
     import torch
 
-    from .data import Standardizer, to_tensors
+    from .data import to_tensors
     from .models import build_model
     from .synth import World
     from .training import ClassifierModule, CohortDataModule, make_trainer
 
-    cfg = load_profile(profile)
-    cohort_cfg = dataclasses.replace(cfg.cohort, n_samples=samples)
+    profile = load_profile(profile_name)
+    cohort_cfg = dataclasses.replace(profile.cohort, n_samples=samples)
     data = World.from_config(cohort_cfg).sample(samples, seed=seed).data
-    scaler = Standardizer().fit(data)
-    dm = CohortDataModule(data, data.subset(np.arange(min(samples, 16))), scaler, batch_size,
-                          seed=seed)
+    train_cfg = dataclasses.replace(profile.train, accelerator=accelerator, devices=devices,
+                                    strategy=strategy, max_epochs=1, batch_size=batch_size,
+                                    num_threads=1)  # one thread per rank: ranks share cores
+    dm = CohortDataModule(data, train_cfg, seed, validation=False)
     first = data.specs[0].name
-    train_x = to_tensors(data, scaler)["x"][first]
+    train_x = to_tensors(data, dm.scaler)["x"][first]
 
     # the same global seed on every rank: Lightning seeds its distributed sampler's shuffle
     # from it, and ranks with different seeds would draw overlapping shards
@@ -147,15 +152,12 @@ def train_one_epoch(model: str = "mmt_modality", devices: int = 2, samples: int 
     with torch.random.fork_rng():
         # a different initialisation on every rank: DDP must broadcast rank 0's weights
         torch.manual_seed(seed + 1 + rank)
-        net = build_model(model, list(data.specs), data.n_classes, cfg.model)
-    if cfg.train.aux_loss_weight == 0 and hasattr(net, "aux_heads"):
+        net = build_model(model, list(data.specs), data.n_classes, profile.model)
+    if train_cfg.aux_loss_weight == 0 and hasattr(net, "aux_heads"):
         # heads outside the loss get no gradient, and plain DDP stops on a parameter that
         # takes part in no backward pass (strategy "ddp_find_unused_parameters_true" would
         # search the graph for them at every step instead)
         net.aux_heads.requires_grad_(False)
-    train_cfg = dataclasses.replace(cfg.train, accelerator=accelerator, devices=devices,
-                                    strategy=strategy, max_epochs=1, batch_size=batch_size,
-                                    num_threads=1)  # one thread per rank: ranks share cores
     module = ClassifierModule(net, train_cfg, data.n_classes)
     recorder = _record_callback(train_x, first)
     recorder.built_digest = _weights_digest(net)[0]

@@ -1,14 +1,31 @@
-"""Losses of seed 000 (section 2.3): focal loss and the composite loss
-L = L_cls + lambda * L_attention, whose sparsity term is the entropy of the attention weights.
+"""Losses of the MMT paper (section 2.3): focal loss and the composite loss
+L = L_cls + lambda * L_attention, whose sparsity term is the entropy of the attention weights;
+and :func:`batch_loss`, the one training loss of a batch that every training loop calls (the
+LightningModule, Chapter 5's plain PyTorch loop, the memory and throughput measurements).
+
+Importing this module imports torch but not pytorch_lightning.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
+from typing import NamedTuple, TypedDict
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
+
+from cancer_alpha.config import TrainConfig
+from cancer_alpha.models import ModelOutput, MultiModalTransformer, attention_returned
+
+
+class Batch(TypedDict):
+    """A batch as every model and training loop reads it."""
+
+    x: dict[str, Tensor]  # {modality: (B, P_m)}, standardised, 0 where missing
+    mask: Tensor  # (B, M) bool: modality m of sample b is present
+    y: Tensor  # (B,) int64 class indices
 
 
 def focal_loss(logits: Tensor, target: Tensor, gamma: float = 2.0,
@@ -71,3 +88,82 @@ def auxiliary_loss(aux_logits: Mapping[str, Tensor], target: Tensor, mask: Tenso
     if not losses:
         return mask.new_zeros((), dtype=torch.float32)
     return torch.stack(losses).mean()
+
+
+def modality_dropout(x: dict[str, Tensor], mask: Tensor, p: float, names: Sequence[str],
+                     generator: torch.Generator | None = None
+                     ) -> tuple[dict[str, Tensor], Tensor]:
+    """Hide each present modality of each sample with probability ``p``, never all of a
+    sample's modalities: the mask turns False and the values turn 0. ``names`` are the
+    modalities in the order of the mask's columns."""
+    if p <= 0:
+        return x, mask
+    u = torch.rand(mask.shape, generator=generator, device="cpu").to(mask.device)
+    keep = mask & (u >= p)
+    # a sample that would lose everything keeps the present modality with the largest draw
+    emptied = mask.any(dim=1) & ~keep.any(dim=1)
+    rescue = torch.nn.functional.one_hot(torch.where(mask, u, -1.0).argmax(dim=1),
+                                         mask.shape[1]).bool()
+    keep = keep | (rescue & emptied[:, None])
+    zero = torch.zeros((), device=mask.device)
+    x = {n: torch.where(keep[:, m, None], x[n], zero.to(x[n].dtype))
+         for m, n in enumerate(names)} | {k: v for k, v in x.items() if k not in names}
+    return x, keep
+
+
+def output_loss(out: ModelOutput, y: Tensor, mask: Tensor, train_cfg: TrainConfig, *,
+                aux_weight: float | None = None, classification_weight: float = 1.0,
+                class_weight: Tensor | None = None) -> tuple[Tensor, dict[str, Tensor]]:
+    """The training loss of a model output and its detached parts:
+    ``classification_weight * (focal + attention_lambda * attention entropy)
+    + aux_weight * auxiliary focal loss of the per-modality heads``.
+
+    Focal gamma and attention lambda come from ``train_cfg``; ``aux_weight`` defaults to
+    ``train_cfg.aux_loss_weight``. Progressive pre-training sets ``classification_weight=0``
+    and ``aux_weight=1``.
+    """
+    aux_weight = train_cfg.aux_loss_weight if aux_weight is None else float(aux_weight)
+    main, parts = composite_loss(
+        out.logits, y, out.attention, gamma=train_cfg.focal_gamma,
+        attention_lambda=train_cfg.attention_lambda, class_weight=class_weight)
+    total = classification_weight * main
+    if aux_weight > 0 and out.aux_logits:
+        aux = auxiliary_loss(out.aux_logits, y, mask, train_cfg.focal_gamma, class_weight)
+        total = total + aux_weight * aux
+        parts["auxiliary"] = aux.detach()
+    return total, parts
+
+
+class BatchLoss(NamedTuple):
+    """What :func:`batch_loss` returns."""
+
+    loss: Tensor  # the scalar to back-propagate
+    output: ModelOutput  # the model's output on the batch (after modality dropout)
+    parts: dict[str, Tensor]  # detached: classification, attention, auxiliary
+
+
+def batch_loss(model: nn.Module, batch: Batch, train_cfg: TrainConfig, *,
+               training: bool = True, aux_weight: float | None = None,
+               classification_weight: float = 1.0, class_weight: Tensor | None = None
+               ) -> BatchLoss:
+    """The loss of one batch as training computes it: modality dropout
+    (``train_cfg.modality_dropout``, training batches only), the forward pass, then
+    :func:`output_loss` with the weights given.
+
+    The multi-modal transformer copies its attention weights out only when the loss uses
+    them (``attention_lambda > 0`` and ``classification_weight > 0``). The peers compute
+    attention weights only for analysis, so the regulariser of the MMT paper's own model does
+    not apply to them.
+    """
+    x, mask, y = batch["x"], batch["mask"], batch["y"]
+    if training:
+        x, mask = modality_dropout(x, mask, train_cfg.modality_dropout,
+                                   [s.name for s in model.specs])
+    uses_attention = train_cfg.attention_lambda > 0 and classification_weight > 0
+    with (attention_returned(model, uses_attention) if isinstance(model, MultiModalTransformer)
+          else nullcontext()):
+        out = model(x, mask)
+    loss, parts = output_loss(out, y, mask, train_cfg, aux_weight=aux_weight,
+                              classification_weight=classification_weight,
+                              class_weight=class_weight)
+    return BatchLoss(loss, out, parts)

@@ -7,6 +7,7 @@ Importing this package imports torch but not pytorch_lightning.
 from cancer_alpha.profiling.experiments import (
     epoch_seconds,
     latency_of,
+    optimiser_step,
     plain_epoch_fn,
     random_batch,
     synthetic_specs,
@@ -35,9 +36,9 @@ from cancer_alpha.profiling.reports import (
 from cancer_alpha.profiling.scaling import compare_nlogn, fit_power_law
 
 __all__ = [
-    "epoch_seconds", "latency_of", "plain_epoch_fn", "random_batch", "synthetic_specs",
-    "train_gflops", "train_step_memory", "training_state_mb", "achieved_gflops", "device_label",
-    "inference_latency", "matmul_peak_gflops", "peak_memory", "run_in_subprocess",
-    "time_callable", "MB", "LatencyReport", "LawFit", "MemoryReport", "PowerLawFit",
-    "ScalingComparison", "TimingReport", "compare_nlogn", "fit_power_law",
+    "epoch_seconds", "latency_of", "optimiser_step", "plain_epoch_fn", "random_batch",
+    "synthetic_specs", "train_gflops", "train_step_memory", "training_state_mb",
+    "achieved_gflops", "device_label", "inference_latency", "matmul_peak_gflops", "peak_memory",
+    "run_in_subprocess", "time_callable", "MB", "LatencyReport", "LawFit", "MemoryReport",
+    "PowerLawFit", "ScalingComparison", "TimingReport", "compare_nlogn", "fit_power_law",
 ]

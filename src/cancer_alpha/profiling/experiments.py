@@ -1,16 +1,22 @@
 """Chapter 5's experiments: each builds its inputs from the paper's three modality kinds at a
 given number of features per modality, so the same function serves the chapter and
-``benchmarks/``."""
+``benchmarks/``. Every training step measured here is the training step of the book:
+:func:`~cancer_alpha.losses.batch_loss` with the profile's ``TrainConfig``, backward, gradient
+clipping and an AdamW step (:func:`optimiser_step`)."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import torch
+from torch import Tensor, nn
 
+from cancer_alpha.config import ModelConfig, TrainConfig
+from cancer_alpha.data import ModalitySpec, MultiOmicsData
+from cancer_alpha.losses import Batch, batch_loss
+from cancer_alpha.models import build_model
 from cancer_alpha.profiling.meters import (
     achieved_gflops,
     inference_latency,
@@ -20,10 +26,8 @@ from cancer_alpha.profiling.meters import (
 from cancer_alpha.profiling.reports import MB, LatencyReport, MemoryReport, TimingReport
 
 
-def synthetic_specs(n_features: int) -> list:
+def synthetic_specs(n_features: int) -> list[ModalitySpec]:
     """Specs of the three synthetic modalities with ``n_features`` features each."""
-    from cancer_alpha.data import ModalitySpec
-
     pos = tuple(float(i) for i in range(n_features))
     return [ModalitySpec("methylation", "methylation", n_features, pos),
             ModalitySpec("fragmentomics", "fragmentomics", n_features,
@@ -31,8 +35,8 @@ def synthetic_specs(n_features: int) -> list:
             ModalitySpec("cna", "cna", n_features, pos)]
 
 
-def random_batch(specs: list, batch_size: int, n_classes: int = 5, seed: int = 0,
-                 device: str = "cpu") -> dict[str, Any]:
+def random_batch(specs: list[ModalitySpec], batch_size: int, n_classes: int = 5, seed: int = 0,
+                 device: str = "cpu") -> Batch:
     """A standardised-looking batch of random values (all modalities present)."""
     g = torch.Generator().manual_seed(seed)
     return {"x": {s.name: torch.randn(batch_size, s.n_features, generator=g).to(device)
@@ -41,111 +45,105 @@ def random_batch(specs: list, batch_size: int, n_classes: int = 5, seed: int = 0
             "y": torch.randint(n_classes, (batch_size,), generator=g).to(device)}
 
 
-def _train_step_fn(name: str, n_features: int, batch_size: int, model_cfg: Any,
-                   device: str = "cpu") -> Callable[[], None]:
-    from cancer_alpha.losses import composite_loss
-    from cancer_alpha.models import build_model
+def optimiser_step(model: nn.Module, optimizer: torch.optim.Optimizer, batch: Batch,
+                   train_cfg: TrainConfig) -> Tensor:
+    """One training step outside Lightning, as Lightning takes it: the batch's training loss
+    (:func:`~cancer_alpha.losses.batch_loss`), backward, gradients clipped to norm
+    ``train_cfg.gradient_clip``, an optimiser step. Returns the detached loss."""
+    optimizer.zero_grad(set_to_none=True)
+    loss = batch_loss(model, batch, train_cfg).loss
+    loss.backward()
+    # the optimiser's parameters in its order, as Lightning clips them: the same norm, bit for bit
+    torch.nn.utils.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]],
+                                   train_cfg.gradient_clip)
+    optimizer.step()
+    return loss.detach()
 
+
+def _train_step_fn(name: str, n_features: int, batch_size: int, train_cfg: TrainConfig,
+                   model_cfg: ModelConfig, device: str = "cpu") -> Callable[[], Tensor]:
+    """Repeated training steps of model ``name`` on one random batch."""
     specs = synthetic_specs(n_features)
     model = build_model(name, specs, 5, model_cfg).to(device).train()
     if hasattr(model, "fit_bins"):
         model.fit_bins(random_batch(specs, 256, seed=1)["x"])
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    # the optimiser state (two moments per parameter) is what matters here, not the schedule
+    optimizer = torch.optim.AdamW(model.parameters(), lr=train_cfg.lr,
+                                  weight_decay=train_cfg.weight_decay)
     batch = random_batch(specs, batch_size, device=device)
-
-    def step() -> None:
-        opt.zero_grad(set_to_none=True)
-        out = model(batch["x"], batch["mask"])
-        loss, _ = composite_loss(out.logits, batch["y"], out.attention, gamma=2.0,
-                                 attention_lambda=1e-3)
-        loss.backward()
-        opt.step()
-
-    return step
+    return lambda: optimiser_step(model, optimizer, batch, train_cfg)
 
 
-def train_step_memory(name: str, n_features: int, batch_size: int, model_cfg: Any,
-                      device: str = "cpu") -> MemoryReport:
+def train_step_memory(name: str, n_features: int, batch_size: int, train_cfg: TrainConfig,
+                      model_cfg: ModelConfig, device: str = "cpu") -> MemoryReport:
     """Peak memory of one training step (forward, backward, AdamW) of model ``name``.
 
     A first step runs before the measurement so that the optimiser state exists; the peak is
     what a step of a running training adds on top of the model, its gradients and that state.
     """
-    step = _train_step_fn(name, n_features, batch_size, model_cfg, device)
+    step = _train_step_fn(name, n_features, batch_size, train_cfg, model_cfg, device)
     step()
     return peak_memory(step, device=device)
 
 
-def epoch_seconds(name: str, n_samples: int, n_features: int, train_cfg: Any, model_cfg: Any,
-                  repeats: int = 1) -> TimingReport:
-    """Wall time of one training epoch (Lightning loop, the book's recipe) over ``n_samples``."""
-
-    from cancer_alpha.data import MultiOmicsData, Standardizer
-    from cancer_alpha.models import build_model
-    from cancer_alpha.training import ClassifierModule, CohortDataModule, make_trainer
-
-    specs = synthetic_specs(n_features)
+def _random_cohort(specs: list[ModalitySpec], n_samples: int) -> MultiOmicsData:
     rng = np.random.default_rng(0)
     x = {s.name: rng.normal(size=(n_samples, s.n_features)) for s in specs}
     y = rng.integers(0, 5, n_samples)
-    data = MultiOmicsData(specs, x, np.ones((n_samples, 3), bool), y,
+    return MultiOmicsData(specs, x, np.ones((n_samples, len(specs)), bool), y,
                           [f"c{k}" for k in range(5)])
-    dm = CohortDataModule(data, data.subset(np.arange(min(n_samples, 64))),
-                          Standardizer().fit(data), train_cfg.batch_size)
-    cfg = dataclasses.replace(train_cfg, max_epochs=1)
-
-    def one_epoch() -> None:
-        module = ClassifierModule(build_model(name, specs, 5, model_cfg), cfg, 5)
-        make_trainer(cfg, max_epochs=1, limit_val_batches=0).fit(module, datamodule=dm)
-
-    return time_callable(one_epoch, repeats=repeats, warmup=1)
 
 
-def plain_epoch_fn(name: str, n_samples: int, n_features: int, train_cfg: Any,
-                   model_cfg: Any) -> tuple[Callable[[], None], Callable[[], None]]:
-    """One epoch of the same model and data as a Lightning fit and as a plain PyTorch loop."""
+def epoch_seconds(name: str, n_samples: int, n_features: int, train_cfg: TrainConfig,
+                  model_cfg: ModelConfig, repeats: int = 1) -> TimingReport:
+    """Wall time of one training epoch (Lightning loop, the book's recipe) over ``n_samples``."""
+    lightning_epoch, _ = plain_epoch_fn(name, n_samples, n_features, train_cfg, model_cfg)
+    return time_callable(lightning_epoch, repeats=repeats, warmup=1)
 
-    from cancer_alpha.data import MultiOmicsData, Standardizer, to_tensors
-    from cancer_alpha.losses import composite_loss
-    from cancer_alpha.models import build_model
-    from cancer_alpha.training import ClassifierModule, CohortDataModule, batch_loader, make_trainer
+
+def plain_epoch_fn(name: str, n_samples: int, n_features: int, train_cfg: TrainConfig,
+                   model_cfg: ModelConfig
+                   ) -> tuple[Callable[[], nn.Module], Callable[[], nn.Module]]:
+    """One training epoch of the same model and data as a Lightning fit and as a plain PyTorch
+    loop; each returns the model it trained. Both build the model from the same seed, read the
+    same shuffled batches and take the same steps (the training loss of
+    :func:`~cancer_alpha.losses.batch_loss`, gradient clipping, AdamW with its per-step
+    schedule, quantile bins fitted first): what differs is Lightning's loop."""
+    from cancer_alpha.training import (
+        ClassifierModule,
+        CohortDataModule,
+        fit_quantile_bins,
+        make_optimizer,
+        make_trainer,
+    )
 
     specs = synthetic_specs(n_features)
-    rng = np.random.default_rng(0)
-    x = {s.name: rng.normal(size=(n_samples, s.n_features)) for s in specs}
-    data = MultiOmicsData(specs, x, np.ones((n_samples, 3), bool), rng.integers(0, 5, n_samples),
-                          [f"c{k}" for k in range(5)])
-    scaler = Standardizer().fit(data)
-    dm = CohortDataModule(data, data.subset(np.arange(64)), scaler, train_cfg.batch_size)
-    cfg = dataclasses.replace(train_cfg, max_epochs=1)
-    tensors = to_tensors(data, scaler)
+    one_epoch = dataclasses.replace(train_cfg, max_epochs=1)
+    dm = CohortDataModule(_random_cohort(specs, n_samples), one_epoch, validation=False)
 
-    def lightning_epoch() -> None:
+    def lightning_epoch() -> nn.Module:
         torch.manual_seed(0)
-        module = ClassifierModule(build_model(name, specs, 5, model_cfg), cfg, 5)
-        make_trainer(cfg, max_epochs=1, limit_val_batches=0).fit(module, datamodule=dm)
+        module = ClassifierModule(build_model(name, specs, 5, model_cfg), one_epoch, 5)
+        make_trainer(one_epoch, max_epochs=1, limit_val_batches=0).fit(module, datamodule=dm)
+        return module.model
 
-    def plain_epoch() -> None:
+    def plain_epoch() -> nn.Module:
         torch.manual_seed(0)
         model = build_model(name, specs, 5, model_cfg).train()
-        opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        for batch in batch_loader(tensors, cfg.batch_size, shuffle=True):
-            opt.zero_grad(set_to_none=True)
-            out = model(batch["x"], batch["mask"])
-            loss, _ = composite_loss(out.logits, batch["y"], out.attention,
-                                     gamma=cfg.focal_gamma, attention_lambda=cfg.attention_lambda)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.gradient_clip)
-            opt.step()
+        loader = dm.train_dataloader()
+        fit_quantile_bins(model, loader)
+        optimizer, schedule = make_optimizer(model.parameters(), one_epoch, len(loader), 1)
+        for batch in loader:
+            optimiser_step(model, optimizer, batch, one_epoch)
+            schedule.step()
+        return model
 
     return lightning_epoch, plain_epoch
 
 
-def latency_of(name: str, n_features: int, model_cfg: Any, n_samples: int = 200,
+def latency_of(name: str, n_features: int, model_cfg: ModelConfig, n_samples: int = 200,
                batch_size: int = 256) -> LatencyReport:
     """Inference latency of an (untrained: speed does not depend on the weights) model."""
-    from cancer_alpha.models import build_model
-
     specs = synthetic_specs(n_features)
     model = build_model(name, specs, 5, model_cfg).eval()
 
@@ -157,25 +155,25 @@ def latency_of(name: str, n_features: int, model_cfg: Any, n_samples: int = 200,
         return inference_latency(model, make, batch_size=batch_size, n_samples=n_samples)
 
 
-def train_gflops(name: str, n_features: int, batch_size: int, model_cfg: Any,
-                 repeats: int = 5) -> dict[str, float]:
-    """Achieved training throughput: forward FLOPs x 3 (forward + backward) per second."""
-    from cancer_alpha.models import build_model
+def train_gflops(name: str, n_features: int, batch_size: int, model_cfg: ModelConfig,
+                 repeats: int = 5, train_cfg: TrainConfig | None = None) -> dict[str, float]:
+    """Achieved training throughput: forward FLOPs x 3 (forward + backward) per second of the
+    training step of ``train_cfg`` (default: the ``TrainConfig`` defaults, the paper's
+    recipe)."""
     from cancer_alpha.models.complexity import flops_per_sample
 
     specs = synthetic_specs(n_features)
     flops = flops_per_sample(build_model(name, specs, 5, model_cfg),
                              random_batch(specs, 8)) * 3 * batch_size
-    step = _train_step_fn(name, n_features, batch_size, model_cfg)
+    step = _train_step_fn(name, n_features, batch_size, train_cfg or TrainConfig(), model_cfg)
     t = time_callable(step, repeats=repeats, warmup=2)
     return {"gflop_per_step": flops / 1e9, "seconds_per_step": t.median_s,
             "gflops": achieved_gflops(flops, t.median_s)}
 
 
-def training_state_mb(name: str, n_features: int, model_cfg: Any) -> float:
+def training_state_mb(name: str, n_features: int, model_cfg: ModelConfig) -> float:
     """Memory a training run holds between steps: parameters, gradients and AdamW's two
     moment buffers (4 tensors the size of the parameters), in float32."""
-    from cancer_alpha.models import build_model
     from cancer_alpha.models.complexity import count_parameters
 
     model = build_model(name, synthetic_specs(n_features), 5, model_cfg)

@@ -320,7 +320,7 @@ def run_in_subprocess(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 
     A fresh process has no high-water mark and no allocator cache from earlier work. ``fn``,
     its arguments and its result must pickle: a function defined at the top level of an
-    importable module (not in a notebook), e.g. ``run_in_subprocess(peak_memory, step, cfg)``.
+    importable module (not in a notebook), e.g. ``run_in_subprocess(peak_memory, step, model_cfg)``.
     """
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:

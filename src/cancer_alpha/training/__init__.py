@@ -1,22 +1,40 @@
-"""Training the neural models: the LightningModule (``module``), the DataModule and its batches
-(``data``), the Trainer recipe, fitting and prediction (``fit``), and run folders (``runs``)."""
+"""Training the neural models: the LightningModule and what it shares with code outside
+Lightning (``module``), the DataModule with its split and scaling, and its batches (``data``),
+the Trainer recipe, fitting and the fitted model (``fit``), and run folders (``runs``).
 
-from cancer_alpha.training.data import BatchDataset, CohortDataModule, batch_loader
+The training loss of a batch, :func:`cancer_alpha.losses.batch_loss`, lives outside this
+package so that code measuring training steps need not import Lightning.
+"""
+
+from cancer_alpha.losses import modality_dropout
+from cancer_alpha.training.data import (
+    EVAL_BATCH_SIZE,
+    BatchDataset,
+    CohortDataModule,
+    batch_loader,
+)
 from cancer_alpha.training.fit import (
     EpochProgress,
     FittedModel,
-    KeepBest,
     fit_neural,
     make_trainer,
     quiet_lightning,
     resolve_precision,
 )
-from cancer_alpha.training.module import ClassifierModule, modality_dropout, warmup_cosine
+from cancer_alpha.training.module import (
+    ClassifierModule,
+    class_probabilities,
+    fit_quantile_bins,
+    make_optimizer,
+    predict_batches,
+    warmup_cosine,
+)
 from cancer_alpha.training.runs import RUN_FORMAT, load_run, save_run
 
 __all__ = [
-    "BatchDataset", "CohortDataModule", "batch_loader", "EpochProgress", "FittedModel",
-    "KeepBest", "fit_neural", "make_trainer", "quiet_lightning", "resolve_precision",
-    "ClassifierModule", "modality_dropout", "warmup_cosine", "RUN_FORMAT", "load_run",
+    "EVAL_BATCH_SIZE", "BatchDataset", "CohortDataModule", "batch_loader", "EpochProgress",
+    "FittedModel", "fit_neural", "make_trainer", "quiet_lightning", "resolve_precision",
+    "ClassifierModule", "class_probabilities", "fit_quantile_bins", "make_optimizer",
+    "predict_batches", "warmup_cosine", "modality_dropout", "RUN_FORMAT", "load_run",
     "save_run",
 ]

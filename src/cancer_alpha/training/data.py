@@ -1,36 +1,35 @@
-"""Batches of in-memory tensors and the DataModule of a fit."""
+"""Batches of in-memory tensors and the DataModule of a fit: its validation split and scaling."""
 
 from __future__ import annotations
 
-from typing import Any
-
+import numpy as np
 import pytorch_lightning as pl
 import torch
 
-from cancer_alpha.data import (
-    MultiOmicsData,
-    Standardizer,
-    to_tensors,
-)
+from cancer_alpha.config import TrainConfig
+from cancer_alpha.data import MultiOmicsData, Standardizer, to_tensors, train_val_split
+from cancer_alpha.losses import Batch
+
+EVAL_BATCH_SIZE = 512  # becomes TrainConfig.eval_batch_size
 
 
 class BatchDataset(torch.utils.data.Dataset):
     """In-memory tensors indexed a whole batch at a time (no per-sample Python overhead)."""
 
-    def __init__(self, tensors: dict[str, Any]):
+    def __init__(self, tensors: Batch):
         self.tensors = tensors
         self.n = int(tensors["y"].shape[0])
 
     def __len__(self) -> int:
         return self.n
 
-    def __getitem__(self, index: Any) -> dict[str, Any]:
+    def __getitem__(self, index: list[int]) -> Batch:
         idx = torch.as_tensor(index)
         return {"x": {k: v[idx] for k, v in self.tensors["x"].items()},
                 "mask": self.tensors["mask"][idx], "y": self.tensors["y"][idx]}
 
 
-def batch_loader(tensors: dict[str, Any], batch_size: int, *, shuffle: bool = False,
+def batch_loader(tensors: Batch, batch_size: int, *, shuffle: bool = False,
                  seed: int = 0) -> torch.utils.data.DataLoader:
     """Batches of ``tensors``; shuffled with its own seeded generator when ``shuffle``."""
     from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
@@ -45,18 +44,40 @@ def batch_loader(tensors: dict[str, Any], batch_size: int, *, shuffle: bool = Fa
 
 
 class CohortDataModule(pl.LightningDataModule):
-    """Training and validation batches of a fold, standardised with training statistics."""
+    """The batches of one fit on labelled ``data``: a stratified part (``val_fraction`` of
+    ``train_cfg``, drawn with ``seed``) is held out for early stopping, the scaling is fitted
+    on the rest only, and training batches of ``train_cfg.batch_size`` are shuffled with
+    ``seed``. With ``validation=False`` every sample trains and there is no validation set
+    (timing runs, one distributed epoch; give their Trainer ``limit_val_batches=0``).
 
-    def __init__(self, train: MultiOmicsData, val: MultiOmicsData, scaler: Standardizer,
-                 batch_size: int, seed: int = 0):
+    The split and the scaling are made at construction, not in ``setup``: they are cheap and
+    deterministic, every process of a distributed run builds the same ones, and the fit needs
+    ``scaler`` and ``val_index`` before and after the Trainer runs (the fitted model keeps
+    them; progressive training runs two fits on the same split).
+    """
+
+    def __init__(self, data: MultiOmicsData, train_cfg: TrainConfig, seed: int = 0, *,
+                 validation: bool = True):
         super().__init__()
-        self.train_tensors = to_tensors(train, scaler)
-        self.val_tensors = to_tensors(val, scaler)
-        self.batch_size = batch_size
+        if data.y is None:
+            raise ValueError("cannot train on data without labels")
+        if validation:
+            self.train_index, self.val_index = train_val_split(data.y, train_cfg.val_fraction,
+                                                               seed)
+        else:
+            self.train_index, self.val_index = np.arange(data.n_samples), np.arange(0)
+        fit_part = data.subset(self.train_index)
+        self.scaler = Standardizer().fit(fit_part)
+        self.train_tensors = to_tensors(fit_part, self.scaler)
+        self.val_tensors = (to_tensors(data.subset(self.val_index), self.scaler) if validation
+                            else None)
+        self.batch_size = train_cfg.batch_size
         self.seed = seed
 
     def train_dataloader(self) -> torch.utils.data.DataLoader:
         return batch_loader(self.train_tensors, self.batch_size, shuffle=True, seed=self.seed)
 
-    def val_dataloader(self) -> torch.utils.data.DataLoader:
-        return batch_loader(self.val_tensors, 512)
+    def val_dataloader(self) -> torch.utils.data.DataLoader | list:
+        if self.val_tensors is None:
+            return []  # no validation loop (Lightning warns unless limit_val_batches=0)
+        return batch_loader(self.val_tensors, EVAL_BATCH_SIZE)

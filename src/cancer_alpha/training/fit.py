@@ -4,28 +4,24 @@ from __future__ import annotations
 
 import logging
 import math
+import tempfile
 import time
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytorch_lightning as pl
 import torch
-from torch import Tensor, nn
+from torch import nn
 
-from cancer_alpha.config import TrainConfig
-from cancer_alpha.data import (
-    ModalitySpec,
-    MultiOmicsData,
-    Standardizer,
-    to_tensors,
-    train_val_split,
-)
-from cancer_alpha.models import attention_returned
-from cancer_alpha.training.data import CohortDataModule, batch_loader
-from cancer_alpha.training.module import ClassifierModule
+from cancer_alpha.config import Profile, TrainConfig
+from cancer_alpha.data import ModalitySpec, MultiOmicsData, Standardizer, to_tensors
+from cancer_alpha.models import ModelOutput
+from cancer_alpha.training.data import EVAL_BATCH_SIZE, CohortDataModule, batch_loader
+from cancer_alpha.training.module import ClassifierModule, class_probabilities, predict_batches
 
 
 def quiet_lightning() -> None:
@@ -49,24 +45,29 @@ def resolve_precision(precision: str, accelerator: str = "auto") -> str:
     return "16-mixed" if on_gpu else "32-true"
 
 
-def make_trainer(cfg: TrainConfig, max_epochs: int | None = None,
+def make_trainer(train_cfg: TrainConfig, max_epochs: int | None = None,
                  callbacks: Iterable[pl.Callback] = (), **overrides: Any) -> pl.Trainer:
-    """A Trainer for ``cfg``: accelerator, devices and precision resolved (``"auto"``: 16-mixed
-    on a CUDA GPU, 32-true on the CPU), gradient clipping, no logger, no checkpoints, no
-    progress bar or model summary, deterministic algorithms where they exist, no sanity
-    validation. ``overrides`` are passed to ``pl.Trainer`` last."""
+    """A Trainer for ``train_cfg``: accelerator, devices and precision resolved (``"auto"``:
+    16-mixed on a CUDA GPU, 32-true on the CPU), gradient clipping, no logger, checkpoints only
+    where a ``ModelCheckpoint`` among ``callbacks`` says, no progress bar or model summary,
+    deterministic algorithms where they exist, no sanity validation. ``overrides`` are passed
+    to ``pl.Trainer`` last."""
+    from pytorch_lightning.callbacks import ModelCheckpoint
+
     quiet_lightning()
-    if cfg.num_threads:
-        torch.set_num_threads(cfg.num_threads)
+    if train_cfg.num_threads:
+        torch.set_num_threads(train_cfg.num_threads)
+    callbacks = list(callbacks)
     settings: dict[str, Any] = {
-        "max_epochs": cfg.max_epochs if max_epochs is None else max_epochs,
-        "accelerator": cfg.accelerator,
-        "devices": cfg.devices,
-        "strategy": cfg.strategy,
-        "precision": resolve_precision(cfg.precision, cfg.accelerator),
-        "gradient_clip_val": cfg.gradient_clip,
+        "max_epochs": train_cfg.max_epochs if max_epochs is None else max_epochs,
+        "accelerator": train_cfg.accelerator,
+        "devices": train_cfg.devices,
+        "strategy": train_cfg.strategy,
+        "precision": resolve_precision(train_cfg.precision, train_cfg.accelerator),
+        "gradient_clip_val": train_cfg.gradient_clip,
         "logger": False,
-        "enable_checkpointing": False,
+        # without a ModelCheckpoint of ours, True would add one writing into the working directory
+        "enable_checkpointing": any(isinstance(c, ModelCheckpoint) for c in callbacks),
         "enable_progress_bar": False,
         "enable_model_summary": False,
         "deterministic": "warn",  # deterministic kernels, a warning where none exists
@@ -74,29 +75,7 @@ def make_trainer(cfg: TrainConfig, max_epochs: int | None = None,
         "log_every_n_steps": 1,
     }
     settings.update(overrides)
-    return pl.Trainer(callbacks=list(callbacks), **settings)
-
-
-class KeepBest(pl.Callback):
-    """Remember the weights of the epoch with the lowest validation loss and restore them at
-    the end of the fit: the model returned is the one early stopping selected."""
-
-    def __init__(self, monitor: str = "val_loss"):
-        self.monitor = monitor
-        self.best = math.inf
-        self.best_epoch = -1
-        self.state: dict[str, Tensor] | None = None
-
-    def on_validation_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
-        value = trainer.callback_metrics.get(self.monitor)
-        if value is not None and float(value) < self.best:
-            self.best = float(value)
-            self.best_epoch = trainer.current_epoch
-            self.state = {k: v.detach().clone() for k, v in module.state_dict().items()}
-
-    def on_fit_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
-        if self.state is not None:
-            module.load_state_dict(self.state)
+    return pl.Trainer(callbacks=callbacks, **settings)
 
 
 @dataclass
@@ -115,33 +94,17 @@ class FittedModel:
     pretrain_history: list[dict[str, float]] = field(default_factory=list)
     val_index: np.ndarray | None = None  # samples of the training data held out for stopping
 
-    def outputs(self, data: MultiOmicsData, batch_size: int = 512, *,
-                attention: bool = False) -> list[Any]:
-        """The model's raw outputs (ModelOutput per batch) on ``data``, in evaluation mode.
-
-        Attention weights are kept only with ``attention``: in locus mode they take about a
-        megabyte per sample, so predicting a 10,000-sample cohort with them kept would hold
-        gigabytes for nothing.
-        """
+    def outputs(self, data: MultiOmicsData, batch_size: int = EVAL_BATCH_SIZE, *,
+                attention: bool = False) -> list[ModelOutput]:
+        """The model's outputs on ``data``, one per batch (:func:`predict_batches`: evaluation
+        mode, attention weights kept only with ``attention``)."""
         self._check(data)
-        self.model.eval()
-        tensors = to_tensors(data, self.scaler)
-        device = next(self.model.parameters()).device
-        outs = []
-        with torch.no_grad(), attention_returned(self.model, attention):
-            for batch in batch_loader(tensors, batch_size):
-                x = {k: v.to(device) for k, v in batch["x"].items()}
-                outs.append(self.model(x, batch["mask"].to(device)))
-        return outs
+        batches = batch_loader(to_tensors(data, self.scaler), batch_size)
+        return predict_batches(self.model, batches, attention=attention)
 
     def predict_proba(self, data: MultiOmicsData) -> np.ndarray:
         """Class probabilities (n, K)."""
-        logits = torch.cat([o.logits.float() for o in self.outputs(data)])
-        return logits.softmax(dim=1).cpu().numpy().astype(np.float64)
-
-    def embed(self, data: MultiOmicsData) -> np.ndarray:
-        """The fused representation (n, D) that feeds the classification head."""
-        return torch.cat([o.embedding.float() for o in self.outputs(data)]).cpu().numpy()
+        return class_probabilities(self.outputs(data))
 
     def _check(self, data: MultiOmicsData) -> None:
         got = [(s.name, s.n_features) for s in data.specs]
@@ -151,54 +114,67 @@ class FittedModel:
                              f"on {want}")
 
 
-def _fit_stage(module: ClassifierModule, dm: CohortDataModule, cfg: TrainConfig,
-               max_epochs: int, early_stopping: bool, extra: Sequence[pl.Callback] = ()
-               ) -> KeepBest:
-    from pytorch_lightning.callbacks import EarlyStopping
+def _fit_stage(module: ClassifierModule, dm: CohortDataModule, train_cfg: TrainConfig,
+               max_epochs: int, checkpoints: Path, *, early_stopping: bool,
+               extra: Sequence[pl.Callback] = ()) -> int:
+    """Fit ``module`` and load the weights of its epoch of lowest validation loss (the first
+    such epoch on ties); returns that epoch, or -1 when no validation loss was finite (the
+    last weights are kept)."""
+    from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint
 
-    keep = KeepBest()
-    callbacks: list[pl.Callback] = [keep, *extra]
+    best = ModelCheckpoint(dirpath=checkpoints, filename="{epoch}", monitor="val_loss",
+                           mode="min", save_top_k=1, save_weights_only=True)
+    callbacks: list[pl.Callback] = [best, *extra]
     if early_stopping:
-        callbacks.append(EarlyStopping(monitor="val_loss", patience=cfg.patience, mode="min"))
-    make_trainer(cfg, max_epochs=max_epochs, callbacks=callbacks).fit(module, datamodule=dm)
-    return keep
+        callbacks.append(EarlyStopping(monitor="val_loss", patience=train_cfg.patience,
+                                       mode="min"))
+    make_trainer(train_cfg, max_epochs=max_epochs, callbacks=callbacks).fit(module,
+                                                                             datamodule=dm)
+    # a NaN loss is recorded as inf: a run whose losses were all NaN or inf has no best epoch
+    score = best.best_model_score
+    if not best.best_model_path or (score is not None and not math.isfinite(float(score))):
+        return -1
+    checkpoint = torch.load(best.best_model_path, map_location="cpu", weights_only=True)
+    module.load_state_dict(checkpoint["state_dict"])
+    return int(checkpoint["epoch"])
 
 
-def fit_neural(name: str, train: MultiOmicsData, profile: Any, seed: int = 0, *,
+def fit_neural(name: str, train: MultiOmicsData, profile: Profile, seed: int = 0, *,
                train_cfg: TrainConfig | None = None, model: nn.Module | None = None,
                callbacks: Sequence[pl.Callback] = ()) -> FittedModel:
-    """Train neural model ``name`` on ``train`` with the recipe of ``profile.train``.
+    """Train neural model ``name`` on ``train`` with ``train_cfg`` (default: the recipe of
+    ``profile.train``) and ``profile.model``, or the ``model`` given.
 
-    A stratified part (``val_fraction``) of ``train`` is held out for early stopping (patience
-    ``patience`` on validation loss) and the weights of the best validation epoch are kept.
-    With ``progressive``, each modality encoder is first trained with its own auxiliary head
-    for ``pretrain_epochs``, then the whole model is fine-tuned jointly.
+    The DataModule holds out a stratified part (``val_fraction``) of ``train`` for early
+    stopping (patience ``patience`` on validation loss) and fits the scaling on the rest; the
+    weights of the best validation epoch are kept. With ``progressive``, each modality encoder
+    is first trained with its own auxiliary head for ``pretrain_epochs`` (keeping its best
+    epoch too), then the whole model is fine-tuned jointly. Checkpoints live in a temporary
+    directory removed before returning.
     """
     from cancer_alpha.models import build_model
 
-    cfg = train_cfg or profile.train
-    if train.y is None:
-        raise ValueError("cannot train on data without labels")
+    train_cfg = train_cfg or profile.train
     t0 = time.perf_counter()
     pl.seed_everything(seed, workers=False, verbose=False)
-    tr, va = train_val_split(train.y, cfg.val_fraction, seed)
-    fit_part, val_part = train.subset(tr), train.subset(va)
-    scaler = Standardizer().fit(fit_part)
-    dm = CohortDataModule(fit_part, val_part, scaler, cfg.batch_size, seed)
+    dm = CohortDataModule(train, train_cfg, seed)
     if model is None:
         model = build_model(name, list(train.specs), train.n_classes, profile.model)
     pretrain_history: list[dict[str, float]] = []
-    if cfg.progressive:
-        pre = ClassifierModule(model, cfg, train.n_classes, aux_weight=1.0,
-                               classification_weight=0.0)
-        _fit_stage(pre, dm, cfg, cfg.pretrain_epochs, early_stopping=False)
-        pretrain_history = pre.history
-    module = ClassifierModule(model, cfg, train.n_classes)
-    keep = _fit_stage(module, dm, cfg, cfg.max_epochs, early_stopping=True, extra=callbacks)
+    with tempfile.TemporaryDirectory(prefix="cancer-alpha-fit-") as tmp:
+        if train_cfg.progressive:
+            pre = ClassifierModule(model, train_cfg, train.n_classes, aux_weight=1.0,
+                                   classification_weight=0.0)
+            _fit_stage(pre, dm, train_cfg, train_cfg.pretrain_epochs, Path(tmp, "pretrain"),
+                       early_stopping=False)
+            pretrain_history = pre.history
+        module = ClassifierModule(model, train_cfg, train.n_classes)
+        best_epoch = _fit_stage(module, dm, train_cfg, train_cfg.max_epochs, Path(tmp, "fit"),
+                                early_stopping=True, extra=callbacks)
     model.eval()
-    return FittedModel(name, model, scaler, list(train.specs), list(train.class_names),
-                       module.history, len(module.history), keep.best_epoch,
-                       time.perf_counter() - t0, pretrain_history, va)
+    return FittedModel(name, model, dm.scaler, list(train.specs), list(train.class_names),
+                       module.history, len(module.history), best_epoch,
+                       time.perf_counter() - t0, pretrain_history, dm.val_index)
 
 
 class EpochProgress(pl.Callback):
