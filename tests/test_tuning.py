@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cancer_alpha import config, synth, tuning
+from cancer_alpha import config, protocol, synth, tuning
 from cancer_alpha.baselines import BASELINES
 
 TINY = config.load_profile("smoke").replace(
@@ -50,7 +50,7 @@ def test_every_sampled_configuration_builds_and_trains(name, cohorts):
     if name not in BASELINES and space:
         # the width of every drawn model is divisible by its heads (apply() sees to it)
         settings = tuning.settings_of({"model.d_model": 32})
-        p = tuning.apply(TINY, settings)
+        p = protocol.apply_settings(TINY, settings)
         assert p.model.d_model % p.model.n_heads == 0
 
 
@@ -97,7 +97,7 @@ def test_tuned_settings_are_read_back_as_saved(cohorts, tmp_path):
     assert {k: v for k, v in settings["mmt_locus"]["train"].items() if k not in own} == {
         k: v for k, v in settings["mmt_modality"]["train"].items() if k not in own}
     assert summary["voting_ensemble"]["n_trials"] == 0 and summary["mmt_locus"]["note"]
-    profile = tuning.apply(TINY, settings["mmt_modality"])
+    profile = protocol.apply_settings(TINY, settings["mmt_modality"])
     for section in ("train", "model"):
         for key, value in settings["mmt_modality"].get(section, {}).items():
             assert getattr(getattr(profile, section), key) == value

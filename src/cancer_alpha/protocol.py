@@ -20,6 +20,68 @@ from .config import Profile
 from .data import MultiOmicsData, stratified_folds
 from .evaluate import classification_metrics, mean_sd
 
+# the settings of one model, on top of the profile: {"train": {...}, "model": {...}} for a
+# neural model (TrainConfig and ModelConfig fields), {"estimator": {...}} for a classical one
+# (see baselines.make_baseline), and for the voting ensemble {member: that member's settings}
+Settings = dict[str, dict[str, Any]]
+
+
+def apply_settings(profile: Profile, settings: Settings | None) -> Profile:
+    """The profile with a neural model's settings (``train`` and ``model``) in place."""
+    import math
+
+    sections = {k: dict(v) for k, v in (settings or {}).items() if k in ("train", "model") and v}
+    if "d_model" in sections.get("model", {}):
+        # heads must divide the width: the profile's heads where they do, else fewer
+        width = sections["model"]["d_model"]
+        sections["model"]["n_heads"] = math.gcd(width, profile.model.n_heads)
+    return profile.replace(**sections) if sections else profile
+
+
+def estimator_params(name: str, settings: Settings | None) -> dict[str, Any]:
+    """The keyword settings of classical model ``name`` (see baselines.make_baseline)."""
+    settings = settings or {}
+    if name == "voting_ensemble":
+        members = {m: dict(v.get("estimator", {})) for m, v in settings.items()
+                   if m in BASELINES}
+        return {"members": members} if members else {}
+    return dict(settings.get("estimator", {}))
+
+
+@dataclass
+class Trained:
+    """A trained model of either kind: a scikit-learn pipeline or a neural FittedModel."""
+
+    name: str
+    model: Any
+    n_classes: int
+    seconds: float
+
+    @property
+    def neural(self) -> bool:
+        return self.name not in BASELINES
+
+    def predict_proba(self, data: MultiOmicsData) -> np.ndarray:
+        """Class probabilities (n, K)."""
+        if self.neural:
+            return self.model.predict_proba(data)
+        return predict_proba(self.model, data, self.n_classes)
+
+
+def train_model(name: str, train: MultiOmicsData, profile: Profile, seed: int, *,
+                settings: Settings | None = None, callbacks: Sequence[Any] = ()) -> Trained:
+    """Train model ``name`` on ``train`` with ``seed``: the profile's recipe, with ``settings``
+    on top (tuned settings, for instance). ``callbacks`` go to a neural model's Trainer."""
+    t0 = time.perf_counter()
+    if name in BASELINES:
+        model = fit_baseline(name, train, seed=seed, params=estimator_params(name, settings))
+    else:
+        from .training import fit_neural
+
+        model = fit_neural(name, train, apply_settings(profile, settings), seed=seed,
+                           callbacks=callbacks)
+    return Trained(name, model, train.n_classes, time.perf_counter() - t0)
+
 
 @dataclass
 class Fit:
@@ -35,35 +97,32 @@ class Fit:
     best_epoch: int | None = None  # epoch of the lowest validation loss (neural models)
     history: list[dict[str, float]] | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    recipe: str = "published"  # "published": the profile's recipe; "tuned": tuned settings
 
 
 def fit_one(name: str, train: MultiOmicsData, evals: Mapping[str, MultiOmicsData],
-            cfg: Profile, seed: int, *, fold: int = 0, keep_proba: bool = True,
-            analyse: Callable[..., dict[str, Any]] | None = None) -> Fit:
-    """Train model ``name`` on ``train`` with ``seed`` and score it on each evaluation set.
+            profile: Profile, seed: int, *, fold: int = 0, keep_proba: bool = True,
+            analyse: Callable[..., dict[str, Any]] | None = None,
+            settings: Settings | None = None, recipe: str = "published") -> Fit:
+    """Train model ``name`` on ``train`` with ``seed`` (and ``settings``, if any) and score it
+    on each evaluation set.
 
     ``analyse(model, evals)`` (neural models only) may add extras such as embeddings or
     attention summaries computed from the trained model.
     """
-    t0 = time.perf_counter()
-    if name in BASELINES:
-        model = fit_baseline(name, train, seed=seed)
-        seconds = time.perf_counter() - t0
-        probas = {k: predict_proba(model, v, train.n_classes) for k, v in evals.items()}
-        info: dict[str, Any] = {}
-    else:
-        from .training import fit_neural
-
-        fitted = fit_neural(name, train, cfg, seed=seed)
-        seconds = time.perf_counter() - t0
-        probas = {k: fitted.predict_proba(v) for k, v in evals.items()}
+    trained = train_model(name, train, profile, seed, settings=settings)
+    probas = {k: trained.predict_proba(v) for k, v in evals.items()}
+    info: dict[str, Any] = {}
+    if trained.neural:
+        fitted = trained.model
         info = {"epochs": fitted.epochs, "best_epoch": fitted.best_epoch,
                 "history": fitted.history}
         if analyse is not None:
             info["extras"] = analyse(fitted, evals)
     metrics = {k: classification_metrics(evals[k].y, p) for k, p in probas.items()
                if evals[k].y is not None}
-    return Fit(name, seed, fold, seconds, metrics, probas if keep_proba else {}, **info)
+    return Fit(name, seed, fold, trained.seconds, metrics, probas if keep_proba else {},
+               recipe=recipe, **info)
 
 
 def _in_worker(work: Callable[..., Any], *args: Any) -> Any:
@@ -106,12 +165,14 @@ def cross_validate(data: MultiOmicsData, cfg: Profile, models: Sequence[str], *,
                    seeds: Sequence[int] | None = None, n_folds: int | None = None,
                    n_jobs: int | None = None, keep_proba: bool = False,
                    analyse: Callable[..., dict[str, Any]] | None = None,
-                   progress: bool = False) -> list[Fit]:
+                   progress: bool = False, settings: Mapping[str, Settings] | None = None,
+                   recipe: str = "published") -> list[Fit]:
     """Every model on every (seed, fold) of a stratified k-fold split of ``data``.
 
     The split of a seed is shared by all models, so their differences are paired. Fits are
     independent and deterministic given their seed, so they run in ``n_jobs`` processes with
     identical results. ``cfg.evaluation.max_runs`` caps the runs of named models.
+    ``settings`` (by model) go on top of the profile's recipe; ``recipe`` labels the fits.
     """
     seeds = list(cfg.evaluation.seeds if seeds is None else seeds)
     n_folds = cfg.evaluation.n_folds if n_folds is None else n_folds
@@ -129,7 +190,8 @@ def cross_validate(data: MultiOmicsData, cfg: Profile, models: Sequence[str], *,
     def work(name, seed, fold, tr, te):
         sets = {"cv": data.subset(te), **(evals or {})}
         return fit_one(name, data.subset(tr), sets, cfg, seed, fold=fold,
-                       keep_proba=keep_proba, analyse=analyse)
+                       keep_proba=keep_proba, analyse=analyse,
+                       settings=(settings or {}).get(name), recipe=recipe)
 
     # longest first: neural before classical, and among them the most tightly capped first
     # (a model is capped because it is slow); fits come back in the order of ``models``

@@ -20,7 +20,6 @@ takes the training recipe tuned for the modality-token model and a smaller study
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -33,10 +32,7 @@ import numpy as np
 from .baselines import BASELINES
 from .config import Profile
 from .data import MultiOmicsData, stratified_folds
-
-# settings of one model: {"train": {...}, "model": {...}} for a neural model (TrainConfig and
-# ModelConfig fields), {"estimator": {...}} for a classical one (see baselines.make_baseline)
-Settings = dict[str, dict[str, Any]]
+from .protocol import Settings, apply_settings, train_model
 
 
 @dataclass(frozen=True)
@@ -152,24 +148,6 @@ def merge(*parts: Settings | None) -> Settings:
     return out
 
 
-def apply(profile: Profile, settings: Settings | None) -> Profile:
-    """The profile with a neural model's settings (``train`` and ``model``) in place."""
-    sections = {k: v for k, v in (settings or {}).items() if k in ("train", "model") and v}
-    if not sections:
-        return profile
-    model = sections.get("model", {})
-    if "d_model" in model:
-        # heads must divide the width: the profile's heads where they do, else fewer
-        sections["model"] = {**model, "n_heads": math.gcd(model["d_model"],
-                                                          profile.model.n_heads)}
-    return profile.replace(**sections)
-
-
-def estimator_params(name: str, settings: Settings | None) -> dict[str, Any]:
-    """The keyword settings of a classical model (see :func:`baselines.make_baseline`)."""
-    return dict((settings or {}).get("estimator", {}))
-
-
 # --------------------------------------------------------------------------- one trial
 
 
@@ -219,20 +197,8 @@ def fit_predict(name: str, train: MultiOmicsData, evaluate: MultiOmicsData, prof
                 settings: Settings | None, seed: int, callbacks: Sequence[Any] = ()
                 ) -> np.ndarray:
     """Train model ``name`` with ``settings`` on ``train``; class probabilities on ``evaluate``."""
-    from .baselines import fit_baseline, predict_proba
-
-    if name in BASELINES:
-        if name == "voting_ensemble":
-            params = {"members": {m: estimator_params(m, (settings or {}).get(m))
-                                  for m in ENSEMBLE_MEMBERS}} if settings else {}
-        else:
-            params = estimator_params(name, settings)
-        model = fit_baseline(name, train, seed=seed, params=params)
-        return predict_proba(model, evaluate, train.n_classes)
-    from .training import fit_neural
-
-    fitted = fit_neural(name, train, apply(profile, settings), seed=seed, callbacks=callbacks)
-    return fitted.predict_proba(evaluate)
+    trained = train_model(name, train, profile, seed, settings=settings, callbacks=callbacks)
+    return trained.predict_proba(evaluate)
 
 
 def inner_log_loss(name: str, data: MultiOmicsData, profile: Profile, settings: Settings | None,
@@ -242,7 +208,7 @@ def inner_log_loss(name: str, data: MultiOmicsData, profile: Profile, settings: 
     ``data`` (training data only). With ``trial``, a neural fit reports every epoch's
     validation log-loss and may be pruned."""
     losses = []
-    max_epochs = apply(profile, settings).train.max_epochs
+    max_epochs = apply_settings(profile, settings).train.max_epochs
     for k, (tr, va) in enumerate(folds):
         callbacks = ([] if trial is None or name in BASELINES
                      else [_pruning_callback(trial, k * (max_epochs + 1))])
@@ -452,7 +418,7 @@ def importances(study: Any, seed: int = 0) -> dict[str, float]:
 
 __all__ = [
     "Param", "SEARCH_SPACES", "ENSEMBLE_MEMBERS", "INHERITS", "Settings", "StudyResult",
-    "search_space_table", "settings_of", "merge", "apply", "estimator_params", "log_loss",
+    "search_space_table", "settings_of", "merge", "log_loss",
     "fit_predict", "inner_log_loss", "run_study", "tune", "save", "load", "tuned_settings",
     "load_study", "importances", "tuning_dir",
 ]
