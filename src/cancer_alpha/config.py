@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 MODALITIES: tuple[str, ...] = ("methylation", "fragmentomics", "cna")
-VERDICTS: tuple[str, ...] = ("reproduced", "partly", "not reproduced", "not testable here")
+# "not judged": a profile too small for its measurements to judge any claim (the smoke profile)
+VERDICTS: tuple[str, ...] = ("reproduced", "partly", "not reproduced", "not testable here",
+                            "not judged")
 
 
 def _require(ok: bool, section: str, name: str, value: Any, allowed: str) -> None:
@@ -100,7 +102,8 @@ class CohortConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Width and depth of the neural models; seed 002's preset is d_model=512, 8 heads."""
+    """Width and depth of the neural models; the Cancer Alpha paper's preset is d_model=512, 8
+    heads."""
 
     d_model: int = 128  # the paper's 128-dimensional modality representation (claim C01)
     n_heads: int = 4
@@ -127,13 +130,14 @@ class ModelConfig:
 
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": {},  # the defaults above
-    "seed002": {"d_model": 512, "n_heads": 8},  # seed 002: 8-head attention, d_model = 512
+    "cancer_alpha": {"d_model": 512, "n_heads": 8},  # the Cancer Alpha paper: 8 heads, 512 wide
 }
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """The training recipe (seed 000 section 2.3, seed 002 training strategy)."""
+    """The training recipe (the MMT paper's section 2.3, the Cancer Alpha paper's training
+    strategy)."""
 
     max_epochs: int = 50
     batch_size: int = 64
