@@ -29,8 +29,9 @@ def test_run_record_has_the_documented_layout(tmp_path):
     # the smoke profile judges no claim; the rule's own verdict stays in the record
     assert c["verdict"] == "not judged" and c["rule_verdict"] == "not reproduced"
     assert c["reason"] == "smoke profile: too small to judge any claim"
-    assert c["note"] == f"{c['reason']}; measured on the CPU"
     assert c["rule_reason"] == claims.judge_c05(0.12).reason
+    assert c["note"] == (f"{c['reason']}; the rule alone: not reproduced ({c['rule_reason']}); "
+                         "measured on the CPU")
 
 
 def test_a_profile_that_judges_registers_the_rules_verdict_and_reason(tmp_path):

@@ -116,10 +116,12 @@ class Run:
                             f"got {type(judgement).__name__}")
         j = for_profile(judgement, self.profile)
         c = CLAIMS[j.claim]
+        overruled = "" if j.rule_verdict is None else \
+            f"the rule alone: {j.rule_verdict} ({j.rule_reason})"
         entry = {"id": j.claim, "claim": c.text, "stated": c.stated,
                  "measured": _jsonable(j.measured), "spread": _jsonable(j.spread),
                  "unit": j.unit, "device": device or self.device, "verdict": j.verdict,
-                 "note": "; ".join(t for t in (j.reason, note) if t),
+                 "note": "; ".join(t for t in (j.reason, overruled, note) if t),
                  "chapter": self.chapter, "paper": c.source, "reason": j.reason,
                  "rule_verdict": j.rule_verdict or j.verdict,
                  "rule_reason": j.rule_reason or j.reason}
