@@ -1,15 +1,16 @@
 # %% [markdown]
 # # Synthetic multi-modal cohorts and their Bayes-optimal ceiling
 #
-# Seed 000 validates its architecture on synthetic data only: beta-distributed methylation,
-# fragment-length mixtures and copy-number profiles from hidden Markov models
-# {cite}`seed000`. Seed 002 reports accuracies of up to 99% on synthetic benchmarks
-# {cite}`seed002`. Neither paper says how hard its data was, so neither number can be judged.
+# The MMT paper validates its architecture on synthetic data only: beta-distributed
+# methylation, fragment-length mixtures and copy-number profiles from hidden Markov models
+# {cite}`mmt2025`. The Cancer Alpha paper reports accuracies of up to 99% on synthetic
+# benchmarks {cite}`stillwell2025`. Neither paper says how hard its data was, so neither number
+# can be judged.
 #
-# This chapter builds the generator every later chapter trains on, following seed 000's recipe
-# for each modality, and then does what only the author of a generator can do: it computes the
-# **Bayes-optimal classifier**, the posterior probability of each class given everything
-# observed, under the very model that drew the data. No classifier can beat it on average
+# This chapter builds the generator every later chapter trains on, following the MMT paper's
+# recipe for each modality, and then does what only the author of a generator can do: it
+# computes the **Bayes-optimal classifier**, the posterior probability of each class given
+# everything observed, under the very model that drew the data. No classifier can beat it on average
 # {cite}`devroye1996probabilistic`, so its accuracy is the ceiling beside which every later
 # score is shown.
 

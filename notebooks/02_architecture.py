@@ -1,11 +1,11 @@
 # %% [markdown]
 # # The architecture, as built
 #
-# Seed 000 describes a multi-modal transformer in words: three modality-specific encoders,
-# cross-modal attention, a classification head and a composite loss {cite}`seed000`. Seed 002
-# names a larger model (8 heads, $d_{model} = 512$) and a zoo of peers: TabTransformer,
-# Perceiver IO and a late-fusion module with learned modality-importance weights
-# {cite}`seed002`. Neither paper gives layer sizes or code. This chapter shows each model as
+# The MMT paper describes a multi-modal transformer in words: three modality-specific encoders,
+# cross-modal attention, a classification head and a composite loss {cite}`mmt2025`. The Cancer
+# Alpha paper names a larger model (8 heads, $d_{model} = 512$) and a zoo of peers:
+# TabTransformer, Perceiver IO and a late-fusion module with learned modality-importance weights
+# {cite}`stillwell2025`. Neither paper gives layer sizes or code. This chapter shows each model as
 # this repository builds it: what every component is, where it departs from the papers'
 # words, the shapes a real batch of Chapter 1 goes through, the size and cost of every model,
 # and the attention weights before and after a short training run.
@@ -28,7 +28,7 @@ import warnings
 import pandas as pd
 import torch
 
-from cancer_alpha import config, data, interpret, plots, results, synth, training
+from cancer_alpha import claims, config, data, interpret, plots, results, synth, training
 from cancer_alpha.losses import attention_entropy
 from cancer_alpha.models import MODEL_NAMES, build_model, complexity, encoders, peers
 
@@ -62,7 +62,7 @@ for key, value in {"d_model": cfg.model.d_model, "n_heads": cfg.model.n_heads,
 # {glue:text}`n_layers` fusion layers). Where a component departs from the papers'
 # description, the departure is stated with it.
 #
-# **MethylationEncoder.** Seed 000: "a multi-layer perceptron with batch normalization and
+# **MethylationEncoder.** The MMT paper: "a multi-layer perceptron with batch normalization and
 # dropout" mapping beta values to "a 128-dimensional representation", and "each encoder
 # includes layer normalization and residual connections". Here: a linear projection of the
 # beta values to $d_{model}$, then an MLP (linear to {glue:text}`ff_mult`$\times d_{model}$,
@@ -71,14 +71,14 @@ for key, value in {"d_model": cfg.model.d_model, "n_heads": cfg.model.n_heads,
 # cohort's mean and standard deviation, not raw beta values; the paper gives no depth or width,
 # so the MLP has one hidden layer.
 #
-# **FragmentomicsEncoder.** Seed 000: "convolutional layers followed by global average
+# **FragmentomicsEncoder.** The MMT paper: "convolutional layers followed by global average
 # pooling". Here: a convolution stem ({glue:text}`conv_channels` channels, kernel 5) over the
 # fragment-length histogram, a residual convolution block (batch normalisation, channel-wise
 # dropout), global average pooling, a projection to $d_{model}$ and layer normalisation.
 # *Departure:* the residual connection is around the convolution block, not the whole
 # encoder.
 #
-# **CNAEncoder.** Seed 000: "a combination of convolutional and recurrent layers". Here: a
+# **CNAEncoder.** The MMT paper: "a combination of convolutional and recurrent layers". Here: a
 # convolution stem over the copy-number bins, patches of {glue:text}`cna_stride` bins (a
 # strided convolution), a residual convolution block and a bidirectional GRU over the patches;
 # the GRU's output is repeated back to every bin and added to the stem's features, then
@@ -87,7 +87,7 @@ for key, value in {"d_model": cfg.model.d_model, "n_heads": cfg.model.n_heads,
 # ({glue:text}`conv_channels`), not $d_{model}$: a GRU over every bin at full width cost more
 # than the rest of the model on a CPU.
 #
-# **CrossModalAttention.** Seed 000: multi-head attention
+# **CrossModalAttention.** The MMT paper: multi-head attention
 # $\mathrm{softmax}(QK^\top/\sqrt{d_k})V$ where queries, keys and values "are derived from
 # different modality encoders" {cite}`vaswani2017`. Here each token's queries come from its own
 # modality and its keys and values from the tokens of every *other* modality (a token never
@@ -95,38 +95,39 @@ for key, value in {"d_model": cfg.model.d_model, "n_heads": cfg.model.n_heads,
 # a position-wise feed-forward sublayer, stacked {glue:text}`n_layers` times. Missing
 # modalities are masked keys: they receive exactly zero weight. The weights are returned for
 # analysis (`ModelOutput.attention`). *Departures:* no dropout on the attention weights (those
-# returned are those applied); a learned modality embedding is added to every token; seed
-# 002 speaks of "self-attention layers", and this model has cross-modal attention only, as
-# seed 000 describes.
+# returned are those applied); a learned modality embedding is added to every token; the
+# Cancer Alpha paper speaks of "self-attention layers", and this model has cross-modal
+# attention only, as the MMT paper describes.
 #
 # **Two token granularities.** With *modality tokens* each encoder yields one $d_{model}$
-# vector, so attention runs over three tokens: the paper's 128-dimensional representations.
-# With *locus tokens* each encoder keeps its sequence: one token per CpG locus, per copy-number
-# bin and per {glue:text}`fragment_pool` fragment-length bins, each with a sinusoidal encoding
-# of its genomic coordinate (seed 002's "positional encoding adapted for genomic coordinate
-# systems"), so attention can relate methylation at one locus to copy number at another.
+# vector, so attention runs over three tokens: the MMT paper's 128-dimensional
+# representations. With *locus tokens* each encoder keeps its sequence: one token per CpG
+# locus, per copy-number bin and per {glue:text}`fragment_pool` fragment-length bins, each with
+# a sinusoidal encoding of its genomic coordinate (the Cancer Alpha paper's "positional
+# encoding adapted for genomic coordinate systems"), so attention can relate methylation at one
+# locus to copy number at another.
 # *Departure:* fragment-length bins are pooled {glue:text}`fragment_pool` to a token (a
 # strided convolution after the encoder's convolutions) instead of globally averaged, since
 # lengths are not loci and fewer tokens cut the cost of attention.
 #
 # **Pooling and head.** Tokens are averaged within each modality, then over the modalities a
-# sample has (seed 002's "hierarchical feature fusion"), and seed 000's head classifies the
-# result: dropout, batch normalisation, a linear classifier. Per-modality auxiliary heads
-# serve progressive training (Chapter 3).
+# sample has (the Cancer Alpha paper's "hierarchical feature fusion"), and the MMT paper's head
+# classifies the result: dropout, batch normalisation, a linear classifier. Per-modality
+# auxiliary heads serve progressive training (Chapter 3).
 #
 # **Loss.** Focal loss $-\alpha_y (1-p_y)^\gamma \log p_y$ {cite}`lin2017focal` with
-# $\gamma$ = {glue:text}`focal_gamma`, plus seed 000's attention regulariser
+# $\gamma$ = {glue:text}`focal_gamma`, plus the MMT paper's attention regulariser
 # $L = L_{cls} + \lambda L_{attention}$ with $\lambda$ = {glue:text}`attention_lambda`.
-# Seed 000 says only that the term "encourages sparse attention patterns"; here it is the mean
+# The MMT paper says only that the term "encourages sparse attention patterns"; here it is the mean
 # Shannon entropy of the attention rows, which is smallest when each query puts its weight on
 # few keys.
 #
-# **Late fusion** (seed 002's cross-modal fusion module). The same three encoders; a
+# **Late fusion** (the Cancer Alpha paper's cross-modal fusion module). The same three encoders; a
 # sample-dependent importance weight per modality (a softmax, over the modalities present, of
 # a learned linear score of each representation plus a learned per-modality offset); the
 # weighted sum, a residual feed-forward layer with layer normalisation, and the head.
-# *Departure:* the head returns logits; the softmax seed 002 names is applied by the loss and
-# at prediction.
+# *Departure:* the head returns logits; the softmax the Cancer Alpha paper names is applied by
+# the loss and at prediction.
 #
 # **TabTransformer** {cite}`huang2020tabtransformer`, from the package
 # `tab-transformer-pytorch`. Its transformer attends over categorical columns only, and omics
@@ -189,30 +190,17 @@ methylation = transformers["modality tokens"].encoders["methylation"]
 width = int(methylation.eval()(batch["x"]["methylation"]).shape[-1])
 kinds = complexity.layer_kinds(methylation)
 gap = complexity.residual_gap(methylation, (batch["x"]["methylation"],), "mlp", "norm")
-parts = {"MLP (2+ linear layers)": kinds.get("Linear", 0) >= 2,
-         "batch normalisation": kinds.get("BatchNorm1d", 0) > 0,
-         "dropout": kinds.get("Dropout", 0) > 0, "layer normalisation":
-         kinds.get("LayerNorm", 0) > 0, "residual connection": gap < 1e-5}
+parts = claims.encoder_parts(kinds, gap)
 run.glue("c01_width", width)
 run.glue("c01_gap", gap)
 pd.Series({"output width": width, **kinds, **parts, "residual gap": f"{gap:.1e}"},
           name="methylation encoder").to_frame()
 
 # %%
-complete = all(parts.values())
-if cfg.model.d_model != 128:
-    verdict = "not testable here"
-    note = (f"this profile sets d_model = {cfg.model.d_model} for speed; the encoder's output "
-            f"width follows it ({width}); the paper profile tests the 128-d design")
-else:
-    verdict = "reproduced" if width == 128 and complete else "partly"
-    missing = [k for k, ok in parts.items() if not ok]
-    note = ("output width measured on a Chapter 1 batch; MLP with batch normalisation and "
-            "dropout, layer normalisation and a residual connection present"
-            if complete else f"missing: {', '.join(missing)}") + \
-        "; input: standardised beta values, not raw"
-run.claim("C01", measured=width, unit="dimensions", verdict=verdict, note=note)
-print(f"C01: {verdict} ({width} dimensions)")
+c01 = run.claim(claims.judge_c01(width, kinds, gap, cfg.model.d_model),
+                note="output width measured on a Chapter 1 batch; input: standardised beta "
+                     "values, not raw")
+print(f"C01: {c01['verdict']} (rule: {c01['rule_verdict']}; {width} dimensions)")
 
 # %% [markdown]
 # The methylation encoder's output is {glue:text}`c01_width` wide, and the input of its layer
@@ -223,8 +211,9 @@ print(f"C01: {verdict} ({width} dimensions)")
 #
 # Parameters and forward-pass floating-point operations per sample (a multiply-add counts
 # 2; matrix products, convolutions, the GRU and attention are counted, element-wise work is
-# not), for every model at this profile's settings and for the multi-modal transformer at seed
-# 002's preset ($d_{model}$ = {glue:text}`seed002_d_model`, {glue:text}`seed002_heads` heads),
+# not), for every model at this profile's settings and for the multi-modal transformer at the
+# Cancer Alpha paper's preset ($d_{model}$ = {glue:text}`cancer_alpha_d_model`,
+# {glue:text}`cancer_alpha_heads` heads),
 # on the {glue:text}`n_features_total` features of this cohort. The ablations of Chapter 4
 # use the modality-token granularity.
 
@@ -236,15 +225,15 @@ for name in MODEL_NAMES:
     costs[name] = complexity.model_costs(build_model(name, specs, n_classes, cfg.model),
                                          count_batch)
 preset = dataclasses.replace(cfg.model, **config.PRESETS["cancer_alpha"])
-seed002 = {}
+cancer_alpha_preset = {}
 for name in ("mmt_modality", "mmt_locus"):
     torch.manual_seed(seed)
-    seed002[name] = complexity.model_costs(build_model(name, specs, n_classes, preset),
-                                           count_batch)
-run.glue("seed002_d_model", preset.d_model)
-run.glue("seed002_heads", preset.n_heads)
+    cancer_alpha_preset[name] = complexity.model_costs(
+        build_model(name, specs, n_classes, preset), count_batch)
+run.glue("cancer_alpha_d_model", preset.d_model)
+run.glue("cancer_alpha_heads", preset.n_heads)
 run.glue("n_features_total", sum(s.n_features for s in specs))
-chart = {**costs, **{f"{n} (seed 002)": c for n, c in seed002.items()}}
+chart = {**costs, **{f"{n} (Cancer Alpha preset)": c for n, c in cancer_alpha_preset.items()}}
 table = pd.DataFrame(chart).T.astype({"parameters": int})
 table["MFLOPs per sample"] = table.pop("flops_per_sample") / 1e6
 table.round(2)
@@ -263,17 +252,17 @@ pd.Series(complexity.parameters_by_part(transformers["modality tokens"]),
 # With modality tokens the fusion layers see three tokens; with locus tokens they see
 # {glue:text}`n_tokens_locus`, and every one of them passes through attention and the
 # feed-forward sublayers, so the locus model costs {glue:text}`locus_ratio:.0f` times as many
-# FLOPs per sample as the modality model with nearly the same number of parameters. Seed
-# 002's preset multiplies the width by {glue:text}`seed002_width_ratio:.0f` and the
-# parameters by
-# {glue:text}`seed002_param_ratio:.0f`.
+# FLOPs per sample as the modality model with nearly the same number of parameters. The
+# Cancer Alpha paper's preset multiplies the width by
+# {glue:text}`cancer_alpha_width_ratio:.0f` and the parameters by
+# {glue:text}`cancer_alpha_param_ratio:.0f`.
 
 # %%
 ratios = {"n_tokens_locus": sum(transformers["locus tokens"].counts),
           "locus_ratio": costs["mmt_locus"]["flops_per_sample"]
           / costs["mmt_modality"]["flops_per_sample"],
-          "seed002_width_ratio": preset.d_model / cfg.model.d_model,
-          "seed002_param_ratio": seed002["mmt_modality"]["parameters"]
+          "cancer_alpha_width_ratio": preset.d_model / cfg.model.d_model,
+          "cancer_alpha_param_ratio": cancer_alpha_preset["mmt_modality"]["parameters"]
           / costs["mmt_modality"]["parameters"]}
 for key, value in ratios.items():
     run.glue(key, value)
@@ -358,7 +347,7 @@ for key, column in {"locus_loss_first": "loss, first step", "locus_loss_last": "
 # | fragmentomics encoder | residual around each encoder | residual around the convolution block |
 # | copy-number encoder | convolution + recurrence | GRU over patches, convolution width |
 # | cross-modal attention | attention dropout unstated | none; a learned modality embedding |
-# | seed 002's transformer | "self-attention layers" | cross-modal attention only (seed 000) |
+# | transformer (Cancer Alpha paper) | "self-attention layers" | cross-modal attention only |
 # | locus tokens, fragments | global average pooling | pooled to tokens of several bins |
 # | attention regulariser | "sparse attention" | mean entropy of the attention rows |
 # | TabTransformer | categorical columns | quantile-binned omics features |
@@ -371,7 +360,7 @@ for key, column in {"locus_loss_first": "loss, first step", "locus_loss_last": "
 
 # %%
 run.metric("models", costs)
-run.metric("models_seed002", seed002)
+run.metric("models_cancer_alpha_preset", cancer_alpha_preset)
 run.metric("parameters_by_part_mmt_modality",
            complexity.parameters_by_part(transformers["modality tokens"]))
 run.metric("stage_shapes", {t: [[n, k, list(sh)] for n, k, sh in s] for t, s in stages.items()})

@@ -1,10 +1,11 @@
 # %% [markdown]
 # # Real multi-omics data
 #
-# Seed 000 leaves validation on real data to future work {cite}`seed000`; seed 002 says its
-# system integrates TCGA and other public databases {cite}`seed002`. This chapter runs every
-# model of Chapter 3, unchanged, on two public multi-omics data sets with fixed train/test
-# splits, beside simple baselines trained on the same split with the same seeds:
+# The MMT paper leaves validation on real data to future work {cite}`mmt2025`; the Cancer
+# Alpha paper says its system integrates TCGA and other public databases
+# {cite}`stillwell2025`. This chapter runs every model of Chapter 3, unchanged, on two public
+# multi-omics data sets with fixed train/test splits, beside simple baselines trained on the
+# same split with the same seeds:
 #
 # - **TCGA breast cancer** (PAM50 subtypes Basal, Her2 and LumA; mRNA, miRNA and protein) as
 #   distributed with mixOmics {cite}`rohart2017mixomics`. Its test set has **no protein data at

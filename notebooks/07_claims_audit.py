@@ -1,11 +1,15 @@
 # %% [markdown]
 # # Claims audit
 #
-# Every quantitative claim of the two source papers {cite}`seed000,seed002` has an identifier
-# (C01 to C15). The chapter that tests a claim registers the value the paper states, the value
-# measured here with its spread and unit, the device it was measured on and a verdict. This page
-# is generated from those run records (`results/<profile>/*.json`); a claim that no chapter has
-# registered yet is listed as *pending*.
+# Every quantitative claim of the MMT paper {cite}`mmt2025` and the Cancer Alpha paper
+# {cite}`stillwell2025` has an identifier (C01 to C15). Each claim has one verdict rule in the
+# package (`cancer_alpha.claims`), whose thresholds are listed below. The chapter that tests a
+# claim measures the evidence, and registers what the rule makes of it: the value the paper
+# states, the value measured here with its spread and unit, the device it was measured on, the
+# verdict and its reason. This page is generated from those run records
+# (`results/<profile>/*.json`); a claim that no chapter has registered yet is listed as
+# *pending*. A profile too small to judge any claim (the smoke profile of continuous
+# integration) registers every claim as *not judged*, and the rule's own verdict beside it.
 
 # %% tags=["parameters"]
 profile = "paper"  # a profile of profiles/ by name, or the path of a YAML file
@@ -19,7 +23,7 @@ ablation = {}
 results_dir = "results"
 
 # %%
-from cancer_alpha import config, plots, results
+from cancer_alpha import claims, config, plots, results
 
 cfg = config.from_parameters(profile, cohort=cohort, model=model, train=train,
                              evaluation=evaluation, profiling=profiling, ablation=ablation)
@@ -34,7 +38,7 @@ rows = results.claims_table(cfg.name, results_dir)
 # compare the next two cells. Every other verdict is reproduced exactly by a rerun.
 
 # %% tags=["nbval-ignore-output"]
-counts = {v: sum(r["verdict"] == v for r in rows) for v in plots.VERDICT_COLORS}
+counts = {v: sum(r["verdict"] == v for r in rows) for v in (*config.VERDICTS, "pending")}
 for verdict, n in counts.items():
     run.glue(f"n_{verdict.replace(' ', '_')}", n)
 run.glue("n_claims", len(rows))
@@ -42,9 +46,10 @@ fig = run.figure(plots.verdict_summary(rows), "verdicts")
 
 # %% [markdown]
 # Of the {glue:text}`n_claims` claims, {glue:text}`n_reproduced` reproduced,
-# {glue:text}`n_partly` reproduced in part, {glue:text}`n_not_reproduced` did not reproduce and
-# {glue:text}`n_not_testable_here` cannot be tested on the hardware or data available here;
-# {glue:text}`n_pending` are still pending.
+# {glue:text}`n_partly` reproduced in part, {glue:text}`n_not_reproduced` did not reproduce,
+# {glue:text}`n_not_testable_here` cannot be tested on the hardware or data available here and
+# {glue:text}`n_not_judged` were not judged at this profile; {glue:text}`n_pending` are still
+# pending.
 
 # %% [markdown]
 # ## Claims about what a model learns
@@ -57,7 +62,9 @@ table["measured"] = [
     "" if r["measured"] is None else results.format_measure(r["measured"], r["spread"], r["unit"])
     for r in rows
 ]
-shown = ["seed", "claim", "stated", "measured", "device", "verdict", "chapter", "note"]
+shown = ["paper", "claim", "stated", "measured", "device", "verdict", "chapter", "note"]
+if not claims.judges_claims(cfg):
+    shown.insert(shown.index("verdict") + 1, "rule_verdict")
 table.loc[~table["compute"], shown]
 
 # %% [markdown]
@@ -67,6 +74,19 @@ table.loc[~table["compute"], shown]
 
 # %% tags=["nbval-ignore-output"]
 table.loc[table["compute"], shown]
+
+# %% [markdown]
+# ## What each verdict needs
+#
+# The rule of each claim, with its thresholds, as `cancer_alpha.claims` applies it; the
+# package's tests check every rule just inside and just outside each threshold.
+
+# %%
+pd.DataFrame({"paper": {c.id: c.source for c in claims.CLAIMS.values()},
+              "stated": {c.id: c.stated for c in claims.CLAIMS.values()},
+              "rule": claims.CRITERIA,
+              "tested in": {c.id: f"{c.chapter}: {c.chapter_section}"
+                            for c in claims.CLAIMS.values()}})
 
 # %%
 run.metric("verdicts", {r["id"]: r["verdict"] for r in rows})

@@ -4,19 +4,13 @@ import json
 
 import pytest
 
-from cancer_alpha import config, results
-from cancer_alpha.config import VERDICTS
-
-
-def test_registry_holds_claims_c01_to_c15():
-    assert list(results.CLAIMS) == [f"C{i:02d}" for i in range(1, 16)]
+from cancer_alpha import claims, config, results
 
 
 def test_run_record_has_the_documented_layout(tmp_path):
     run = results.Run("01_demo", config.load_profile("smoke"), tmp_path)
     run.metric("bayes_accuracy", 0.9)
-    run.claim("C05", measured=0.12, spread=0.01, unit="GB", verdict="not reproduced",
-              note="measured on the CPU")
+    run.claim(claims.judge_c05(0.12), note="measured on the CPU")
     path = run.save()
     assert path == tmp_path / "smoke" / "01_demo.json"
     doc = json.loads(path.read_text())
@@ -30,16 +24,31 @@ def test_run_record_has_the_documented_layout(tmp_path):
     assert doc["metrics"]["bayes_accuracy"] == 0.9
     (c,) = doc["claims"]
     assert {"id", "claim", "stated", "measured", "spread", "unit", "device", "verdict",
-            "note"} <= set(c)
-    assert c["stated"] == "2.3 GB"
+            "note", "chapter", "paper", "reason", "rule_verdict", "rule_reason"} <= set(c)
+    assert c["stated"] == "2.3 GB" and c["measured"] == 0.12 and c["paper"] == "MMT 3.2"
+    # the smoke profile judges no claim; the rule's own verdict stays in the record
+    assert c["verdict"] == "not judged" and c["rule_verdict"] == "not reproduced"
+    assert c["reason"] == "smoke profile: too small to judge any claim"
+    assert c["rule_reason"] == claims.judge_c05(0.12).reason
+    assert c["note"] == (f"{c['reason']}; the rule alone: not reproduced ({c['rule_reason']}); "
+                         "measured on the CPU")
 
 
-def test_bad_verdict_and_unknown_claim_are_refused(tmp_path):
+def test_a_profile_that_judges_registers_the_rules_verdict_and_reason(tmp_path):
     run = results.Run("x", config.Profile(), tmp_path)
-    with pytest.raises(ValueError, match="verdict 'true' is invalid"):
-        run.claim("C01", measured=1, unit="", verdict="true", note="")
-    with pytest.raises(ValueError, match="unknown claim id 'C99'"):
-        run.claim("C99", measured=1, unit="", verdict=VERDICTS[0], note="")
+    j = claims.judge_c12(0.8131, 0.0039)
+    entry = run.claim(j, note="ceiling 0.889")
+    assert entry["verdict"] == entry["rule_verdict"] == "not reproduced"
+    assert entry["reason"] == entry["rule_reason"] == j.reason
+    assert entry["note"] == f"{j.reason}; ceiling 0.889"
+    assert (entry["measured"], entry["spread"], entry["unit"]) == (j.measured, j.spread, j.unit)
+    assert run.claim(claims.judge_c15({}))["note"] == claims.judge_c15({}).reason
+
+
+def test_a_claim_is_registered_from_a_rules_judgement_only(tmp_path):
+    run = results.Run("x", config.Profile(), tmp_path)
+    with pytest.raises(TypeError, match="expected a Judgement"):
+        run.claim("C01")
 
 
 def test_a_failed_write_leaves_nothing_behind(tmp_path):
@@ -54,12 +63,16 @@ def test_a_failed_write_leaves_nothing_behind(tmp_path):
 
 def test_claims_table_marks_unregistered_claims_pending(tmp_path):
     run = results.Run("03_x", config.Profile(), tmp_path)
-    run.claim("C12", measured=0.81, unit="accuracy", verdict="not reproduced", note="n")
+    run.claim(claims.judge_c12(0.81, 0.01), note="n")
     run.save()
     rows = {r["id"]: r for r in results.claims_table("paper", tmp_path)}
     assert len(rows) == 15
     assert rows["C12"]["verdict"] == "not reproduced" and rows["C12"]["chapter"] == "03_x"
+    assert rows["C12"]["paper"] == "Cancer Alpha Abstract (Results)"
     assert rows["C01"]["verdict"] == "pending"
+    # a pending claim says where it is to be tested
+    assert rows["C01"]["chapter"] == "02_architecture"
+    assert rows["C01"]["section"] == claims.CLAIMS["C01"].chapter_section
     # speed and memory claims are flagged: the audit keeps them out of nbval's comparison
     assert [cid for cid, r in rows.items() if r["compute"]] == [
         "C03", "C04", "C05", "C06", "C07", "C13", "C14"]

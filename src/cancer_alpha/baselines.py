@@ -1,4 +1,4 @@
-"""The classical models of seed 002's comparison, as scikit-learn pipelines.
+"""The classical models of the Cancer Alpha paper's comparison, as scikit-learn pipelines.
 
 Every pipeline reads all modalities side by side; a missing modality arrives as NaN and is
 mean-imputed with missing-value indicators, both fitted on the training data only. Settings are

@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 MODALITIES: tuple[str, ...] = ("methylation", "fragmentomics", "cna")
-VERDICTS: tuple[str, ...] = ("reproduced", "partly", "not reproduced", "not testable here")
+# "not judged": a profile too small for its measurements to judge any claim (the smoke profile)
+VERDICTS: tuple[str, ...] = ("reproduced", "partly", "not reproduced", "not testable here",
+                            "not judged")
 
 
 # --------------------------------------------------------------------------- constraints

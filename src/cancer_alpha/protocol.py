@@ -219,7 +219,8 @@ def summary(fits: Sequence[Fit], eval_set: str = "test",
 
 def comparison_table(fits: Sequence[Fit], ceiling: float, eval_set: str = "test"):
     """One row per model: metrics as mean and sd over runs, the share of the Bayes ceiling,
-    the cross-validated accuracy, fit time and the number of runs (seed 002's Table 1)."""
+    the cross-validated accuracy, fit time and the number of runs (as in the Cancer Alpha
+    paper's Table 1)."""
     import pandas as pd
 
     rows = summary(fits, eval_set)

@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .claims import CLAIMS
-from .config import VERDICTS, Profile
+from .claims import CLAIMS, Judgement, for_profile
+from .config import Profile
 
 
 def results_root(results_dir: str | os.PathLike[str] | None = None) -> Path:
@@ -125,20 +125,25 @@ class Run:
         self.metrics[key] = _jsonable(value)
         return value
 
-    def claim(self, claim_id: str, *, measured: Any, unit: str, verdict: str, note: str,
-              spread: Any = None, device: str | None = None) -> dict[str, Any]:
-        """Register this chapter's verdict on a claim of the registry."""
-        if claim_id not in CLAIMS:
-            raise ValueError(f"unknown claim id {claim_id!r}: expected one of {list(CLAIMS)}")
-        if verdict not in VERDICTS:
-            raise ValueError(f"claim {claim_id}: verdict {verdict!r} is invalid: "
-                             f"expected one of {list(VERDICTS)}")
-        c = CLAIMS[claim_id]
-        entry = {"id": claim_id, "claim": c.text, "stated": c.stated,
-                 "measured": _jsonable(measured), "spread": _jsonable(spread), "unit": unit,
-                 "device": device or self.device, "verdict": verdict, "note": note,
-                 "chapter": self.chapter}
-        self.claims[claim_id] = entry
+    def claim(self, judgement: Judgement, *, note: str = "",
+              device: str | None = None) -> dict[str, Any]:
+        """Register a rule's judgement of a claim, as this run's profile lets it stand
+        (:func:`cancer_alpha.claims.for_profile`); ``note`` adds the chapter's context."""
+        if not isinstance(judgement, Judgement):
+            raise TypeError(f"claim: expected a Judgement from a rule of cancer_alpha.claims, "
+                            f"got {type(judgement).__name__}")
+        j = for_profile(judgement, self.profile)
+        c = CLAIMS[j.claim]
+        overruled = "" if j.rule_verdict is None else \
+            f"the rule alone: {j.rule_verdict} ({j.rule_reason})"
+        entry = {"id": j.claim, "claim": c.text, "stated": c.stated,
+                 "measured": _jsonable(j.measured), "spread": _jsonable(j.spread),
+                 "unit": j.unit, "device": device or self.device, "verdict": j.verdict,
+                 "note": "; ".join(t for t in (j.reason, overruled, note) if t),
+                 "chapter": self.chapter, "paper": c.source, "reason": j.reason,
+                 "rule_verdict": j.rule_verdict or j.verdict,
+                 "rule_reason": j.rule_reason or j.reason}
+        self.claims[j.claim] = entry
         return entry
 
     def figure(self, fig: Any, name: str) -> Any:
@@ -230,16 +235,15 @@ def claims_table(profile: str,
             registered[entry["id"]] = entry
     rows = []
     for cid, c in CLAIMS.items():
-        got = registered.get(cid)
+        got = registered.get(cid, {})
         rows.append({
-            "id": cid, "seed": c.seeds, "claim": c.text, "stated": c.stated,
-            "measured": None if got is None else got["measured"],
-            "spread": None if got is None else got.get("spread"),
-            "unit": None if got is None else got["unit"],
-            "device": None if got is None else got["device"],
-            "verdict": "pending" if got is None else got["verdict"],
-            "note": "no chapter has registered this claim yet" if got is None else got["note"],
-            "chapter": None if got is None else got["chapter"],
+            "id": cid, "paper": c.source, "claim": c.text, "stated": c.stated,
+            "measured": got.get("measured"), "spread": got.get("spread"),
+            "unit": got.get("unit"), "device": got.get("device"),
+            "verdict": got.get("verdict", "pending"),
+            "rule_verdict": got.get("rule_verdict", got.get("verdict", "pending")),
+            "note": got.get("note", "no chapter has registered this claim yet"),
+            "chapter": got.get("chapter", c.chapter), "section": c.chapter_section,
             "compute": c.compute,
         })
     return rows

@@ -5,21 +5,24 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from cancer_alpha.config import VERDICTS
 from cancer_alpha.plots.style import (
     VERDICT_COLORS,
     figure,
     subplots,
 )
 
+# every verdict a claim can have, in the order the bar shows them
+ORDER: tuple[str, ...] = (*VERDICTS, "pending")
+
 
 @figure
 def verdict_summary(rows: Sequence[Mapping[str, Any]]):
     """Horizontal bar of how many claims got each verdict."""
-    order = list(VERDICT_COLORS)
-    counts = {v: sum(r["verdict"] == v for r in rows) for v in order}
+    counts = {v: sum(r["verdict"] == v for r in rows) for v in ORDER}
     fig, ax = subplots(width=6.4, height=1.6)
     left = 0
-    for v in order:
+    for v in ORDER:
         if counts[v]:
             ax.barh([0], [counts[v]], left=left, color=VERDICT_COLORS[v],
                     label=f"{v} ({counts[v]})")

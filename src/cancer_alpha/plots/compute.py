@@ -43,7 +43,7 @@ def latency(table):
     ax.barh(pos - 0.2, table["batched_ms_per_sample"], 0.4, label="batched, per sample",
             color="0.6")
     ax.barh(pos + 0.2, table["single_p50_ms"], 0.4, label="one sample (median)", color="0.3")
-    ax.axvline(15, **CEILING_STYLE, label="seed 002: 15 ms")
+    ax.axvline(15, **CEILING_STYLE, label="Cancer Alpha paper: 15 ms")
     ax.set_yticks(pos, names)
     ax.set_xscale("log")
     ax.set_xlabel("milliseconds")

@@ -19,7 +19,7 @@ MODALITY_COLORS: dict[str, str] = {
 
 VERDICT_COLORS: dict[str, str] = {
     "reproduced": "#1a9850", "partly": "#fdae61", "not reproduced": "#d73027",
-    "not testable here": "#9e9e9e", "pending": "#d9d9d9",
+    "not testable here": "#9e9e9e", "not judged": "#bdbdbd", "pending": "#d9d9d9",
 }
 
 
