@@ -118,10 +118,10 @@ class CrossModalAttention(nn.Module):
         same-group score is ever formed, and each group's weights (B, H, N_m, N - N_m) are
         one block.
         """
-        q, k, v = self._project(tokens, tokens)
         if len(sizes) > 1 and max(sizes) == 1 and not is_plain():
-            out, w = self._one_token_per_group(q, k, v, mask, weights)
-            return self._residual(tokens, out), None if w is None else [w]
+            out, w = self._one_token_per_group(tokens, mask, weights)
+            return self.norm(tokens + self.drop(self.to_out(out))), None if w is None else [w]
+        q, k, v = self._project(tokens, tokens)
         # split into views; their backward is one concatenation, not a zero-filled copy each
         qs, ks, vs = (t.split(sizes, dim=2) for t in (q, k, v))
         present = None
@@ -146,23 +146,36 @@ class CrossModalAttention(nn.Module):
             blocks.append(w)
         return self._residual(tokens, torch.cat(outs, dim=2)), blocks if weights else None
 
-    def _one_token_per_group(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None,
-                             weights: bool) -> tuple[Tensor, Tensor | None]:
-        """Attention of N single-token groups, each to the others: the output (B, H, N, d_k)
-        and the weights (B, H, N, N - 1) over the other tokens in token order."""
-        n = q.shape[2]
-        others = ~torch.eye(n, dtype=torch.bool, device=q.device)  # (N, N)
-        key_mask, row_mask = others, None
+    def _one_token_per_group(self, tokens: Tensor, mask: Tensor | None, weights: bool
+                             ) -> tuple[Tensor, Tensor | None]:
+        """Attention of N single-token groups, each to the others: the heads' outputs merged
+        (B, N, D) and, with ``weights``, the weights (B, H, N, N - 1) over the other tokens
+        in token order.
+
+        With so few tokens every score is one element-wise product and sum in the
+        projections' own layout (B, N, H, d_k): no reordering of heads, and no batched
+        matrix products of a few rows each.
+        """
+        n = tokens.shape[1]
+        q = (self.to_q(tokens) * self.scale).unflatten(-1, (self.n_heads, -1))  # (B, N, H, d)
+        k, v = (t.unflatten(-1, (self.n_heads, -1)) for t in self.to_kv(tokens).chunk(2, -1))
+        scores = (q[:, :, None] * k[:, None]).sum(dim=-1)  # (B, N queries, N keys, H)
+        allowed = ~torch.eye(n, dtype=torch.bool, device=tokens.device)  # (N, N): the others
         if mask is not None:
-            key_mask = others & mask[:, None, None, :]  # (B, 1, N, N)
+            allowed = allowed & mask[:, None, :]  # (B, N, N)
+        scores += torch.zeros(allowed.shape, dtype=scores.dtype, device=scores.device
+                              ).masked_fill_(~allowed, torch.finfo(scores.dtype).min)[..., None]
+        w = scores.softmax(dim=2)
+        if mask is not None:
             # a missing query, or one without any present key, attends to nothing
-            row_mask = (mask[:, None, :] & key_mask.any(dim=-1))[..., None]  # (B, 1, N, 1)
-        out, w = attend(q, k, v, key_mask, row_mask, weights)
-        if w is None:
+            w = w * (mask & allowed.any(dim=-1))[:, :, None, None]
+        out = (w[..., None] * v[:, None]).sum(dim=2).flatten(2)  # (B, N, D)
+        if not weights:
             return out, None
-        # drop the diagonal: (N, N) -> (N, N - 1), the other tokens in token order
-        keys = others.nonzero()[:, 1].view(1, 1, n, n - 1).expand(*w.shape[:2], n, n - 1)
-        return out, w.gather(-1, keys)
+        # (B, H, N, N) without the diagonal: the other tokens in token order
+        keys = (~torch.eye(n, dtype=torch.bool, device=tokens.device)).nonzero()[:, 1]
+        w = w.permute(0, 3, 1, 2)
+        return out, w.gather(-1, keys.view(1, 1, n, n - 1).expand(*w.shape[:3], n - 1))
 
 
 def _others(parts: tuple[Tensor, ...], m: int, dim: int) -> Tensor:

@@ -208,6 +208,12 @@ def is_plain() -> bool:
     return _PLAIN
 
 
+def _plain_for(x: Tensor) -> bool:
+    """Whether an encoder computes batch ``x`` as written: under :func:`plain_computation`,
+    and for a single sample, where composing the kernels costs more than it saves."""
+    return _PLAIN or x.shape[0] < 2
+
+
 def _same_padding(conv: nn.Conv1d) -> int:
     (k,), (p,), (s,), (d,) = conv.kernel_size, conv.padding, conv.stride, conv.dilation
     if not (k % 2 == 1 and p == k // 2 and s == d == 1 and conv.groups == 1
@@ -467,7 +473,7 @@ class FragmentomicsEncoder(nn.Module):
         x = x[:, None, :]  # (B, 1, P)
         if not self.sequence:
             # average, then project: the same as projecting every bin first (both are linear)
-            if is_plain():
+            if _plain_for(x):
                 return self.norm(self.proj(self.conv(self.stem(x)).mean(dim=2)))  # (B, D)
             return self.norm(self.proj(self.conv.mean_after(self.stem, x)))
         h = self.conv(self.stem(x))  # (B, C, P)
@@ -510,7 +516,7 @@ class CNAEncoder(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         p = x.shape[1]
         x = x[:, None, :]  # (B, 1, P)
-        if not self.sequence and not is_plain():
+        if not self.sequence and not _plain_for(x):
             # only the patches of the stem's features and their average are needed: both
             # without forming the features (Patches.after, conv_mean)
             z = self.conv(self.down.after(self.stem, x).transpose(1, 2))  # (B, C, T)

@@ -40,6 +40,7 @@ from cancer_alpha.models.encoders import (
     pool_positions,
     sinusoidal_encoding,
 )
+from cancer_alpha.models.inference import one_thread, small_inference
 
 
 class ModelOutput(NamedTuple):
@@ -140,6 +141,12 @@ class MultiModalTransformer(nn.Module):
 
     def forward(self, x: dict[str, Tensor], mask: Tensor) -> ModelOutput:
         """``x``: {modality: (B, P_m)}, ``mask`` (B, M) -> ModelOutput."""
+        if small_inference(mask.shape[0]):  # see models.inference
+            with one_thread():
+                return self._forward(x, mask)
+        return self._forward(x, mask)
+
+    def _forward(self, x: dict[str, Tensor], mask: Tensor) -> ModelOutput:
         locus = self.token_mode == "locus"
         d = self.modality_embedding.shape[1]
         tokens = []
