@@ -27,6 +27,30 @@ CNA_STRIDE = 4  # copy-number bins per recurrent step: 110 bins -> a GRU over 28
 FRAGMENT_POOL = 4  # fragment-length bins (4 bp each) per token in sequence mode: 110 -> 28
 
 
+_PLAIN = False  # see plain_computation
+
+
+@contextmanager
+def plain_computation() -> Iterator[None]:
+    """Within the block, the models compute every layer as written, as torch's own layers
+    (``F.linear``, ``nn.GRU``) forming each feature map and each attention group, instead of
+    by the cheaper equal forms (:class:`Linear`'s oneDNN products, :class:`BiGRU`'s training
+    loop, :func:`conv_mean`, :meth:`Patches.after`, :meth:`ConvBlock.mean_after`, the
+    one-token-per-group attention). FLOP counts use it, so that they measure the
+    architecture, and tests compare against it."""
+    global _PLAIN
+    before, _PLAIN = _PLAIN, True
+    try:
+        yield
+    finally:
+        _PLAIN = before
+
+
+def is_plain() -> bool:
+    """Whether :func:`plain_computation` is in force."""
+    return _PLAIN
+
+
 # oneDNN's matrix product, which torch reaches for float32 only through this operator (the
 # one its compiler uses); None where torch was built without oneDNN
 _ONEDNN_LINEAR = getattr(getattr(torch.ops, "mkldnn", None), "_linear_pointwise", None)
@@ -37,7 +61,8 @@ ONEDNN_MIN_MACS = 1 << 21
 
 
 def _onednn_suits(a: Tensor, b_t: Tensor) -> bool:
-    return (_ONEDNN_LINEAR is not None and a.device.type == "cpu" and a.dtype == torch.float32
+    return (_ONEDNN_LINEAR is not None and not _PLAIN and a.device.type == "cpu"
+            and a.dtype == torch.float32
             and b_t.dtype == torch.float32 and a.numel() * b_t.shape[0] >= ONEDNN_MIN_MACS
             and not torch.is_autocast_enabled("cpu"))
 
@@ -184,28 +209,6 @@ class MethylationEncoder(MLPEncoder):
 # Convolutions, averages and patches are linear: where one follows another, their product can
 # be formed from the (small) kernels instead of the (large) feature maps. The helpers below do
 # so for stride-1 convolutions that keep the length (odd kernel, zero padding kernel // 2).
-
-
-_PLAIN = False  # see plain_computation
-
-
-@contextmanager
-def plain_computation() -> Iterator[None]:
-    """Within the block, the models compute every layer as written, forming each feature map
-    and each attention group, instead of by the cheaper equal forms (:func:`conv_mean`,
-    :func:`stacked_conv`, :meth:`Patches.after`, the one-token-per-group attention). FLOP
-    counts use it, so that they measure the architecture, and tests compare against it."""
-    global _PLAIN
-    before, _PLAIN = _PLAIN, True
-    try:
-        yield
-    finally:
-        _PLAIN = before
-
-
-def is_plain() -> bool:
-    """Whether :func:`plain_computation` is in force."""
-    return _PLAIN
 
 
 def _plain_for(x: Tensor) -> bool:
@@ -437,7 +440,7 @@ class BiGRU(nn.GRU):
         super().__init__(input_size, hidden_size, batch_first=True, bidirectional=True)
 
     def forward(self, x: Tensor) -> Tensor:  # type: ignore[override]
-        if x.device.type != "cpu" or not (
+        if _PLAIN or x.device.type != "cpu" or not (
                 torch.is_grad_enabled() and (x.requires_grad or self.weight_hh_l0.requires_grad)):
             return super().forward(x)[0].unflatten(-1, (2, -1)).sum(dim=2)
         weights = [torch.stack([getattr(self, n), getattr(self, n + "_reverse")])
