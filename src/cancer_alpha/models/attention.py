@@ -118,7 +118,7 @@ class CrossModalAttention(nn.Module):
         same-group score is ever formed, and each group's weights (B, H, N_m, N - N_m) are
         one block.
         """
-        if len(sizes) > 1 and max(sizes) == 1 and not is_plain():
+        if len(sizes) > 1 and max(sizes) == 1 and not is_plain(tokens):
             out, w = self._one_token_per_group(tokens, mask, weights)
             return self.norm(tokens + self.drop(self.to_out(out))), None if w is None else [w]
         q, k, v = self._project(tokens, tokens)

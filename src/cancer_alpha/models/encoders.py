@@ -46,9 +46,11 @@ def plain_computation() -> Iterator[None]:
         _PLAIN = before
 
 
-def is_plain() -> bool:
-    """Whether :func:`plain_computation` is in force."""
-    return _PLAIN
+def is_plain(x: Tensor) -> bool:
+    """Whether input ``x`` is to be computed as written: under :func:`plain_computation`,
+    and under autocast (the equal forms are arranged for float32; in a lower precision their
+    different rounding would matter)."""
+    return _PLAIN or torch.is_autocast_enabled(x.device.type)
 
 
 # oneDNN's matrix product, which torch reaches for float32 only through this operator (the
@@ -212,9 +214,9 @@ class MethylationEncoder(MLPEncoder):
 
 
 def _plain_for(x: Tensor) -> bool:
-    """Whether an encoder computes batch ``x`` as written: under :func:`plain_computation`,
-    and for a single sample, where composing the kernels costs more than it saves."""
-    return _PLAIN or x.shape[0] < 2
+    """Whether an encoder computes batch ``x`` as written: where :func:`is_plain`, and for a
+    single sample, where composing the kernels costs more than it saves."""
+    return is_plain(x) or x.shape[0] < 2
 
 
 def _same_padding(conv: nn.Conv1d) -> int:
@@ -440,7 +442,7 @@ class BiGRU(nn.GRU):
         super().__init__(input_size, hidden_size, batch_first=True, bidirectional=True)
 
     def forward(self, x: Tensor) -> Tensor:  # type: ignore[override]
-        if _PLAIN or x.device.type != "cpu" or not (
+        if is_plain(x) or x.device.type != "cpu" or not (
                 torch.is_grad_enabled() and (x.requires_grad or self.weight_hh_l0.requires_grad)):
             return super().forward(x)[0].unflatten(-1, (2, -1)).sum(dim=2)
         weights = [torch.stack([getattr(self, n), getattr(self, n + "_reverse")])
