@@ -201,10 +201,13 @@ def test_kernel_products_equal_the_layers_they_replace(length):
 
 
 @pytest.mark.parametrize("encoder", [FragmentomicsEncoder, CNAEncoder])
-def test_modality_token_encoders_match_the_plain_computation_in_training(encoder):
+@pytest.mark.parametrize(("n", "features", "channels"), [(6, P, 8), (64, 110, 32)],
+                         ids=["small", "paper"])  # paper scale: the oneDNN products too
+def test_modality_token_encoders_match_the_plain_computation_in_training(
+        encoder, n, features, channels):
     torch.manual_seed(0)
-    enc = encoder(P, d_model=16, dropout=0.3, channels=8).train()
-    x = torch.randn(6, P)
+    enc = encoder(features, d_model=16, dropout=0.3, channels=channels).train()
+    x = torch.randn(n, features)
 
     def run(plain: bool):
         enc.zero_grad()

@@ -83,7 +83,8 @@ def matmul_t(a: Tensor, b_t: Tensor, bias: Tensor | None = None) -> Tensor:
 
 
 class _LinearFunction(torch.autograd.Function):
-    """x W^T + b with every product (forward and both backward ones) by :func:`matmul_t`."""
+    """x W^T + b for x (rows, in), with every product (forward and both backward ones) by
+    :func:`matmul_t`."""
 
     @staticmethod
     def forward(ctx, x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
@@ -95,24 +96,29 @@ class _LinearFunction(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad: Tensor) -> tuple[Tensor | None, ...]:
         x, weight = ctx.saved_tensors
-        g2 = grad.reshape(-1, grad.shape[-1])  # (rows, out)
         gx = matmul_t(grad, weight.t()) if ctx.needs_input_grad[0] else None
-        gw = (matmul_t(g2.t(), x.reshape(-1, x.shape[-1]).t())
-              if ctx.needs_input_grad[1] else None)
-        gb = g2.sum(0) if ctx.has_bias and ctx.needs_input_grad[2] else None
+        gw = matmul_t(grad.t(), x.t()) if ctx.needs_input_grad[1] else None
+        gb = grad.sum(0) if ctx.has_bias and ctx.needs_input_grad[2] else None
         return gx, gw, gb
 
 
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``F.linear`` whose large float32 products on the CPU run in oneDNN, forward and
+    backward (:func:`matmul_t`)."""
+    if not _onednn_suits(x, weight):
+        return F.linear(x, weight, bias)
+    if torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad
+                                    or (bias is not None and bias.requires_grad)):
+        out = _LinearFunction.apply(x.reshape(-1, x.shape[-1]), weight, bias)
+        return out.view(*x.shape[:-1], -1)
+    return matmul_t(x, weight, bias)
+
+
 class Linear(nn.Linear):
-    """``nn.Linear`` (the same parameters and function) whose large float32 products on the
-    CPU run in oneDNN, forward and backward (:func:`matmul_t`)."""
+    """``nn.Linear`` (the same parameters and function) computed by :func:`linear`."""
 
     def forward(self, x: Tensor) -> Tensor:
-        if not _onednn_suits(x, self.weight):
-            return F.linear(x, self.weight, self.bias)
-        if torch.is_grad_enabled() and (x.requires_grad or self.weight.requires_grad):
-            return _LinearFunction.apply(x, self.weight, self.bias)
-        return matmul_t(x, self.weight, self.bias)
+        return linear(x, self.weight, self.bias)
 
 
 class BatchNorm1d(nn.BatchNorm1d):
@@ -243,8 +249,13 @@ def conv_mean(conv: nn.Conv1d, x: Tensor) -> Tensor:
     """
     p = _same_padding(conv)
     length = x.shape[-1]
-    sums = x @ _windows(length, conv.kernel_size[0], p, x.device).to(x.dtype)  # (B, C_in, K)
-    return torch.addmm(conv.bias, sums.flatten(1), conv.weight.flatten(1).t(), alpha=1 / length)
+    windows = _windows(length, conv.kernel_size[0], p, x.device).to(x.dtype)  # (L, K)
+    if x.stride(1) == 1 and x.shape[1] > 1:  # channels last: sum without reordering x
+        sums = windows.t() @ x.transpose(1, 2)  # (B, K, C_in)
+        kernel = conv.weight.transpose(1, 2).flatten(1)  # (C_out, K C_in)
+    else:
+        sums, kernel = x @ windows, conv.weight.flatten(1)  # (B, C_in, K), (C_out, C_in K)
+    return torch.addmm(conv.bias, sums.flatten(1), kernel.t(), alpha=1 / length)
 
 
 def after_stem(stem: nn.Conv1d, weight: Tensor, bias: Tensor, x: Tensor, n: int,
@@ -267,8 +278,7 @@ def after_stem(stem: nn.Conv1d, weight: Tensor, bias: Tensor, x: Tensor, n: int,
     pairs = (weight.transpose(1, 2) @ stem.weight[:, 0]).flatten(1)  # (O, K k1)
     spread = _spread(k, k1, x.device).to(x.dtype)  # (K k1, W)
     from_stem_bias = weight.transpose(1, 2) @ stem.bias  # (O, K)
-    y = torch.addmm(bias + from_stem_bias.sum(-1), windows.flatten(0, 1), (pairs @ spread).t())
-    y = y.view(*windows.shape[:2], -1)
+    y = linear(windows, pairs @ spread, bias + from_stem_bias.sum(-1))  # (B, n, O)
     rows, present = _partial_windows(length, n, k, k1, stride, pad, x.device)
     if rows.numel():
         present = present.to(x.dtype)  # (R, K k1): which products of each such window exist
@@ -321,8 +331,15 @@ class ConvBlock(nn.Module):
         the stem's features from windows of ``x`` (:func:`after_stem`), channels last; the
         second convolution and the average as one product (:func:`conv_mean`)."""
         length, pad = x.shape[-1], _same_padding(self.conv1)
-        h = after_stem(stem, self.conv1.weight, self.conv1.bias, x, length, pad=pad)
-        h = F.gelu(self.bn(h.flatten(0, 1))).view(h.shape)  # (B, L, C)
+        weight, bias = self.conv1.weight, self.conv1.bias
+        bn = self.bn
+        if not bn.training and bn.track_running_stats:
+            # in evaluation the normalisation is affine: folded into the convolution's kernel
+            scale = bn.weight * (bn.running_var + bn.eps).rsqrt()
+            weight, bias = weight * scale[:, None, None], (bias - bn.running_mean) * scale + bn.bias
+            bn = None
+        h = after_stem(stem, weight, bias, x, length, pad=pad)  # (B, L, C)
+        h = F.gelu(h if bn is None else bn(h.flatten(0, 1)).view(h.shape))
         return conv_mean(stem, x) + conv_mean(self.conv2, self.drop(h.transpose(1, 2)))
 
 
