@@ -2,17 +2,38 @@
 
     python benchmarks/latency.py                  # paper profile
     python benchmarks/latency.py --profile smoke
+    python benchmarks/latency.py --models mmt_modality --compare-reference e730943
 
 Untrained models (speed does not depend on the weights) at the profile's features per
-modality, in evaluation mode under ``torch.inference_mode``, warm-up calls excluded. Prints
-each figure beside the aim and the ratio measured / aim (below 1 meets it).
+modality, in evaluation mode under ``torch.inference_mode``, warm-up calls excluded, run as
+``cancer-alpha predict`` runs them: without attention weights (``attention_returned(model,
+False)``). Prints each figure beside the aim and the ratio measured / aim (below 1 meets it).
+
+``--compare-reference REV`` also measures the models as they were at git revision REV (same
+weights and inputs), the two measured in turn ``--rounds`` times; the figures are medians
+over rounds and old / new is printed for both.
 """
+
+import statistics
 
 import _args
 
 AIM_BATCHED_MS = 0.05  # per sample, in batches
 AIM_SINGLE_P50_MS = 2.0  # one sample at a time, median
 MODELS = ("mmt_modality", "mmt_locus", "perceiver_io", "tab_transformer", "early_fusion_mlp")
+
+
+def measure(model, specs, batch_size: int, samples: int):
+    """``profiling.inference_latency`` of ``model`` without attention weights."""
+    from cancer_alpha.models import attention_returned
+    from cancer_alpha.profiling import inference_latency, random_batch
+
+    def make(k: int):
+        b = random_batch(specs, k)
+        return b["x"], b["mask"]
+
+    with attention_returned(model, False):
+        return inference_latency(model.eval(), make, batch_size=batch_size, n_samples=samples)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -22,25 +43,52 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch", type=int, default=256, help="batch size (default: 256)")
     parser.add_argument("--samples", type=int, default=None, help="timed single-sample calls "
                         "(default: the profile's profiling.latency_samples)")
+    parser.add_argument("--compare-reference", metavar="REV", default=None,
+                        help="also measure the models of git revision REV and print old / new")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="with --compare-reference: measurements of each (default: 3)")
     args = _args.parse(parser, argv)
 
+    from train_throughput import paired_models, reference_models
+
     from cancer_alpha.config import load_profile
-    from cancer_alpha.profiling import device_label, latency_of
+    from cancer_alpha.models import build_model
+    from cancer_alpha.profiling import device_label, synthetic_specs
 
     cfg = load_profile(args.profile)
     n_features = cfg.cohort.n_loci
     samples = args.samples or cfg.profiling.latency_samples
+    specs = synthetic_specs(n_features)
+    reference = reference_models(args.compare_reference) if args.compare_reference else None
     print(f"profile {args.profile}, {device_label('cpu')}; {n_features} features per modality, "
           f"batch {args.batch}, {samples} single-sample calls")
     print(f"aims: batched <= {AIM_BATCHED_MS} ms/sample, single p50 <= {AIM_SINGLE_P50_MS} ms")
     print(f"{'model':<18}{'batched ms':>11}{'/aim':>7}{'samples/s':>11}{'p50 ms':>9}{'/aim':>7}"
-          f"{'p99 ms':>9}{'meets':>7}")
+          f"{'p99 ms':>9}{'meets':>7}"
+          + (f"{'ref batched':>12}{'old/new':>8}{'ref p50':>9}{'old/new':>8}" if reference
+             else ""))
     for name in [m for m in args.models.split(",") if m]:
-        r = latency_of(name, n_features, cfg.model, n_samples=samples, batch_size=args.batch)
-        b, s = r.batched_ms_per_sample / AIM_BATCHED_MS, r.single_p50_ms / AIM_SINGLE_P50_MS
+        extra = ""
+        if reference is None:
+            r = measure(build_model(name, specs, 5, cfg.model), specs, args.batch, samples)
+            batched, p50, p99 = r.batched_ms_per_sample, r.single_p50_ms, r.single_p99_ms
+        else:
+            new, old = paired_models(name, reference, specs, cfg.model)
+            runs: dict[str, list] = {"new": [], "old": []}
+            for i in range(args.rounds):
+                for key in (("new", "old") if i % 2 == 0 else ("old", "new")):
+                    runs[key].append(measure(new if key == "new" else old, specs, args.batch,
+                                             samples))
+            med = {k: (statistics.median(r.batched_ms_per_sample for r in v),
+                       statistics.median(r.single_p50_ms for r in v),
+                       statistics.median(r.single_p99_ms for r in v)) for k, v in runs.items()}
+            batched, p50, p99 = med["new"]
+            extra = (f"{med['old'][0]:>12.4f}{med['old'][0] / batched:>8.2f}"
+                     f"{med['old'][1]:>9.3f}{med['old'][1] / p50:>8.2f}")
+        b, s = batched / AIM_BATCHED_MS, p50 / AIM_SINGLE_P50_MS
         meets = "yes" if b <= 1 and s <= 1 else "no"
-        print(f"{name:<18}{r.batched_ms_per_sample:>11.4f}{b:>7.2f}{r.batched_samples_per_s:>11.0f}"
-              f"{r.single_p50_ms:>9.3f}{s:>7.2f}{r.single_p99_ms:>9.3f}{meets:>7}")
+        print(f"{name:<18}{batched:>11.4f}{b:>7.2f}{1e3 / batched:>11.0f}"
+              f"{p50:>9.3f}{s:>7.2f}{p99:>9.3f}{meets:>7}{extra}")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import Tensor, nn
 
+from cancer_alpha.models.encoders import Linear, is_plain
+
 
 def masked_mean(x: Tensor, mask: Tensor) -> Tensor:
     """Mean over dim 1 of ``x`` (B, N, D) where ``mask`` (B, N) is True; zeros if none is."""
@@ -27,12 +29,17 @@ def masked_softmax(scores: Tensor, allowed: Tensor, dim: int = -1) -> Tensor:
 
 
 def attend(q: Tensor, k: Tensor, v: Tensor, key_mask: Tensor | None = None,
-           row_mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
+           row_mask: Tensor | None = None, weights: bool = True
+           ) -> tuple[Tensor, Tensor | None]:
     """softmax(q k^T) v for queries ``q`` (B, H, Nq, d_k) already scaled and keys and values
     ``k``, ``v`` (B, H, Nk, d_k). ``key_mask`` (broadcast to (B, H, Nq, Nk)) marks allowed keys,
     ``row_mask`` (broadcast to (B, H, Nq, 1)) the rows that may attend at all: a row with no
     allowed key must be False there. None: all. Returns the output (B, H, Nq, d_k) and the
-    weights (B, H, Nq, Nk), exactly 0 on masked keys and rows."""
+    weights (B, H, Nq, Nk), exactly 0 on masked keys and rows; with ``weights=False`` the
+    weights are None and the output comes from the fused kernel, which never forms them."""
+    if not weights:
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=key_mask, scale=1.0)
+        return (out if row_mask is None else out * row_mask), None
     scores = q @ k.transpose(-1, -2)
     # masks cost passes over every (Nq, Nk) entry: only when given, and the key mask as an
     # in-place addition, whose backward is free (a masked fill's is another full pass)
@@ -40,11 +47,11 @@ def attend(q: Tensor, k: Tensor, v: Tensor, key_mask: Tensor | None = None,
         lowest = torch.finfo(scores.dtype).min
         scores += torch.zeros(key_mask.shape, dtype=scores.dtype, device=scores.device
                               ).masked_fill_(~key_mask, lowest)
-    weights = scores.softmax(dim=-1)
+    w = scores.softmax(dim=-1)
     if row_mask is not None:
-        weights = weights * row_mask  # a fully masked row is uniform before this
+        w = w * row_mask  # a fully masked row is uniform before this
     # no dropout on the weights: those returned are those applied (and it is cheaper)
-    return weights.to(v.dtype) @ v, weights
+    return w.to(v.dtype) @ v, w
 
 
 class CrossModalAttention(nn.Module):
@@ -61,9 +68,9 @@ class CrossModalAttention(nn.Module):
         super().__init__()
         self.n_heads = n_heads
         self.scale = (d_model // n_heads) ** -0.5
-        self.to_q = nn.Linear(d_model, d_model)
-        self.to_kv = nn.Linear(d_model, 2 * d_model)
-        self.to_out = nn.Linear(d_model, d_model)
+        self.to_q = Linear(d_model, d_model)
+        self.to_kv = Linear(d_model, 2 * d_model)
+        self.to_out = Linear(d_model, d_model)
         self.drop = nn.Dropout(dropout)
         self.norm = nn.LayerNorm(d_model)
 
@@ -94,16 +101,26 @@ class CrossModalAttention(nn.Module):
         out, weights = attend(q, k, v, keys, rows)
         return self._residual(query, out), weights
 
-    def across_groups(self, tokens: Tensor, sizes: list[int], mask: Tensor | None = None
-                      ) -> tuple[Tensor, list[Tensor]]:
+    def across_groups(self, tokens: Tensor, sizes: list[int], mask: Tensor | None = None,
+                      weights: bool = True) -> tuple[Tensor, list[Tensor] | None]:
         """Each group of tokens attends to the tokens of the other groups only.
 
         ``tokens`` (B, N, D) are ``len(sizes)`` groups (modalities) of consecutive tokens;
-        ``mask`` (B, groups) says which groups are present (None: all). The attention is
+        ``mask`` (B, groups) says which groups are present (None: all). Returns the tokens
+        (B, N, D) and the weights as row blocks: stacked in token order, each row zero-padded
+        to N - min(sizes) key slots, they are the weights of every token over the other
+        groups' tokens in token order (:func:`pack_attention`). With ``weights=False``
+        the weights are None and never formed.
+
+        With one token per group all tokens attend at once, their own masked: one product
+        over N x N scores costs less than a loop over groups. Otherwise the attention is
         computed per query group against the concatenated tokens of the other groups, so no
-        same-group score is ever formed. Returns the tokens (B, N, D) and, per group m, the
-        weights (B, H, N_m, N - N_m) over the other groups' tokens in token order.
+        same-group score is ever formed, and each group's weights (B, H, N_m, N - N_m) are
+        one block.
         """
+        if len(sizes) > 1 and max(sizes) == 1 and not is_plain(tokens):
+            out, w = self._one_token_per_group(tokens, mask, weights)
+            return self.norm(tokens + self.drop(self.to_out(out))), None if w is None else [w]
         q, k, v = self._project(tokens, tokens)
         # split into views; their backward is one concatenation, not a zero-filled copy each
         qs, ks, vs = (t.split(sizes, dim=2) for t in (q, k, v))
@@ -111,7 +128,7 @@ class CrossModalAttention(nn.Module):
         if mask is not None:
             present = mask.repeat_interleave(torch.tensor(sizes, device=mask.device), dim=1)
             present = present.split(sizes, dim=1)  # (B, N_m) per group
-        outs, weights = [], []
+        outs, blocks = [], []
         for m in range(len(sizes)):
             keys, values = (_others(t, m, dim=2) for t in (ks, vs))  # (B, H, N - N_m, d_k)
             key_mask = row_mask = None
@@ -120,10 +137,45 @@ class CrossModalAttention(nn.Module):
                 # a missing query, or one without any present key, attends to nothing
                 row_mask = (mask[:, m] & key_mask.any(dim=1))[:, None, None, None]
                 key_mask = key_mask[:, None, None, :]
-            out, w = attend(qs[m], keys, values, key_mask, row_mask)
+            if keys.shape[2] == 0:  # a lone group: nothing to attend to
+                out = torch.zeros_like(qs[m])
+                w = out.new_zeros((*out.shape[:3], 0)) if weights else None
+            else:
+                out, w = attend(qs[m], keys, values, key_mask, row_mask, weights)
             outs.append(out)
-            weights.append(w)
-        return self._residual(tokens, torch.cat(outs, dim=2)), weights
+            blocks.append(w)
+        return self._residual(tokens, torch.cat(outs, dim=2)), blocks if weights else None
+
+    def _one_token_per_group(self, tokens: Tensor, mask: Tensor | None, weights: bool
+                             ) -> tuple[Tensor, Tensor | None]:
+        """Attention of N single-token groups, each to the others: the heads' outputs merged
+        (B, N, D) and, with ``weights``, the weights (B, H, N, N - 1) over the other tokens
+        in token order.
+
+        With so few tokens every score is one element-wise product and sum in the
+        projections' own layout (B, N, H, d_k): no reordering of heads, and no batched
+        matrix products of a few rows each.
+        """
+        n = tokens.shape[1]
+        q = (self.to_q(tokens) * self.scale).unflatten(-1, (self.n_heads, -1))  # (B, N, H, d)
+        k, v = (t.unflatten(-1, (self.n_heads, -1)) for t in self.to_kv(tokens).chunk(2, -1))
+        scores = (q[:, :, None] * k[:, None]).sum(dim=-1)  # (B, N queries, N keys, H)
+        allowed = ~torch.eye(n, dtype=torch.bool, device=tokens.device)  # (N, N): the others
+        if mask is not None:
+            allowed = allowed & mask[:, None, :]  # (B, N, N)
+        scores += torch.zeros(allowed.shape, dtype=scores.dtype, device=scores.device
+                              ).masked_fill_(~allowed, torch.finfo(scores.dtype).min)[..., None]
+        w = scores.softmax(dim=2)
+        if mask is not None:
+            # a missing query, or one without any present key, attends to nothing
+            w = w * (mask & allowed.any(dim=-1))[:, :, None, None]
+        out = (w[..., None] * v[:, None]).sum(dim=2).flatten(2)  # (B, N, D)
+        if not weights:
+            return out, None
+        # (B, H, N, N) without the diagonal: the other tokens in token order
+        keys = (~torch.eye(n, dtype=torch.bool, device=tokens.device)).nonzero()[:, 1]
+        w = w.permute(0, 3, 1, 2)
+        return out, w.gather(-1, keys.view(1, 1, n, n - 1).expand(*w.shape[:3], n - 1))
 
 
 def _others(parts: tuple[Tensor, ...], m: int, dim: int) -> Tensor:
@@ -141,8 +193,8 @@ class FeedForward(nn.Module):
 
     def __init__(self, d_model: int, mult: int = 2, dropout: float = 0.0):
         super().__init__()
-        self.fc1 = nn.Linear(d_model, d_model * mult)
-        self.fc2 = nn.Linear(d_model * mult, d_model)
+        self.fc1 = Linear(d_model, d_model * mult)
+        self.fc2 = Linear(d_model * mult, d_model)
         self.drop = nn.Dropout(dropout)
         self.norm = nn.LayerNorm(d_model)
 
@@ -159,12 +211,13 @@ class CrossModalBlock(nn.Module):
         self.cross_attention = CrossModalAttention(d_model, n_heads, dropout)
         self.ff = FeedForward(d_model, ff_mult, dropout)
 
-    def forward(self, tokens: Tensor, sizes: list[int], mask: Tensor | None = None
-                ) -> tuple[Tensor, list[Tensor]]:
+    def forward(self, tokens: Tensor, sizes: list[int], mask: Tensor | None = None,
+                weights: bool = True) -> tuple[Tensor, list[Tensor] | None]:
         """``tokens`` (B, N, D) in groups of ``sizes`` tokens, one per modality, ``mask``
-        (B, M) or None; returns tokens and the per-group weights (B, H, N_m, N - N_m)."""
-        h, weights = self.cross_attention.across_groups(tokens, sizes, mask)
-        return self.ff(h), weights
+        (B, M) or None; returns tokens and the weights as row blocks
+        (:meth:`CrossModalAttention.across_groups`), None without ``weights``."""
+        h, w = self.cross_attention.across_groups(tokens, sizes, mask, weights)
+        return self.ff(h), w
 
 
 def other_group_tokens(sizes: list[int]) -> Tensor:
@@ -180,37 +233,42 @@ def other_group_tokens(sizes: list[int]) -> Tensor:
 
 
 class _PackRows(torch.autograd.Function):
-    """Row blocks (B, H, N_i, K_i) -> (B, H, sum N_i, width), each row zero-padded to width.
+    """Row blocks (B, H, N_i, K_i), ``per_layer`` of them a layer, -> (B, layers, H, sum N_i,
+    width), each row zero-padded to width.
 
-    One write per entry; the backward hands each block a view of the incoming gradient.
-    (Padding each block, then concatenating, writes every entry twice and zero-fills twice.)
+    One write per entry into the layout the loss reads; the backward hands each block a view
+    of the incoming gradient. (Padding each block, then concatenating, writes every entry
+    twice; packing heads before layers makes the backward copy the whole gradient.)
     """
 
     @staticmethod
-    def forward(ctx, width: int, *blocks: Tensor) -> Tensor:
+    def forward(ctx, width: int, per_layer: int, *blocks: Tensor) -> Tensor:
         b, h = blocks[0].shape[:2]
-        out = blocks[0].new_empty((b, h, sum(w.shape[2] for w in blocks), width))
+        layers = len(blocks) // per_layer
+        n = sum(w.shape[2] for w in blocks[:per_layer])
+        out = blocks[0].new_empty((b, layers, h, n, width))
         ctx.spans = []
-        row = 0
-        for w in blocks:
-            n, k = w.shape[2], w.shape[3]
-            out[:, :, row:row + n, :k].copy_(w)
-            out[:, :, row:row + n, k:].zero_()
-            ctx.spans.append((row, n, k))
-            row += n
+        for i, w in enumerate(blocks):
+            layer, row = divmod(i, per_layer)
+            if row == 0:
+                start = 0
+            rows, k = w.shape[2], w.shape[3]
+            out[:, layer, :, start:start + rows, :k].copy_(w)
+            out[:, layer, :, start:start + rows, k:].zero_()
+            ctx.spans.append((layer, start, rows, k))
+            start += rows
         return out
 
     @staticmethod
     def backward(ctx, grad: Tensor) -> tuple[Tensor | None, ...]:
-        return None, *(grad[:, :, row:row + n, :k] for row, n, k in ctx.spans)
+        return None, None, *(grad[:, layer, :, start:start + rows, :k]
+                             for layer, start, rows, k in ctx.spans)
 
 
 def pack_attention(weights: list[list[Tensor]], width: int) -> Tensor:
-    """(B, layers, H, N, width) from per-layer lists of per-group weights (B, H, N_m, K_m),
-    each row zero-padded to ``width`` keys."""
-    packed = _PackRows.apply(width, *(w for layer in weights for w in layer))
-    # (B, H, layers * N, width): the layer axis is then a view, not another copy
-    return packed.unflatten(2, (len(weights), -1)).transpose(1, 2)
+    """(B, layers, H, N, width) from per-layer lists of row blocks (B, H, N_i, K_i), stacked
+    in row order and each row zero-padded to ``width`` keys."""
+    return _PackRows.apply(width, len(weights[0]), *(w for layer in weights for w in layer))
 
 
 def scatter_attention(attention: Tensor, keys: Tensor) -> Tensor:

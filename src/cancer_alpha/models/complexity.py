@@ -11,6 +11,8 @@ import torch
 from torch import Tensor, nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from cancer_alpha.models.encoders import plain_computation
+
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     """Number of parameters (shared ones once)."""
@@ -24,20 +26,33 @@ def _fused_attention_flops(query_shape, key_shape, value_shape, *args, out_shape
     return 2 * math.prod(batch) * nq * key_shape[-2] * (d_k + value_shape[-1])
 
 
-# fused attention kernels that FlopCounterMode has no formula for (it has the CUDA ones)
+def _linear_flops(input_shape, weight_shape, *args, out_shape=None, **kwargs) -> int:
+    """x W^T: 2 x rows x in x out."""
+    return 2 * math.prod(input_shape) * weight_shape[0]
+
+
+# kernels that FlopCounterMode has no formula for: the CPU's fused attention (it has the CUDA
+# ones) and the oneDNN matrix product of ``models.encoders.matmul_t``
 _EXTRA_FORMULAS = {torch.ops.aten._scaled_dot_product_flash_attention_for_cpu:
                    _fused_attention_flops}
+if hasattr(torch.ops, "mkldnn") and hasattr(torch.ops.mkldnn, "_linear_pointwise"):
+    _EXTRA_FORMULAS[torch.ops.mkldnn._linear_pointwise] = _linear_flops
 
 
 def flops_per_sample(model: nn.Module, example_batch: Mapping[str, Any]) -> float:
     """Forward-pass FLOPs per sample on ``example_batch`` ({"x", "mask", ...}), in eval mode.
 
-    Counted by ``torch.utils.flop_counter.FlopCounterMode``: matrix products, convolutions
-    and attention kernels (a multiply-add is 2 FLOPs), including the matrix products inside
-    ``nn.GRU`` when it runs on the CPU and the CPU's fused attention kernel. Not counted:
+    Counted by ``torch.utils.flop_counter.FlopCounterMode``: matrix products (oneDNN's
+    included), convolutions and attention kernels (a multiply-add is 2 FLOPs), including the
+    matrix products inside ``nn.GRU`` when it runs on the CPU and the CPU's fused attention
+    kernel. Not counted:
     element-wise work (activations, softmax, normalisation, masking), embedding look-ups, and
     the recurrent layer on a CUDA GPU, where ``nn.GRU`` runs cuDNN's fused kernel
     (``aten._cudnn_rnn`` has no FLOP formula): count on the CPU for a complete figure.
+
+    The count is of the architecture as written (:func:`~cancer_alpha.models.encoders.
+    plain_computation`): the cheaper equal forms the models use otherwise (a convolution and
+    an average as one product, for instance) do not lower it.
     """
     x, mask = example_batch["x"], example_batch["mask"]
     was_training = model.training
@@ -45,7 +60,8 @@ def flops_per_sample(model: nn.Module, example_batch: Mapping[str, Any]) -> floa
     try:
         # gradients stay enabled: FlopCounterMode's module tracker fails on views of
         # parameters made under no_grad (Perceiver IO's latent array); no backward is run
-        with FlopCounterMode(display=False, custom_mapping=_EXTRA_FORMULAS) as counter:
+        with (FlopCounterMode(display=False, custom_mapping=_EXTRA_FORMULAS) as counter,
+              plain_computation()):
             model(x, mask)
     finally:
         model.train(was_training)

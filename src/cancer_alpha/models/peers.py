@@ -27,6 +27,7 @@ from cancer_alpha.data import ModalitySpec
 from cancer_alpha.models.attention import FeedForward, masked_softmax
 from cancer_alpha.models.encoders import (
     BatchNorm1d,
+    Linear,
     build_encoder,
     encode_present,
     feature_positions,
@@ -235,8 +236,8 @@ class EarlyFusionMLP(_FlatInputs):
         super().__init__(specs)
         n, d, hidden = int(self.token_modality.numel()), cfg.d_model, cfg.d_model * cfg.ff_mult
         self.net = nn.Sequential(
-            nn.Linear(n + len(self.specs), hidden), BatchNorm1d(hidden), nn.GELU(),
-            nn.Dropout(cfg.dropout), nn.Linear(hidden, d), nn.GELU(),
+            Linear(n + len(self.specs), hidden), BatchNorm1d(hidden), nn.GELU(),
+            nn.Dropout(cfg.dropout), Linear(hidden, d), nn.GELU(),
         )
         self.head = ClassifierHead(d, n_classes, cfg.dropout)
 
@@ -257,10 +258,10 @@ class LateFusion(nn.Module):
         self.specs = list(specs)
         d = cfg.d_model
         self.encoders = nn.ModuleDict({s.name: build_encoder(s, cfg) for s in self.specs})
-        self.importance = nn.Linear(d, 1, bias=False)  # the modality_bias is the offset
+        self.importance = Linear(d, 1, bias=False)  # the modality_bias is the offset
         self.modality_bias = nn.Parameter(torch.zeros(len(self.specs)))
         self.ff = FeedForward(d, cfg.ff_mult, cfg.dropout)
-        self.aux_heads = nn.ModuleDict({s.name: nn.Linear(d, n_classes) for s in self.specs})
+        self.aux_heads = nn.ModuleDict({s.name: Linear(d, n_classes) for s in self.specs})
         self.head = ClassifierHead(d, n_classes, cfg.dropout)
 
     def forward(self, x: dict[str, Tensor], mask: Tensor) -> ModelOutput:

@@ -33,12 +33,14 @@ from cancer_alpha.models.attention import (
 )
 from cancer_alpha.models.encoders import (
     BatchNorm1d,
+    Linear,
     build_encoder,
     encode_present,
     feature_positions,
     pool_positions,
     sinusoidal_encoding,
 )
+from cancer_alpha.models.inference import one_thread, small_inference
 
 
 class ModelOutput(NamedTuple):
@@ -84,7 +86,7 @@ class ClassifierHead(nn.Sequential):
     """Seed 000's classification head: dropout, batch normalisation, a linear classifier."""
 
     def __init__(self, d_model: int, n_classes: int, dropout: float = 0.0):
-        super().__init__(nn.Dropout(dropout), BatchNorm1d(d_model), nn.Linear(d_model, n_classes))
+        super().__init__(nn.Dropout(dropout), BatchNorm1d(d_model), Linear(d_model, n_classes))
 
 
 class MultiModalTransformer(nn.Module):
@@ -134,11 +136,17 @@ class MultiModalTransformer(nn.Module):
         self.fusion = nn.ModuleList([
             CrossModalBlock(d, cfg.n_heads, cfg.ff_mult, cfg.dropout) for _ in range(cfg.n_layers)
         ]) if cross_attention else None
-        self.aux_heads = nn.ModuleDict({s.name: nn.Linear(d, n_classes) for s in self.specs})
+        self.aux_heads = nn.ModuleDict({s.name: Linear(d, n_classes) for s in self.specs})
         self.head = ClassifierHead(d, n_classes, cfg.dropout)
 
     def forward(self, x: dict[str, Tensor], mask: Tensor) -> ModelOutput:
         """``x``: {modality: (B, P_m)}, ``mask`` (B, M) -> ModelOutput."""
+        if small_inference(mask.shape[0]):  # see models.inference
+            with one_thread():
+                return self._forward(x, mask)
+        return self._forward(x, mask)
+
+    def _forward(self, x: dict[str, Tensor], mask: Tensor) -> ModelOutput:
         locus = self.token_mode == "locus"
         d = self.modality_embedding.shape[1]
         tokens = []
@@ -153,16 +161,16 @@ class MultiModalTransformer(nn.Module):
         h = h + (self.position_encoding + self.modality_embedding[self.token_modality]).to(h.dtype)
         # masks cost a pass over every attention matrix: skip them when nothing is missing
         fusion_mask = None if bool(mask.all()) else mask
+        returned = self.fusion is not None and self.return_attention
         weights = []
         for block in self.fusion or ():
-            h, w = block(h, self.counts, fusion_mask)  # w: per modality (B, H, N_m, N - N_m)
+            h, w = block(h, self.counts, fusion_mask, returned)  # w: row blocks or None
             weights.append(w)
 
         # hierarchical pooling: tokens within each modality, then the present modalities
         per_modality = torch.stack([t.mean(dim=1) for t in h.split(self.counts, dim=1)],
                                    dim=1)  # (B, M, D)
         embedding = masked_mean(per_modality, mask)  # (B, D)
-        returned = bool(weights) and self.return_attention
         return ModelOutput(
             logits=self.head(embedding),
             embedding=embedding,
