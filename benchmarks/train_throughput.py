@@ -64,29 +64,6 @@ def paired_models(name: str, reference, specs, cfg):
     return new, old
 
 
-def train_step_fn(model, batch):
-    """One training step as ``profiling.train_gflops`` times it: forward, composite loss with
-    the attention-entropy term, backward, AdamW."""
-    import torch
-
-    from cancer_alpha.losses import composite_loss
-
-    model.train()
-    if hasattr(model, "fit_bins"):
-        model.fit_bins(batch["x"])
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-
-    def step() -> None:
-        opt.zero_grad(set_to_none=True)
-        out = model(batch["x"], batch["mask"])
-        loss, _ = composite_loss(out.logits, batch["y"], out.attention, gamma=2.0,
-                                 attention_lambda=1e-3)
-        loss.backward()
-        opt.step()
-
-    return step
-
-
 def interleaved_medians(fns, repeats: int, warmup: int = 2) -> list[float]:
     """Median wall seconds of each callable, called in turn (order reversed every round) so
     that a change of machine load hits all of them."""
@@ -142,6 +119,7 @@ def main(argv: list[str] | None = None) -> None:
         random_batch,
         synthetic_specs,
         train_gflops,
+        training_step_fn,
     )
 
     cfg = load_profile(args.profile)
@@ -157,7 +135,8 @@ def main(argv: list[str] | None = None) -> None:
     specs = synthetic_specs(n_features)
     for name in [m for m in args.models.split(",") if m]:
         if reference is None:
-            r = train_gflops(name, n_features, batch_size, cfg.model, repeats=args.repeats)
+            r = train_gflops(name, n_features, batch_size, cfg.model, repeats=args.repeats,
+                             train_cfg=cfg.train)
             flops, seconds, extra = r["gflop_per_step"] * 1e9, r["seconds_per_step"], ""
         else:
             new, old = paired_models(name, reference, specs, cfg.model)
@@ -165,7 +144,8 @@ def main(argv: list[str] | None = None) -> None:
                                      random_batch(specs, 8)) * 3 * batch_size
             batch = random_batch(specs, batch_size)
             seconds, old_seconds = interleaved_medians(
-                [train_step_fn(new, batch), train_step_fn(old, batch)], args.repeats)
+                [training_step_fn(new, batch, cfg.train), training_step_fn(old, batch, cfg.train)],
+                args.repeats)
             extra = f"{1e3 * old_seconds:>9.2f}{old_seconds / seconds:>9.2f}"
         gflops = flops / seconds / 1e9
         print(f"{name:<18}{flops / 1e9:>11.4f}{1e3 * seconds:>9.2f}{gflops:>9.2f}"

@@ -30,7 +30,7 @@ import torch
 
 from cancer_alpha import claims, config, data, interpret, plots, results, synth, training
 from cancer_alpha.losses import attention_entropy
-from cancer_alpha.models import MODEL_NAMES, build_model, complexity, encoders, peers
+from cancer_alpha.models import MODEL_NAMES, build_model, complexity
 
 cfg = config.from_parameters(profile, cohort=cohort, model=model, train=train,
                              evaluation=evaluation, profiling=profiling, ablation=ablation)
@@ -45,9 +45,9 @@ for key, value in {"d_model": cfg.model.d_model, "n_heads": cfg.model.n_heads,
                    "n_layers": cfg.model.n_layers, "ff_mult": cfg.model.ff_mult,
                    "conv_channels": cfg.model.conv_channels, "n_bins": cfg.model.n_bins,
                    "n_latents": cfg.model.n_latents, "tab_token_dim": cfg.model.tab_token_dim,
-                   "cna_stride": encoders.CNA_STRIDE, "fragment_pool": encoders.FRAGMENT_POOL,
-                   "tab_dim_head": peers.TAB_DIM_HEAD, "batch_size": batch_size,
-                   "perceiver_width": cfg.model.d_model // peers.PERCEIVER_WIDTH_DIVISOR,
+                   "cna_stride": cfg.model.cna_stride, "fragment_pool": cfg.model.fragment_pool,
+                   "tab_dim_head": cfg.model.tab_dim_head, "batch_size": batch_size,
+                   "perceiver_width": cfg.model.d_model // cfg.model.perceiver_width_divisor,
                    "focal_gamma": cfg.train.focal_gamma,
                    "attention_lambda": cfg.train.attention_lambda}.items():
     run.glue(key, value)

@@ -201,7 +201,9 @@ def test_lightning_predict_and_the_fitted_model_predict_the_same_probabilities(p
     assert all(o.attention is None for o in fitted.outputs(test))
     with_attention = fitted.outputs(test, batch_size=16, attention=True)
     assert len(with_attention) == 4 and all(o.attention is not None for o in with_attention)
-    assert np.array_equal(class_probabilities(with_attention), proba)
+    # with weights asked for, attention is computed as written rather than by the fused kernel:
+    # the same function, equal up to float32 rounding
+    assert np.allclose(class_probabilities(with_attention), proba, rtol=0, atol=1e-5)
     assert fitted.model.return_attention
 
 

@@ -50,6 +50,25 @@ def focal_loss(logits: Tensor, target: Tensor, gamma: float = 2.0,
     return loss.sum() / (w.sum() if w is not None else loss.new_tensor(float(loss.numel())))
 
 
+class _RowEntropy(torch.autograd.Function):
+    """-sum_k w_k log max(w_k, eps) over the last axis, in one pass each way: autograd's own
+    graph for it keeps three weight-sized intermediates and walks them three times, which is a
+    large share of a locus-token training step (its weights are the largest tensors there)."""
+
+    @staticmethod
+    def forward(ctx, w: Tensor, eps: float) -> Tensor:
+        logw = w.clamp_min(eps).log_()
+        ctx.save_for_backward(w, logw)
+        ctx.eps = eps
+        return -torch.linalg.vecdot(w, logw)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:
+        w, logw = ctx.saved_tensors
+        # d/dw of -w log max(w, eps): -(log w + 1) above eps, -log eps below (the clamp)
+        return logw.add((w > ctx.eps).to(w.dtype)).mul_(-grad[..., None]), None
+
+
 def attention_entropy(weights: Tensor, eps: float = 1e-12) -> Tensor:
     """Mean Shannon entropy (nats) of the attention rows, over rows with any weight.
 
@@ -57,7 +76,7 @@ def attention_entropy(weights: Tensor, eps: float = 1e-12) -> Tensor:
     without allowed keys) are left out. Minimising it makes attention sparse (peaked).
     """
     w = weights.float()
-    h = -(w * w.clamp_min(eps).log()).sum(dim=-1)  # 0 * log(eps) = 0: no NaN at w = 0
+    h = _RowEntropy.apply(w, eps)  # 0 * log(eps) = 0: no NaN at w = 0
     valid = w.sum(dim=-1) > 0.5
     return (h * valid).sum() / valid.sum().clamp_min(1)
 

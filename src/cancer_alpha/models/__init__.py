@@ -40,7 +40,7 @@ _BUILDERS: dict[str, _Builder] = {
         s, k, c, cross_attention=False),
     "mmt_generic_encoders": lambda s, k, c: MultiModalTransformer(
         s, k, c, generic_encoders=True),
-    # peers (seed 002)
+    # peers (the Cancer Alpha paper)
     "tab_transformer": TabTransformerClassifier,
     "perceiver_io": PerceiverIOClassifier,
     "early_fusion_mlp": EarlyFusionMLP,

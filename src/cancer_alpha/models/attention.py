@@ -1,4 +1,4 @@
-"""Cross-modal attention (seed 000, section 2.1) and the masked pooling every model shares.
+"""Cross-modal attention (the MMT paper, section 2.1) and the masked pooling every model shares.
 
 Missing modalities are handled by masks, never by values: a masked key receives exactly zero
 attention, a query with no valid key attends to nothing (its weights are all zero, its output

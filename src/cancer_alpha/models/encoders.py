@@ -1,4 +1,4 @@
-"""Modality-specific encoders (seed 000, section 2.1) and the layers they share.
+"""Modality-specific encoders (the MMT paper, section 2.1) and the layers they share.
 
 Each encoder maps one modality's features ``(batch, features)`` either to one vector
 ``(batch, d_model)`` (``sequence=False``: one token per modality) or to a sequence of tokens
@@ -22,9 +22,9 @@ from torch import Tensor, nn
 from cancer_alpha.config import ModelConfig
 from cancer_alpha.data import ModalitySpec
 
-# Settings that belong in ModelConfig (not there yet), kept here meanwhile.
-CNA_STRIDE = 4  # copy-number bins per recurrent step: 110 bins -> a GRU over 28 steps
-FRAGMENT_POOL = 4  # fragment-length bins (4 bp each) per token in sequence mode: 110 -> 28
+# the defaults of ModelConfig.cna_stride and ModelConfig.fragment_pool, which set them
+CNA_STRIDE = ModelConfig.cna_stride  # copy-number bins per recurrent step: 110 -> 28 steps
+FRAGMENT_POOL = ModelConfig.fragment_pool  # fragment-length bins per token in locus mode
 
 
 _PLAIN = False  # see plain_computation
@@ -209,7 +209,7 @@ class MLPEncoder(nn.Module):
 
 
 class MethylationEncoder(MLPEncoder):
-    """Methylation encoder of seed 000: beta values -> a d_model-dimensional representation
+    """Methylation encoder of the MMT paper: beta values -> a d_model-dimensional representation
     (128 at the paper-scale default, claim C01) through an MLP with batch normalisation and
     dropout, closed by a residual connection and layer normalisation."""
 
@@ -468,7 +468,7 @@ class BiGRU(nn.GRU):
 
 
 class FragmentomicsEncoder(nn.Module):
-    """Fragment-length histogram encoder of seed 000: 1-D convolutions along the length axis
+    """Fragment-length histogram encoder of the MMT paper: 1-D convolutions along the length axis
     (``channels`` wide), a projection to d_model, then global average pooling.
 
     With ``sequence=True`` the convolutional features are pooled by a strided convolution into
@@ -503,7 +503,7 @@ class FragmentomicsEncoder(nn.Module):
 
 
 class CNAEncoder(nn.Module):
-    """Copy-number encoder of seed 000: 1-D convolutions (``channels`` wide) for local
+    """Copy-number encoder of the MMT paper: 1-D convolutions (``channels`` wide) for local
     alterations and a bidirectional GRU along the genome for chromosome-scale patterns, with
     a residual connection around them, projected to d_model (one token per bin in sequence
     mode, else their average).
@@ -573,8 +573,11 @@ def build_encoder(spec: ModalitySpec, cfg: ModelConfig, *, sequence: bool = Fals
     if spec.kind == "methylation":
         return MethylationEncoder(spec.n_features, cfg.d_model, cfg.ff_mult, cfg.dropout,
                                   sequence)
-    return ENCODERS[spec.kind](spec.n_features, cfg.d_model, cfg.dropout, sequence,
-                               cfg.conv_channels)
+    if spec.kind == "fragmentomics":
+        return FragmentomicsEncoder(spec.n_features, cfg.d_model, cfg.dropout, sequence,
+                                    cfg.conv_channels, pool=cfg.fragment_pool)
+    return CNAEncoder(spec.n_features, cfg.d_model, cfg.dropout, sequence, cfg.conv_channels,
+                      stride=cfg.cna_stride)
 
 
 def encode_present(encoder: nn.Module, x: Tensor, present: Tensor, out_shape: tuple[int, ...]

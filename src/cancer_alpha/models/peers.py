@@ -1,4 +1,4 @@
-"""The peers of the multi-modal transformer on the same inputs (seed 002's model zoo):
+"""The peers of the multi-modal transformer on the same inputs (the Cancer Alpha paper's model zoo):
 TabTransformer, Perceiver IO, an early-fusion MLP and late fusion with learned
 modality-importance weights.
 
@@ -35,9 +35,9 @@ from cancer_alpha.models.encoders import (
 )
 from cancer_alpha.models.transformer import ClassifierHead, ModelOutput
 
-# Settings that belong in ModelConfig (not there yet), kept here meanwhile.
-PERCEIVER_WIDTH_DIVISOR = 2  # Perceiver IO tokens and latents are d_model / 2 wide
-TAB_DIM_HEAD = 16  # TabTransformer: width of a head; heads x width = the token width
+# the defaults of ModelConfig.perceiver_width_divisor and ModelConfig.tab_dim_head, which set them
+PERCEIVER_WIDTH_DIVISOR = ModelConfig.perceiver_width_divisor  # tokens d_model / 2 wide
+TAB_DIM_HEAD = ModelConfig.tab_dim_head  # a head's width; heads x width = the token width
 
 
 class _FlatInputs(nn.Module):
@@ -114,7 +114,7 @@ class TabTransformerClassifier(_FlatInputs):
     cost as much as the rest of a step, and without it attention runs as one fused kernel that
     never stores the weights. The weights are computed only when ``return_attention`` is set
     (for analysis); ``attention`` is None otherwise, so the attention-entropy term of the
-    composite loss (seed 000's regulariser of its own model) does not apply to this peer.
+    composite loss (the MMT paper's regulariser of its own model) does not apply to this peer.
     """
 
     def __init__(self, specs: list[ModalitySpec], n_classes: int, cfg: ModelConfig):
@@ -125,7 +125,7 @@ class TabTransformerClassifier(_FlatInputs):
         self.register_buffer("bins_fitted", torch.tensor(False))
         self.net = TabTransformer(
             categories=(nb,) * n, num_continuous=n, dim=cfg.tab_token_dim, depth=cfg.n_layers,
-            heads=max(1, cfg.tab_token_dim // TAB_DIM_HEAD), dim_head=TAB_DIM_HEAD,
+            heads=max(1, cfg.tab_token_dim // cfg.tab_dim_head), dim_head=cfg.tab_dim_head,
             dim_out=cfg.d_model, mlp_hidden_mults=(),
             mlp_act=nn.ReLU(), num_special_tokens=1, attn_dropout=0.0,
             ff_dropout=cfg.dropout, num_residual_streams=1,
@@ -203,7 +203,7 @@ class PerceiverIOClassifier(_FlatInputs):
     def __init__(self, specs: list[ModalitySpec], n_classes: int, cfg: ModelConfig):
         super().__init__(specs)
         n, d = int(self.token_modality.numel()), cfg.d_model
-        w = max(d // PERCEIVER_WIDTH_DIVISOR, cfg.n_heads)  # at least a channel per head
+        w = max(d // cfg.perceiver_width_divisor, cfg.n_heads)  # at least a channel per head
         self.value_weight = nn.Parameter(torch.randn(n, w) * 0.02)
         self.value_bias = nn.Parameter(torch.zeros(n, w))
         self.modality_embedding = nn.Parameter(torch.randn(len(self.specs), w) * 0.02)
@@ -248,10 +248,11 @@ class EarlyFusionMLP(_FlatInputs):
 
 
 class LateFusion(nn.Module):
-    """Seed 002's cross-modal fusion module: modality-specific encoders, then a late fusion of
-    their representations weighted by learned, sample-dependent modality-importance weights
-    (a softmax over the present modalities), a residual feed-forward with layer
-    normalisation, and the classification head. ``modality_weights`` (B, M) are returned."""
+    """The Cancer Alpha paper's cross-modal fusion module: modality-specific encoders, then a
+    late fusion of their representations weighted by learned, sample-dependent
+    modality-importance weights (a softmax over the present modalities), a residual
+    feed-forward with layer normalisation, and the classification head. ``modality_weights``
+    (B, M) are returned."""
 
     def __init__(self, specs: list[ModalitySpec], n_classes: int, cfg: ModelConfig):
         super().__init__()

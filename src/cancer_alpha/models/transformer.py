@@ -1,4 +1,4 @@
-"""The multi-modal transformer of seed 000: modality-specific encoders, cross-modal attention,
+"""The multi-modal transformer of the MMT paper: modality-specific encoders, cross-modal attention,
 hierarchical pooling over present modalities, and a classification head.
 
 Two token granularities (``ModelConfig.token_mode``):
@@ -6,10 +6,10 @@ Two token granularities (``ModelConfig.token_mode``):
 - ``"modality"``: each encoder yields one d_model vector, so the fusion stack sees M tokens
   (the paper's 128-dimensional modality representations);
 - ``"locus"``: each encoder keeps its sequence (one token per CpG locus or copy-number bin, and
-  one per ``FRAGMENT_POOL`` fragment-length bins), with a sinusoidal encoding of the genomic
-  coordinate (seed 002: "positional encoding adapted for genomic coordinate systems"; a pooled
-  token has the mean coordinate of its bins), so attention can relate methylation at one locus
-  to copy number at another.
+  one per ``ModelConfig.fragment_pool`` fragment-length bins), with a sinusoidal encoding of
+  the genomic coordinate (the Cancer Alpha paper's "positional encoding adapted for genomic
+  coordinate systems"; a pooled token has the mean coordinate of its bins), so attention can
+  relate methylation at one locus to copy number at another.
 
 Both add a learned modality embedding to every token. The tokens of each modality attend to the
 tokens of the other modalities only (queries from one modality, keys and values from the others).
@@ -83,7 +83,7 @@ class ModelOutput(NamedTuple):
 
 
 class ClassifierHead(nn.Sequential):
-    """Seed 000's classification head: dropout, batch normalisation, a linear classifier."""
+    """The MMT paper's classification head: dropout, batch normalisation, a linear classifier."""
 
     def __init__(self, d_model: int, n_classes: int, dropout: float = 0.0):
         super().__init__(nn.Dropout(dropout), BatchNorm1d(d_model), Linear(d_model, n_classes))

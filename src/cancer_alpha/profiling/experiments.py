@@ -7,6 +7,7 @@ clipping and an AdamW step (:func:`optimiser_step`)."""
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -16,7 +17,7 @@ from torch import Tensor, nn
 from cancer_alpha.config import ModelConfig, TrainConfig
 from cancer_alpha.data import ModalitySpec, MultiOmicsData
 from cancer_alpha.losses import Batch, batch_loss
-from cancer_alpha.models import build_model
+from cancer_alpha.models import attention_returned, build_model
 from cancer_alpha.profiling.meters import (
     achieved_gflops,
     inference_latency,
@@ -60,18 +61,25 @@ def optimiser_step(model: nn.Module, optimizer: torch.optim.Optimizer, batch: Ba
     return loss.detach()
 
 
+def training_step_fn(model: nn.Module, batch: Batch, train_cfg: TrainConfig
+                     ) -> Callable[[], Tensor]:
+    """Repeated training steps of ``model`` on ``batch``: the book's step and optimiser (the
+    learning-rate schedule aside, which costs nothing)."""
+    from cancer_alpha.training.module import make_optimizer
+
+    model.train()
+    if hasattr(model, "fit_bins"):
+        model.fit_bins(batch["x"])
+    optimizer, _ = make_optimizer(model.parameters(), train_cfg, math.inf, 0)
+    return lambda: optimiser_step(model, optimizer, batch, train_cfg)
+
+
 def _train_step_fn(name: str, n_features: int, batch_size: int, train_cfg: TrainConfig,
                    model_cfg: ModelConfig, device: str = "cpu") -> Callable[[], Tensor]:
     """Repeated training steps of model ``name`` on one random batch."""
     specs = synthetic_specs(n_features)
-    model = build_model(name, specs, 5, model_cfg).to(device).train()
-    if hasattr(model, "fit_bins"):
-        model.fit_bins(random_batch(specs, 256, seed=1)["x"])
-    # the optimiser state (two moments per parameter) is what matters here, not the schedule
-    optimizer = torch.optim.AdamW(model.parameters(), lr=train_cfg.lr,
-                                  weight_decay=train_cfg.weight_decay)
-    batch = random_batch(specs, batch_size, device=device)
-    return lambda: optimiser_step(model, optimizer, batch, train_cfg)
+    model = build_model(name, specs, 5, model_cfg).to(device)
+    return training_step_fn(model, random_batch(specs, batch_size, device=device), train_cfg)
 
 
 def train_step_memory(name: str, n_features: int, batch_size: int, train_cfg: TrainConfig,
@@ -151,7 +159,8 @@ def latency_of(name: str, n_features: int, model_cfg: ModelConfig, n_samples: in
         b = random_batch(specs, k)
         return b["x"], b["mask"]
 
-    with torch.no_grad():
+    # as `cancer-alpha predict` runs it: no gradients, no attention weights returned
+    with torch.no_grad(), attention_returned(model, False):
         return inference_latency(model, make, batch_size=batch_size, n_samples=n_samples)
 
 
