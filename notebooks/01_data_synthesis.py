@@ -56,7 +56,7 @@ run.glue("n_joint_loci", len(world.joint_loci))
 #
 # The training cohort has {glue:text}`n_train` samples and a held-out cohort from the same
 # generator has {glue:text}`n_test`; the held-out cohort measures every ceiling in this chapter
-# and every test score in Chapter 3.
+# and every test score in Chapter 4.
 
 # %%
 fig = run.figure(plots.class_balance(train_cohort.y, world.class_names, train_cohort.data.mask,
@@ -118,7 +118,7 @@ fig = run.figure(plots.sample_views(train_cohort, show[0]), "sample_views")
 # for some cancer types a gain raises methylation and a loss lowers it, for the others it is the
 # reverse. Copy number at these loci is equally likely to go up or down in every cancer type,
 # so methylation alone and copy number alone look the same for all of them; only the two read
-# together tell the types apart. No single-modality model can use this signal, and Chapter 4
+# together tell the types apart. No single-modality model can use this signal, and Chapter 5
 # asks whether cross-modal attention finds these loci. The figure draws samples of two cancer
 # types with opposite signs at a fixed tumour fraction of 0.4, to make the pattern visible.
 
@@ -168,7 +168,7 @@ fig = run.figure(plots.subset_ceilings({k: v["accuracy"] for k, v in ceilings.it
 # {glue:text}`bayes_joint:.3f` (95% interval {glue:text}`bayes_joint_lo:.3f` to
 # {glue:text}`bayes_joint_hi:.3f`). The best single modality, {glue:text}`best_single_name`,
 # reaches {glue:text}`best_single:.3f`, and always predicting the most frequent class reaches
-# {glue:text}`chance:.3f`. These are the numbers against which the models of Chapter 3 are read:
+# {glue:text}`chance:.3f`. These are the numbers against which the models of Chapter 4 are read:
 # a model can at best match the ceiling of the modalities it sees.
 #
 # The default difficulty (the `effect_size` of the cohort settings, which multiplies every

@@ -113,7 +113,7 @@ for key, value in {"d_model": cfg.model.d_model, "n_heads": cfg.model.n_heads,
 # **Pooling and head.** Tokens are averaged within each modality, then over the modalities a
 # sample has (the Cancer Alpha paper's "hierarchical feature fusion"), and the MMT paper's head
 # classifies the result: dropout, batch normalisation, a linear classifier. Per-modality
-# auxiliary heads serve progressive training (Chapter 3).
+# auxiliary heads serve progressive training (Chapter 4).
 #
 # **Loss.** Focal loss $-\alpha_y (1-p_y)^\gamma \log p_y$ {cite}`lin2017focal` with
 # $\gamma$ = {glue:text}`focal_gamma`, plus the MMT paper's attention regulariser
@@ -214,7 +214,7 @@ print(f"C01: {c01['verdict']} (rule: {c01['rule_verdict']}; {width} dimensions)"
 # not), for every model at this profile's settings and for the multi-modal transformer at the
 # Cancer Alpha paper's preset ($d_{model}$ = {glue:text}`cancer_alpha_d_model`,
 # {glue:text}`cancer_alpha_heads` heads),
-# on the {glue:text}`n_features_total` features of this cohort. The ablations of Chapter 4
+# on the {glue:text}`n_features_total` features of this cohort. The ablations of Chapter 5
 # use the modality-token granularity.
 
 # %%
@@ -273,7 +273,7 @@ for key, value in ratios.items():
 # Each transformer is trained for {glue:text}`demo_steps` optimiser steps on one batch (the
 # first {glue:text}`demo_samples` samples of the cohort) with the recipe of every later
 # chapter: the composite loss, AdamW, warm-up and cosine schedule, gradient clipping. This
-# shows what the weights can do, not what a trained model learns; Chapter 4 reads the
+# shows what the weights can do, not what a trained model learns; Chapter 5 reads the
 # attention of models trained on the whole cohort. The heat maps average the weights over the
 # samples and heads of the last layer: a query row (down) spreads its weight over the tokens
 # of the other modalities (across); its own modality's block stays 0.

@@ -178,7 +178,7 @@ def test_c06_needs_a_fit_under_two_hours_and_a_measured_fit():
     assert claims.judge_c06(below(7200.0)).verdict == R
     assert claims.judge_c06(7200.0).verdict == N
     j = claims.judge_c06(None)
-    assert j.verdict == T and j.measured == "n/a" and "Chapter 3" in j.reason
+    assert j.verdict == T and j.measured == "n/a" and "Chapter 4" in j.reason
 
 
 def test_relative_verdict_reads_the_interval_against_the_stated_change():

@@ -80,7 +80,7 @@ def test_claims_table_marks_unregistered_claims_pending(tmp_path):
 
 def test_loading_a_missing_chapter_says_what_to_run(tmp_path):
     with pytest.raises(FileNotFoundError, match="--only 03"):
-        results.load("paper", "03_training", tmp_path)
+        results.load("paper", "04_training", tmp_path)
 
 
 def test_non_finite_numbers_become_null(tmp_path):

@@ -82,7 +82,7 @@ class Claim:
 
 
 _MMT, _CA = ("mmt",), ("cancer_alpha",)
-_TA, _TR, _AB, _CP = "02_architecture", "03_training", "04_ablations", "05_compute_profiling"
+_TA, _TR, _AB, _CP = "02_architecture", "04_training", "05_ablations", "06_compute_profiling"
 _ARCH_VALIDATION = "Results (Transformer Architecture Validation)"
 
 CLAIMS: dict[str, Claim] = {
@@ -336,10 +336,10 @@ def judge_c06(fit_seconds: float | None) -> Judgement:
     bound_s = CLAIMS["C06"].value * 3600
     if fit_seconds is None:
         return Judgement("C06", "not testable here",
-                         "Chapter 3 has not been run at this profile", "n/a", unit="s")
+                         "Chapter 4 has not been run at this profile", "n/a", unit="s")
     return Judgement("C06", "reproduced" if fit_seconds < bound_s else "not reproduced",
                      f"one whole fit with early stopping takes {fit_seconds:.0f} s",
-                     round(fit_seconds, 1), unit="s per fit (mmt_modality, Chapter 3)")
+                     round(fit_seconds, 1), unit="s per fit (mmt_modality, Chapter 4)")
 
 
 def judge_c07(change_mean: float, change_ci95: Sequence[float], n_seeds: int) -> Judgement:

@@ -223,6 +223,8 @@ PARAMETER_CONSTRAINTS: dict[str, dict[str, Any]] = {
         "test_samples": POSITIVE_INT,
         "curve_samples": POSITIVE_INT,
         "curve_sizes": ListOf(Interval(int, 20), min_len=2, text="at least 2 integers >= 20"),
+        "curve_seeds": POSITIVE_INT,
+        "curve_all_seeds_up_to": POSITIVE_INT,
         "models": ListOf(NAME, distinct=True, text="a non-empty list of distinct model names"),
         "n_jobs": POSITIVE_INT,
         "max_runs": MappingOf(POSITIVE_INT, text="a mapping of model name to an integer >= 1"),
@@ -255,7 +257,7 @@ PARAMETER_CONSTRAINTS: dict[str, dict[str, Any]] = {
         "seed": NON_NEGATIVE_INT,
         "prune_warmup_epochs": NON_NEGATIVE_INT,
         "prune_startup_trials": NON_NEGATIVE_INT,
-        "locus_trials": POSITIVE_INT,
+        "locus_trials": NON_NEGATIVE_INT,
         "locus_inner_folds": Interval(int, 2),
     },
 }
@@ -385,7 +387,11 @@ class EvaluationConfig:
     data_seed: int = 0  # draws the training cohort; the held-out cohort uses data_seed + 1
     test_samples: int = 10000  # held-out cohort: Bayes ceilings (Ch. 1) and test scores (Ch. 3)
     curve_samples: int = 2000  # samples per point of curves such as ceiling vs difficulty
-    curve_sizes: tuple[int, ...] = (250, 500, 1000, 2000, 4000)  # accuracy vs training size
+    # accuracy against training-set size: the sizes, how many seeds each (the first
+    # ``curve_seeds`` of ``seeds``), and the size above which only the first seed runs
+    curve_sizes: tuple[int, ...] = (250, 500, 1000, 2000, 4000, 8000, 16000)
+    curve_seeds: int = 3
+    curve_all_seeds_up_to: int = 2000
     models: tuple[str, ...] = (
         "logistic_regression", "random_forest", "gradient_boosting", "voting_ensemble",
         "early_fusion_mlp", "late_fusion", "tab_transformer", "perceiver_io",
@@ -434,7 +440,7 @@ class ProfilingConfig:
 
 @dataclass(frozen=True)
 class AblationConfig:
-    """Chapter 4: ablations, missing modalities and attention checked against planted truth."""
+    """Chapter 5: ablations, missing modalities and attention checked against planted truth."""
 
     # paired seeds: every variant is trained once per seed on the same split, so its
     # difference from the full model is paired
@@ -481,7 +487,8 @@ class TuningConfig:
     prune_startup_trials: int = 4
     # the locus-token transformer costs tens of times a modality-token fit on a CPU: it takes
     # the training recipe tuned for the modality-token model, then this many trials of its own
-    # over the settings of its attention, scored on this many inner folds
+    # over the settings of its architecture, scored on this many inner folds (0 trials: the
+    # modality-token model's tuned settings, architecture included, as they are)
     locus_trials: int = 4
     locus_inner_folds: int = 2
 

@@ -2,8 +2,8 @@
 
 Attention weights come in the layout of :class:`cancer_alpha.models.ModelOutput` (compact key
 slots per query token). This module reduces them to what the chapters show: the attention each
-key token receives from each modality, each modality's share of it (Chapter 3, claim C15), the
-mean attention map (Chapter 2), the entropy of attention rows (Chapter 4's sparsity sweep), and
+key token receives from each modality, each modality's share of it (Chapter 4, claim C15), the
+mean attention map (Chapter 2), the entropy of attention rows (Chapter 5's sparsity sweep), and
 the attention the planted loci receive, scored against the generator's truth (claim C10).
 """
 
@@ -52,7 +52,7 @@ def attention_received(weights: Any, keys: Any, token_modality: Any, n_modalitie
 
 @dataclass(frozen=True)
 class NeuralAnalysis:
-    """What Chapter 3 keeps of a trained neural model, computed on the first ``n`` samples of
+    """What Chapter 4 keeps of a trained neural model, computed on the first ``n`` samples of
     the evaluation set ``eval_set``: the fused embedding, its clustering scores and the share
     of attention each modality receives (models that return attention weights)."""
 

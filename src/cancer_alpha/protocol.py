@@ -233,6 +233,84 @@ def comparison_table(fits: Sequence[Fit], ceiling: float, eval_set: str = "test"
     return table
 
 
+def recipe_table(tables: Mapping[str, Any], ceiling: float):
+    """Each model's accuracy under each recipe side by side (``tables``: recipe -> a
+    :func:`comparison_table`), with the change from the first recipe to the last in points
+    and the share of the ceiling the last one reaches."""
+    import pandas as pd
+
+    recipes = list(tables)
+    first, last = tables[recipes[0]], tables[recipes[-1]]
+    out = pd.DataFrame(index=list(first.index))
+    for r in recipes:
+        out[f"{r} accuracy"] = tables[r]["accuracy_mean"]
+        out[f"{r} sd"] = tables[r]["accuracy_sd"]
+        out[f"{r} runs"] = tables[r]["n_runs"].astype(int)
+    out["change (points)"] = 100 * (last["accuracy_mean"] - first["accuracy_mean"])
+    out["share of ceiling"] = last["accuracy_mean"] / ceiling
+    return out
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What a comparison table says, in the terms the chapter's conclusions use."""
+
+    best: str
+    best_accuracy: float
+    best_neural: str
+    best_neural_accuracy: float
+    best_classical: str
+    best_classical_accuracy: float
+    transformer_rank: int  # of mmt_modality among all models, 1 = best
+    n_models: int
+    transformer_minus_logistic: float  # accuracy points of mmt_modality over logistic regression
+
+
+def standing(table: Any, transformer: str = "mmt_modality") -> Standing:
+    """The standing of the models of a :func:`comparison_table`."""
+    acc = table["accuracy_mean"].astype(float)
+    neural = [m for m in acc.index if m not in BASELINES]
+    classical = [m for m in acc.index if m in BASELINES]
+    ranks = acc.rank(ascending=False, method="min")
+    return Standing(
+        best=str(acc.idxmax()), best_accuracy=float(acc.max()),
+        best_neural=str(acc[neural].idxmax()), best_neural_accuracy=float(acc[neural].max()),
+        best_classical=str(acc[classical].idxmax()),
+        best_classical_accuracy=float(acc[classical].max()),
+        transformer_rank=int(ranks[transformer]), n_models=len(acc),
+        transformer_minus_logistic=float(100 * (acc[transformer]
+                                                - acc["logistic_regression"])))
+
+
+def changed_conclusions(before: Standing, after: Standing, labels: tuple[str, str] = (
+        "the published recipe", "tuned settings")) -> list[str]:
+    """Sentences saying which conclusions of the comparison change from ``before`` to
+    ``after`` and which hold."""
+    a, b = labels
+    out = []
+
+    def verb(changed: bool) -> str:
+        return "changes" if changed else "holds"
+
+    out.append(f"The best model {verb(before.best != after.best)}: {before.best} "
+               f"({before.best_accuracy:.3f}) with {a}, {after.best} "
+               f"({after.best_accuracy:.3f}) with {b}.")
+    out.append(f"The best neural model {verb(before.best_neural != after.best_neural)}: "
+               f"{before.best_neural} ({before.best_neural_accuracy:.3f}) with {a}, "
+               f"{after.best_neural} ({after.best_neural_accuracy:.3f}) with {b}.")
+    beats = (before.transformer_minus_logistic > 0, after.transformer_minus_logistic > 0)
+    out.append(f"That the multi-modal transformer {'beats' if beats[0] else 'loses to'} "
+               f"logistic regression {verb(beats[0] != beats[1])}: "
+               f"{before.transformer_minus_logistic:+.1f} points with {a}, "
+               f"{after.transformer_minus_logistic:+.1f} with {b}.")
+    out.append(f"The transformer ranks {before.transformer_rank} of {before.n_models} with "
+               f"{a} and {after.transformer_rank} of {after.n_models} with {b}.")
+    neural_first = (before.best == before.best_neural, after.best == after.best_neural)
+    out.append(f"That {'a neural' if neural_first[0] else 'a classical'} model is best "
+               f"{verb(neural_first[0] != neural_first[1])}.")
+    return out
+
+
 def histories(fits: Sequence[Fit]) -> dict[str, list[list[dict[str, float]]]]:
     """The per-epoch history of every neural run, by model."""
     out: dict[str, list] = {}
@@ -253,37 +331,117 @@ def best_epochs(fits: Sequence[Fit]) -> dict[str, list[int]]:
 
 def training_size_curve(pool: MultiOmicsData, test: MultiOmicsData, cfg: Profile,
                         models: Sequence[str], sizes: Sequence[int], seeds: Sequence[int],
-                        n_jobs: int = 1) -> list[dict[str, Any]]:
-    """Test accuracy of each model trained on stratified subsets of ``pool`` of each size."""
+                        n_jobs: int = 1, *, settings: Mapping[str, Settings] | None = None,
+                        all_seeds_up_to: int | None = None) -> list[dict[str, Any]]:
+    """Test accuracy of each model trained on stratified subsets of ``pool`` of each size.
+
+    Every seed draws its own subset of each size; sizes above ``all_seeds_up_to`` use the first
+    seed only (a compute cap, reported by the ``seed`` column). ``settings`` (by model) go on
+    top of the profile's recipe.
+    """
     from sklearn.model_selection import train_test_split
 
     tasks = []
-    for seed in seeds:
-        for n in sorted(sizes):
-            if n > pool.n_samples:
-                raise ValueError(f"training size {n} exceeds the pool of {pool.n_samples}")
+    for n in sorted(sizes):
+        if n > pool.n_samples:
+            raise ValueError(f"training size {n} exceeds the pool of {pool.n_samples}")
+        for seed in (seeds if all_seeds_up_to is None or n <= all_seeds_up_to else seeds[:1]):
             idx = (np.arange(pool.n_samples) if n == pool.n_samples else
                    train_test_split(np.arange(pool.n_samples), train_size=n,
                                     random_state=seed, stratify=pool.y)[0])
             tasks += [(name, seed, n, idx) for name in models]
 
     def work(name, seed, n, idx):
-        fit = fit_one(name, pool.subset(idx), {"test": test}, cfg, seed, keep_proba=False)
+        fit = fit_one(name, pool.subset(idx), {"test": test}, cfg, seed, keep_proba=False,
+                      settings=(settings or {}).get(name))
         return {"model": name, "seed": seed, "n_train": n,
                 "accuracy": fit.metrics["test"]["accuracy"], "fit_seconds": fit.fit_seconds}
 
-    return run_tasks(work, tasks, n_jobs)
+    # the largest training sets first: parallel workers finish together
+    return run_tasks(work, tasks, n_jobs, cost=lambda t: -t[2])
+
+
+@dataclass(frozen=True)
+class CurveReading:
+    """What an accuracy-against-training-size curve says, as facts and in words."""
+
+    facts: dict[str, Any]
+    words: str
+
+
+def read_curve(curve: Any, ceiling: float, model: str, reference: str,
+               near_ceiling: float = 0.01) -> CurveReading:
+    """Where ``model`` catches ``reference`` (the first size at which its mean accuracy is at
+    least the reference's), how far the best model is from ``ceiling`` at the largest size
+    (within ``near_ceiling`` counts as reaching it), and whether the curves still rise there:
+    the change in accuracy points over the last doubling of the training set."""
+    means = curve.groupby(["n_train", "model"])["accuracy"].mean().unstack()
+    sizes = list(means.index)
+    largest = sizes[-1]
+    catches = next((int(n) for n in sizes if means.loc[n, model] >= means.loc[n, reference]),
+                   None)
+    best = str(means.loc[largest].idxmax())
+    gap = float(ceiling - means.loc[largest, best])
+    rise = {}
+    if len(sizes) >= 2:
+        prev = max(n for n in sizes if n <= largest / 2) if sizes[0] <= largest / 2 \
+            else sizes[-2]
+        rise = {m: float(100 * (means.loc[largest, m] - means.loc[prev, m]))
+                for m in means.columns}
+    facts = {"largest": int(largest), "catches_at": catches, "best_at_largest": best,
+             "best_accuracy_at_largest": float(means.loc[largest, best]),
+             "gap_to_ceiling_points": 100 * gap, "within_1_point": gap <= near_ceiling,
+             "rise_over_last_doubling_points": rise}
+    if catches is None:
+        behind = 100 * (means.loc[largest, reference] - means.loc[largest, model])
+        caught = (f"{model} does not catch {reference} at any size up to {largest:,} "
+                  f"training samples ({behind:.1f} points behind at {largest:,})")
+    elif catches == sizes[0]:
+        caught = f"{model} is level with or ahead of {reference} from the smallest size on"
+    else:
+        caught = f"{model} catches {reference} at {catches:,} training samples"
+    reach = ("reaches the ceiling (within one point)" if gap <= near_ceiling
+             else f"is {100 * gap:.1f} points below the ceiling")
+    still = [f"{m} {rise[m]:+.1f}" for m in means.columns] if rise else []
+    rising = max(rise.values(), default=0.0)
+    tail = (f" Over the last doubling of the training set the models moved {', '.join(still)} "
+            "points: " + ("still rising, so more data would still help."
+                          if rising > 0.5 else "flat, so what remains is not a shortage of data "
+                          "but of the models or their recipes.")) if rise else ""
+    words = (f"{caught[0].upper()}{caught[1:]}. At {largest:,} samples the best of these "
+             f"models, {best}, {reach}.{tail}")
+    return CurveReading(facts, words)
+
+
+def modality_subset_scores(train: MultiOmicsData, test: MultiOmicsData, profile: Profile,
+                           models: Sequence[str], subsets: Sequence[Sequence[str]], seed: int,
+                           n_jobs: int = 1, settings: Mapping[str, Settings] | None = None
+                           ) -> list[dict[str, Any]]:
+    """Test accuracy of each model trained and scored on each subset of the modalities only
+    (``["methylation"]``, ...), one fit per model and subset."""
+    tasks = [(name, tuple(subset)) for subset in subsets for name in models]
+
+    def work(name, subset):
+        fit = fit_one(name, train.select_modalities(subset),
+                      {"test": test.select_modalities(subset)}, profile, seed,
+                      keep_proba=False, settings=(settings or {}).get(name))
+        return {"model": name, "subset": "+".join(subset),
+                "accuracy": fit.metrics["test"]["accuracy"]}
+
+    return run_tasks(work, tasks, n_jobs, cost=lambda t: (t[0] in BASELINES, -len(t[1])))
 
 
 def fixed_split(train: MultiOmicsData, test: MultiOmicsData, cfg: Profile,
                 models: Sequence[str], seeds: Sequence[int], n_jobs: int = 1,
-                keep_proba: bool = True) -> list[Fit]:
+                keep_proba: bool = True, settings: Mapping[str, Settings] | None = None,
+                recipe: str = "published") -> list[Fit]:
     """Every model trained on a published training split with each seed, scored on its test
     split (real data sets come with a fixed split; only the seed varies)."""
     tasks = [(name, seed) for seed in seeds for name in models]
 
     def work(name, seed):
-        return fit_one(name, train, {"test": test}, cfg, seed, keep_proba=keep_proba)
+        return fit_one(name, train, {"test": test}, cfg, seed, keep_proba=keep_proba,
+                       settings=(settings or {}).get(name), recipe=recipe)
 
     return run_tasks(work, tasks, n_jobs)
 

@@ -7,7 +7,7 @@ A chapter is executed again only when something it depends on changed. After a s
 execution a stamp (``build/<profile>/stamps/<chapter>.json``) keeps the sha256 of everything the
 chapter depends on: its notebook source, the profile file, every file of the package, the lock
 file and project file, and the result files the chapter read while it ran (listed in its run
-record, e.g. Chapter 5 reads Chapter 3's record). The next build compares hashes, not times,
+record, e.g. Chapter 6 reads Chapter 4's record). The next build compares hashes, not times,
 so a checkout or a copy that changes no content reruns nothing. A chapter that failed or was
 interrupted has no stamp and always reruns. The claims audit reruns whenever any chapter did.
 This is a small explicit content hash rather than jupyter-cache or Snakemake: jupyter-cache

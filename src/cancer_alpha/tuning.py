@@ -260,7 +260,7 @@ def run_study(name: str, data: MultiOmicsData, profile: Profile, *, n_trials: in
     t0 = time.perf_counter()
     folds = stratified_folds(data.y, inner_folds, profile.tuning.seed)
     seed = profile.tuning.seed
-    space = SEARCH_SPACES[name]
+    space = SEARCH_SPACES[name] if n_trials else ()
     if not space:  # nothing to search: the settings given, scored once
         value = inner_log_loss(name, data, profile, base, folds, seed)
         return StudyResult(name, merge(base), value, 0, 0, time.perf_counter() - t0,
@@ -284,6 +284,11 @@ def run_study(name: str, data: MultiOmicsData, profile: Profile, *, n_trials: in
 def _study_task(name: str, data: MultiOmicsData, profile: Profile, base: Settings | None,
                 ) -> StudyResult:
     t = profile.tuning
+    if name in INHERITS and t.locus_trials == 0:
+        note = (f"no study of its own: the settings tuned for {INHERITS[name]}, scored on "
+                f"{t.locus_inner_folds} inner folds")
+        return run_study(name, data, profile, n_trials=0, inner_folds=t.locus_inner_folds,
+                         base=base, note=note)
     if name in INHERITS:
         note = (f"{t.locus_trials} trials on {t.locus_inner_folds} inner folds over its "
                 f"architecture, after the training recipe tuned for {INHERITS[name]}")
@@ -324,7 +329,9 @@ def tune(data: MultiOmicsData, profile: Profile, models: Sequence[str],
             if m == "voting_ensemble":
                 base = {k: results[k].best_settings for k in ENSEMBLE_MEMBERS}
             elif m in INHERITS:
-                base = {"train": results[INHERITS[m]].best_settings.get("train", {})}
+                inherited = results[INHERITS[m]].best_settings
+                base = ({"train": inherited.get("train", {})} if profile.tuning.locus_trials
+                        else merge(inherited))
             else:
                 base = None
             tasks.append((m, data, profile, base))

@@ -1,5 +1,5 @@
 """Data from outside the generator: the data home and its registry of public files
-(``registry``), the two public data sets of Chapter 6 (``public``), and the bring-your-own-data
+(``registry``), the two public data sets of Chapter 7 (``public``), and the bring-your-own-data
 folder format (``folder``)."""
 
 from cancer_alpha.datasets.folder import (

@@ -35,7 +35,7 @@ _BUILDERS: dict[str, _Builder] = {
     # the paper's model at its two token granularities
     "mmt_modality": lambda s, k, c: MultiModalTransformer(s, k, c, token_mode="modality"),
     "mmt_locus": lambda s, k, c: MultiModalTransformer(s, k, c, token_mode="locus"),
-    # ablations (Chapter 4), at the granularity of ModelConfig.token_mode
+    # ablations (Chapter 5), at the granularity of ModelConfig.token_mode
     "mmt_no_cross_attention": lambda s, k, c: MultiModalTransformer(
         s, k, c, cross_attention=False),
     "mmt_generic_encoders": lambda s, k, c: MultiModalTransformer(

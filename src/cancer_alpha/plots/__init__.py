@@ -23,6 +23,7 @@ from cancer_alpha.plots.architecture import (
 )
 from cancer_alpha.plots.audit import verdict_summary
 from cancer_alpha.plots.comparison import (
+    accuracy_by_recipe,
     accuracy_vs_ceiling,
     accuracy_vs_training_size,
     confusion,
@@ -64,12 +65,12 @@ from cancer_alpha.plots.tuning import (
 __all__ = [
     "ablation_deltas", "lambda_sweep", "leave_one_out", "planted_attention",
     "progressive_curves", "subset_accuracy", "architecture_diagram", "attention_heatmaps",
-    "cost_chart", "stage_table", "stage_tables", "verdict_summary", "accuracy_vs_ceiling",
-    "accuracy_vs_training_size", "confusion", "embedding_map", "epochs_to_convergence",
-    "learning_curves", "modality_shares", "roc_curves", "top_features", "latency", "scaling",
-    "accuracy_vs_reference", "CEILING_STYLE", "MODALITY_COLORS", "VERDICT_COLORS",
-    "class_palette", "close", "figure", "modality_color", "subplots", "ceiling_vs_difficulty",
-    "class_balance", "copy_number_profiles", "fragment_lengths", "joint_signal",
-    "methylation_densities", "sample_views", "subset_ceilings", "importance_map",
-    "optimisation_history", "parameter_importances",
+    "cost_chart", "stage_table", "stage_tables", "verdict_summary", "accuracy_by_recipe",
+    "accuracy_vs_ceiling", "accuracy_vs_training_size", "confusion", "embedding_map",
+    "epochs_to_convergence", "learning_curves", "modality_shares", "roc_curves",
+    "top_features", "latency", "scaling", "accuracy_vs_reference", "CEILING_STYLE",
+    "MODALITY_COLORS", "VERDICT_COLORS", "class_palette", "close", "figure", "modality_color",
+    "subplots", "ceiling_vs_difficulty", "class_balance", "copy_number_profiles",
+    "fragment_lengths", "joint_signal", "methylation_densities", "sample_views",
+    "subset_ceilings", "importance_map", "optimisation_history", "parameter_importances",
 ]

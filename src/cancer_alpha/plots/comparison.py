@@ -1,9 +1,9 @@
-"""Figures of Chapter 3: the model comparison beside the ceiling, convergence, errors,
+"""Figures of Chapter 4: the model comparison beside the ceiling, convergence, errors,
 representations, attention shares, feature importance and accuracy against training size."""
 
 from __future__ import annotations
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 from cancer_alpha.plots.style import (
     CEILING_STYLE,
@@ -32,6 +32,35 @@ def accuracy_vs_ceiling(table, ceiling: float, ceiling_ci=None, chance: float | 
     ax.set_xlabel("accuracy on the held-out cohort")
     ax.invert_yaxis()
     ax.legend(loc="lower right")
+    return fig
+
+
+@figure
+def accuracy_by_recipe(tables, ceiling: float, ceiling_ci=None, chance: float | None = None):
+    """Mean accuracy of each model under each recipe (``tables``: recipe -> comparison table;
+    bars with the sd over runs), beside the Bayes ceiling."""
+    recipes = list(tables)
+    names = list(tables[recipes[0]].index)
+    fig, ax = subplots(width=6.4, height=0.42 * len(names) + 1.2)
+    height = 0.8 / len(recipes)
+    shades = ["0.75", "0.35", "0.55", "0.15"]
+    pos = np.arange(len(names))
+    for i, r in enumerate(recipes):
+        t = tables[r].loc[names]
+        ax.barh(pos + (i - (len(recipes) - 1) / 2) * height, t["accuracy_mean"], height,
+                xerr=t["accuracy_sd"], color=shades[i % len(shades)], label=r,
+                error_kw={"capsize": 1.5, "linewidth": 0.8})
+    ax.axvline(ceiling, **CEILING_STYLE, label="Bayes-optimal ceiling")
+    if ceiling_ci is not None:
+        ax.axvspan(*ceiling_ci, color="black", alpha=0.08, linewidth=0)
+    if chance is not None:
+        ax.axvline(chance, color="0.5", linestyle=":", label="majority class")
+    lows = [float((t["accuracy_mean"] - t["accuracy_sd"]).min()) for t in tables.values()]
+    ax.set_xlim(max(0.0, min(min(lows), chance or 1) - 0.05), 1.0)
+    ax.set_yticks(pos, names)
+    ax.set_xlabel("accuracy on the held-out cohort")
+    ax.invert_yaxis()
+    ax.legend(loc="lower right", fontsize=7)
     return fig
 
 

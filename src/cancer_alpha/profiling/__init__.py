@@ -1,5 +1,5 @@
 """Compute profiling: the meters (``meters``), the reports they return (``reports``), scaling
-fits (``scaling``), and Chapter 5's experiments built on them (``experiments``).
+fits (``scaling``), and Chapter 6's experiments built on them (``experiments``).
 
 Importing this package imports torch but not pytorch_lightning.
 """

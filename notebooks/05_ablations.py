@@ -34,7 +34,7 @@ from cancer_alpha import ablations, bayes, claims, config, evaluate, plots, resu
 
 cfg = config.from_parameters(profile, cohort=cohort, model=model, train=train,
                              evaluation=evaluation, profiling=profiling, ablation=ablation)
-run = results.Run("04_ablations", cfg, results_dir, seeds=cfg.ablation.seeds)
+run = results.Run("05_ablations", cfg, results_dir, seeds=cfg.ablation.seeds)
 data = ablations.settings(cfg)
 default, easy = data[ablations.DEFAULT], data[ablations.EASY]
 ceilings = bayes.subset_ceilings(bayes.BayesClassifier(default.world), default.test)
@@ -53,9 +53,9 @@ run.glue("max_epochs", cfg.train.max_epochs)
 
 # %% [markdown]
 # **Protocol.** {glue:text}`n_seeds` seeds; the {glue:text}`n_train`-sample training cohort of
-# Chapter 1 (a stratified fifth held out for early stopping, as in Chapter 3) and the first
+# Chapter 1 (a stratified fifth held out for early stopping, as in Chapter 4) and the first
 # {glue:text}`n_test` samples of its held-out cohort for scoring. The full model is the
-# multi-modal transformer with modality tokens and Chapter 3's recipe (focal loss, attention
+# multi-modal transformer with modality tokens and Chapter 4's recipe (focal loss, attention
 # entropy penalty, at most {glue:text}`max_epochs` epochs with early stopping). The two
 # headline ablations run at the default difficulty (effect size
 # {glue:text}`effect_default:.2f`, joint Bayes ceiling {glue:text}`ceiling_default:.3f`) and at

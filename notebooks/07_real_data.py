@@ -3,7 +3,7 @@
 #
 # The MMT paper leaves validation on real data to future work {cite}`mmt2025`; the Cancer
 # Alpha paper says its system integrates TCGA and other public databases
-# {cite}`stillwell2025`. This chapter runs every model of Chapter 3, unchanged, on two public
+# {cite}`stillwell2025`. This chapter runs every model of Chapter 4, unchanged, on two public
 # multi-omics data sets with fixed train/test splits, beside simple baselines trained on the
 # same split with the same seeds:
 #
@@ -35,7 +35,7 @@ from cancer_alpha import config, datasets, plots, protocol, results, synth
 
 cfg = config.from_parameters(profile, cohort=cohort, model=model, train=train,
                              evaluation=evaluation, profiling=profiling, ablation=ablation)
-run = results.Run("06_real_data", cfg, results_dir)
+run = results.Run("07_real_data", cfg, results_dir)
 seeds = list(cfg.evaluation.seeds)
 models = list(cfg.evaluation.real_data_models or cfg.evaluation.models)
 left_out = [m for m in cfg.evaluation.models if m not in models]
@@ -57,10 +57,10 @@ pd.DataFrame([{"data set": name, "split": part, "samples": d.n_samples,
 # (neural models hold out a stratified fifth of it for early stopping) and scored on the test
 # split. Scaling and any other preprocessing are fitted on the training split only.
 #
-# Models of Chapter 3 left out at this profile: {glue:text}`left_out`. The transformer with
+# Models of Chapter 4 left out at this profile: {glue:text}`left_out`. The transformer with
 # locus tokens makes one token per feature, {glue:text}`breast_features` (breast) and
-# {glue:text}`rosmap_features` (ROSMAP) here against Chapter 3's {glue:text}`synth_features`,
-# and its attention grows with the square of that number; in Chapter 3 it is already the
+# {glue:text}`rosmap_features` (ROSMAP) here against Chapter 4's {glue:text}`synth_features`,
+# and its attention grows with the square of that number; in Chapter 4 it is already the
 # slowest model to train by far. The profile file says which models a profile leaves out; the
 # `large` profile, meant for a GPU, keeps them all.
 

@@ -27,7 +27,7 @@ from cancer_alpha import claims, config, plots, results
 
 cfg = config.from_parameters(profile, cohort=cohort, model=model, train=train,
                              evaluation=evaluation, profiling=profiling, ablation=ablation)
-run = results.Run("07_claims_audit", cfg, results_dir)
+run = results.Run("08_claims_audit", cfg, results_dir)
 rows = results.claims_table(cfg.name, results_dir)
 
 # %% [markdown]

@@ -35,7 +35,7 @@ cfg = config.from_parameters(profile, cohort=cohort, model=model, train=train,
                              evaluation=evaluation, profiling=profiling, ablation=ablation)
 device = "cuda" if torch.cuda.is_available() else "cpu"
 label = prof.device_label(device)
-run = results.Run("05_compute_profiling", cfg, results_dir, device=label)
+run = results.Run("06_compute_profiling", cfg, results_dir, device=label)
 paper_features = config.CohortConfig().n_loci  # the papers' 110 features per modality
 run.glue("device", label)
 run.glue("paper_features", paper_features)
@@ -140,7 +140,7 @@ timing.round(3)
 # {glue:text}`time_lo:.2f` to {glue:text}`time_hi:.2f`); of the two fixed laws, the better
 # description is $a\,${glue:text}`time_law`. An epoch of mini-batch training visits every
 # sample once, so its cost is linear in $n$ up to fixed overheads; a total training time also
-# depends on the number of epochs, which early stopping decides (Chapter 3).
+# depends on the number of epochs, which early stopping decides (Chapter 4).
 
 # %% tags=["nbval-ignore-output"]
 run.claim(claims.judge_c04(time_fit.exponent, time_fit.ci95, law.preferred),
@@ -165,7 +165,7 @@ paper_memory.round(1)
 
 # %% tags=["nbval-ignore-output"]
 try:
-    training = results.load(cfg.name, "03_training", results_dir)["metrics"]["models"]
+    training = results.load(cfg.name, "04_training", results_dir)["metrics"]["models"]
 except FileNotFoundError:
     training = {}
 fit_s = training.get("mmt_modality", {}).get("fit_seconds_mean")
@@ -181,7 +181,7 @@ run.claim(claims.judge_c06(fit_s), note=f"measured on {label}")
 # At the papers' configuration, training the modality-token transformer holds at most
 # {glue:text}`paper_peak_mb:.0f` MB of tensors (weights, gradients, optimiser state and the
 # activations of one step) ({glue:text}`paper_peak_locus_mb:.0f` MB with
-# locus tokens), and a whole fit in Chapter 3 took {glue:text}`mmt_fit_seconds:.0f` seconds on
+# locus tokens), and a whole fit in Chapter 4 took {glue:text}`mmt_fit_seconds:.0f` seconds on
 # this device.
 #
 # ## Inference latency (claim C13)
