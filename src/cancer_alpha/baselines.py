@@ -144,6 +144,13 @@ def load_pipeline(path: str | Path) -> Any:
         raise RunFolderError(f"{path} holds types this project never saves: {unexpected}: "
                              "refused (a classical run holds only scikit-learn pipelines)")
     try:
-        return sio.load(path, trusted=list(untrusted))
+        model = sio.load(path, trusted=list(untrusted))
     except Exception as exc:
         raise RunFolderError(f"{path} cannot be loaded: {type(exc).__name__}: {exc}") from None
+    from sklearn.pipeline import Pipeline
+
+    if not isinstance(model, Pipeline) or not hasattr(model, "predict_proba") \
+            or not hasattr(model, "classes_"):
+        raise RunFolderError(f"{path} holds {type(model).__name__}, not a fitted classifier "
+                             "pipeline of this project")
+    return model

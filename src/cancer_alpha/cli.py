@@ -749,11 +749,16 @@ def _warnings_as_lines(command: str) -> Iterator[None]:
             warnings.showwarning = previous
 
 
-def _interrupted_inside_lightning() -> bool:
-    """Lightning turns Ctrl-C into SystemExit(1) after setting SIGINT to be ignored."""
-    import signal
+class _Interrupt:
+    """Whether Ctrl-C arrived during the command: Lightning turns the KeyboardInterrupt of a
+    fit into ``SystemExit(1)``, so the signal itself is noted."""
 
-    return signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    seen = False
+
+    @classmethod
+    def handler(cls, signum: int, frame: Any) -> None:
+        cls.seen = True
+        raise KeyboardInterrupt
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -764,7 +769,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     prefix = f"cancer-alpha {args.command}"
-    handler = signal.getsignal(signal.SIGINT)
+    previous = signal.getsignal(signal.SIGINT)
+    _Interrupt.seen = False
+    signal.signal(signal.SIGINT, _Interrupt.handler)
     try:
         with _warnings_as_lines(args.command):
             return args.func(args)
@@ -772,7 +779,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{prefix}: interrupted; nothing was written", file=sys.stderr)
         return EXIT_INTERRUPTED
     except SystemExit as exc:
-        if exc.code not in (0, None) and _interrupted_inside_lightning():
+        if exc.code not in (0, None) and _Interrupt.seen:
             print(f"{prefix}: interrupted; nothing was written", file=sys.stderr)
             return EXIT_INTERRUPTED
         raise
@@ -794,8 +801,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               "the traceback)", file=sys.stderr)
         return 1
     finally:
-        if signal.getsignal(signal.SIGINT) is not handler and handler is not None:
-            signal.signal(signal.SIGINT, handler)
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
 
 
 if __name__ == "__main__":

@@ -295,7 +295,7 @@ class Standardizer:
                 names = data.feature_names.get(spec.name, [])
                 feat = names[j] if j < len(names) else j
                 raise CancerAlphaError(
-                    f"modality {spec.name!r}: value {data.x[spec.name][i, j]!r} of sample "
+                    f"modality {spec.name!r}: value {float(data.x[spec.name][i, j]):.6g} of sample "
                     f"{sid!r} in column {feat!r} is not finite once standardised with the "
                     f"training mean {self.mean[spec.name][j]:.6g} and sd "
                     f"{self.scale[spec.name][j]:.6g} and cast to float32: expected finite "
