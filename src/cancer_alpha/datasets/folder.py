@@ -148,10 +148,9 @@ def _read_frame(path: Path, *, as_text: bool) -> tuple[list[str], pd.DataFrame]:
                                     na_values={j: na for j in range(1, n)})
     except pd.errors.EmptyDataError:
         raise DataFolderError(f"{path}: the file is empty: expected a header row") from None
-    except UnicodeDecodeError as exc:
-        raise DataFolderError(
-            f"{path}: not UTF-8 text (byte {exc.object[exc.start:exc.start + 1]!r} at "
-            f"offset {exc.start}): save the table as UTF-8") from None
+    except UnicodeDecodeError:
+        raise DataFolderError(f"{path}: not UTF-8 text ({_bad_byte(path)}): save the table as "
+                              "UTF-8") from None
     except pd.errors.ParserError as exc:
         msg = str(exc).strip().splitlines()[-1]
         raise DataFolderError(f"{path}: cannot be read as a {path.suffix} table ({msg}): "
@@ -161,6 +160,17 @@ def _read_frame(path: Path, *, as_text: bool) -> tuple[list[str], pd.DataFrame]:
                               f"({type(exc).__name__}: {exc})") from None
     frame.columns = range(frame.shape[1])  # positions: header names may repeat
     return header, frame
+
+
+def _bad_byte(path: Path) -> str:
+    """Where a file stops being UTF-8: the byte and its line."""
+    raw = path.read_bytes()
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        return f"byte 0x{raw[exc.start]:02x} on line {line}"
+    return "an invalid byte"
 
 
 def _clean(text: str) -> str:
@@ -303,9 +313,9 @@ def _read_labels(path: Path) -> tuple[list[str], list[str]]:
 def _load_mapping(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DataFolderError(f"{path}: not UTF-8 text (byte at offset {exc.start}): save it "
-                              "as UTF-8") from None
+    except UnicodeDecodeError:
+        raise DataFolderError(f"{path}: not UTF-8 text ({_bad_byte(path)}): save it as "
+                              "UTF-8") from None
     except OSError as exc:
         raise DataFolderError(f"{path}: cannot be read ({exc.strerror})") from None
     if path.suffix == ".json":
