@@ -214,8 +214,8 @@ def test_unusual_but_valid_input_is_read_correctly(tmp_path, case):
 def test_stripping_labels_merges_classes_with_a_warning(tmp_path):
     folder = write(tmp_path / "d", {"a.csv": TABLE,
                                     "labels.csv": "id,y\ns1,lung\ns2,lung \ns3,u\ns4, u\n"})
-    with pytest.warns(CancerAlphaWarning, match=r"labels 'lung', 'lung ' differ only by surrounding "
-                                                r"whitespace.*\(2 such classes\)"):
+    with pytest.warns(CancerAlphaWarning, match=r"labels 'lung', 'lung ' differ only by "
+                                                r"surrounding whitespace.*\(2 such classes\)"):
         data = read_folder(folder)
     assert data.class_names == ["lung", "u"] and data.y.tolist() == [0, 0, 1, 1]
 
