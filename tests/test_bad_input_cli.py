@@ -501,6 +501,14 @@ def test_a_tiny_synthesized_folder_trains(ws, capsys):
     assert (ws / "tiny_run" / "model.pt").is_file()
 
 
+def test_synthesize_says_when_train_would_refuse_its_folder(ws, capsys):
+    code, _, err = call(["synthesize", "--profile", "smoke", "--out", ws / "three",
+                         "--n-samples", "3", "--seed", "0"], capsys)
+    assert code == 0 and (ws / "three" / "labels.csv").is_file()
+    assert "drew fewer than 2 samples of" in err
+    assert "`train` will refuse this folder as it stands" in err
+
+
 def test_a_modality_present_only_in_the_hold_out_is_refused(ws, capsys):
     from cancer_alpha.data import train_val_split
 

@@ -350,15 +350,34 @@ def _synthesize(args: argparse.Namespace) -> int:
     n = cfg.cohort.n_samples if args.n_samples is None else args.n_samples
     cohort = synthesize(cfg.cohort, n_samples=n, seed=args.seed)
     counts = np.bincount(cohort.y, minlength=len(cohort.class_names))
-    few = [c for c, k in zip(cohort.class_names, counts, strict=True) if k < 2]
-    if few:
-        _warn(f"{n} samples drew fewer than 2 samples of {', '.join(map(repr, few))}: train "
-              "accepts the folder, but no score can be measured for such a class; "
-              "draw more samples for a useful training set")
+    _warn_if_untrainable(cohort.data, counts, n)
     write_folder(cohort.data, out, fmt=args.format, overwrite=args.overwrite)
     shown = ", ".join(f"{c}: {int(k)}" for c, k in zip(cohort.class_names, counts, strict=True))
     print(f"wrote {n} synthetic samples ({shown}) to {out}")
     return 0
+
+
+def _warn_if_untrainable(data: Any, counts: Any, n: int) -> None:
+    """Say what `train` will make of a synthesized folder, before it is written."""
+    from .datasets import check_training_data, drop_constant_features
+    from .errors import CancerAlphaError
+
+    few = [c for c, k in zip(data.class_names, counts, strict=True) if k < 2]
+    if few:
+        _warn(f"{n} samples drew fewer than 2 samples of {', '.join(map(repr, few))}: no "
+              "score can be measured for such a class; draw more samples for a useful "
+              "training set")
+    import warnings
+
+    from .errors import CancerAlphaWarning
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CancerAlphaWarning)  # said once above
+            check_training_data(data, val_fraction=None)
+            drop_constant_features(data, "error")
+    except CancerAlphaError as exc:
+        _warn(f"`train` will refuse this folder as it stands: {exc}")
 
 
 def _train(args: argparse.Namespace) -> int:
