@@ -603,6 +603,13 @@ def _format_cv(table: Any, reference: str, n_classes: int) -> str:
 # --------------------------------------------------------------------------- parser
 
 
+def _fill(text: str) -> str:
+    """A description wrapped by hand, for parsers whose epilog keeps its own layout."""
+    import textwrap
+
+    return textwrap.fill(text, 79)
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true",
@@ -670,14 +677,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", parents=[common], formatter_class=raw,
                        help="train a model on a data folder and write a run folder",
-                       description="Train a model and write a run folder: the model (model.pt "
-                                   "for neural models, model.skops for classical ones), "
+                       description=_fill("Train a model and write a run folder: the model "
+                                   "(model.pt for neural models, model.skops for classical ones), "
                                    "config.json, preprocessing.json (scaling fitted on the "
                                    "training part), metrics.json and history.json. A stratified "
                                    "part (--val-fraction) is held out: for early stopping "
                                    "(neural: its scores are optimistic) or for scoring "
                                    "(classical, then refitted on all samples). For unbiased "
-                                   "scores use `cancer-alpha cv`.",
+                                   "scores use `cancer-alpha cv`."),
                        epilog=KINDS_EPILOG)
     data_options(p, training=True)
     p.add_argument("--model", type=model_name, default=DEFAULT_MODEL, metavar="MODEL",
@@ -689,13 +696,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("cv", parents=[common], formatter_class=raw,
                        help="cross-validate models on a data folder and compare them",
-                       description="The book's comparison protocol on your data: every model "
+                       description=_fill("The book's comparison protocol on your data: every model "
                                    "on the same stratified folds for each seed (so differences "
                                    "are paired), scored on each held-out fold. Prints and "
                                    "writes the table (mean ± sd over runs, AUC with a 95% "
                                    "interval, accuracy difference from the first model, "
                                    "n_runs) to --out: comparison.csv, comparison.json, "
-                                   "fits.csv (every run), table.txt.",
+                                   "fits.csv (every run), table.txt."),
                        epilog=KINDS_EPILOG)
     data_options(p, training=True)
     p.add_argument("--models", type=model_list, default=[DEFAULT_MODEL],
