@@ -37,6 +37,13 @@ METADATA_FILES: tuple[str, ...] = ("modalities.json", "modalities.yml", "modalit
 LABELS = "labels"
 
 
+# cell texts read as a missing value (pandas' defaults, stated here rather than imported from
+# a private module); a sample id is never one of them, it stays text
+MISSING_TEXTS: tuple[str, ...] = (
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+)
+
 _SEPARATORS = {",": "commas", "\t": "tabs", ";": "semicolons", "|": "vertical bars"}
 
 
@@ -119,8 +126,6 @@ def _read_frame(path: Path, *, as_text: bool) -> tuple[list[str], pd.DataFrame]:
     With ``as_text`` every cell is a string or None; otherwise the first column (ids) is text
     and the others are parsed as floats where they can be.
     """
-    from pandas._libs.parsers import STR_NA_VALUES
-
     sep = TABLE_FORMATS[path.suffix.lower()]
     try:
         if sep is None:
@@ -142,10 +147,9 @@ def _read_frame(path: Path, *, as_text: bool) -> tuple[list[str], pd.DataFrame]:
                 frame = frame.where(frame != "", None)
             else:
                 # ids stay text ("007" is not 7, "NA" is an id); values are parsed as floats
-                na = sorted(STR_NA_VALUES)
                 frame = pd.read_csv(path, sep=sep, header=0, names=range(n),
                                     converters={0: str}, keep_default_na=False,
-                                    na_values={j: na for j in range(1, n)})
+                                    na_values={j: list(MISSING_TEXTS) for j in range(1, n)})
     except pd.errors.EmptyDataError:
         raise DataFolderError(f"{path}: the file is empty: expected a header row") from None
     except UnicodeDecodeError:
