@@ -438,6 +438,16 @@ def test_an_unseen_class_at_evaluation_is_refused(ws, capsys):
     assert code == 2 and "classes ['pancreas'] were not seen in training" in err
 
 
+def test_a_listed_class_no_sample_has_does_not_stop_evaluation(ws, capsys):
+    folder = copy(ws, "new", "extra_listed_class")
+    meta = json.loads((folder / "modalities.json").read_text())
+    meta["classes"] = [*meta["classes"], "pancreas"]
+    (folder / "modalities.json").write_text(json.dumps(meta))
+    code, out, err = call(["evaluate", "--run", ws / "run", "--data", folder], capsys)
+    assert code == 0, err
+    assert "pancreas" not in out  # the report is over the run's classes
+
+
 # --------------------------------------------------------------------------- rules
 
 

@@ -293,11 +293,13 @@ def _load_for(args: argparse.Namespace, labels: bool):
         for message in scale_shift_warning(data, fitted.scaler):
             _warn(message)
     if labels:
-        unknown = sorted(set(data.class_names) - set(fitted.class_names))
+        used = sorted({data.class_names[k] for k in np.unique(data.y)})
+        unknown = [c for c in used if c not in fitted.class_names]
         if unknown:
             raise DataFolderError(f"{args.data}: classes {unknown} were not seen in training "
                                   f"(the run knows {fitted.class_names})")
-        remap = np.array([fitted.class_names.index(c) for c in data.class_names], dtype=np.int64)
+        remap = np.array([fitted.class_names.index(c) if c in fitted.class_names else -1
+                          for c in data.class_names], dtype=np.int64)
         data.y = remap[data.y]
         data.class_names = list(fitted.class_names)
     return fitted, data
