@@ -33,3 +33,24 @@ def test_each_baseline_beats_chance_with_missing_modalities(name):
 def test_unknown_baseline_lists_valid_names():
     with pytest.raises(ValueError, match="unknown baseline 'svm'"):
         baselines.make_baseline("svm")
+
+
+@pytest.mark.parametrize("name", baselines.BASELINES)
+def test_a_saved_pipeline_loads_with_the_trusted_types_only_and_predicts_the_same(
+        tmp_path, name):
+    import skops.io as sio
+
+    train, test = separable(seed=1, missing=0.3), separable(seed=2, missing=0.3)
+    fitted = baselines.fit_baseline_model(name, train, seed=0)
+    baselines.save_pipeline(fitted.model, tmp_path / "m.skops")
+    assert set(sio.get_untrusted_types(file=tmp_path / "m.skops")) <= set(
+        baselines.TRUSTED_TYPES)
+    back = baselines.load_pipeline(tmp_path / "m.skops")
+    np.testing.assert_array_equal(baselines.predict_proba(back, test, 3),
+                                  fitted.predict_proba(test))
+
+
+def test_a_fitted_baseline_refuses_data_of_other_modalities():
+    fitted = baselines.fit_baseline_model("logistic_regression", separable())
+    with pytest.raises(ValueError, match=r"data has modalities \[\('a', 4\)\]"):
+        fitted.predict_proba(separable().select_modalities(["a"]))

@@ -10,11 +10,21 @@ import pytest
 
 from cancer_alpha import datasets
 from cancer_alpha.data import ModalitySpec, MultiOmicsData
-from cancer_alpha.datasets import align_features, read_folder, write_folder
+from cancer_alpha.datasets import (
+    align_features,
+    check_training_data,
+    drop_constant_features,
+    read_folder,
+    write_folder,
+)
+from cancer_alpha.errors import CancerAlphaError, CancerAlphaWarning
 
 
 def make_data(n: int = 12, seed: int = 0, labelled: bool = True) -> MultiOmicsData:
-    """A small cohort with the three synthetic kinds, positions, and some missing modalities."""
+    """A small cohort with the three synthetic kinds, positions, and some missing modalities.
+
+    Values span many magnitudes (far outside each kind's range), so the round trips read
+    with ``range_check=False``."""
     rng = np.random.default_rng(seed)
     specs = [
         ModalitySpec("methylation", "methylation", 4, (1.5, 20.0, 300.25, 4000.0)),
@@ -68,12 +78,12 @@ def test_write_read_round_trip_preserves_everything(tmp_path, fmt):
     assert sorted(p.name for p in out.iterdir()) == sorted(
         [f"methylation.{fmt}", f"fragmentomics.{fmt}", f"cna.{fmt}", f"labels.{fmt}",
          "modalities.json"])
-    assert_same(data, read_folder(out))
+    assert_same(data, read_folder(out, range_check=False))
 
 
 def test_round_trip_without_labels_keeps_samples_in_order_of_first_appearance(tmp_path):
     data = make_data(labelled=False)
-    back = read_folder(write_folder(data, tmp_path / "cohort"), labels=False)
+    back = read_folder(write_folder(data, tmp_path / "cohort"), labels=False, range_check=False)
     # P001 lacks the first table (methylation): it first appears in the second one
     assert back.sample_ids == [s for s in data.sample_ids if s != "P001"] + ["P001"]
     assert_same(data, in_order(back, data.sample_ids))
@@ -93,7 +103,7 @@ def test_absent_sample_reads_as_nan_row_and_false_mask(tmp_path):
 
 def test_sample_ids_stay_text(tmp_path):
     folder = write(tmp_path / "d", {"a.csv": "id,f\n007,1\n7,2\n", LABELS: "id,y\n007,u\n7,u\n"})
-    assert read_folder(folder, constant="keep").sample_ids == ["007", "7"]
+    assert read_folder(folder).sample_ids == ["007", "7"]
 
 
 def test_parquet_with_ids_in_the_index_is_read(tmp_path):
@@ -128,7 +138,7 @@ def test_write_refuses_a_non_empty_folder_unless_overwrite(tmp_path):
     assert (target / "notes.txt").read_text() == "keep me"
     write_folder(make_data(seed=1), target, overwrite=True)
     assert not (target / "notes.txt").exists()
-    assert_same(make_data(seed=1), read_folder(target))
+    assert_same(make_data(seed=1), read_folder(target, range_check=False))
     assert [p.name for p in tmp_path.iterdir()] == ["cohort"]  # no temporary sibling left
 
 
@@ -163,7 +173,7 @@ def test_prediction_folder_is_aligned_to_the_trained_features(tmp_path):
     table = folder / "methylation.csv"
     rows = [line.split(",") for line in table.read_text().splitlines()]
     table.write_text("\n".join(",".join([r[0], *r[1:][::-1]]) for r in rows) + "\n")
-    new = read_folder(folder, labels=False)
+    new = read_folder(folder, labels=False, range_check=False)
     assert new.feature_names["methylation"] == ["met:3", "met:2", "met:1", "met:0"]
 
     aligned = align_features(new, trained.specs, trained.feature_names)
@@ -194,24 +204,68 @@ def test_align_makes_an_untrained_modality_an_error_and_a_lacking_one_absent():
     np.testing.assert_array_equal(aligned.mask[:, [0, 2]], new.mask[:, [0, 2]])
 
 
-def test_constant_features_refused_dropped_or_kept(tmp_path):
+def test_constant_features_refused_dropped_or_kept_at_training_only(tmp_path):
     folder = write(tmp_path / "d", {
         "a.csv": "id,f1,flat,f2\ns1,1,5,2\ns2,3,5,1\ns3,2,5,9\ns4,0,5,4\n",
         "labels.csv": "id,y\ns1,u\ns2,v\ns3,u\ns4,v\n",
         "modalities.json": json.dumps({"modalities": {"a": {"positions": [1, 2, 3]}}}),
     })
-    with pytest.raises(ValueError, match=r"a\.csv: constant feature\(s\) 'flat'"):
-        read_folder(folder)
-    dropped = read_folder(folder, constant="drop")
-    assert dropped.feature_names["a"] == ["f1", "f2"]
+    data = read_folder(folder)  # reading judges form, not the training rules
+    assert data.specs[0].n_features == 3
+    with pytest.raises(CancerAlphaError, match=r"a\.csv: constant feature\(s\) 'flat'.*"
+                                               r"--constant drop"):
+        drop_constant_features(data, "error")
+    dropped, names = drop_constant_features(data, "drop")
+    assert names == {"a": ["flat"]} and dropped.feature_names["a"] == ["f1", "f2"]
     assert dropped.specs[0].positions == (1.0, 3.0)
     np.testing.assert_array_equal(dropped.x["a"][:, 1], [2, 1, 9, 4])
-    assert read_folder(folder, constant="keep").specs[0].n_features == 3
-    # a prediction read judges features against the trained run, not their spread
-    assert read_folder(folder, labels=False).specs[0].n_features == 3
+    assert drop_constant_features(data, "keep")[0].specs[0].n_features == 3
     write(folder, {"a.csv": "id,flat\ns1,5\ns2,5\ns3,5\ns4,5\n", "modalities.json": "{}"})
-    with pytest.raises(ValueError, match="every feature is constant"):
-        read_folder(folder, constant="drop")
+    with pytest.raises(CancerAlphaError, match="every feature of modality 'a' is constant"):
+        drop_constant_features(read_folder(folder), "drop")
+
+
+def test_dropped_features_are_dropped_again_when_aligning(tmp_path):
+    folder = write(tmp_path / "d", {
+        "a.csv": "id,f1,flat,f2\ns1,1,5,2\ns2,3,5,1\ns3,2,5,9\ns4,0,5,4\n"})
+    train, dropped = drop_constant_features(read_folder(folder), "drop")
+    new = read_folder(folder, labels=False)
+    aligned = align_features(new, train.specs, train.feature_names, dropped=dropped)
+    assert aligned.feature_names["a"] == ["f1", "f2"]
+    # a prediction folder without the dropped column is just as good
+    write(folder, {"a.csv": "id,f2,f1\ns1,2,1\n"})
+    aligned = align_features(read_folder(folder), train.specs, train.feature_names,
+                             dropped=dropped)
+    np.testing.assert_array_equal(aligned.x["a"], [[1.0, 2.0]])
+
+
+def test_a_class_with_one_sample_is_read_but_warned_about_for_training(tmp_path):
+    folder = write(tmp_path / "d", {"a.csv": OK_TABLE, LABELS: "id,y\ns1,u\ns2,v\ns3,u\ns4,w\n"})
+    data = read_folder(folder)  # a test set may hold a class once
+    assert data.class_names == ["u", "v", "w"]
+    with pytest.warns(CancerAlphaWarning) as seen:
+        check_training_data(data, val_fraction=0.5)
+    messages = [str(w.message) for w in seen]
+    assert any("'v', 'w' have a single sample" in m for m in messages)
+    assert any("hold-out (1 of 4 samples, val_fraction 0.5) holds no sample of 'v', 'w'" in m
+               for m in messages)
+
+
+def test_training_needs_two_classes_present(tmp_path):
+    folder = write(tmp_path / "d", {
+        "a.csv": OK_TABLE, LABELS: "id,y\ns1,u\ns2,u\ns3,u\ns4,u\n",
+        "modalities.json": '{"classes": ["u", "v", "w"]}'})
+    data = read_folder(folder)
+    with pytest.raises(CancerAlphaError, match=r"every labelled sample has class 'u'.*"
+                                               r"at least two classes.*lists 'v', 'w'"):
+        check_training_data(data)
+
+
+def test_declared_classes_without_samples_are_reported(tmp_path):
+    folder = write(tmp_path / "d", {
+        "a.csv": OK_TABLE, LABELS: OK_LABELS, "modalities.json": '{"classes": ["u", "v", "w"]}'})
+    with pytest.warns(CancerAlphaWarning, match=r"classes 'w' are listed .* no sample has"):
+        check_training_data(read_folder(folder), val_fraction=0.5)
 
 
 LABELS = "labels.csv"
@@ -247,9 +301,6 @@ BAD_FOLDERS = {
         r"a\.csv: feature 'f1' appears twice \(columns 2 and 3\)"),
     "no-feature-columns": (
         {"a.csv": "id\ns1\n"}, r"a\.csv: no feature columns"),
-    "class-with-one-sample": (
-        {"a.csv": OK_TABLE, LABELS: "id,y\ns1,u\ns2,v\ns3,u\ns4,w\n"},
-        r"labels\.csv: class 'v' has a single sample"),
     "modality-without-samples": (
         {"a.csv": OK_TABLE, "b.csv": "id,g1,g2\n", LABELS: OK_LABELS},
         r"b\.csv: the modality has no samples"),
@@ -264,16 +315,17 @@ BAD_FOLDERS = {
         r"modalities\.yml: modality 'a' has kind 'protein'"),
     "positions-of-wrong-length": (
         {"a.csv": OK_TABLE, "modalities.json": '{"modalities": {"a": {"positions": [1]}}}'},
-        r"modalities\.json: modality 'a' has 1 positions for 2 features"),
+        r"modalities\.json: modality 'a' has 1 positions for 2 feature columns"),
     "metadata-modality-without-table": (
         {"a.csv": OK_TABLE, "modalities.json": '{"modalities": {"cna": "cna"}}'},
         r"modalities\.json: modality 'cna' has no table"),
     "label-outside-listed-classes": (
         {"a.csv": OK_TABLE, LABELS: OK_LABELS, "modalities.json": '{"classes": ["u", "x"]}'},
-        r"labels\.csv: sample 's2' has label 'v', not one of the classes \['u', 'x'\]"),
+        r"labels\.csv: sample 's2' \(data row 2\) has label 'v', not one of the classes "
+        r"\['u', 'x'\]"),
     "labelled-sample-in-no-table": (
         {"a.csv": OK_TABLE, LABELS: OK_LABELS + "s5,u\n"},
-        r"labels\.csv: sample 's5' has no row in any modality table"),
+        r"labels\.csv: sample 's5' \(data row 5\) has no row in any modality table"),
     "two-tables-for-one-modality": (
         {"a.csv": OK_TABLE, "a.tsv": OK_TABLE.replace(",", "\t")},
         r"two tables for modality 'a', a\.csv and a\.tsv"),
@@ -287,7 +339,7 @@ BAD_FOLDERS = {
 def test_reader_refuses_a_bad_folder_with_one_clear_message(tmp_path, case):
     files, message = BAD_FOLDERS[case]
     folder = write(tmp_path / "d", files)
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(CancerAlphaError, match=message):
         read_folder(folder)
 
 
@@ -295,7 +347,7 @@ def test_reader_refuses_an_empty_or_missing_folder(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match=r"folder .*empty is empty"):
         read_folder(tmp_path / "empty")
-    with pytest.raises(ValueError, match=r"path = .*nowhere' is invalid: expected an existing"):
+    with pytest.raises(ValueError, match=r"path = .*nowhere' is invalid: it is missing"):
         read_folder(tmp_path / "nowhere")
 
 
@@ -308,14 +360,12 @@ def test_required_labels_must_exist_and_prediction_ignores_them(tmp_path):
     assert data.y is None and data.sample_ids[-1] == "s9"
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"labels": "yes"}, r"labels = 'yes' is invalid"),
-    ({"constant": "ignore"}, r"constant = 'ignore' is invalid"),
-])
-def test_reader_refuses_bad_options(tmp_path, kwargs, message):
+def test_reader_and_rules_refuse_bad_options(tmp_path):
     folder = write(tmp_path / "d", {"a.csv": OK_TABLE})
-    with pytest.raises(ValueError, match=message):
-        read_folder(folder, **kwargs)
+    with pytest.raises(CancerAlphaError, match=r"labels = 'yes' is invalid"):
+        read_folder(folder, labels="yes")
+    with pytest.raises(CancerAlphaError, match=r"constant = 'ignore' is invalid"):
+        drop_constant_features(read_folder(folder), "ignore")
 
 
 def test_writer_refuses_bad_format(tmp_path):

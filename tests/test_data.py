@@ -78,3 +78,19 @@ def test_container_rejects_a_wrong_shape():
     d = make_data()
     with pytest.raises(ValueError, match=r"modality 'b': array of shape \(120, 2\)"):
         MultiOmicsData(d.specs, {"a": d.x["a"], "b": d.x["b"][:, :2]}, d.mask, d.y, d.class_names)
+
+
+def test_every_kind_says_what_it_expects_and_what_encoder_it_selects():
+    from cancer_alpha.data import KIND_INFO, KINDS, SPECIFIC_ENCODER_KINDS
+
+    assert set(KIND_INFO) == set(KINDS)
+    assert set(SPECIFIC_ENCODER_KINDS) < set(KINDS)
+    assert (KIND_INFO["methylation"].low, KIND_INFO["methylation"].high) == (0.0, 1.0)
+    assert KIND_INFO["methylation"].strict and not KIND_INFO["cna"].strict
+
+
+def test_subsets_keep_the_source_files_for_messages():
+    d = make_data()
+    d.sources = {"a": "x/a.csv", "b": "x/b.csv"}
+    assert d.subset([0, 1]).sources == d.sources
+    assert d.select_modalities(["b"]).sources == {"b": "x/b.csv"}

@@ -58,3 +58,30 @@ def test_clustering_scores_separate_clustered_from_random_embeddings():
     bad = evaluate.clustering_scores(random, y)
     assert good["kmeans_ari"] > 0.9 and good["silhouette"] > 0.5
     assert abs(bad["kmeans_ari"]) < 0.1  # ARI is ~0 in expectation for unrelated partitions
+
+
+def test_report_names_binary_auc_and_counts_the_confusion_matrix():
+    y = np.array([0, 1, 1, 0, 1])
+    proba = np.array([[0.8, 0.2], [0.3, 0.7], [0.6, 0.4], [0.9, 0.1], [0.2, 0.8]])
+    report = evaluate.classification_report(y, proba, ["NC", "AD"])
+    assert report["roc_auc_average"] == "binary" and report["roc_auc_positive_class"] == "AD"
+    assert report["roc_auc"] == 1.0 and "roc_auc_macro" not in report
+    assert report["confusion_matrix"]["counts"] == [[2, 0], [1, 2]]
+    assert report["per_class"]["AD"] == {"precision": 1.0, "recall": pytest.approx(2 / 3),
+                                         "f1": 0.8, "support": 3, "predicted": 2}
+    text = evaluate.format_report(report)
+    assert "ROC AUC (binary, positive class 'AD')" in text and "NC" in text
+
+
+def test_report_of_a_class_never_seen_nor_predicted_holds_none():
+    y = np.array([0, 0, 2, 2])
+    proba = np.array([[0.7, 0.2, 0.1]] * 2 + [[0.1, 0.2, 0.7]] * 2)
+    report = evaluate.classification_report(y, proba, ["a", "b", "c"])
+    assert report["per_class"]["b"] == {"precision": None, "recall": None, "f1": None,
+                                        "support": 0, "predicted": 0}
+    assert report["roc_auc_average"].startswith("macro one-vs-rest")
+
+
+def test_non_finite_probabilities_are_refused():
+    with pytest.raises(ValueError, match="non-finite"):
+        evaluate.classification_metrics(np.array([0, 1]), np.array([[np.nan, 1.0], [0, 1]]))

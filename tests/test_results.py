@@ -79,7 +79,7 @@ def test_claims_table_marks_unregistered_claims_pending(tmp_path):
 
 
 def test_loading_a_missing_chapter_says_what_to_run(tmp_path):
-    with pytest.raises(FileNotFoundError, match="--only 03"):
+    with pytest.raises(FileNotFoundError, match="--only 04"):
         results.load("paper", "04_training", tmp_path)
 
 

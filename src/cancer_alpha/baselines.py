@@ -7,12 +7,16 @@ scikit-learn's defaults unless stated: no hyper-parameter is tuned on test data.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .data import MultiOmicsData
+from .data import ModalitySpec, MultiOmicsData, Standardizer
+from .errors import CancerAlphaError, RunFolderError
 
 BASELINES: tuple[str, ...] = (
     "logistic_regression", "random_forest", "gradient_boosting", "voting_ensemble",
@@ -47,14 +51,15 @@ def make_baseline(name: str, seed: int = 0, n_jobs: int = 1,
         if kind == "gradient_boosting":
             # the histogram variant of gradient boosting: same model family, fast at 330 features
             return HistGradientBoostingClassifier(**settings, random_state=seed)
-        raise ValueError(f"unknown baseline {kind!r}: expected one of {list(BASELINES)}")
+        raise CancerAlphaError(f"unknown baseline {kind!r}: expected one of {list(BASELINES)}")
 
     if name == "voting_ensemble":
         # the Cancer Alpha paper's ensemble: soft voting (averaged probabilities) of the three
         # models above, each with its own settings
         members_settings = params.pop("members", {})
         if params:
-            raise ValueError(f"voting_ensemble takes only 'members' settings, got {sorted(params)}")
+            raise CancerAlphaError("voting_ensemble takes only 'members' settings, got "
+                                   f"{sorted(params)}")
         members = [(k, classifier(k, members_settings.get(k, {}))) for k in BASELINES[:3]]
         model = VotingClassifier(members, voting="soft", n_jobs=1)
     else:
@@ -71,7 +76,7 @@ def fit_baseline(name: str, train: MultiOmicsData, seed: int = 0, n_jobs: int = 
                  params: Mapping[str, Any] | None = None):
     """A baseline fitted on ``train`` (``params``: see :func:`make_baseline`)."""
     if train.y is None:
-        raise ValueError("cannot fit a baseline on data without labels")
+        raise CancerAlphaError("cannot fit a baseline on data without labels")
     return make_baseline(name, seed, n_jobs, params).fit(features(train), train.y)
 
 
@@ -82,3 +87,85 @@ def predict_proba(model, data: MultiOmicsData, n_classes: int) -> np.ndarray:
     out = np.zeros((data.n_samples, n_classes))
     out[:, classes] = proba
     return out
+
+
+# The only types a saved pipeline may hold beyond skops' defaults: the fitted trees of the
+# forests and of gradient boosting, numpy dtypes and the Bunch of a voting ensemble.
+TRUSTED_TYPES: tuple[str, ...] = (
+    "numpy.dtype",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.tree._tree.Tree",
+    "sklearn.utils._bunch.Bunch",
+)
+
+
+@dataclass
+class FittedBaseline:
+    """A fitted classical pipeline with what it needs to predict a data folder.
+
+    The same attributes as a neural ``FittedModel`` where they make sense (``scaler`` holds
+    the training means and sds, used to warn about data on another scale, not to predict).
+    """
+
+    name: str
+    model: Any
+    specs: list[ModalitySpec]
+    class_names: list[str]
+    scaler: Standardizer | None = None
+    fit_seconds: float = 0.0
+    history: list[dict[str, float]] = field(default_factory=list)
+    epochs: int | None = None
+    best_epoch: int | None = None
+
+    def predict_proba(self, data: MultiOmicsData) -> np.ndarray:
+        """Class probabilities (n, K)."""
+        got = [(s.name, s.n_features) for s in data.specs]
+        want = [(s.name, s.n_features) for s in self.specs]
+        if got != want:
+            raise CancerAlphaError(f"data has modalities {got}, but model {self.name!r} was "
+                                   f"trained on {want}")
+        return predict_proba(self.model, data, len(self.class_names))
+
+
+def fit_baseline_model(name: str, train: MultiOmicsData, seed: int = 0,
+                       n_jobs: int = 1) -> FittedBaseline:
+    """:func:`fit_baseline` wrapped with the specs, classes and training scale of ``train``."""
+    t0 = time.perf_counter()
+    model = fit_baseline(name, train, seed=seed, n_jobs=n_jobs)
+    return FittedBaseline(name, model, list(train.specs), list(train.class_names),
+                          Standardizer().fit(train), time.perf_counter() - t0)
+
+
+def save_pipeline(model: Any, path: str | Path) -> None:
+    """Write a fitted pipeline with skops (no pickle: loading runs no arbitrary code)."""
+    import skops.io as sio
+
+    sio.dump(model, Path(path))
+
+
+def load_pipeline(path: str | Path) -> Any:
+    """A pipeline written by :func:`save_pipeline`; any type outside skops' defaults and
+    :data:`TRUSTED_TYPES` is refused before anything is built."""
+    import skops.io as sio
+
+    path = Path(path)
+    try:
+        untrusted = sio.get_untrusted_types(file=path)
+    except Exception as exc:  # a truncated or foreign file raises many types
+        raise RunFolderError(f"{path} is not a readable skops file of this project: "
+                             f"{type(exc).__name__}: {exc}") from None
+    unexpected = sorted(set(untrusted) - set(TRUSTED_TYPES))
+    if unexpected:
+        raise RunFolderError(f"{path} holds types this project never saves: {unexpected}: "
+                             "refused (a classical run holds only scikit-learn pipelines)")
+    try:
+        model = sio.load(path, trusted=list(untrusted))
+    except Exception as exc:
+        raise RunFolderError(f"{path} cannot be loaded: {type(exc).__name__}: {exc}") from None
+    from sklearn.pipeline import Pipeline
+
+    if not isinstance(model, Pipeline) or not hasattr(model, "predict_proba") \
+            or not hasattr(model, "classes_"):
+        raise RunFolderError(f"{path} holds {type(model).__name__}, not a fitted classifier "
+                             "pipeline of this project")
+    return model

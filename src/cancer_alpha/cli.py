@@ -1,29 +1,335 @@
 """The ``cancer-alpha`` command. Heavy libraries are imported inside each command, so that
-``cancer-alpha --help`` answers at once."""
+``cancer-alpha --help`` answers at once.
+
+Every path and option is checked before any data is read or any model trained; bad input ends
+in one line on stderr and exit status 2 (``--debug`` shows the traceback), an interruption in
+exit status 130, and nothing half-written is left behind.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+# The model registry (cancer_alpha.models) imports torch; these names are checked against it
+# by the tests, so that `--help` needs no heavy import.
+NEURAL_MODELS: dict[str, str] = {
+    "mmt_modality": "the multi-modal transformer, one token per modality (the paper's)",
+    "mmt_locus": "the transformer with one token per feature (slow)",
+    "mmt_no_cross_attention": "ablation: the transformer without cross-modal attention",
+    "mmt_generic_encoders": "ablation: the transformer with the generic MLP for every kind",
+    "tab_transformer": "TabTransformer over quantile-binned features",
+    "perceiver_io": "Perceiver IO over feature tokens",
+    "early_fusion_mlp": "one MLP over all modalities side by side",
+    "late_fusion": "one encoder and classifier per modality, probabilities averaged",
+}
+CLASSICAL_MODELS: dict[str, str] = {
+    "logistic_regression": "scikit-learn: mean imputation, scaling, logistic regression",
+    "random_forest": "scikit-learn: random forest of 300 trees",
+    "gradient_boosting": "scikit-learn: histogram gradient boosting",
+    "voting_ensemble": "scikit-learn: soft vote of the three above",
+}
+MODELS: dict[str, str] = {**NEURAL_MODELS, **CLASSICAL_MODELS}
+DEFAULT_MODEL = "mmt_modality"
+DEFAULT_PROFILE = "paper"
 
 EPILOG = """\
 examples:
   cancer-alpha reproduce --profile smoke --book     execute every chapter, render the book
   cancer-alpha reproduce --profile paper --only 01,03
   cancer-alpha synthesize --profile smoke --out cohort/
-  cancer-alpha train --data cohort/ --model mmt_modality --out run/
-  cancer-alpha predict --run run/ --data new_samples/ --out predictions.csv
+  cancer-alpha train --data cohort/ --out run/               (model: mmt_modality)
+  cancer-alpha train --data cohort/ --model random_forest --out rf_run/
+  cancer-alpha cv --data cohort/ --models mmt_modality,random_forest --folds 5 --seeds 0,1,2 \\
+                  --out cv/
   cancer-alpha evaluate --run run/ --data labelled_samples/
+  cancer-alpha predict --run run/ --data new_samples/ --out predictions.csv
 
 A data folder holds one table per modality (<name>.csv|tsv|parquet: rows = samples, first
-column = sample id) and labels.csv (sample id, class name); see `cancer-alpha train --help`.
+column = sample id, header = feature names), labels.csv (sample id, class name) and
+optionally modalities.json (the kind of each modality); see `cancer-alpha train --help` and
+the README's "Your own data".
 """
 
 DATA_HELP = ("folder with one table per modality (<name>.csv, .tsv or .parquet; rows = samples, "
              "first column = sample id, header = feature names), labels.csv (sample id, class) "
              "and optionally modalities.json (kind and positions per modality)")
+
+KINDS_EPILOG = """\
+modality kinds (modalities.json: {"modalities": {"<name>": {"kind": ..., "positions": [...]}},
+"classes": [...]}; an unlisted table is 'generic'):
+  methylation    beta values in [0, 1]; an MLP encoder (the generic network; the kind turns on
+                 the [0, 1] check)
+  fragmentomics  a fragment-length histogram (proportions or counts >= 0, columns in length
+                 order); 1-D convolutions along the columns
+  cna            copy-number log2 ratios per genome bin (plausibly in [-8, 8], columns in
+                 genome order); convolutions plus a bidirectional GRU along the columns
+  generic        any numeric features; an MLP encoder, column order irrelevant
+Values outside a kind's range are refused (methylation, fragmentomics) or warned about (cna);
+--no-range-check accepts them. Only fragmentomics and cna have encoders of their own, so
+mmt_generic_encoders equals mmt_modality on data without them.
+
+models (default mmt_modality):
+""" + "\n".join(f"  {name:<23}{text}" for name, text in MODELS.items())
+
+
+# --------------------------------------------------------------------------- option types
+
+
+def _int_in(low: int, high: int | None = None, what: str = "an integer"):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if value < low or (high is not None and value > high):
+            bound = f">= {low}" if high is None else f"in [{low}, {high}]"
+            raise argparse.ArgumentTypeError(f"{value} is invalid: expected {what} {bound}")
+        return value
+
+    return parse
+
+
+positive_int = _int_in(1)
+seed_int = _int_in(0, 2**32 - 1, "a seed, an integer")
+folds_int = _int_in(2, what="a number of folds, an integer")
+
+
+def fraction(text: str) -> float:
+    """A fraction strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"{value:g} is invalid: expected a fraction in (0, 1)")
+    return value
+
+
+def model_name(text: str) -> str:
+    name = text.strip()
+    if name not in MODELS:
+        raise argparse.ArgumentTypeError(
+            f"unknown model {text!r}: expected one of {', '.join(MODELS)}")
+    return name
+
+
+def model_list(text: str) -> list[str]:
+    names = [model_name(t) for t in text.split(",") if t.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("expected at least one model name, e.g. "
+                                         "mmt_modality,random_forest")
+    if len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(f"{text!r} names a model twice")
+    return names
+
+
+def seed_list(text: str) -> list[int]:
+    seeds = [seed_int(t.strip()) for t in text.split(",") if t.strip()]
+    if not seeds:
+        raise argparse.ArgumentTypeError("expected at least one seed, e.g. 0,1,2")
+    if len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"{text!r} repeats a seed")
+    return seeds
+
+
+# --------------------------------------------------------------------------- paths
+
+
+def _err(option: str, path: Any, problem: str):
+    from .errors import OptionError
+
+    return OptionError(f"{option} {str(path)!r}: {problem}")
+
+
+def _existing_ancestor(path: Path, option: str) -> Path:
+    """The nearest existing folder above ``path``; any existing part must be a folder."""
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise _err(option, path, f"{parent} is a file, not a folder")
+            return parent
+    return Path(os.sep)
+
+
+def _check_can_write(folder: Path, option: str, target: Path) -> None:
+    import tempfile
+
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".cancer-alpha-probe-")
+    except OSError as exc:
+        raise _err(option, target, f"cannot write in {folder} ({exc.strerror})") from None
+    os.close(fd)
+    os.unlink(probe)
+
+
+def _resolved(path: Path) -> Path:
+    return Path(os.path.realpath(path))
+
+
+def _not_an_input(out: Path, option: str, inputs: dict[str, Path]) -> None:
+    """An output never replaces, contains or sits inside an input (data or run folder)."""
+    real = _resolved(out)
+    for name, path in inputs.items():
+        src = _resolved(path)
+        if real == src:
+            raise _err(option, out, f"is the {name} folder: an output never replaces an "
+                                    "input, even with --overwrite")
+        if src.is_relative_to(real):
+            raise _err(option, out, f"contains the {name} folder {str(path)!r}: replacing it "
+                                    "would delete the input; choose another path")
+        if real.is_relative_to(src):
+            raise _err(option, out, f"lies inside the {name} folder {str(path)!r}: an output "
+                                    "never goes into an input folder (it would overwrite or "
+                                    "add to its files); choose a path outside it")
+
+
+def input_folder(path: str, option: str) -> Path:
+    """An existing, readable folder."""
+    p = Path(path)
+    if not p.exists():
+        raise _err(option, p, "does not exist: expected an existing folder")
+    if not p.is_dir():
+        raise _err(option, p, "is a file: expected a folder")
+    if not os.access(p, os.R_OK | os.X_OK):
+        raise _err(option, p, "cannot be read (permission denied)")
+    return p
+
+
+def output_folder(path: str, option: str, *, overwrite: bool,
+                  inputs: dict[str, Path] | None = None) -> Path:
+    """A folder the command may create (or replace, with ``overwrite``), checked up front."""
+    p = Path(path)
+    _not_an_input(p, option, inputs or {})
+    if p.exists() and not p.is_dir():
+        raise _err(option, p, "is a file: expected a folder to create")
+    parent = _existing_ancestor(p, option)
+    if p.is_dir() and any(p.iterdir()) and not overwrite:
+        raise _err(option, p, "exists and is not empty: choose another path, or pass "
+                              "--overwrite to replace it")
+    _check_can_write(p.parent if p.parent.exists() else parent, option, p)
+    return p
+
+
+def output_file(path: str, option: str, *, overwrite: bool,
+                inputs: dict[str, Path] | None = None) -> Path:
+    """A file the command may create (or replace, with ``overwrite``), checked up front."""
+    p = Path(path)
+    _not_an_input(p, option, inputs or {})
+    if p.is_dir():
+        raise _err(option, p, "is a folder: expected the path of a file to write")
+    parent = _existing_ancestor(p, option)
+    if p.exists() and not overwrite:
+        raise _err(option, p, "exists: choose another path, or pass --overwrite to replace it")
+    _check_can_write(p.parent if p.parent.exists() else parent, option, p)
+    return p
+
+
+# --------------------------------------------------------------------------- shared steps
+
+
+def _warn(message: str) -> None:
+    import warnings
+
+    from .errors import CancerAlphaWarning
+
+    warnings.warn(message, CancerAlphaWarning, stacklevel=2)
+
+
+def _profile(args: argparse.Namespace, **train: Any):
+    from .config import load_profile
+
+    cfg = load_profile(args.profile)
+    changes = {k: v for k, v in train.items() if v is not None}
+    return cfg.replace(train=changes) if changes else cfg
+
+
+def _read_training_data(args: argparse.Namespace, *, val_fraction: float | None, seed: int):
+    from .datasets import check_training_data, drop_constant_features, read_folder
+    from .datasets.checks import kind_warnings
+
+    data = read_folder(args.data, labels=True, range_check=not args.no_range_check)
+    data, dropped = drop_constant_features(data, args.constant)
+    for m, names in dropped.items():
+        print(f"dropped {len(names)} constant feature(s) of {m!r}: "
+              + ", ".join(names[:5]) + (" ..." if len(names) > 5 else ""), file=sys.stderr)
+    check_training_data(data, val_fraction=val_fraction, seed=seed, where=str(args.data))
+    for message in kind_warnings(data.specs):
+        _warn(message)
+    counts = [int((data.y == k).sum()) for k in range(data.n_classes)]
+    print(f"{data.n_samples} samples; classes "
+          + ", ".join(f"{c} ({n})" for c, n in zip(data.class_names, counts, strict=True))
+          + "; modalities "
+          + ", ".join(f"{s.name} ({s.kind}, {s.n_features})" for s in data.specs),
+          file=sys.stderr)
+    return data, dropped
+
+
+def _load_for(args: argparse.Namespace, labels: bool):
+    """The run and the data folder aligned to it (features, classes), values checked."""
+    import numpy as np
+
+    from .datasets import align_features, check_value_ranges, read_folder
+    from .datasets.checks import scale_shift_warning
+    from .errors import DataFolderError
+    from .training.runs import load_run, run_dropped_features
+
+    fitted, config = load_run(args.run)
+    data = read_folder(args.data, labels=labels, range_check=False, positions=False)
+    data = align_features(data, fitted.specs, config["feature_names"],
+                          dropped=run_dropped_features(config))
+    trained_checked = (config.get("preprocessing") or {}).get("range_check", True)
+    if not args.no_range_check and trained_checked:
+        check_value_ranges(data)
+    if fitted.scaler is not None:
+        for message in scale_shift_warning(data, fitted.scaler):
+            _warn(message)
+    if labels:
+        used = sorted({data.class_names[k] for k in np.unique(data.y)})
+        unknown = [c for c in used if c not in fitted.class_names]
+        if unknown:
+            raise DataFolderError(f"{args.data}: classes {unknown} were not seen in training "
+                                  f"(the run knows {fitted.class_names})")
+        remap = np.array([fitted.class_names.index(c) if c in fitted.class_names else -1
+                          for c in data.class_names], dtype=np.int64)
+        data.y = remap[data.y]
+        data.class_names = list(fitted.class_names)
+    return fitted, data
+
+
+def _probabilities(fitted: Any, data: Any) -> Any:
+    import numpy as np
+
+    from .errors import CancerAlphaError
+
+    proba = fitted.predict_proba(data)
+    bad = ~np.isfinite(proba).all(axis=1)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise CancerAlphaError(f"the model gave non-finite probabilities for sample "
+                               f"{data.sample_ids[i]!r} ({int(bad.sum())} samples): its input "
+                               "values are out of the range the model can compute with")
+    return proba
+
+
+def _write_json(path: Path, value: Any) -> None:
+    import json
+
+    from .evaluate import json_safe
+    from .results import atomic_write_text
+
+    atomic_write_text(path, json.dumps(json_safe(value), indent=2, allow_nan=False) + "\n")
+
+
+# --------------------------------------------------------------------------- commands
 
 
 def _reproduce(args: argparse.Namespace) -> int:
@@ -35,68 +341,104 @@ def _reproduce(args: argparse.Namespace) -> int:
 
 
 def _synthesize(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from .config import load_profile
     from .datasets import write_folder
     from .synth import synthesize
 
+    out = output_folder(args.out, "--out", overwrite=args.overwrite)
     cfg = load_profile(args.profile)
-    n = args.n_samples or cfg.cohort.n_samples
+    n = cfg.cohort.n_samples if args.n_samples is None else args.n_samples
     cohort = synthesize(cfg.cohort, n_samples=n, seed=args.seed)
-    out = write_folder(cohort.data, args.out, fmt=args.format, overwrite=args.overwrite)
-    counts = ", ".join(f"{c}: {int((cohort.y == k).sum())}"
-                       for k, c in enumerate(cohort.class_names))
-    print(f"wrote {n} synthetic samples ({counts}) to {out}")
+    counts = np.bincount(cohort.y, minlength=len(cohort.class_names))
+    _warn_if_untrainable(cohort.data, counts, n)
+    write_folder(cohort.data, out, fmt=args.format, overwrite=args.overwrite)
+    shown = ", ".join(f"{c}: {int(k)}" for c, k in zip(cohort.class_names, counts, strict=True))
+    print(f"wrote {n} synthetic samples ({shown}) to {out}")
     return 0
+
+
+def _warn_if_untrainable(data: Any, counts: Any, n: int) -> None:
+    """Say what `train` will make of a synthesized folder, before it is written."""
+    from .datasets import check_training_data, drop_constant_features
+    from .errors import CancerAlphaError
+
+    few = [c for c, k in zip(data.class_names, counts, strict=True) if k < 2]
+    if few:
+        _warn(f"{n} samples drew fewer than 2 samples of {', '.join(map(repr, few))}: no "
+              "score can be measured for such a class; draw more samples for a useful "
+              "training set")
+    import warnings
+
+    from .errors import CancerAlphaWarning
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CancerAlphaWarning)  # said once above
+            check_training_data(data, val_fraction=None)
+            drop_constant_features(data, "error")
+    except CancerAlphaError as exc:
+        _warn(f"`train` will refuse this folder as it stands: {exc}")
 
 
 def _train(args: argparse.Namespace) -> int:
-    import json
+    data_dir = input_folder(args.data, "--data")
+    out = output_folder(args.out, "--out", overwrite=args.overwrite,
+                        inputs={"--data": data_dir})
+    cfg = _profile(args, max_epochs=args.max_epochs, val_fraction=args.val_fraction)
+    val_fraction = cfg.train.val_fraction
+    data, dropped = _read_training_data(args, val_fraction=val_fraction, seed=args.seed)
 
-    from .config import load_profile
-    from .datasets import read_folder
-    from .evaluate import classification_metrics
-    from .models import MODEL_NAMES
-    from .training import EpochProgress, fit_neural, save_run
+    from .datasets.checks import collapse_warning, first_epoch_warning, generic_encoders_note
+    from .evaluate import classification_report, format_report
+    from .training.runs import save_run
 
-    if args.model not in MODEL_NAMES:
-        raise ValueError(f"unknown model {args.model!r}: expected one of {list(MODEL_NAMES)}")
-    cfg = load_profile(args.profile)
-    if args.max_epochs:
-        cfg = cfg.replace(train={"max_epochs": args.max_epochs})
-    data = read_folder(args.data, labels=True)
-    print(f"{data.n_samples} samples, {data.n_classes} classes, modalities "
-          + ", ".join(f"{s.name} ({s.n_features})" for s in data.specs), file=sys.stderr)
-    fitted = fit_neural(args.model, data, cfg, seed=args.seed,
-                        callbacks=[EpochProgress(cfg.train.max_epochs, args.model)])
-    val = data.subset(fitted.val_index)
-    metrics = {"validation": classification_metrics(val.y, fitted.predict_proba(val)),
-               "n_validation": val.n_samples, "epochs": fitted.epochs,
+    note = generic_encoders_note(args.model, data.specs)
+    if note:
+        _warn(note)
+    if args.model in CLASSICAL_MODELS:
+        from .baselines import fit_baseline_model
+        from .data import train_val_split
+
+        tr, va = train_val_split(data.y, val_fraction, args.seed)
+        val = data.subset(va)
+        held = fit_baseline_model(args.model, data.subset(tr), seed=args.seed)
+        report = classification_report(val.y, _probabilities(held, val), data.class_names)
+        role = ("held out: a model fitted on the other samples was scored on them; the saved "
+                "model is then refitted on all samples")
+        fitted = fit_baseline_model(args.model, data, seed=args.seed)
+    else:
+        from .training import EpochProgress, fit_neural
+
+        fitted = fit_neural(args.model, data, cfg, seed=args.seed,
+                            callbacks=[EpochProgress(cfg.train.max_epochs, args.model)])
+        val = data.subset(fitted.val_index)
+        report = classification_report(val.y, _probabilities(fitted, val), data.class_names)
+        role = ("early-stopping hold-out: the epoch kept was chosen on these samples, so "
+                "the scores are optimistic; use `cancer-alpha cv` or `evaluate` on other "
+                "samples for an unbiased estimate")
+        message = first_epoch_warning(fitted.best_epoch, fitted.epochs)
+        if message:
+            _warn(message)
+    pred = _probabilities(fitted, data).argmax(axis=1)
+    message = collapse_warning(pred, data.class_names, data.y,
+                               what=f"the trained {args.model} (on its training samples)")
+    if message:
+        _warn(message)
+    metrics = {"model": args.model, "validation": report, "validation_role": role,
+               "n_validation": val.n_samples, "n_samples": data.n_samples,
+               "val_fraction": val_fraction, "epochs": fitted.epochs,
                "best_epoch": fitted.best_epoch, "seed": args.seed, "profile": cfg.name}
-    out = save_run(fitted, args.out, model_cfg=cfg.model, metrics=metrics,
-                   feature_names=data.feature_names, overwrite=args.overwrite)
-    print(json.dumps(metrics["validation"], indent=2))
+    prep = {"constant": args.constant, "dropped_features": dropped,
+            "range_check": not args.no_range_check}
+    save_run(fitted, out, model_cfg=cfg.model, metrics=metrics,
+             feature_names=data.feature_names, overwrite=args.overwrite, preprocessing=prep,
+             settings={"seed": args.seed, "profile": cfg.name, "val_fraction": val_fraction})
+    print(f"scores on the {val.n_samples} {role.split(':')[0]} samples:")
+    print(format_report(report))
     print(f"run written to {out}")
     return 0
-
-
-def _load_for(args: argparse.Namespace, labels: bool):
-    import numpy as np
-
-    from .datasets import align_features, read_folder
-    from .training import load_run
-
-    fitted, config = load_run(args.run)
-    data = read_folder(args.data, labels=labels)
-    data = align_features(data, fitted.specs, config["feature_names"])
-    if labels:
-        unknown = sorted(set(data.class_names) - set(fitted.class_names))
-        if unknown:
-            raise ValueError(f"{args.data}: classes {unknown} were not seen in training "
-                             f"(the run knows {fitted.class_names})")
-        remap = np.array([fitted.class_names.index(c) for c in data.class_names])
-        data.y = remap[data.y]
-        data.class_names = list(fitted.class_names)
-    return fitted, data
 
 
 def _predict(args: argparse.Namespace) -> int:
@@ -104,33 +446,177 @@ def _predict(args: argparse.Namespace) -> int:
 
     from .results import atomic_write_text
 
+    run = input_folder(args.run, "--run")
+    data_dir = input_folder(args.data, "--data")
+    out = output_file(args.out, "--out", overwrite=args.overwrite,
+                      inputs={"--data": data_dir, "--run": run})
     fitted, data = _load_for(args, labels=False)
-    proba = fitted.predict_proba(data)
+    proba = _probabilities(fitted, data)
     table = pd.DataFrame(proba, columns=[f"p_{c}" for c in fitted.class_names])
     table.insert(0, "predicted", [fitted.class_names[k] for k in proba.argmax(axis=1)])
     table.insert(0, "sample_id", data.sample_ids)
     table["modalities"] = ["+".join(s.name for m, s in enumerate(data.specs) if row[m])
                            for row in data.mask]
-    atomic_write_text(Path(args.out), table.to_csv(index=False, float_format="%.6g"))
+    atomic_write_text(out, table.to_csv(index=False, float_format="%.6g"))
     missing = int((~data.mask).any(axis=1).sum())
-    print(f"wrote predictions for {data.n_samples} samples to {args.out}"
+    print(f"wrote predictions for {data.n_samples} samples to {out}"
           + (f" ({missing} lack at least one modality)" if missing else ""))
     return 0
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    import json
+    from .datasets.checks import collapse_warning
+    from .evaluate import classification_report, format_report
 
-    from .evaluate import classification_metrics
-
+    run = input_folder(args.run, "--run")
+    data_dir = input_folder(args.data, "--data")
+    out = (output_file(args.out, "--out", overwrite=args.overwrite,
+                       inputs={"--data": data_dir, "--run": run}) if args.out else None)
     fitted, data = _load_for(args, labels=True)
-    metrics = classification_metrics(data.y, fitted.predict_proba(data))
-    metrics["n_samples"] = data.n_samples
-    print(json.dumps(metrics, indent=2))
+    proba = _probabilities(fitted, data)
+    message = collapse_warning(proba.argmax(axis=1), data.class_names, data.y,
+                               what=f"the run's {fitted.name}")
+    if message:
+        _warn(message)
+    report = classification_report(data.y, proba, data.class_names)
+    print(format_report(report))
+    if out is not None:
+        _write_json(out, {"run": str(run), "data": str(data_dir), **report})
+        print(f"metrics written to {out}")
     return 0
 
 
+def _cv(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .errors import OptionError
+
+    data_dir = input_folder(args.data, "--data")
+    out = output_folder(args.out, "--out", overwrite=args.overwrite,
+                        inputs={"--data": data_dir})
+    cfg = _profile(args, max_epochs=args.max_epochs, val_fraction=args.val_fraction)
+    data, dropped = _read_training_data(args, val_fraction=None, seed=args.seeds[0])
+    counts = np.bincount(data.y, minlength=data.n_classes)
+    smallest = int(counts[counts > 0].min())
+    if smallest < args.folds:
+        rare = data.class_names[int(np.flatnonzero(counts == smallest)[0])]
+        raise OptionError(f"--folds {args.folds}: class {rare!r} has {smallest} sample(s), "
+                          f"fewer than the folds: stratified folds need at least one sample "
+                          f"of each class per fold (use --folds {max(smallest, 2)} or fewer)"
+                          if smallest >= 2 else
+                          f"--folds {args.folds}: class {rare!r} has a single sample, which "
+                          "no stratified split can place in both a training and a test part")
+
+    import pandas as pd
+
+    from .datasets.checks import collapse_warning, first_epoch_warning, generic_encoders_note
+    from .datasets.folder import replace_folder
+    from .protocol import cross_validate, cv_comparison
+
+    for name in args.models:
+        note = generic_encoders_note(name, data.specs)
+        if note:
+            _warn(note)
+    cfg = cfg.replace(evaluation={"max_runs": {}})
+    n_runs = len(args.models) * len(args.seeds) * args.folds
+    print(f"{n_runs} fits: {len(args.models)} model(s) x {len(args.seeds)} seed(s) x "
+          f"{args.folds} folds", file=sys.stderr)
+    fits = cross_validate(data, cfg, args.models, seeds=args.seeds, n_folds=args.folds,
+                          n_jobs=args.jobs, keep_proba=True, progress=True)
+    rows = []
+    for name in args.models:
+        mine = [f for f in fits if f.model == name]
+        collapsed = sum(collapse_warning(f.proba["cv"].argmax(axis=1), data.class_names,
+                                         None) is not None for f in mine)
+        if collapsed:
+            _warn(f"{name} predicted one class for nearly every test sample in {collapsed} of "
+                  f"{len(mine)} runs")
+        first = sum(first_epoch_warning(f.best_epoch, f.epochs) is not None for f in mine)
+        if first:
+            _warn(f"{name}: early stopping kept the weights of epoch 1 in {first} of "
+                  f"{len(mine)} runs (barely trained; see --val-fraction, --max-epochs)")
+    for f in fits:
+        rows.append({"model": f.model, "seed": f.seed, "fold": f.fold,
+                     **f.metrics["cv"], "fit_seconds": f.fit_seconds,
+                     "epochs": f.epochs, "best_epoch": f.best_epoch})
+    table = cv_comparison(fits)
+    reference = table.attrs["reference"]
+    text = _format_cv(table, reference, data.n_classes)
+    print(text)
+    auc_kind = "binary" if data.n_classes == 2 else "macro one-vs-rest"
+    summary = {"data": str(data_dir), "models": args.models, "seeds": args.seeds,
+               "folds": args.folds, "profile": cfg.name, "n_samples": data.n_samples,
+               "classes": data.class_names, "roc_auc": auc_kind, "reference": reference,
+               "dropped_features": dropped,
+               "table": {name: row.to_dict() for name, row in table.iterrows()}}
+    import json
+    import shutil
+
+    from .datasets.folder import staging_folder
+    from .evaluate import json_safe
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = staging_folder(out)
+    try:
+        table.rename(columns={"roc_auc_macro_mean": "roc_auc_mean",
+                              "roc_auc_macro_sd": "roc_auc_sd"}).to_csv(
+            tmp / "comparison.csv", index_label="model")
+        pd.DataFrame(rows).rename(columns={"roc_auc_macro": "roc_auc"}).to_csv(
+            tmp / "fits.csv", index=False)
+        (tmp / "comparison.json").write_text(
+            json.dumps(json_safe(summary), indent=2, allow_nan=False) + "\n")
+        (tmp / "table.txt").write_text(text + "\n")
+        replace_folder(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    print(f"comparison written to {out}")
+    return 0
+
+
+def _format_cv(table: Any, reference: str, n_classes: int) -> str:
+    import math
+
+    auc = "AUC (binary)" if n_classes == 2 else "AUC (macro OvR)"
+    head = (f"{'model':<24} {'accuracy':>15} {'F1 (macro)':>15} {auc:>15} "
+            f"{'AUC 95% CI':>15} {'acc - ' + reference[:12]:>24} {'n_runs':>6}")
+    lines = [head, "-" * len(head)]
+
+    def pm(mean: float, sd: float) -> str:
+        return "-" if math.isnan(mean) else f"{mean:.3f} ± {sd:.3f}"
+
+    for name, row in table.iterrows():
+        ci = ("-" if math.isnan(row["roc_auc_ci95_low"]) else
+              f"[{row['roc_auc_ci95_low']:.3f}, {row['roc_auc_ci95_high']:.3f}]")
+        delta = row.get("accuracy_delta", float("nan"))
+        dtext = "(reference)" if name == reference else (
+            "-" if delta is None or math.isnan(delta) else
+            f"{delta:+.3f} [{row['accuracy_delta_ci95_low']:+.3f}, "
+            f"{row['accuracy_delta_ci95_high']:+.3f}]")
+        lines.append(f"{name:<24} {pm(row['accuracy_mean'], row['accuracy_sd']):>15} "
+                     f"{pm(row['f1_macro_mean'], row['f1_macro_sd']):>15} "
+                     f"{pm(row['roc_auc_macro_mean'], row['roc_auc_macro_sd']):>15} "
+                     f"{ci:>15} {dtext:>24} {int(row['n_runs']):>6}")
+    lines.append("mean ± sd over runs (folds x seeds, the same splits for every model); "
+                 "intervals: 95% t over runs; acc - reference: paired on (seed, fold)")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def _fill(text: str) -> str:
+    """A description wrapped by hand, for parsers whose epilog keeps its own layout."""
+    import textwrap
+
+    return textwrap.fill(text, 79)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true",
+                        help="show the Python traceback of an error")
+
     parser = argparse.ArgumentParser(
         prog="cancer-alpha",
         description="Multi-modal cancer classification from genomic data: the executable book "
@@ -138,9 +624,11 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    raw = argparse.RawDescriptionHelpFormatter
 
     p = sub.add_parser(
-        "reproduce", help="execute chapters with papermill at a profile; optionally build the book",
+        "reproduce", parents=[common],
+        help="execute chapters with papermill at a profile; optionally build the book",
         description="Convert each chapter (notebooks/NN_*.py) with jupytext, execute it with "
                     "papermill at profile PROFILE (run records go to results/PROFILE/), and "
                     "with --book render build/PROFILE/book with jupyter-book -W. A chapter "
@@ -159,63 +647,193 @@ def build_parser() -> argparse.ArgumentParser:
                         "profile, package, lock file, results they read) did not change")
     p.set_defaults(func=_reproduce)
 
-    p = sub.add_parser("synthesize", help="write a synthetic cohort as a data folder",
+    p = sub.add_parser("synthesize", parents=[common],
+                       help="write a synthetic cohort as a data folder",
                        description="Draw a synthetic cohort (Chapter 1's generator, at a "
                                    "profile's cohort settings) and write it in the data-folder "
-                                   "format that train, predict and evaluate read.")
-    p.add_argument("--profile", default="paper", help="profile whose cohort settings to use")
+                                   "format that train, cv, predict and evaluate read.")
+    p.add_argument("--profile", default=DEFAULT_PROFILE,
+                   help="profile whose cohort settings to use (default paper)")
     p.add_argument("--out", required=True, help="folder to create")
-    p.add_argument("--n-samples", type=int, help="number of samples (default: the profile's)")
-    p.add_argument("--seed", type=int, default=0, help="sample seed (default 0)")
+    p.add_argument("--n-samples", type=positive_int,
+                   help="number of samples (default: the profile's)")
+    p.add_argument("--seed", type=seed_int, default=0, help="sample seed (default 0)")
     p.add_argument("--format", default="csv", choices=["csv", "tsv", "parquet"])
     p.add_argument("--overwrite", action="store_true", help="replace a non-empty --out")
     p.set_defaults(func=_synthesize)
 
-    p = sub.add_parser("train", help="train a neural model on a data folder",
-                       description="Train a model with the book's recipe (a stratified part of "
-                                   "the data held out for early stopping) and write a run "
-                                   "folder: model.pt (weights), config.json, preprocessing.json "
-                                   "(scaling fitted on the training part), metrics.json "
-                                   "(validation metrics) and history.json.")
-    p.add_argument("--data", required=True, help=DATA_HELP)
-    p.add_argument("--model", required=True,
-                   help="mmt_modality, mmt_locus, mmt_no_cross_attention, mmt_generic_encoders, "
-                        "tab_transformer, perceiver_io, early_fusion_mlp or late_fusion")
+    def data_options(p: argparse.ArgumentParser, training: bool) -> None:
+        p.add_argument("--data", required=True, help=DATA_HELP)
+        p.add_argument("--no-range-check", action="store_true",
+                       help="accept values outside the range of their modality's kind "
+                            "(e.g. methylation outside [0, 1])")
+        if training:
+            p.add_argument("--constant", default="error", choices=["error", "drop", "keep"],
+                           help="features with one value in every sample: refuse them "
+                                "(error, the default), drop them (the run drops them again "
+                                "when it predicts) or keep them")
+            p.add_argument("--profile", default=DEFAULT_PROFILE,
+                           help="profile (smoke, paper, large or a YAML file) whose model "
+                                "and training settings to use (default paper)")
+            p.add_argument("--max-epochs", type=positive_int,
+                           help="override the profile's maximum epochs (neural models)")
+            p.add_argument("--val-fraction", type=fraction,
+                           help="share of the training samples held out for early stopping "
+                                "(neural) and scoring (default: the profile's, 0.2)")
+
+    p = sub.add_parser("train", parents=[common], formatter_class=raw,
+                       help="train a model on a data folder and write a run folder",
+                       description=_fill("Train a model and write a run folder: the model "
+                                   "(model.pt for neural models, model.skops for classical ones), "
+                                   "config.json, preprocessing.json (scaling fitted on the "
+                                   "training part), metrics.json and history.json. A stratified "
+                                   "part (--val-fraction) is held out: for early stopping "
+                                   "(neural: its scores are optimistic) or for scoring "
+                                   "(classical, then refitted on all samples). For unbiased "
+                                   "scores use `cancer-alpha cv`."),
+                       epilog=KINDS_EPILOG)
+    data_options(p, training=True)
+    p.add_argument("--model", type=model_name, default=DEFAULT_MODEL, metavar="MODEL",
+                   help=f"model to train (default {DEFAULT_MODEL}; list below)")
     p.add_argument("--out", required=True, help="run folder to create")
-    p.add_argument("--profile", default="paper",
-                   help="profile whose model and train settings to use (default paper)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--max-epochs", type=int, help="override the profile's maximum epochs")
+    p.add_argument("--seed", type=seed_int, default=0, help="seed (default 0)")
     p.add_argument("--overwrite", action="store_true", help="replace a non-empty --out")
     p.set_defaults(func=_train)
 
-    p = sub.add_parser("predict", help="class probabilities for the samples of a data folder",
+    p = sub.add_parser("cv", parents=[common], formatter_class=raw,
+                       help="cross-validate models on a data folder and compare them",
+                       description=_fill("The book's comparison protocol on your data: every model "
+                                   "on the same stratified folds for each seed (so differences "
+                                   "are paired), scored on each held-out fold. Prints and "
+                                   "writes the table (mean ± sd over runs, AUC with a 95% "
+                                   "interval, accuracy difference from the first model, "
+                                   "n_runs) to --out: comparison.csv, comparison.json, "
+                                   "fits.csv (every run), table.txt."),
+                       epilog=KINDS_EPILOG)
+    data_options(p, training=True)
+    p.add_argument("--models", type=model_list, default=[DEFAULT_MODEL],
+                   metavar="MODEL[,MODEL...]",
+                   help=f"models to compare, the first is the reference (default "
+                        f"{DEFAULT_MODEL})")
+    p.add_argument("--folds", type=folds_int, default=5, help="stratified folds (default 5)")
+    p.add_argument("--seeds", type=seed_list, default=[0], metavar="S[,S...]",
+                   help="seeds; each draws its own folds and initialisations (default 0)")
+    p.add_argument("--jobs", type=positive_int, default=1,
+                   help="worker processes for independent fits (default 1)")
+    p.add_argument("--out", required=True, help="folder to create for the comparison")
+    p.add_argument("--overwrite", action="store_true", help="replace a non-empty --out")
+    p.set_defaults(func=_cv)
+
+    p = sub.add_parser("predict", parents=[common],
+                       help="class probabilities for the samples of a data folder",
                        description="Predict with a trained run. Labels are not needed; samples "
                                    "may lack some modalities (absent from that modality's "
-                                   "table), or a whole modality may be absent.")
+                                   "table), or a whole modality may be absent. Columns must be "
+                                   "the trained features (any order; columns the run dropped "
+                                   "as constant may stay).")
     p.add_argument("--run", required=True, help="run folder written by `train`")
-    p.add_argument("--data", required=True, help=DATA_HELP)
-    p.add_argument("--out", required=True, help="CSV to write: sample_id, predicted, p_<class>")
+    data_options(p, training=False)
+    p.add_argument("--out", required=True, help="CSV to write: sample_id, predicted, p_<class>, "
+                                                "modalities (outside the --data and --run "
+                                                "folders)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.set_defaults(func=_predict)
 
-    p = sub.add_parser("evaluate", help="metrics of a trained run on a labelled data folder")
+    p = sub.add_parser("evaluate", parents=[common],
+                       help="metrics of a trained run on a labelled data folder",
+                       description="Score a trained run on a labelled folder: accuracy, F1, "
+                                   "ROC AUC (binary AUC named as such), calibration error, a "
+                                   "per-class report and the confusion matrix. Any well-formed "
+                                   "labelled folder with the run's features is accepted (a "
+                                   "class may have one sample or none).")
     p.add_argument("--run", required=True, help="run folder written by `train`")
-    p.add_argument("--data", required=True, help=DATA_HELP)
+    data_options(p, training=False)
+    p.add_argument("--out", help="also write the metrics as JSON to this file")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.set_defaults(func=_evaluate)
     return parser
 
 
+# --------------------------------------------------------------------------- main
+
+
+@contextmanager
+def _warnings_as_lines(command: str) -> Iterator[None]:
+    """The project's warnings as ``cancer-alpha CMD: warning: ...`` lines on stderr."""
+    import warnings
+
+    from .errors import CancerAlphaWarning
+
+    previous = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, CancerAlphaWarning):
+            print(f"cancer-alpha {command}: warning: {message}", file=sys.stderr)
+        else:
+            previous(message, category, filename, lineno, file, line)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("default", CancerAlphaWarning)
+        warnings.showwarning = show
+        try:
+            yield
+        finally:
+            warnings.showwarning = previous
+
+
+class _Interrupt:
+    """Whether Ctrl-C arrived during the command: Lightning turns the KeyboardInterrupt of a
+    fit into ``SystemExit(1)``, so the signal itself is noted."""
+
+    seen = False
+
+    @classmethod
+    def handler(cls, signum: int, frame: Any) -> None:
+        cls.seen = True
+        raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    import signal
+
+    from .errors import CancerAlphaError
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    prefix = f"cancer-alpha {args.command}"
+    previous = signal.getsignal(signal.SIGINT)
+    _Interrupt.seen = False
+    signal.signal(signal.SIGINT, _Interrupt.handler)
     try:
-        return args.func(args)
-    except (ValueError, FileNotFoundError, RuntimeError) as exc:
-        print(f"cancer-alpha {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        with _warnings_as_lines(args.command):
+            return args.func(args)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+        print(f"{prefix}: interrupted; nothing was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except SystemExit as exc:
+        if exc.code not in (0, None) and _Interrupt.seen:
+            print(f"{prefix}: interrupted; nothing was written", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        raise
+    except (CancerAlphaError, ValueError, FileNotFoundError) as exc:
+        if args.debug:
+            raise
+        print(f"{prefix}: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:
+        if args.debug:
+            raise
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"{prefix}: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(f"{prefix}: internal error: {type(exc).__name__}: {exc} (rerun with --debug for "
+              "the traceback)", file=sys.stderr)
+        return 1
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,50 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from cancer_alpha.errors import CancerAlphaError
+
 KINDS: tuple[str, ...] = ("methylation", "fragmentomics", "cna", "generic")
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # models compute in 32-bit floats
+
+
+@dataclass(frozen=True)
+class KindInfo:
+    """What a modality kind means: the values it expects and the encoder it selects.
+
+    Values outside ``[low, high]`` are refused when ``strict`` (no other reading of them is
+    plausible), otherwise warned about; ``--no-range-check`` accepts them either way.
+    """
+
+    values: str
+    encoder: str
+    low: float = -np.inf
+    high: float = np.inf
+    strict: bool = True
+
+
+KIND_INFO: dict[str, KindInfo] = {
+    "methylation": KindInfo(
+        "beta values: the methylated fraction of each CpG site or region, in [0, 1]",
+        "an MLP over the betas (the same network as 'generic': the kind records the data "
+        "type and turns on the [0, 1] check)", 0.0, 1.0, strict=True),
+    "fragmentomics": KindInfo(
+        "a cfDNA fragment-length histogram: proportions (or counts) of fragments per length "
+        "bin, >= 0, columns in order of fragment length",
+        "1-D convolutions along the columns, then average pooling: neighbouring columns must "
+        "be neighbouring length bins", 0.0, np.inf, strict=True),
+    "cna": KindInfo(
+        "copy-number log2 ratios per genomic bin (0 = two copies), plausibly within [-8, 8], "
+        "columns in genome order",
+        "1-D convolutions plus a bidirectional GRU along the columns: neighbouring columns "
+        "must be neighbouring genome bins", -8.0, 8.0, strict=False),
+    "generic": KindInfo(
+        "any numeric features (expression, protein, clinical scores, ...)",
+        "an MLP over the standardised features; column order does not matter"),
+}
+
+# Kinds whose encoder differs from the generic MLP (methylation's is the same network).
+SPECIFIC_ENCODER_KINDS: tuple[str, ...] = ("fragmentomics", "cna")
 
 
 @dataclass(frozen=True)
@@ -71,6 +114,7 @@ class MultiOmicsData:
     class_names: list[str]
     sample_ids: list[str] = field(default_factory=list)
     feature_names: dict[str, list[str]] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)  # modality -> file it was read from
 
     def __post_init__(self) -> None:
         n = self.mask.shape[0]
@@ -119,6 +163,7 @@ class MultiOmicsData:
             class_names=list(self.class_names),
             sample_ids=[self.sample_ids[i] for i in np.arange(self.n_samples)[idx]],
             feature_names=dict(self.feature_names),
+            sources=dict(self.sources),
         )
 
     def select_modalities(self, names: Sequence[str]) -> MultiOmicsData:
@@ -138,6 +183,7 @@ class MultiOmicsData:
             class_names=list(self.class_names),
             sample_ids=list(self.sample_ids),
             feature_names={n: self.feature_names[n] for n in names},
+            sources={n: self.sources[n] for n in names if n in self.sources},
         )
 
     def flat(self, fill: float = 0.0) -> np.ndarray:
@@ -157,11 +203,11 @@ def stratified_folds(y: np.ndarray, n_folds: int, seed: int) -> list[tuple[np.nd
     """(train, test) index pairs of a shuffled stratified k-fold split."""
     from sklearn.model_selection import StratifiedKFold
 
-    if not isinstance(n_folds, int) or n_folds < 2:
-        raise ValueError(f"n_folds = {n_folds!r} is invalid: expected an integer >= 2")
+    if not isinstance(n_folds, int) or isinstance(n_folds, bool) or n_folds < 2:
+        raise CancerAlphaError(f"n_folds = {n_folds!r} is invalid: expected an integer >= 2")
     counts = np.bincount(y)
     if counts[counts > 0].min() < n_folds:
-        raise ValueError(
+        raise CancerAlphaError(
             f"n_folds = {n_folds} is invalid for these labels: the smallest class has "
             f"{counts[counts > 0].min()} samples (expected at least one per fold)"
         )
@@ -170,11 +216,36 @@ def stratified_folds(y: np.ndarray, n_folds: int, seed: int) -> list[tuple[np.nd
 
 
 def train_val_split(y: np.ndarray, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Stratified (train, validation) indices; the validation part drives early stopping."""
+    """Stratified (train, validation) indices; the validation part drives early stopping.
+
+    When the data are too small for an exact stratified split (a class with one sample, or
+    fewer held-out samples than classes), each class of at least two samples gives
+    ``round(val_fraction * count)`` of them, at least one and never all, to validation, and a
+    class of one sample stays in training.
+    """
     from sklearn.model_selection import train_test_split
 
+    y = np.asarray(y)
     idx = np.arange(len(y))
-    tr, va = train_test_split(idx, test_size=val_fraction, random_state=seed, stratify=y)
+    if not 0.0 < val_fraction < 1.0:
+        raise CancerAlphaError(f"val_fraction = {val_fraction!r} is invalid: expected a "
+                               "fraction in (0, 1)")
+    try:
+        tr, va = train_test_split(idx, test_size=val_fraction, random_state=seed, stratify=y)
+    except ValueError:
+        rng = np.random.default_rng(seed)
+        va_parts = []
+        for k in np.unique(y):
+            members = rng.permutation(np.flatnonzero(y == k))
+            if len(members) >= 2:
+                take = min(max(int(round(val_fraction * len(members))), 1), len(members) - 1)
+                va_parts.append(members[:take])
+        if not va_parts:
+            raise CancerAlphaError(
+                f"cannot hold out samples for early stopping: each of the {len(y)} samples "
+                "has a class of its own (expected at least one class with 2 samples)") from None
+        va = np.concatenate(va_parts)
+        tr = np.setdiff1d(idx, va)
     return np.sort(tr), np.sort(va)
 
 
@@ -212,11 +283,24 @@ class Standardizer:
         for m, spec in enumerate(data.specs):
             if spec.name not in self.mean:
                 raise ValueError(f"modality {spec.name!r} was not seen when the scaling was fit")
-            z = (data.x[spec.name] - self.mean[spec.name]) / self.scale[spec.name]
-            z[~data.mask[:, m]] = 0.0
-            if not np.isfinite(z).all():
-                raise ValueError(f"modality {spec.name!r}: non-finite values in present samples")
-            out[spec.name] = z.astype(np.float32)
+            with np.errstate(over="ignore", invalid="ignore"):
+                z = (data.x[spec.name] - self.mean[spec.name]) / self.scale[spec.name]
+                z[~data.mask[:, m]] = 0.0
+                z32 = z.astype(np.float32)
+            # checked after the cast: a value finite in float64 may overflow float32
+            bad = ~np.isfinite(z32)
+            if bad.any():
+                i, j = (int(v) for v in np.argwhere(bad)[0])
+                sid = data.sample_ids[i] if i < len(data.sample_ids) else i
+                names = data.feature_names.get(spec.name, [])
+                feat = names[j] if j < len(names) else j
+                raise CancerAlphaError(
+                    f"modality {spec.name!r}: value {float(data.x[spec.name][i, j]):.6g} of sample "
+                    f"{sid!r} in column {feat!r} is not finite once standardised with the "
+                    f"training mean {self.mean[spec.name][j]:.6g} and sd "
+                    f"{self.scale[spec.name][j]:.6g} and cast to float32: expected finite "
+                    "values on the training scale")
+            out[spec.name] = z32
         return out
 
     def to_dict(self) -> dict[str, dict[str, list[float]]]:

@@ -26,12 +26,21 @@ def expected_calibration_error(y: np.ndarray, proba: np.ndarray, n_bins: int = 1
 
 
 def classification_metrics(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
-    """Accuracy, macro precision/recall/F1, macro one-vs-rest ROC AUC and calibration error."""
+    """Accuracy, macro precision/recall/F1, ROC AUC and calibration error.
+
+    ``roc_auc_macro`` (the name the book's tables use) is the binary AUC (positive class: the
+    second) for two columns and the macro one-vs-rest AUC over the classes present in ``y``
+    otherwise; :func:`classification_report` names it for what it is. It is NaN when ``y``
+    holds fewer than two classes (see :func:`json_safe` before writing it).
+    """
     from sklearn.metrics import precision_recall_fscore_support, roc_auc_score
 
     y = np.asarray(y)
+    proba = np.asarray(proba, dtype=float)
     if proba.ndim != 2 or len(proba) != len(y):
         raise ValueError(f"proba of shape {proba.shape} does not match {len(y)} labels")
+    if not np.isfinite(proba).all():
+        raise ValueError("proba holds non-finite values: the model produced NaN or inf")
     if not np.allclose(proba.sum(axis=1), 1.0, atol=1e-4):
         raise ValueError("each row of proba must sum to 1")
     pred = proba.argmax(axis=1)
@@ -54,6 +63,100 @@ def classification_metrics(y: np.ndarray, proba: np.ndarray) -> dict[str, float]
         "roc_auc_macro": float(auc),
         "ece": expected_calibration_error(y, proba),
     }
+
+
+def auc_name(n_classes: int) -> str:
+    """What ``roc_auc`` measures for this many probability columns."""
+    return "binary" if n_classes == 2 else "macro one-vs-rest over the classes present"
+
+
+def classification_report(y: np.ndarray, proba: np.ndarray, class_names: list[str]
+                          ) -> dict:
+    """Metrics named for what they are, a per-class report and the confusion matrix.
+
+    JSON-safe: an undefined metric is None with a ``<name>_undefined`` reason beside it.
+    """
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+    y = np.asarray(y)
+    k = len(class_names)
+    metrics = classification_metrics(y, proba)
+    metrics["roc_auc"] = metrics.pop("roc_auc_macro")
+    pred = np.asarray(proba).argmax(axis=1)
+    p, r, f, support = precision_recall_fscore_support(y, pred, labels=np.arange(k),
+                                                       zero_division=0)
+    predicted = np.bincount(pred, minlength=k)
+    per_class = {c: {"precision": float(p[i]) if predicted[i] else None,
+                     "recall": float(r[i]) if support[i] else None,
+                     "f1": float(f[i]) if support[i] else None,
+                     "support": int(support[i]), "predicted": int(predicted[i])}
+                 for i, c in enumerate(class_names)}
+    out: dict = {"n_samples": int(len(y)), **metrics,
+                 "roc_auc_average": auc_name(k),
+                 "per_class": per_class,
+                 "confusion_matrix": {"rows_true_columns_predicted": list(class_names),
+                                      "counts": confusion_matrix(y, pred, labels=np.arange(k))
+                                      .tolist()}}
+    if k == 2:
+        out["roc_auc_positive_class"] = class_names[1]
+    reasons = {"roc_auc": f"only one class ({class_names[int(y[0])]!r}) in the labels"
+               if len(y) else "no samples"}
+    return json_safe(out, reasons)
+
+
+def json_safe(value, reasons: dict[str, str] | None = None):
+    """``value`` with NaN and infinities replaced by None, and ``<key>_undefined`` beside each
+    replaced entry of a mapping (the reason from ``reasons`` or a generic one): valid JSON."""
+    reasons = reasons or {}
+    if isinstance(value, dict):
+        out = {}
+        for key, v in value.items():
+            if isinstance(v, float | np.floating) and not np.isfinite(v):
+                out[key] = None
+                out[f"{key}_undefined"] = reasons.get(key, "not defined for these data")
+            else:
+                out[key] = json_safe(v, reasons)
+        return out
+    if isinstance(value, list | tuple):
+        return [json_safe(v, reasons) for v in value]
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return float(value) if np.isfinite(value) else None
+    return value
+
+
+def format_report(report: dict) -> str:
+    """The report of :func:`classification_report` as text: metrics, per class, confusion."""
+    lines = [f"{report['n_samples']} samples"]
+    auc = report.get("roc_auc")
+    auc_text = f"{auc:.4f}" if auc is not None else f"undefined ({report['roc_auc_undefined']})"
+    label = ("ROC AUC (binary, positive class "
+             f"{report['roc_auc_positive_class']!r})" if "roc_auc_positive_class" in report
+             else "ROC AUC (macro one-vs-rest)")
+    for key, name in (("accuracy", "accuracy"), ("f1_macro", "F1 (macro)"),
+                      ("precision_macro", "precision (macro)"),
+                      ("recall_macro", "recall (macro)"), ("ece", "calibration error (ECE)")):
+        lines.append(f"  {name:<40} {report[key]:.4f}")
+    lines.insert(3, f"  {label:<40} {auc_text}")
+    names = list(report["per_class"])
+    width = max(8, *(len(c) for c in names))
+    lines.append("")
+    lines.append(f"  {'class':<{width}}  precision  recall      f1  support  predicted")
+    fmt = lambda v: "      -" if v is None else f"{v:7.3f}"  # noqa: E731
+    for c, row in report["per_class"].items():
+        lines.append(f"  {c:<{width}}  {fmt(row['precision']):>9}  {fmt(row['recall']):>6}  "
+                     f"{fmt(row['f1'])}  {row['support']:>7}  {row['predicted']:>9}")
+    lines.append("")
+    lines.append("  confusion matrix (rows: true class, columns: predicted)")
+    counts = report["confusion_matrix"]["counts"]
+    cw = [max(len(c), *(len(str(row[j])) for row in counts)) for j, c in enumerate(names)]
+    lines.append(f"  {'':<{width}}  " + "  ".join(f"{c:>{w}}" for c, w in zip(names, cw,
+                                                                             strict=True)))
+    for c, row in zip(names, counts, strict=True):
+        lines.append(f"  {c:<{width}}  " + "  ".join(f"{v:>{w}}" for v, w in zip(row, cw,
+                                                                               strict=True)))
+    return "\n".join(lines)
 
 
 def mean_sd(values: Sequence[float]) -> tuple[float, float]:

@@ -470,3 +470,51 @@ def real_data_table(fits: Sequence[Fit], test: MultiOmicsData):
                       "fit_seconds_mean": np.mean([f.fit_seconds for f in mine]),
                       "n_runs": len(mine)}
     return pd.DataFrame(rows).T.astype({"n_runs": int})
+
+
+def cv_comparison(fits: Sequence[Fit], eval_set: str = "cv", reference: str | None = None,
+                  metrics: Sequence[str] = ("accuracy", "f1_macro", "roc_auc_macro")):
+    """One row per model of a cross-validation: each metric's mean and sd over runs, the
+    ROC AUC's 95% t interval, the accuracy difference from ``reference`` (default: the first
+    model; ``accuracy_delta`` = model - reference) paired on the same (seed, fold), with its
+    95% t interval and the number of pairs, mean fit time and n_runs.
+
+    Runs share samples across folds and seeds, so the intervals describe the spread of runs,
+    not a sampling distribution of independent data sets: read them as a guide to stability.
+    A metric undefined in some run (e.g. AUC with one class in a fold) is averaged over the
+    runs that define it.
+    """
+    import pandas as pd
+
+    from .evaluate import paired_difference, t_ci95
+
+    names = list(dict.fromkeys(f.model for f in fits if eval_set in f.metrics))
+    if not names:
+        raise ValueError(f"no fit was scored on {eval_set!r}")
+    reference = names[0] if reference is None else reference
+    by_key = {(f.model, f.seed, f.fold): f for f in fits if eval_set in f.metrics}
+    rows = {}
+    for name in names:
+        mine = [f for f in fits if f.model == name and eval_set in f.metrics]
+        row: dict[str, Any] = {"n_runs": len(mine)}
+        for m in metrics:
+            values = [f.metrics[eval_set][m] for f in mine
+                      if np.isfinite(f.metrics[eval_set][m])]
+            row[f"{m}_mean"], row[f"{m}_sd"] = mean_sd(values) if values else (np.nan, np.nan)
+            if m == "roc_auc_macro":
+                row["roc_auc_ci95_low"], row["roc_auc_ci95_high"] = (
+                    t_ci95(values) if values else (np.nan, np.nan))
+        pairs = [(f, by_key[(reference, f.seed, f.fold)]) for f in mine
+                 if (reference, f.seed, f.fold) in by_key]
+        if name != reference and pairs:
+            d = paired_difference([a.metrics[eval_set]["accuracy"] for a, _ in pairs],
+                                  [b.metrics[eval_set]["accuracy"] for _, b in pairs])
+            row["accuracy_delta"] = d["delta_mean"]
+            row["accuracy_delta_ci95_low"], row["accuracy_delta_ci95_high"] = d["delta_ci95"]
+            row["n_pairs"] = d["n"]
+        row["fit_seconds_mean"] = float(np.mean([f.fit_seconds for f in mine]))
+        rows[name] = row
+    table = pd.DataFrame(rows).T
+    table["n_runs"] = table["n_runs"].astype(int)
+    table.attrs["reference"] = reference  # accuracy_delta = model - reference, paired
+    return table

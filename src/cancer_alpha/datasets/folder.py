@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import unicodedata
 import uuid
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +24,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cancer_alpha.data import KINDS, ModalitySpec, MultiOmicsData
+from cancer_alpha.data import FLOAT32_MAX, KINDS, ModalitySpec, MultiOmicsData
+from cancer_alpha.datasets.checks import check_value_ranges
+from cancer_alpha.errors import CancerAlphaWarning, DataFolderError, OptionError
 
 TABLE_FORMATS: dict[str, str | None] = {".csv": ",", ".tsv": "\t", ".parquet": None}
 
@@ -32,7 +37,14 @@ METADATA_FILES: tuple[str, ...] = ("modalities.json", "modalities.yml", "modalit
 LABELS = "labels"
 
 
-CONSTANT_POLICIES: tuple[str, ...] = ("error", "drop", "keep")
+# cell texts read as a missing value (pandas' defaults, stated here rather than imported from
+# a private module); a sample id is never one of them, it stays text
+MISSING_TEXTS: tuple[str, ...] = (
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+)
+
+_SEPARATORS = {",": "commas", "\t": "tabs", ";": "semicolons", "|": "vertical bars"}
 
 
 @dataclass
@@ -40,7 +52,7 @@ class _Table:
     path: Path
     ids: list[str]
     features: list[str]
-    values: np.ndarray  # (n_rows, n_features), finite
+    values: np.ndarray  # (n_rows, n_features), finite in float32
 
 
 def _preview(items: Sequence[str], k: int = 5) -> str:
@@ -53,43 +65,67 @@ def _scan_folder(folder: Path) -> tuple[dict[str, Path], Path | None, Path | Non
     tables: dict[str, Path] = {}
     labels: Path | None = None
     metadata: Path | None = None
-    entries = sorted(e for e in folder.iterdir() if not e.name.startswith("."))
+    try:
+        entries = sorted(e for e in folder.iterdir() if not e.name.startswith("."))
+    except OSError as exc:
+        raise DataFolderError(f"folder {folder} cannot be listed ({exc.strerror})") from None
     allowed = f"<modality>.csv|.tsv|.parquet, labels.<same>, or one of {list(METADATA_FILES)}"
     if not entries:
-        raise ValueError(f"folder {folder} is empty: expected {allowed}")
+        raise DataFolderError(f"folder {folder} is empty: expected {allowed}")
     for entry in entries:
+        if not entry.is_file():
+            raise DataFolderError(f"{entry}: unexpected folder inside the data folder: expected "
+                                  f"only files ({allowed})")
         if entry.name in METADATA_FILES:
             if metadata is not None:
-                raise ValueError(f"folder {folder} has both {metadata.name} and {entry.name}: "
-                                 "expected one metadata file")
+                raise DataFolderError(f"folder {folder} has both {metadata.name} and "
+                                      f"{entry.name}: expected one metadata file")
             metadata = entry
             continue
-        if not entry.is_file():
-            raise ValueError(f"{entry}: unexpected folder inside the data folder: expected "
-                             f"only files ({allowed})")
         ext = entry.suffix.lower()
         if ext not in TABLE_FORMATS:
-            raise ValueError(f"{entry}: unknown file extension {entry.suffix!r}: expected "
-                             f"{allowed}")
+            raise DataFolderError(f"{entry}: unknown file extension {entry.suffix!r}: "
+                                  f"expected {allowed}")
         name = entry.name[: -len(entry.suffix)]
+        if not name:
+            raise DataFolderError(f"{entry}: a table needs a name before {entry.suffix!r} "
+                                  "(the name of its modality)")
         if name == LABELS:
             if labels is not None:
-                raise ValueError(f"folder {folder} has two labels tables, {labels.name} and "
-                                 f"{entry.name}: expected one")
+                raise DataFolderError(f"folder {folder} has two labels tables, {labels.name} "
+                                      f"and {entry.name}: expected one")
             labels = entry
         elif name in tables:
-            raise ValueError(f"folder {folder} has two tables for modality {name!r}, "
-                             f"{tables[name].name} and {entry.name}: expected one")
+            raise DataFolderError(f"folder {folder} has two tables for modality {name!r}, "
+                                  f"{tables[name].name} and {entry.name}: expected one")
         else:
             tables[name] = entry
     if not tables:
-        raise ValueError(f"folder {folder} holds no modality table: expected at least one "
-                         "<modality>.csv|.tsv|.parquet (rows = samples, first column = id)")
+        raise DataFolderError(f"folder {folder} holds no modality table: expected at least one "
+                              "<modality>.csv|.tsv|.parquet (rows = samples, first column = id)")
     return tables, labels, metadata
 
 
+def _separator_hint(path: Path, header: list[str], sep: str | None) -> str:
+    """Why a table seems to have one column: another separator than its extension says."""
+    if sep is None or len(header) != 1:
+        return ""
+    for other, name in _SEPARATORS.items():
+        if other != sep and other in header[0]:
+            ext = {",": ".csv", "\t": ".tsv"}.get(other)
+            fix = (f"rename it to {path.stem}{ext}" if ext else
+                   f"save it with {_SEPARATORS[sep]}")
+            return (f"; the header {header[0][:60]!r} seems separated by {name}, but a "
+                    f"{path.suffix} file is separated by {_SEPARATORS[sep]}: {fix}")
+    return ""
+
+
 def _read_frame(path: Path, *, as_text: bool) -> tuple[list[str], pd.DataFrame]:
-    """The raw header (duplicates kept) and the rows of a table file."""
+    """The raw header (duplicates kept) and the rows of a table file.
+
+    With ``as_text`` every cell is a string or None; otherwise the first column (ids) is text
+    and the others are parsed as floats where they can be.
+    """
     sep = TABLE_FORMATS[path.suffix.lower()]
     try:
         if sep is None:
@@ -104,185 +140,276 @@ def _read_frame(path: Path, *, as_text: bool) -> tuple[list[str], pd.DataFrame]:
             header_row = pd.read_csv(path, sep=sep, header=None, nrows=1, dtype=str,
                                      keep_default_na=False)
             header = [str(h) for h in header_row.iloc[0]]
+            n = len(header)
             if as_text:
-                frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
+                frame = pd.read_csv(path, sep=sep, header=0, names=range(n), dtype=str,
+                                    keep_default_na=False)
                 frame = frame.where(frame != "", None)
             else:
-                # ids stay text ("007" is not 7); values are parsed as floats where they can be
-                frame = pd.read_csv(path, sep=sep, converters={0: str})
+                # ids stay text ("007" is not 7, "NA" is an id); values are parsed as floats
+                frame = pd.read_csv(path, sep=sep, header=0, names=range(n),
+                                    converters={0: str}, keep_default_na=False,
+                                    na_values={j: list(MISSING_TEXTS) for j in range(1, n)})
     except pd.errors.EmptyDataError:
-        raise ValueError(f"{path}: the file is empty: expected a header row") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
-        raise ValueError(f"{path}: cannot be read as a {path.suffix} table ({exc})") from None
+        raise DataFolderError(f"{path}: the file is empty: expected a header row") from None
+    except UnicodeDecodeError:
+        raise DataFolderError(f"{path}: not UTF-8 text ({_bad_byte(path)}): save the table as "
+                              "UTF-8") from None
+    except pd.errors.ParserError as exc:
+        msg = str(exc).strip().splitlines()[-1]
+        raise DataFolderError(f"{path}: cannot be read as a {path.suffix} table ({msg}): "
+                              "expected the same number of cells in every row") from None
+    except Exception as exc:  # pyarrow and the OS raise many types for unreadable files
+        raise DataFolderError(f"{path}: cannot be read as a {path.suffix} table "
+                              f"({type(exc).__name__}: {exc})") from None
     frame.columns = range(frame.shape[1])  # positions: header names may repeat
     return header, frame
 
 
+def _bad_byte(path: Path) -> str:
+    """Where a file stops being UTF-8: the byte and its line."""
+    raw = path.read_bytes()
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        return f"byte 0x{raw[exc.start]:02x} on line {line}"
+    return "an invalid byte"
+
+
+def _clean(text: str) -> str:
+    """A name as written, without surrounding whitespace (and a byte-order mark)."""
+    return unicodedata.normalize("NFC", text).strip().lstrip("\ufeff").strip()
+
+
 def _sample_ids(path: Path, column: pd.Series) -> list[str]:
-    ids = column.astype(object).where(column.notna(), "").astype(str).tolist()
+    raw = column.astype(object).where(column.notna(), "").tolist()
+    ids = [_clean(str(v)) for v in raw]
     seen: dict[str, int] = {}
     for i, sid in enumerate(ids):
-        if not sid.strip():
-            raise ValueError(f"{path}: data row {i + 1} has no sample id in the first column")
+        if not sid:
+            raise DataFolderError(f"{path}: data row {i + 1} has no sample id in the first "
+                                  "column")
         if sid in seen:
-            raise ValueError(f"{path}: duplicate sample id {sid!r} in data rows {seen[sid] + 1} "
-                             f"and {i + 1}: expected each sample once")
+            raise DataFolderError(f"{path}: duplicate sample id {sid!r} in data rows "
+                                  f"{seen[sid] + 1} and {i + 1}: expected each sample once")
         seen[sid] = i
     return ids
 
 
+def _numeric_hint(value: Any) -> str:
+    text = str(value).strip()
+    if re.fullmatch(r"[-+]?\d+,\d+", text):
+        return " (a decimal comma? write decimals with a point: 0.5, not 0,5)"
+    if text.endswith("%"):
+        return " (a percentage? write the number alone)"
+    return ""
+
+
 def _read_table(path: Path) -> _Table:
     header, frame = _read_frame(path, as_text=False)
-    features = header[1:]
+    features = [_clean(h) for h in header[1:]]
     if not features:
-        raise ValueError(f"{path}: no feature columns: expected a sample id column followed by "
-                         "one column per feature")
+        raise DataFolderError(
+            f"{path}: no feature columns: expected a sample id column followed by one column "
+            "per feature" + _separator_hint(path, header, TABLE_FORMATS[path.suffix.lower()]))
     if len(frame) == 0:
-        raise ValueError(f"{path}: the modality has no samples: expected at least one data row")
+        raise DataFolderError(f"{path}: the modality has no samples: expected at least one "
+                              "data row")
     for j, name in enumerate(features):
-        if not name.strip():
-            raise ValueError(f"{path}: column {j + 2} has an empty feature name")
+        if not name:
+            raise DataFolderError(f"{path}: column {j + 2} has an empty feature name")
     seen: dict[str, int] = {}
     for j, name in enumerate(features):
         if name in seen:
-            raise ValueError(f"{path}: feature {name!r} appears twice (columns {seen[name] + 2} "
-                             f"and {j + 2}): expected unique feature names")
+            raise DataFolderError(f"{path}: feature {name!r} appears twice (columns "
+                                  f"{seen[name] + 2} and {j + 2}): expected unique feature names")
         seen[name] = j
     ids = _sample_ids(path, frame.iloc[:, 0])
 
     values = np.empty((len(frame), len(features)), dtype=np.float64)
     for j, name in enumerate(features):
         col = frame.iloc[:, j + 1]
-        numeric = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
-        parsed = col if numeric else pd.to_numeric(col, errors="coerce")
-        bad = np.ones(len(col), bool) if pd.api.types.is_bool_dtype(col) else (
-            parsed.isna().to_numpy() & col.notna().to_numpy())
+        kind = col.dtype.kind
+        if kind in "iuf":
+            parsed = col
+            bad = np.zeros(len(col), bool)
+        elif kind in "OSU" or isinstance(col.dtype, pd.StringDtype):
+            try:
+                parsed = pd.to_numeric(col, errors="coerce")
+            except (TypeError, ValueError):  # cells holding lists or other objects
+                parsed = pd.Series(np.nan, index=col.index)
+            bad = parsed.isna().to_numpy() & col.notna().to_numpy()
+        else:  # booleans, dates, categories: not measurements
+            bad = col.notna().to_numpy() | True
+            parsed = col
         if bad.any():
             i = int(np.argmax(bad))
-            raise ValueError(f"{path}: non-numeric value {col.iloc[i]!r} for sample {ids[i]!r} "
-                             f"(data row {i + 1}) in column {name!r}: expected a number in "
-                             "every feature cell")
-        values[:, j] = parsed.to_numpy(dtype=np.float64, na_value=np.nan)
-    finite = np.isfinite(values)
+            raise DataFolderError(
+                f"{path}: non-numeric value {col.iloc[i]!r} for sample {ids[i]!r} (data row "
+                f"{i + 1}) in column {name!r}: expected a number in every feature cell"
+                + _numeric_hint(col.iloc[i]))
+        values[:, j] = np.asarray(parsed.to_numpy(dtype=np.float64, na_value=np.nan))
     empty = np.isnan(values).all(axis=0)
     if empty.any():
         names = [f for f, e in zip(features, empty, strict=True) if e]
-        raise ValueError(f"{path}: empty feature(s) {_preview(names)}: no sample has a value; "
-                         "remove these columns")
+        raise DataFolderError(f"{path}: empty feature(s) {_preview(names)}: no sample has a "
+                              "value; remove these columns")
+    finite = np.isfinite(values)
     if not finite.all():
         i, j = (int(v) for v in np.argwhere(~finite)[0])
         what = "missing value" if np.isnan(values[i, j]) else f"non-finite value {values[i, j]}"
-        raise ValueError(
+        raise DataFolderError(
             f"{path}: {what} for sample {ids[i]!r} (data row {i + 1}) in column "
             f"{features[j]!r}. Values inside a present sample's row must all be finite: missing "
             "values are refused, not imputed, because a silent imputation would change "
             "results. Impute them yourself before writing the table, or remove the sample's "
             "row from this table to mark the whole modality as missing for that sample."
         )
+    # the models compute in float32: a value finite here may not be finite there
+    huge = np.abs(values) > FLOAT32_MAX
+    if huge.any():
+        i, j = (int(v) for v in np.argwhere(huge)[0])
+        raise DataFolderError(
+            f"{path}: value {values[i, j]:.6g} for sample {ids[i]!r} (data row {i + 1}) in "
+            f"column {features[j]!r} overflows 32-bit floats (largest {FLOAT32_MAX:.4g}), "
+            "which the models compute in: expected values of a measurement's usual scale")
     return _Table(path, ids, features, values)
 
 
 def _read_labels(path: Path) -> tuple[list[str], list[str]]:
     header, frame = _read_frame(path, as_text=True)
     if len(header) != 2:
-        raise ValueError(f"{path}: {len(header)} columns {header}: expected exactly 2, the "
-                         "sample id and the class name")
+        raise DataFolderError(
+            f"{path}: {len(header)} columns {header[:6]}: expected exactly 2, the sample id "
+            "and the class name" + _separator_hint(path, header,
+                                                    TABLE_FORMATS[path.suffix.lower()]))
     if len(frame) == 0:
-        raise ValueError(f"{path}: no labelled samples: expected at least one data row")
+        raise DataFolderError(f"{path}: no labelled samples: expected at least one data row")
     ids = _sample_ids(path, frame.iloc[:, 0])
-    labels = ["" if v is None or pd.isna(v) else str(v) for v in frame.iloc[:, 1]]
+    labels = ["" if v is None or pd.isna(v) else _clean(str(v)) for v in frame.iloc[:, 1]]
     for i, label in enumerate(labels):
-        if not label.strip():
-            raise ValueError(f"{path}: sample {ids[i]!r} (data row {i + 1}) has no label: "
-                             "expected a class name")
+        if not label:
+            raise DataFolderError(f"{path}: sample {ids[i]!r} (data row {i + 1}) has no "
+                                  "label: expected a class name")
+    raw = ["" if v is None or pd.isna(v) else str(v) for v in frame.iloc[:, 1]]
+    spellings: dict[str, set[str]] = {}
+    for r, label in zip(raw, labels, strict=True):
+        spellings.setdefault(label, set()).add(r)
+    merged = {k: sorted(v) for k, v in spellings.items() if len(v) > 1}
+    if merged:
+        label, forms = next(iter(merged.items()))
+        warnings.warn(f"{path}: labels {_preview(forms)} differ only by surrounding "
+                      f"whitespace and are read as one class {label!r}"
+                      + (f" ({len(merged)} such classes)" if len(merged) > 1 else ""),
+                      CancerAlphaWarning, stacklevel=3)
+    by_case: dict[str, set[str]] = {}
+    for label in spellings:
+        by_case.setdefault(label.casefold(), set()).add(label)
+    clash = [sorted(v) for v in by_case.values() if len(v) > 1]
+    if clash:
+        warnings.warn(f"{path}: classes {_preview(clash[0])} differ only in letter case and "
+                      "are kept apart: correct the labels if they are one class",
+                      CancerAlphaWarning, stacklevel=3)
     return ids, labels
+
+
+def _load_mapping(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise DataFolderError(f"{path}: not UTF-8 text ({_bad_byte(path)}): save it as "
+                              "UTF-8") from None
+    except OSError as exc:
+        raise DataFolderError(f"{path}: cannot be read ({exc.strerror})") from None
+    if path.suffix == ".json":
+        def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+            keys = [k for k, _ in pairs]
+            dup = next((k for k in keys if keys.count(k) > 1), None)
+            if dup is not None:
+                raise DataFolderError(f"{path}: key {dup!r} appears twice in one object: "
+                                      "expected each key once")
+            return dict(pairs)
+
+        try:
+            return json.loads(text, object_pairs_hook=no_duplicates) if text.strip() else {}
+        except json.JSONDecodeError as exc:
+            raise DataFolderError(f"{path}: not valid JSON ({exc})") from None
+        except RecursionError:
+            raise DataFolderError(f"{path}: not valid JSON (nested too deeply)") from None
+    import yaml
+
+    try:
+        return yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise DataFolderError(f"{path}: not valid YAML ({exc})") from None
+    except RecursionError:
+        raise DataFolderError(f"{path}: not valid YAML (nested too deeply)") from None
+
+
+def _finite_number(p: Any) -> bool:
+    if isinstance(p, bool) or not isinstance(p, int | float):
+        return False
+    try:
+        return bool(np.isfinite(float(p))) and abs(float(p)) <= FLOAT32_MAX
+    except OverflowError:
+        return False
 
 
 def _read_metadata(path: Path) -> tuple[dict[str, tuple[str, tuple[float, ...] | None]],
                                         list[str] | None]:
     """Kind and positions of each listed modality, and the class order, from a metadata file."""
-    text = path.read_text()
-    if path.suffix == ".json":
-        try:
-            meta = json.loads(text) if text.strip() else {}
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}: not valid JSON ({exc})") from None
-    else:
-        import yaml
-
-        try:
-            meta = yaml.safe_load(text) or {}
-        except yaml.YAMLError as exc:
-            raise ValueError(f"{path}: not valid YAML ({exc})") from None
+    meta = _load_mapping(path)
     if not isinstance(meta, dict):
-        raise ValueError(f"{path}: expected a mapping with keys 'modalities' and 'classes'")
+        raise DataFolderError(f"{path}: expected a mapping with keys 'modalities' and "
+                              f"'classes', got {type(meta).__name__}")
     unknown = sorted(str(k) for k in set(meta) - {"modalities", "classes"})
     if unknown:
-        raise ValueError(f"{path}: unknown key {unknown[0]!r}: expected 'modalities' and/or "
-                         "'classes'")
+        raise DataFolderError(f"{path}: unknown key {unknown[0]!r}: expected 'modalities' "
+                              "and/or 'classes'")
     mods = meta.get("modalities") or {}
     if not isinstance(mods, dict):
-        raise ValueError(f"{path}: 'modalities' must map each modality name to its kind or to "
-                         "{kind: ..., positions: [...]}")
+        raise DataFolderError(f"{path}: 'modalities' must map each modality name to its kind "
+                              "or to {kind: ..., positions: [...]}")
     out: dict[str, tuple[str, tuple[float, ...] | None]] = {}
     for name, entry in mods.items():
         entry = {"kind": entry} if isinstance(entry, str) else entry
         if not isinstance(entry, dict):
-            raise ValueError(f"{path}: modality {name!r} must be a kind or a mapping with "
-                             f"'kind' and 'positions', got {entry!r}")
-        extra = sorted(set(entry) - {"kind", "positions"})
+            raise DataFolderError(f"{path}: modality {name!r} must be a kind or a mapping "
+                                  f"with 'kind' and 'positions', got {entry!r}")
+        extra = sorted(str(k) for k in set(entry) - {"kind", "positions"})
         if extra:
-            raise ValueError(f"{path}: modality {name!r} has unknown key {extra[0]!r}: "
-                             "expected 'kind' and/or 'positions'")
+            raise DataFolderError(f"{path}: modality {name!r} has unknown key {extra[0]!r}: "
+                                  "expected 'kind' and/or 'positions'")
         kind = entry.get("kind", "generic")
-        if kind not in KINDS:
-            raise ValueError(f"{path}: modality {name!r} has kind {kind!r}: expected one of "
-                             f"{list(KINDS)}")
+        if not isinstance(kind, str) or _clean(kind) not in KINDS:
+            raise DataFolderError(f"{path}: modality {name!r} has kind {kind!r}: expected one "
+                                  f"of {list(KINDS)}")
+        kind = _clean(kind)
         positions = entry.get("positions")
         if positions is not None:
-            ok = isinstance(positions, list) and all(
-                isinstance(p, int | float) and not isinstance(p, bool) and np.isfinite(p)
-                for p in positions)
-            if not ok:
-                raise ValueError(f"{path}: modality {name!r}: positions must be a list of "
-                                 "finite numbers, one per feature column")
+            if not (isinstance(positions, list) and all(_finite_number(p) for p in positions)):
+                raise DataFolderError(f"{path}: modality {name!r}: positions must be a list of "
+                                      "finite numbers, one per feature column")
             positions = tuple(float(p) for p in positions)
-        out[str(name)] = (kind, positions)
+        key = _clean(str(name))
+        if not key or key in out:
+            raise DataFolderError(f"{path}: modality name {name!r} is empty or listed twice")
+        out[key] = (kind, positions)
     classes = meta.get("classes")
     if classes is not None:
-        if (not isinstance(classes, list) or not classes
-                or not all(isinstance(c, str) and c.strip() for c in classes)
-                or len(set(classes)) != len(classes)):
-            raise ValueError(f"{path}: 'classes' = {classes!r}: expected a list of distinct "
-                             "class names")
-        classes = [str(c) for c in classes]
+        ok = isinstance(classes, list) and classes and all(
+            isinstance(c, str | int) and not isinstance(c, bool) for c in classes)
+        names = [_clean(str(c)) for c in classes] if ok else []
+        if not ok or not all(names) or len(set(names)) != len(names):
+            raise DataFolderError(f"{path}: 'classes' = {classes!r}: expected a list of "
+                                  "distinct, non-empty class names")
+        classes = names
     return out, classes
 
 
-def _drop_constant(table: _Table, positions: tuple[float, ...] | None, *,
-                   refuse: bool) -> tuple[float, ...] | None:
-    """Refuse (or drop in place) the features of ``table`` that are constant; new positions."""
-    const = np.ptp(table.values, axis=0) == 0
-    if not const.any():
-        return positions
-    if refuse:
-        bad = [f for f, c in zip(table.features, const, strict=True) if c]
-        raise ValueError(
-            f"{table.path}: constant feature(s) {_preview(bad)} (the same value in all "
-            f"{len(table.ids)} samples): they carry no information; remove them, or read with "
-            "constant='drop' to drop them or constant='keep' to keep them"
-        )
-    if const.all():
-        raise ValueError(f"{table.path}: every feature is constant: nothing is left after "
-                         "dropping them")
-    keep = ~const
-    table.values = table.values[:, keep]
-    table.features = [f for f, k in zip(table.features, keep, strict=True) if k]
-    return None if positions is None else tuple(np.asarray(positions)[keep].tolist())
-
-
 def read_folder(path: str | os.PathLike[str], *, labels: bool | None = None,
-                constant: str = "error") -> MultiOmicsData:
+                range_check: bool = True, positions: bool = True) -> MultiOmicsData:
     """Read a bring-your-own-data folder into a :class:`MultiOmicsData`.
 
     ``labels``: None reads ``labels.*`` when the folder has one; True requires it; False
@@ -294,48 +421,48 @@ def read_folder(path: str | os.PathLike[str], *, labels: bool | None = None,
     ``modalities.*`` (default kind "generic", no positions), then the remaining tables
     alphabetically. Classes follow ``modalities.*``'s ``classes`` when given (so a folder
     keeps its training order; a listed class may have no sample), otherwise the sorted class
-    names; a class with a single sample is refused.
+    names. Ids, feature names and labels lose surrounding whitespace (a warning says when
+    that merges two spellings of a label into one class).
 
-    Missing values inside a present sample's row are refused, never imputed. Features that
-    are constant over the samples of a labelled folder's table carry no information and often
-    betray a broken export: ``constant="error"`` refuses them, ``"drop"`` removes them,
-    ``"keep"`` keeps them. Prediction reads (no labels) keep them: a small batch may
-    legitimately be constant, and :func:`align_features` checks features against the trained
-    run instead.
+    Missing values inside a present sample's row are refused, never imputed, and so is a
+    value that overflows 32-bit floats. With ``range_check``, values outside the range their
+    modality's kind implies (:data:`cancer_alpha.data.KIND_INFO`) are refused or warned
+    about. ``positions=False`` ignores the positions of ``modalities.*`` (a folder read for a
+    trained run, whose own positions apply). What training alone requires (two classes, two
+    samples per class, no constant feature) is checked by
+    :func:`cancer_alpha.datasets.check_training_data`, not here: a test set may be small.
     """
     folder = Path(path)
     if labels not in (None, True, False):
-        raise ValueError(f"labels = {labels!r} is invalid: expected None, True or False")
-    if constant not in CONSTANT_POLICIES:
-        raise ValueError(f"constant = {constant!r} is invalid: expected one of "
-                         f"{list(CONSTANT_POLICIES)}")
+        raise OptionError(f"labels = {labels!r} is invalid: expected None, True or False")
     if not folder.is_dir():
-        raise ValueError(f"path = {str(folder)!r} is invalid: expected an existing folder")
+        what = "a file" if folder.exists() else "missing"
+        raise DataFolderError(f"path = {str(folder)!r} is invalid: it is {what}, expected an "
+                              "existing data folder")
     table_paths, labels_path, meta_path = _scan_folder(folder)
     meta, meta_classes = _read_metadata(meta_path) if meta_path else ({}, None)
     unlisted = [m for m in meta if m not in table_paths]
     if unlisted:
-        raise ValueError(f"{meta_path}: modality {unlisted[0]!r} has no table in {folder}: "
-                         f"expected {unlisted[0]}.csv|.tsv|.parquet (if no sample has it, "
-                         f"remove it from {meta_path.name})")
+        raise DataFolderError(
+            f"{meta_path}: modality {unlisted[0]!r} has no table in {folder}: expected "
+            f"{unlisted[0]}.csv|.tsv|.parquet (if no sample has it, remove it from "
+            f"{meta_path.name})")
     names = list(meta) + sorted(m for m in table_paths if m not in meta)
     if labels is True and labels_path is None:
-        raise ValueError(f"folder {folder} has no labels table: expected labels.csv, "
-                         "labels.tsv or labels.parquet (columns: sample id, class name)")
+        raise DataFolderError(f"folder {folder} has no labels table: expected labels.csv, "
+                              "labels.tsv or labels.parquet (columns: sample id, class name)")
     with_labels = labels_path is not None and labels is not False
 
     tables = {m: _read_table(table_paths[m]) for m in names}
-    positions: dict[str, tuple[float, ...] | None] = {}
+    pos_of: dict[str, tuple[float, ...] | None] = {}
     for m, table in tables.items():
-        pos = meta.get(m, ("generic", None))[1]
+        pos = meta.get(m, ("generic", None))[1] if positions else None
         if pos is not None and len(pos) != len(table.features):
-            raise ValueError(f"{meta_path}: modality {m!r} has {len(pos)} positions for "
-                             f"{len(table.features)} features in {table.path.name}: expected "
-                             "one per feature column")
-        # one sample is constant in every feature: constancy only means something from two on
-        if with_labels and constant != "keep" and len(table.ids) >= 2:
-            pos = _drop_constant(table, pos, refuse=constant == "error")
-        positions[m] = pos
+            raise DataFolderError(
+                f"{meta_path}: modality {m!r} has {len(pos)} positions for "
+                f"{len(table.features)} feature columns in {table.path.name}: expected one "
+                "per feature column")
+        pos_of[m] = pos
 
     y: np.ndarray | None = None
     class_names = list(meta_classes or [])
@@ -345,7 +472,7 @@ def read_folder(path: str | os.PathLike[str], *, labels: bool | None = None,
         for table in tables.values():
             for i, sid in enumerate(table.ids):
                 if sid not in known:
-                    raise ValueError(
+                    raise DataFolderError(
                         f"{table.path}: sample {sid!r} (data row {i + 1}) is absent from "
                         f"{labels_path.name}: every sample of a labelled folder needs a label "
                         "(add it, remove its rows, or read with labels=False to predict)"
@@ -354,14 +481,10 @@ def read_folder(path: str | os.PathLike[str], *, labels: bool | None = None,
         index = {c: k for k, c in enumerate(class_names)}
         for i, label in enumerate(label_values):
             if label not in index:
-                raise ValueError(f"{labels_path}: sample {ids[i]!r} has label {label!r}, not "
-                                 f"one of the classes {class_names} of {meta_path}")
+                raise DataFolderError(
+                    f"{labels_path}: sample {ids[i]!r} (data row {i + 1}) has label "
+                    f"{label!r}, not one of the classes {class_names} of {meta_path}")
         y = np.array([index[label] for label in label_values], dtype=np.int64)
-        counts = np.bincount(y, minlength=len(class_names))
-        rare = [c for c, k in zip(class_names, counts, strict=True) if k == 1]
-        if rare:
-            raise ValueError(f"{labels_path}: class {rare[0]!r} has a single sample: expected "
-                             "at least 2 samples per class (merge or remove rare classes)")
     else:
         ids = list(dict.fromkeys(sid for t in tables.values() for sid in t.ids))
 
@@ -376,42 +499,57 @@ def read_folder(path: str | os.PathLike[str], *, labels: bool | None = None,
         mask[rows, j] = True
     empty = np.flatnonzero(~mask.any(axis=1))
     if empty.size:
-        raise ValueError(f"{labels_path}: sample {ids[empty[0]]!r} has no row in any modality "
-                         f"table ({len(empty)} such samples): expected each labelled sample in "
-                         "at least one table")
+        raise DataFolderError(
+            f"{labels_path}: sample {ids[empty[0]]!r} (data row {empty[0] + 1}) has no row in "
+            f"any modality table ({len(empty)} such samples): expected each labelled sample "
+            "in at least one table")
     specs = [ModalitySpec(m, meta.get(m, ("generic", None))[0], len(tables[m].features),
-                          positions[m]) for m in names]
-    return MultiOmicsData(specs=specs, x=x, mask=mask, y=y, class_names=class_names,
-                          sample_ids=ids, feature_names={m: t.features for m, t in tables.items()})
+                          pos_of[m]) for m in names]
+    data = MultiOmicsData(specs=specs, x=x, mask=mask, y=y, class_names=class_names,
+                          sample_ids=ids, feature_names={m: t.features for m, t in tables.items()},
+                          sources={m: str(t.path) for m, t in tables.items()})
+    if range_check:
+        check_value_ranges(data)
+    return data
 
 
 def _check_writable(data: MultiOmicsData) -> None:
-    """Refuse what :func:`read_folder` would refuse, before anything is written."""
+    """Refuse what :func:`read_folder` would refuse or read back differently, before anything
+    is written."""
     if data.n_samples == 0:
-        raise ValueError("data has no samples: a folder needs at least one")
+        raise DataFolderError("data has no samples: a folder needs at least one")
     ids = [str(s) for s in data.sample_ids]
-    if len(set(ids)) != len(ids) or not all(s.strip() for s in ids):
-        dup = next((s for s in ids if ids.count(s) > 1 or not s.strip()), None)
-        raise ValueError(f"sample id {dup!r} is empty or repeated: expected distinct ids")
+    if len(set(ids)) != len(ids) or not all(s == _clean(s) and s for s in ids):
+        bad = next((s for s in ids if ids.count(s) > 1 or not s or s != _clean(s)), None)
+        raise DataFolderError(f"sample id {bad!r} is empty, repeated or has surrounding "
+                              "whitespace: expected distinct ids as the reader reads them")
     for j, spec in enumerate(data.specs):
         m = spec.name
-        if not m or m.startswith(".") or m == LABELS or any(c in m for c in "/\\"):
-            raise ValueError(f"modality name {m!r} cannot be a file name: expected a non-empty "
-                             "name without '/' or '\\', not starting with '.', not 'labels'")
+        if not m or m.startswith(".") or m == LABELS or any(c in m for c in "/\\") \
+                or m != _clean(m):
+            raise DataFolderError(f"modality name {m!r} cannot be a file name: expected a "
+                                  "non-empty name without '/' or '\\', not starting with '.', "
+                                  "not 'labels', without surrounding whitespace")
         feats = [str(f) for f in data.feature_names[m]]
-        if len(set(feats)) != len(feats) or not all(f.strip() for f in feats):
-            raise ValueError(f"modality {m!r}: feature names must be distinct and non-empty")
+        if len(set(feats)) != len(feats) or not all(f and f == _clean(f) for f in feats):
+            raise DataFolderError(f"modality {m!r}: feature names must be distinct and "
+                                  "non-empty, without surrounding whitespace")
         present = data.x[m][data.mask[:, j]]
-        if not np.isfinite(present).all():
-            i = int(np.flatnonzero(data.mask[:, j])[np.argmax(~np.isfinite(present).all(1))])
-            raise ValueError(f"modality {m!r}: sample {ids[i]!r} is marked present but has "
-                             "missing or non-finite values: impute them or set its mask False")
+        bad_rows = ~(np.isfinite(present) & (np.abs(present) <= FLOAT32_MAX)).all(axis=1)
+        if bad_rows.any():
+            i = int(np.flatnonzero(data.mask[:, j])[np.argmax(bad_rows)])
+            raise DataFolderError(
+                f"modality {m!r}: sample {ids[i]!r} is marked present but has missing, "
+                "non-finite or float32-overflowing values: impute them or set its mask False")
     if data.mask.shape[0] and not data.mask.any(axis=1).all():
         i = int(np.argmin(data.mask.any(axis=1)))
-        raise ValueError(f"sample {ids[i]!r} has no modality: a folder cannot hold it")
+        raise DataFolderError(f"sample {ids[i]!r} has no modality: a folder cannot hold it")
     if data.y is not None and data.y.size and (
             data.y.min() < 0 or data.y.max() >= len(data.class_names)):
-        raise ValueError(f"y holds class indices outside [0, {len(data.class_names)})")
+        raise DataFolderError(f"y holds class indices outside [0, {len(data.class_names)})")
+    if any(not c or c != _clean(str(c)) for c in data.class_names):
+        raise DataFolderError(f"class names {data.class_names!r}: expected non-empty names "
+                              "without surrounding whitespace")
 
 
 def _write_frame(frame: pd.DataFrame, path: Path, fmt: str) -> None:
@@ -442,19 +580,21 @@ def write_folder(data: MultiOmicsData, path: str | os.PathLike[str], *, fmt: str
     ``overwrite=True``.
     """
     if fmt not in ("csv", "tsv", "parquet"):
-        raise ValueError(f"fmt = {fmt!r} is invalid: expected 'csv', 'tsv' or 'parquet'")
+        raise OptionError(f"fmt = {fmt!r} is invalid: expected 'csv', 'tsv' or 'parquet'")
     target = Path(path)
     if target.exists() and not target.is_dir():
-        raise ValueError(f"path = {str(target)!r} is invalid: it is a file, expected a folder")
+        raise OptionError(f"path = {str(target)!r} is invalid: it is a file, expected a folder")
     if target.is_dir() and any(target.iterdir()) and not overwrite:
-        raise ValueError(f"path = {str(target)!r} is invalid: the folder is not empty "
-                         "(pass overwrite=True to replace it)")
+        raise OptionError(f"path = {str(target)!r} is invalid: the folder is not empty "
+                          "(pass overwrite=True to replace it)")
     _check_writable(data)
     ids = [str(s) for s in data.sample_ids]
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # a hidden sibling on the same file system, so the final rename is atomic
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-    tmp.mkdir()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise OptionError(f"path = {str(target)!r} is invalid: a part of it is a file, "
+                          "expected folders") from None
+    tmp = staging_folder(target)
     try:
         meta: dict[str, Any] = {"modalities": {}}
         for j, spec in enumerate(data.specs):
@@ -478,14 +618,22 @@ def write_folder(data: MultiOmicsData, path: str | os.PathLike[str], *, fmt: str
         if data.class_names:
             meta["classes"] = list(data.class_names)
         (tmp / "modalities.json").write_text(json.dumps(meta, indent=1) + "\n")
-        _replace_folder(tmp, target)
+        replace_folder(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
 
 
-def _replace_folder(new: Path, target: Path) -> None:
+def staging_folder(target: Path) -> Path:
+    """A new empty hidden sibling of ``target`` to assemble it in: on the same file system,
+    so that :func:`replace_folder` moves it into place with a rename."""
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    tmp.mkdir()
+    return tmp
+
+
+def replace_folder(new: Path, target: Path) -> None:
     """Move ``new`` to ``target``; the old content is removed only once the new one is there."""
     if not target.exists():
         new.rename(target)
@@ -501,48 +649,62 @@ def _replace_folder(new: Path, target: Path) -> None:
 
 
 def align_features(data: MultiOmicsData, specs: Sequence[ModalitySpec],
-                   feature_names: Mapping[str, Sequence[str]]) -> MultiOmicsData:
+                   feature_names: Mapping[str, Sequence[str]], *,
+                   dropped: Mapping[str, Sequence[str]] | None = None) -> MultiOmicsData:
     """``data`` with the modalities and feature columns of a trained run, in the run's order.
 
-    Each modality must hold exactly the trained features (any order); a trained modality the
-    data lacks becomes absent for every sample (NaN, mask False), the path models take for a
-    missing modality; a modality the run did not see is refused. Kinds and positions come
-    from ``specs``.
+    Each modality must hold exactly the trained features (any order); columns the run dropped
+    when it was trained (``dropped``, e.g. constant features) are removed when present. A
+    trained modality the data lacks becomes absent for every sample (NaN, mask False), the
+    path models take for a missing modality; a modality the run did not see is refused.
+    Kinds and positions come from ``specs``; a kind declared otherwise by the data is warned
+    about.
     """
+    dropped = dropped or {}
     trained = [s.name for s in specs]
     extra = [m for m in data.modalities if m not in trained]
     if extra:
-        raise ValueError(f"modality {extra[0]!r} was not seen in training: expected modalities "
-                         f"among {trained}")
+        where = data.sources.get(extra[0], f"modality {extra[0]!r}")
+        raise DataFolderError(f"{where}: modality {extra[0]!r} was not seen in training: "
+                              f"expected modalities among {trained} (remove or rename the "
+                              "table)")
     n = data.n_samples
     x: dict[str, np.ndarray] = {}
     mask = np.zeros((n, len(specs)), dtype=bool)
     names_out: dict[str, list[str]] = {}
     for j, spec in enumerate(specs):
         if spec.name not in feature_names:
-            raise ValueError(f"feature_names has no entry for modality {spec.name!r}")
+            raise DataFolderError(f"feature_names has no entry for modality {spec.name!r}")
         names = [str(f) for f in feature_names[spec.name]]
         if len(names) != spec.n_features:
-            raise ValueError(f"modality {spec.name!r}: {len(names)} feature names for "
-                             f"n_features = {spec.n_features}")
+            raise DataFolderError(f"modality {spec.name!r}: {len(names)} feature names for "
+                                  f"n_features = {spec.n_features}")
         names_out[spec.name] = names
         if spec.name not in data.modalities:
             x[spec.name] = np.full((n, spec.n_features), np.nan)
             continue
+        here = data.specs[data.modalities.index(spec.name)]
+        if here.kind != spec.kind and here.kind != "generic":
+            warnings.warn(f"modality {spec.name!r} is declared {here.kind!r} here but was "
+                          f"trained as {spec.kind!r}: the run's kind is used",
+                          CancerAlphaWarning, stacklevel=2)
+        gone = set(map(str, dropped.get(spec.name, ())))
         have = [str(f) for f in data.feature_names[spec.name]]
         col = {f: i for i, f in enumerate(have)}
         wanted = set(names)
         missing = [f for f in names if f not in col]
-        surplus = [f for f in have if f not in wanted]
+        surplus = [f for f in have if f not in wanted and f not in gone]
         if missing or surplus:
-            raise ValueError(
-                f"modality {spec.name!r}: features do not match the trained run: "
-                f"{len(missing)} missing ({_preview(missing) or 'none'}), {len(surplus)} extra "
-                f"({_preview(surplus) or 'none'}); expected exactly the {len(names)} trained "
-                "features, in any order"
+            where = data.sources.get(spec.name, f"modality {spec.name!r}")
+            raise DataFolderError(
+                f"{where}: the feature columns of modality {spec.name!r} do not match the "
+                f"trained run: {len(missing)} missing ({_preview(missing) or 'none'}), "
+                f"{len(surplus)} extra ({_preview(surplus) or 'none'}); expected exactly the "
+                f"{len(names)} trained features, in any order"
             )
         x[spec.name] = data.x[spec.name][:, [col[f] for f in names]]
         mask[:, j] = data.mask[:, data.modalities.index(spec.name)]
     return MultiOmicsData(specs=list(specs), x=x, mask=mask, y=data.y,
                           class_names=list(data.class_names), sample_ids=list(data.sample_ids),
-                          feature_names=names_out)
+                          feature_names=names_out,
+                          sources={m: data.sources[m] for m in trained if m in data.sources})

@@ -1,98 +1,272 @@
-"""Run folders: a trained model written by `cancer-alpha train` and read back."""
+"""Run folders: a trained model written by `cancer-alpha train` and read back.
+
+A run folder holds ``config.json`` (model name, modality specs, classes, feature names and
+the preprocessing choices of training), ``preprocessing.json`` (the training scaling),
+``metrics.json``, ``history.json`` and the model: ``model.pt`` (neural weights, read with
+``weights_only=True``) or ``model.skops`` (a classical pipeline, read with an explicit list of
+trusted types). Nothing in a run folder is read with unrestricted pickle.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-import torch
-
-from cancer_alpha.data import (
-    ModalitySpec,
-    Standardizer,
-)
-from cancer_alpha.training.fit import FittedModel
+from cancer_alpha.data import KINDS, ModalitySpec, Standardizer
+from cancer_alpha.errors import OptionError, RunFolderError
 
 RUN_FORMAT = "cancer-alpha-run/1"
+RUN_FILES: tuple[str, ...] = ("config.json", "preprocessing.json", "metrics.json",
+                              "history.json")
 
 
-def save_run(fitted: FittedModel, path: str | Any, *, model_cfg: Any,
-             metrics: dict[str, Any] | None = None, feature_names: dict[str, list[str]] | None
-             = None, overwrite: bool = False) -> Any:
-    """Write a trained model as a run directory: weights, settings, preprocessing, metrics.
+def _dumps(value: Any, indent: int | None = 2) -> str:
+    from cancer_alpha.evaluate import json_safe
 
-    The folder is assembled beside its target and renamed into place, so an interrupted
-    save leaves nothing half-written.
+    return json.dumps(json_safe(value), indent=indent, allow_nan=False) + "\n"
+
+
+def save_run(fitted: Any, path: str | Path, *, model_cfg: Any = None,
+             metrics: dict[str, Any] | None = None,
+             feature_names: dict[str, list[str]] | None = None, overwrite: bool = False,
+             preprocessing: Mapping[str, Any] | None = None,
+             settings: Mapping[str, Any] | None = None) -> Path:
+    """Write a trained model (a neural ``FittedModel`` or a classical ``FittedBaseline``) as
+    a run folder: the model, settings, preprocessing, metrics and history.
+
+    ``preprocessing`` records the choices made on the training data that prediction repeats
+    (``constant`` policy and ``dropped_features``); ``settings`` other facts of the run (seed,
+    profile, val_fraction). The folder is assembled beside its target and renamed into place,
+    so an interrupted save leaves nothing half-written; the previous content of ``path``
+    (with ``overwrite``) is removed only once the new run is in place. Metrics that are NaN
+    are written as null with a reason, never as bare NaN.
     """
     import dataclasses
-    import json
     import shutil
-    import tempfile
-    from pathlib import Path
+
+    from cancer_alpha.baselines import FittedBaseline, save_pipeline
+    from cancer_alpha.datasets.folder import replace_folder, staging_folder
 
     target = Path(path)
-    if target.exists() and any(target.iterdir()) and not overwrite:
-        raise ValueError(f"{target} exists and is not empty: choose another --out or remove it")
+    if target.exists() and not target.is_dir():
+        raise OptionError(f"{target} is a file: expected a folder for the run")
+    if target.is_dir() and any(target.iterdir()) and not overwrite:
+        raise OptionError(f"{target} exists and is not empty: choose another --out, remove it, "
+                          "or pass --overwrite")
+    classical = isinstance(fitted, FittedBaseline)
+    if not classical and model_cfg is None:
+        raise OptionError("model_cfg is required to save a neural model")
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    tmp = staging_folder(target)
     try:
-        torch.save(fitted.model.state_dict(), tmp / "model.pt")
+        if classical:
+            save_pipeline(fitted.model, tmp / "model.skops")
+        else:
+            import torch
+
+            torch.save(fitted.model.state_dict(), tmp / "model.pt")
         config = {
             "format": RUN_FORMAT, "model": fitted.name,
-            "model_config": dataclasses.asdict(model_cfg),
+            "family": "classical" if classical else "neural",
+            "model_config": None if classical else dataclasses.asdict(model_cfg),
             "specs": [s.to_dict() for s in fitted.specs],
-            "class_names": fitted.class_names,
+            "class_names": list(fitted.class_names),
             "feature_names": feature_names or {},
+            "preprocessing": dict(preprocessing or {"constant": "keep",
+                                                    "dropped_features": {}}),
             "epochs": fitted.epochs, "best_epoch": fitted.best_epoch,
+            **dict(settings or {}),
         }
-        (tmp / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-        (tmp / "preprocessing.json").write_text(json.dumps(fitted.scaler.to_dict()) + "\n")
-        (tmp / "metrics.json").write_text(json.dumps(metrics or {}, indent=2) + "\n")
-        (tmp / "history.json").write_text(json.dumps(fitted.history, indent=1) + "\n")
-        if target.exists():
-            shutil.rmtree(target)
-        tmp.rename(target)
+        (tmp / "config.json").write_text(_dumps(config))
+        scaler = fitted.scaler.to_dict() if fitted.scaler is not None else None
+        (tmp / "preprocessing.json").write_text(_dumps(scaler, indent=None))
+        (tmp / "metrics.json").write_text(_dumps(metrics or {}))
+        (tmp / "history.json").write_text(_dumps(list(fitted.history or []), indent=1))
+        replace_folder(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
 
 
-def load_run(path: str | Any) -> tuple[FittedModel, dict[str, Any]]:
-    """A run directory back as a FittedModel (weights loaded with ``weights_only=True``)."""
-    import json
-    from pathlib import Path
+def _malformed(run: Path, what: str) -> RunFolderError:
+    return RunFolderError(f"{run} is not a valid run folder: {what} (a run folder is written "
+                          "by `cancer-alpha train`; train again rather than editing it)")
+
+
+def _read_json(run: Path, name: str) -> Any:
+    path = run / name
+    if not path.is_file():
+        raise _malformed(run, f"{name} is missing")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _malformed(run, f"{name} is not valid JSON ({exc})") from None
+    except (OSError, RecursionError) as exc:
+        raise _malformed(run, f"{name} cannot be read ({exc})") from None
+
+
+def _check_config(run: Path, config: Any) -> tuple[list[ModalitySpec], dict[str, list[str]]]:
+    """The specs and feature names of a run's config, or a RunFolderError naming the flaw."""
+    from cancer_alpha.baselines import BASELINES
+
+    if not isinstance(config, dict):
+        raise _malformed(run, "config.json does not hold a JSON object")
+    if config.get("format") != RUN_FORMAT:
+        raise _malformed(run, f"config.json has format {config.get('format')!r}, expected "
+                              f"{RUN_FORMAT!r}")
+    for key, kind in (("model", str), ("specs", list), ("class_names", list),
+                      ("feature_names", dict)):
+        if key not in config:
+            raise _malformed(run, f"config.json has no {key!r}")
+        if not isinstance(config[key], kind):
+            raise _malformed(run, f"config.json: {key!r} is not a {kind.__name__}")
+    family = config.get("family", "neural")
+    if family not in ("neural", "classical"):
+        raise _malformed(run, f"config.json: family {family!r} is not 'neural' or 'classical'")
+    if family == "classical" and config["model"] not in BASELINES:
+        raise _malformed(run, f"config.json: unknown classical model {config['model']!r}, "
+                              f"expected one of {list(BASELINES)}")
+    specs = []
+    for i, entry in enumerate(config["specs"]):
+        try:
+            if entry.get("kind") not in KINDS:
+                raise ValueError(f"kind {entry.get('kind')!r} is not one of {list(KINDS)}")
+            specs.append(ModalitySpec.from_dict(entry))
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise _malformed(run, f"config.json: specs[{i}] is not a modality spec "
+                                  f"({type(exc).__name__}: {exc})") from None
+    if not specs or len({s.name for s in specs}) != len(specs):
+        raise _malformed(run, "config.json: specs must list distinct modalities")
+    classes = config["class_names"]
+    if (len(classes) < 2 or not all(isinstance(c, str) and c for c in classes)
+            or len(set(classes)) != len(classes)):
+        raise _malformed(run, "config.json: class_names must be at least 2 distinct names")
+    names = config["feature_names"]
+    for s in specs:
+        feats = names.get(s.name)
+        if not isinstance(feats, list) or len(feats) != s.n_features:
+            raise _malformed(run, f"config.json: feature_names[{s.name!r}] must list the "
+                                  f"{s.n_features} features of the modality")
+    prep = config.get("preprocessing", {})
+    dropped = prep.get("dropped_features", {}) if isinstance(prep, dict) else None
+    if not isinstance(dropped, dict) or not all(
+            isinstance(v, list) and all(isinstance(f, str) for f in v) for v in dropped.values()):
+        raise _malformed(run, "config.json: preprocessing.dropped_features must map modalities "
+                              "to lists of feature names")
+    return specs, {m: [str(f) for f in v] for m, v in names.items()}
+
+
+def _read_scaler(run: Path, specs: list[ModalitySpec]) -> Standardizer | None:
+    import numpy as np
+
+    raw = _read_json(run, "preprocessing.json")
+    if raw is None:
+        return None
+    try:
+        scaler = Standardizer.from_dict(raw)
+        for s in specs:
+            mean, scale = scaler.mean[s.name], scaler.scale[s.name]
+            if mean.shape != (s.n_features,) or scale.shape != (s.n_features,):
+                raise ValueError(f"modality {s.name!r} has {mean.shape} means and "
+                                 f"{scale.shape} scales for {s.n_features} features")
+            if not (np.isfinite(mean).all() and np.isfinite(scale).all() and (scale > 0).all()):
+                raise ValueError(f"modality {s.name!r} has non-finite means or scales <= 0")
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise _malformed(run, f"preprocessing.json is not the scaling of the run's modalities "
+                              f"({type(exc).__name__}: {exc})") from None
+    return scaler
+
+
+def load_run(path: str | Path) -> tuple[Any, dict[str, Any]]:
+    """A run folder back as a fitted model with ``predict_proba(data)``, and its config.
+
+    Neural weights are loaded with ``weights_only=True`` and classical pipelines with skops
+    and an explicit list of trusted types. A missing, incomplete or hand-edited folder raises
+    :class:`~cancer_alpha.errors.RunFolderError` naming what is wrong.
+    """
+    run = Path(path)
+    if not run.is_dir():
+        what = "a file" if run.exists() else "missing"
+        raise RunFolderError(f"{run} is {what}: expected a run folder written by "
+                             "`cancer-alpha train`")
+    if not (run / "config.json").is_file():
+        raise RunFolderError(f"{run} is not a run folder: {run / 'config.json'} is missing "
+                             "(expected a folder written by `cancer-alpha train`)")
+    config = _read_json(run, "config.json")
+    specs, _ = _check_config(run, config)
+    scaler = _read_scaler(run, specs)
+    history_path = run / "history.json"
+    history = _read_json(run, "history.json") if history_path.is_file() else []
+    if not isinstance(history, list):
+        raise _malformed(run, "history.json does not hold a list of epochs")
+    if config.get("family", "neural") == "classical":
+        from cancer_alpha.baselines import FittedBaseline, load_pipeline
+
+        if not (run / "model.skops").is_file():
+            raise _malformed(run, "model.skops is missing")
+        pipeline = load_pipeline(run / "model.skops")
+        n_in = getattr(pipeline, "n_features_in_", None)
+        if n_in is not None and n_in != sum(s.n_features for s in specs):
+            raise _malformed(run, f"model.skops reads {n_in} features, the specs hold "
+                                  f"{sum(s.n_features for s in specs)}")
+        return FittedBaseline(config["model"], pipeline, specs, list(config["class_names"]),
+                              scaler, history=history), config
+    return _load_neural(run, config, specs, scaler, history), config
+
+
+def _load_neural(run: Path, config: dict[str, Any], specs: list[ModalitySpec],
+                 scaler: Standardizer | None, history: list) -> Any:
+    import torch
 
     from cancer_alpha.config import ModelConfig
-    from cancer_alpha.models import build_model
+    from cancer_alpha.models import MODEL_NAMES, build_model
+    from cancer_alpha.training.fit import FittedModel
 
-    run = Path(path)
-    if not (run / "config.json").is_file():
-        raise ValueError(f"{run} is not a run directory: {run / 'config.json'} is missing")
+    if config["model"] not in MODEL_NAMES:
+        raise _malformed(run, f"config.json: unknown model {config['model']!r}, expected one "
+                              f"of {list(MODEL_NAMES)}")
+    if scaler is None:
+        raise _malformed(run, "preprocessing.json holds no scaling, which a neural run needs")
+    raw_cfg = config.get("model_config")
+    if not isinstance(raw_cfg, dict):
+        raise _malformed(run, "config.json has no 'model_config' object")
     try:
-        config = json.loads((run / "config.json").read_text())
-        scaler = Standardizer.from_dict(json.loads((run / "preprocessing.json").read_text()))
-    except (OSError, json.JSONDecodeError, KeyError) as exc:
-        raise ValueError(f"{run}: unreadable run settings ({exc})") from None
-    if config.get("format") != RUN_FORMAT:
-        raise ValueError(f"{run}/config.json: format {config.get('format')!r}, expected "
-                         f"{RUN_FORMAT!r} (a run written by `cancer-alpha train`)")
-    specs = [ModalitySpec.from_dict(s) for s in config["specs"]]
-    cfg = ModelConfig(**{k: tuple(v) if isinstance(v, list) else v
-                         for k, v in config["model_config"].items()})
-    model = build_model(config["model"], specs, len(config["class_names"]), cfg)
+        cfg = ModelConfig(**{k: tuple(v) if isinstance(v, list) else v
+                             for k, v in raw_cfg.items()})
+        model = build_model(config["model"], specs, len(config["class_names"]), cfg)
+    except (TypeError, ValueError) as exc:
+        raise _malformed(run, f"config.json: model_config does not build model "
+                              f"{config['model']!r} ({exc})") from None
+    weights = run / "model.pt"
+    if not weights.is_file():
+        raise _malformed(run, "model.pt is missing")
     try:
-        state = torch.load(run / "model.pt", map_location="cpu", weights_only=True)
+        state = torch.load(weights, map_location="cpu", weights_only=True)
     except Exception as exc:  # truncated or foreign files raise many different errors
-        raise ValueError(f"{run / 'model.pt'} is not a readable checkpoint of this project: "
-                         f"{type(exc).__name__}: {exc}") from None
+        raise RunFolderError(f"{weights} is not a readable checkpoint of this project: "
+                             f"{type(exc).__name__}: {exc}") from None
     try:
         model.load_state_dict(state)
-    except (RuntimeError, TypeError, AttributeError) as exc:
-        raise ValueError(f"{run / 'model.pt'} does not fit model {config['model']!r} with the "
-                         f"run's settings: {str(exc).splitlines()[0]}") from None
+    except (RuntimeError, TypeError, AttributeError, ValueError) as exc:
+        raise RunFolderError(f"{weights} does not fit model {config['model']!r} with the "
+                             f"run's settings: {str(exc).splitlines()[0]}") from None
     model.eval()
-    fitted = FittedModel(config["model"], model, scaler, specs, config["class_names"],
-                         json.loads((run / "history.json").read_text())
-                         if (run / "history.json").is_file() else [],
-                         config.get("epochs", 0), config.get("best_epoch", -1), 0.0)
-    return fitted, config
+    try:
+        epochs = int(config.get("epochs") or 0)
+        best = int(config.get("best_epoch") if config.get("best_epoch") is not None else -1)
+    except (TypeError, ValueError):
+        raise _malformed(run, "config.json: epochs and best_epoch must be integers") from None
+    return FittedModel(config["model"], model, scaler, specs, list(config["class_names"]),
+                       history, epochs, best, 0.0)
+
+
+def run_dropped_features(config: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The features a run dropped from its training data (to drop again when predicting)."""
+    prep = config.get("preprocessing") or {}
+    return {m: list(v) for m, v in (prep.get("dropped_features") or {}).items()}
+
+
+__all__ = ["RUN_FORMAT", "RUN_FILES", "save_run", "load_run", "run_dropped_features"]

@@ -1,0 +1,33 @@
+"""The project's error and warning types for bad input.
+
+Every refusal of a file, a value or an option raises :class:`CancerAlphaError` (a
+``ValueError``, so ``except ValueError`` keeps working) with a message that names the file,
+row and column, or the option, what was found and what is expected. The command line turns it
+into one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+
+class CancerAlphaError(ValueError):
+    """Bad input: a message naming the file, row and column (or the option) and what is wanted."""
+
+
+class DataFolderError(CancerAlphaError):
+    """A data folder (tables, labels, metadata) that cannot be read as valid data."""
+
+
+class RunFolderError(CancerAlphaError):
+    """A run folder that is missing, incomplete or malformed."""
+
+
+class OptionError(CancerAlphaError):
+    """A command-line option or function argument with an invalid value or path."""
+
+
+class CancerAlphaWarning(UserWarning):
+    """Input accepted, but probably not what the user meant (the message says why)."""
+
+
+__all__ = ["CancerAlphaError", "DataFolderError", "RunFolderError", "OptionError",
+           "CancerAlphaWarning"]
