@@ -3,9 +3,11 @@
 #
 # The MMT paper leaves validation on real data to future work {cite}`mmt2025`; the Cancer
 # Alpha paper says its system integrates TCGA and other public databases
-# {cite}`stillwell2025`. This chapter runs every model of Chapter 4, unchanged, on two public
-# multi-omics data sets with fixed train/test splits, beside simple baselines trained on the
-# same split with the same seeds:
+# {cite}`stillwell2025`. This chapter runs every model of Chapter 4 on two public multi-omics
+# data sets with fixed train/test splits, beside simple baselines trained on the same split
+# with the same seeds, twice: with the published recipe, and with settings tuned on each data
+# set's training split alone by the tuner of Chapter 3 (inner folds of the training split;
+# the test split is never seen):
 #
 # - **TCGA breast cancer** (PAM50 subtypes Basal, Her2 and LumA; mRNA, miRNA and protein) as
 #   distributed with mixOmics {cite}`rohart2017mixomics`. Its test set has **no protein data at
@@ -24,17 +26,17 @@ cohort = {}
 model = {}
 train = {}
 evaluation = {}
-profiling = {}
-ablation = {}
+tuning = {}
 results_dir = "results"
 
 # %%
 import pandas as pd
 
 from cancer_alpha import config, datasets, plots, protocol, results, synth
+from cancer_alpha import tuning as tuner
 
 cfg = config.from_parameters(profile, cohort=cohort, model=model, train=train,
-                             evaluation=evaluation, profiling=profiling, ablation=ablation)
+                             evaluation=evaluation, tuning=tuning)
 run = results.Run("07_real_data", cfg, results_dir)
 seeds = list(cfg.evaluation.seeds)
 models = list(cfg.evaluation.real_data_models or cfg.evaluation.models)
@@ -64,70 +66,121 @@ pd.DataFrame([{"data set": name, "split": part, "samples": d.n_samples,
 # slowest model to train by far. The profile file says which models a profile leaves out; the
 # `large` profile, meant for a GPU, keeps them all.
 
+# %% [markdown]
+# ## Tuning on each training split
+#
+# Every model gets {glue:text}`real_trials` trials on each data set, scored by the mean
+# validation log-loss over {glue:text}`inner_folds` stratified inner folds of that data set's
+# training split, as in Chapter 3.
+
+# %% tags=["remove-output"]
+budget = tuner.real_data_budget(cfg)
+run.glue("real_trials", budget.tuning.n_trials)
+run.glue("inner_folds", budget.tuning.inner_folds)
+studies = {name: tuner.tune(tr, budget, models) for name, (tr, _) in sets.items()}
+for name, found in studies.items():
+    tuner.save(found, cfg.name, name, results_dir)
+tuned = {name: {m: r.best_settings for m, r in found.items()}
+         for name, found in studies.items()}
+
 # %%
-fits = {name: protocol.fixed_split(tr, te, cfg, models, seeds, n_jobs=cfg.evaluation.n_jobs)
-        for name, (tr, te) in sets.items()}
-tables = {name: protocol.real_data_table(f, te) for name, f in fits.items()
-          for _, te in [sets[name]]}
+pd.DataFrame({(name, key): {m: (r.n_trials if key == "trials" else r.n_pruned if
+                                key == "pruned" else round(r.best_value, 4))
+                            for m, r in found.items()}
+              for name, found in studies.items()
+              for key in ("trials", "pruned", "best log-loss")})
+
+# %% [markdown]
+# Wall time of each study (seconds; changes from run to run, validation does not compare it):
+
+# %% tags=["nbval-ignore-output"]
+pd.DataFrame({name: {m: round(r.wall_seconds, 1) for m, r in found.items()}
+              for name, found in studies.items()})
+
+# %%
+tables = {}
+for name, (tr, te) in sets.items():
+    for recipe, settings in (("published recipe", None), ("tuned", tuned[name])):
+        fits = protocol.fixed_split(tr, te, cfg, models, seeds, n_jobs=cfg.evaluation.n_jobs,
+                                    settings=settings, recipe=recipe)
+        tables[name, recipe] = protocol.real_data_table(fits, te)
 
 # %% [markdown]
 # ## TCGA breast cancer subtypes, with the protein modality missing at test time
 
 # %%
 scores = ["accuracy_mean", "accuracy_sd", "f1_mean", "f1_sd", "auc_mean", "auc_sd", "n_runs"]
-tables["breast_tcga"][scores].round(3)
+pd.concat({recipe: tables["breast_tcga", recipe][scores] for recipe in
+           ("published recipe", "tuned")}, axis=1).round(3)
 
 # %% [markdown]
 # Seconds per fit on this machine (mean over seeds) change from run to run; validation skips
 # comparing this cell.
 
 # %% tags=["nbval-ignore-output"]
-pd.DataFrame({name: t["fit_seconds_mean"] for name, t in tables.items()}).round(2)
+pd.DataFrame({f"{name}, {recipe}": t["fit_seconds_mean"]
+              for (name, recipe), t in tables.items()}).round(2)
 
 # %%
-breast = tables["breast_tcga"]
+breast = tables["breast_tcga", "tuned"]
+breast_pub = tables["breast_tcga", "published recipe"]
 run.glue("breast_best", breast["accuracy_mean"].idxmax())
 run.glue("breast_best_acc", breast["accuracy_mean"].max())
+run.glue("breast_best_pub", breast_pub["accuracy_mean"].idxmax())
+run.glue("breast_best_acc_pub", breast_pub["accuracy_mean"].max())
 run.glue("breast_lr_acc", breast.loc["logistic_regression", "accuracy_mean"])
 run.glue("breast_n_train", sets["breast_tcga"][0].n_samples)
-fig = run.figure(plots.accuracy_vs_reference(breast, "logistic_regression"), "breast_tcga")
+fig = run.figure(plots.accuracy_vs_reference(breast, "logistic_regression",
+                                             baseline=breast_pub), "breast_tcga")
 
 # %% [markdown]
-# The best model on the breast-cancer test set is {glue:text}`breast_best` with a mean accuracy
-# of {glue:text}`breast_best_acc:.3f`; plain logistic regression reaches
-# {glue:text}`breast_lr_acc:.3f`, on {glue:text}`breast_n_train` training samples.
+# With tuned settings the best model on the breast-cancer test set is {glue:text}`breast_best`
+# with a mean accuracy of {glue:text}`breast_best_acc:.3f` ({glue:text}`breast_best_pub` with
+# {glue:text}`breast_best_acc_pub:.3f` with the published recipe); tuned logistic regression,
+# the dashed line, reaches {glue:text}`breast_lr_acc:.3f`, on {glue:text}`breast_n_train`
+# training samples.
 
 # %% [markdown]
 # ## ROSMAP, against the published table
 
 # %%
-rosmap = tables["rosmap"]
+rosmap = tables["rosmap", "tuned"]
+rosmap_pub = tables["rosmap", "published recipe"]
 published = pd.DataFrame(datasets.ROSMAP_PUBLISHED).T[["accuracy", "f1", "auc"]]
 published.columns = ["accuracy_mean", "f1_mean", "auc_mean"]
 published["source"] = "published"
-ours = rosmap[["accuracy_mean", "accuracy_sd", "f1_mean", "auc_mean", "auc_sd", "n_runs"]].copy()
-ours["source"] = "measured here"
-pd.concat([ours, published]).round(3)
+shown = ["accuracy_mean", "accuracy_sd", "f1_mean", "auc_mean", "auc_sd", "n_runs"]
+pd.concat([rosmap_pub[shown].assign(source="measured here, published recipe"),
+           rosmap[shown].assign(source="measured here, tuned"), published]).round(3)
 
 # %%
 run.glue("rosmap_best", rosmap["accuracy_mean"].idxmax())
 run.glue("rosmap_best_acc", rosmap["accuracy_mean"].max())
+run.glue("rosmap_best_pub", rosmap_pub["accuracy_mean"].idxmax())
+run.glue("rosmap_best_acc_pub", rosmap_pub["accuracy_mean"].max())
+run.glue("rosmap_mmt_acc_pub", rosmap_pub.loc["mmt_modality", "accuracy_mean"])
+run.glue("rosmap_aim", "reaches" if rosmap["accuracy_mean"].max() >= 0.85 else "stays below")
 run.glue("rosmap_lr_acc", rosmap.loc["logistic_regression", "accuracy_mean"])
 run.glue("rosmap_rf_acc", rosmap.loc["random_forest", "accuracy_mean"])
 run.glue("rosmap_mmt_acc", rosmap.loc["mmt_modality", "accuracy_mean"])
 run.glue("published_rf_acc",
          datasets.ROSMAP_PUBLISHED["random forest (as reported by Wang et al. 2021)"]["accuracy"])
 fig = run.figure(plots.accuracy_vs_reference(rosmap, "logistic_regression",
-                                             published=datasets.ROSMAP_PUBLISHED), "rosmap")
+                                             published=datasets.ROSMAP_PUBLISHED,
+                                             baseline=rosmap_pub), "rosmap")
 
 # %% [markdown]
-# On ROSMAP, logistic regression reaches {glue:text}`rosmap_lr_acc:.3f` and a random forest
-# {glue:text}`rosmap_rf_acc:.3f` on the split where the MOGONET paper reports
-# {glue:text}`published_rf_acc:.3f` for its random forest baseline; the multi-modal
-# transformer with modality tokens reaches {glue:text}`rosmap_mmt_acc:.3f`, and the best
-# model here is {glue:text}`rosmap_best` ({glue:text}`rosmap_best_acc:.3f`). A published
-# baseline row is only as good as the effort spent on the baseline: here every model, simple or
-# not, is trained on the same split with the same seeds.
+# On ROSMAP, with tuned settings, logistic regression reaches {glue:text}`rosmap_lr_acc:.3f`
+# and a random forest {glue:text}`rosmap_rf_acc:.3f` on the split where the MOGONET paper
+# reports {glue:text}`published_rf_acc:.3f` for its random forest baseline; the multi-modal
+# transformer with modality tokens reaches {glue:text}`rosmap_mmt_acc:.3f`
+# ({glue:text}`rosmap_mmt_acc_pub:.3f` with the published recipe), and the best model here is
+# {glue:text}`rosmap_best` ({glue:text}`rosmap_best_acc:.3f`; with the published recipe
+# {glue:text}`rosmap_best_pub`, {glue:text}`rosmap_best_acc_pub:.3f`). The book's aim of an
+# accuracy of 0.85 for some model, above MOGONET's published 0.815, the best model
+# {glue:text}`rosmap_aim`. A published baseline row is only as good as the effort spent on the
+# baseline: here every model, simple or not, is trained on the same split with the same seeds
+# and tuned with the same budget.
 
 # %% [markdown]
 # ## Run record
@@ -135,7 +188,11 @@ fig = run.figure(plots.accuracy_vs_reference(rosmap, "logistic_regression",
 # %%
 keys = ["accuracy_mean", "accuracy_sd", "f1_mean", "auc_mean"]
 run.metric("datasets", {name: {m: {k: float(t.loc[m, k]) for k in keys} for m in t.index}
-                        for name, t in tables.items()})
-run.metric("tables", {name: t.reset_index(names="model").to_dict(orient="records")
-                      for name, t in tables.items()})
+                        for (name, recipe), t in tables.items() if recipe == "published recipe"})
+run.metric("datasets_tuned", {name: {m: {k: float(t.loc[m, k]) for k in keys} for m in t.index}
+                              for (name, recipe), t in tables.items() if recipe == "tuned"})
+run.metric("tables", {f"{name}, {recipe}": t.reset_index(names="model").to_dict(orient="records")
+                      for (name, recipe), t in tables.items()})
+run.metric("tuning", {name: {m: r.summary() for m, r in found.items()}
+                      for name, found in studies.items()})
 record_path = run.save()

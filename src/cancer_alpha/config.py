@@ -259,6 +259,7 @@ PARAMETER_CONSTRAINTS: dict[str, dict[str, Any]] = {
         "prune_startup_trials": NON_NEGATIVE_INT,
         "locus_trials": NON_NEGATIVE_INT,
         "locus_inner_folds": Interval(int, 2),
+        "real_data_trials": POSITIVE_INT,
     },
 }
 
@@ -491,6 +492,9 @@ class TuningConfig:
     # modality-token model's tuned settings, architecture included, as they are)
     locus_trials: int = 4
     locus_inner_folds: int = 2
+    # the real data sets of Chapter 7: every model the same number of trials there too (their
+    # training splits hold a few hundred samples, but up to 600 features per sample)
+    real_data_trials: int = 8
 
     def __post_init__(self) -> None:
         s = "tuning"

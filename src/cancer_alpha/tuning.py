@@ -300,6 +300,14 @@ def _study_task(name: str, data: MultiOmicsData, profile: Profile, base: Setting
     return run_study(name, data, profile, n_trials=t.n_trials, inner_folds=t.inner_folds)
 
 
+def real_data_budget(profile: Profile) -> Profile:
+    """The profile whose tuning budget is the one for the real data sets (Chapter 7):
+    ``tuning.real_data_trials`` trials for every model."""
+    t = profile.tuning
+    return profile.replace(tuning={"n_trials": t.real_data_trials,
+                                   "startup_trials": min(t.startup_trials, t.real_data_trials)})
+
+
 def tune(data: MultiOmicsData, profile: Profile, models: Sequence[str],
          n_jobs: int | None = None) -> dict[str, StudyResult]:
     """A study per model on ``data``, the training data only, in ``n_jobs`` processes.
@@ -426,6 +434,7 @@ def importances(study: Any, seed: int = 0) -> dict[str, float]:
 __all__ = [
     "Param", "SEARCH_SPACES", "ENSEMBLE_MEMBERS", "INHERITS", "Settings", "StudyResult",
     "search_space_table", "settings_of", "merge", "log_loss",
-    "fit_predict", "inner_log_loss", "run_study", "tune", "save", "load", "tuned_settings",
+    "fit_predict", "inner_log_loss", "run_study", "tune", "real_data_budget", "save", "load",
+    "tuned_settings",
     "load_study", "importances", "tuning_dir",
 ]

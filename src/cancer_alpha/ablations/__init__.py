@@ -13,8 +13,10 @@ from cancer_alpha.ablations.plan import (
     Variant,
     build_variant,
     comparisons,
+    dropout_pair,
     hide_modalities,
     lambda_name,
+    loss_variant,
     modality_subsets,
     plan,
     settings,
@@ -34,7 +36,8 @@ from cancer_alpha.ablations.summary import (
 )
 
 __all__ = [
-    "DEFAULT", "EASY", "Setting", "Variant", "build_variant", "comparisons", "hide_modalities",
+    "DEFAULT", "EASY", "Setting", "Variant", "build_variant", "comparisons", "dropout_pair",
+    "hide_modalities", "loss_variant",
     "lambda_name", "modality_subsets", "plan", "settings", "subset_key", "run_all",
     "run_variant", "subset_accuracy", "ablation_table", "lambda_sweep", "leave_one_out",
     "paired", "planted_summary", "progressive_timing", "runs_of", "seconds_to_loss",

@@ -54,12 +54,33 @@ def build_variant(variant: Variant, specs: list[ModalitySpec], n_classes: int,
     return build_model(variant.model, specs, n_classes, cfg.model)
 
 
-def plan(cfg: Profile) -> list[Variant]:
-    """Every variant of the chapter with the seeds it is trained with."""
+FOCAL_GAMMA = 2.0  # the focal loss of the loss ablation when the full model trains without it
+
+
+def loss_variant(cfg: Profile, seeds: tuple[int, ...] = ()) -> Variant:
+    """The other loss than the full model's: cross-entropy when it trains with focal loss,
+    focal loss (gamma 2) when it trains with cross-entropy."""
+    if cfg.train.focal_gamma > 0:
+        return Variant("cross_entropy", train=(("focal_gamma", 0.0),), seeds=seeds)
+    return Variant("focal_loss", train=(("focal_gamma", FOCAL_GAMMA),), seeds=seeds)
+
+
+def dropout_pair(cfg: Profile) -> tuple[str, str]:
+    """(the variant trained with modality dropout, the one trained on complete samples): one
+    of them is the full model, whichever its recipe says."""
+    if cfg.train.modality_dropout > 0:
+        return "full", "no_modality_dropout"
+    return "modality_dropout", "full"
+
+
+def plan(cfg: Profile, names: Sequence[str] | None = None) -> list[Variant]:
+    """Every variant of the chapter with the seeds it is trained with; ``names`` keeps only
+    the variants of those names (at both difficulties)."""
     a = cfg.ablation
     seeds = tuple(a.seeds)
     locus = seeds[:a.locus_seeds]
     cap = (("max_epochs", min(a.locus_max_epochs, cfg.train.max_epochs)),)
+    with_dropout, without = dropout_pair(cfg)
     out = []
     for d, tag in ((DEFAULT, ""), (EASY, "@easy")):
         out += [Variant(f"full{tag}", difficulty=d, subsets=d == DEFAULT, seeds=seeds),
@@ -67,18 +88,24 @@ def plan(cfg: Profile) -> list[Variant]:
                         seeds=seeds),
                 Variant(f"generic_encoders{tag}", model="mmt_generic_encoders", difficulty=d,
                         seeds=seeds)]
-    out.append(Variant("cross_entropy", train=(("focal_gamma", 0.0),), seeds=seeds))
+    out.append(loss_variant(cfg, seeds))
     out += [Variant(lambda_name(v), train=(("attention_lambda", float(v)),), seeds=seeds)
             for v in a.lambda_grid if not math.isclose(v, cfg.train.attention_lambda)]
     out.append(Variant("progressive", train=(("progressive", True),), seeds=seeds))
-    out.append(Variant("modality_dropout", train=(("modality_dropout", a.modality_dropout),),
-                       subsets=True, seeds=seeds))
+    if with_dropout == "modality_dropout":
+        out.append(Variant("modality_dropout", train=(("modality_dropout", a.modality_dropout),),
+                           subsets=True, seeds=seeds))
+    else:
+        out.append(Variant("no_modality_dropout", train=(("modality_dropout", 0.0),),
+                           subsets=True, seeds=seeds))
     out += [Variant("modality_tokens_capped", train=cap, seeds=locus),
             Variant("locus_tokens", model="mmt_locus", train=cap, planted=True, seeds=locus),
             Variant("locus_shuffled_labels", model="mmt_locus", train=cap, planted=True,
                     shuffled_labels=True, seeds=seeds[:1]),
             Variant("locus_untrained", model="mmt_locus", untrained=True, planted=True,
                     seeds=seeds[:1])]
+    if names is not None:
+        out = [v for v in out if v.name.split("@")[0] in names]
     return out
 
 
@@ -90,15 +117,19 @@ def lambda_name(value: float) -> str:
 # what each ablation compares: variant, reference (the same seeds of both)
 def comparisons(cfg: Profile) -> dict[str, tuple[str, str]]:
     """{ablation: (variant, reference)} of the chapter."""
+    loss = loss_variant(cfg).name
+    with_dropout, without = dropout_pair(cfg)
     out = {"no_cross_attention": ("no_cross_attention", "full"),
            "no_cross_attention@easy": ("no_cross_attention@easy", "full@easy"),
            "generic_encoders": ("generic_encoders", "full"),
            "generic_encoders@easy": ("generic_encoders@easy", "full@easy"),
-           "cross_entropy": ("cross_entropy", "full")}
+           loss: (loss, "full")}
     out |= {lambda_name(v): (lambda_name(v), "full") for v in cfg.ablation.lambda_grid
             if not math.isclose(v, cfg.train.attention_lambda)}
+    # modality dropout as the change from training on complete samples, whichever is the full
+    # model
     out |= {"progressive": ("progressive", "full"),
-            "modality_dropout": ("modality_dropout", "full"),
+            "modality_dropout": (with_dropout, without),
             "locus_tokens": ("locus_tokens", "modality_tokens_capped")}
     return out
 

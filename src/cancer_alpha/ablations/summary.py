@@ -52,8 +52,11 @@ def paired(rows: Sequence[Mapping[str, Any]], variant: str, reference: str,
 
 
 def ablation_table(rows: Sequence[Mapping[str, Any]], cfg: Profile) -> dict[str, dict[str, Any]]:
-    """{ablation: paired difference from its reference} for every ablation of the chapter."""
-    return {name: paired(rows, v, ref) for name, (v, ref) in comparisons(cfg).items()}
+    """{ablation: paired difference from its reference} for every ablation of the chapter
+    whose variant and reference both have runs among ``rows``."""
+    trained = {r["variant"] for r in rows}
+    return {name: paired(rows, v, ref) for name, (v, ref) in comparisons(cfg).items()
+            if v in trained and ref in trained}
 
 
 def lambda_sweep(rows: Sequence[Mapping[str, Any]], cfg: Profile) -> list[dict[str, Any]]:
@@ -106,7 +109,9 @@ def subset_table(rows: Sequence[Mapping[str, Any]], ceilings: Mapping[str, Mappi
                  variants: Sequence[str] = ("modality_dropout", "full")
                  ) -> dict[str, dict[str, float]]:
     """{subset: {"model": mean accuracy of the dropout-trained model, "model_sd",
-    "without_dropout": the same for the model trained on complete samples, "bayes"}}."""
+    "without_dropout": the same for the model trained on complete samples, "bayes"}};
+    ``variants`` are (trained with modality dropout, trained on complete samples), as
+    :func:`cancer_alpha.ablations.dropout_pair` names them."""
     runs = {v: list(runs_of(rows, v).values()) for v in variants}
     out = {}
     for key, ceiling in ceilings.items():
