@@ -130,3 +130,16 @@ def test_log_loss_is_the_mean_negative_log_probability_of_the_truth():
     y = np.array([0, 1, 0])
     expected = -(np.log(0.5) + np.log(0.1) + np.log(1e-15)) / 3
     assert tuning.log_loss(y, proba) == pytest.approx(expected)
+
+
+def test_the_tune_command_writes_the_settings_the_chapters_read(tmp_path, capsys):
+    from cancer_alpha import cli
+
+    code = cli.main(["tune", "--profile", "smoke", "--models", "logistic_regression",
+                     "--trials", "2", "--results", str(tmp_path)])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "logistic_regression" in out and "synthetic.json" in out
+    summary = tuning.load("smoke", results_dir=tmp_path)
+    assert summary["logistic_regression"]["n_trials"] == 2
+    assert (tmp_path / "smoke" / "tuning" / "synthetic.db").is_file()

@@ -45,6 +45,7 @@ EPILOG = """\
 examples:
   cancer-alpha reproduce --profile smoke --book     execute every chapter, render the book
   cancer-alpha reproduce --profile paper --only 01,03
+  cancer-alpha tune --profile smoke --models logistic_regression,mmt_modality
   cancer-alpha synthesize --profile smoke --out cohort/
   cancer-alpha train --data cohort/ --out run/               (model: mmt_modality)
   cancer-alpha train --data cohort/ --model random_forest --out rf_run/
@@ -337,6 +338,37 @@ def _reproduce(args: argparse.Namespace) -> int:
 
     reproduce(args.profile, only=args.only, book=args.book,
               execute_notebooks=not args.no_execute, force=args.force)
+    return 0
+
+
+def _tune(args: argparse.Namespace) -> int:
+    import time
+
+    from .config import load_profile
+    from .synth import World
+    from .tuning import SEARCH_SPACES, save, tune
+
+    profile = load_profile(args.profile)
+    if args.trials is not None:
+        profile = profile.replace(tuning={"n_trials": args.trials, "startup_trials": min(
+            profile.tuning.startup_trials, args.trials)})
+    models = args.models or [m for m in profile.evaluation.models if m in SEARCH_SPACES]
+    world = World.from_config(profile.cohort)
+    train = world.sample(profile.cohort.n_samples, seed=profile.evaluation.data_seed).data
+    t = profile.tuning
+    print(f"tuning {len(models)} models on the {train.n_samples}-sample training cohort of "
+          f"profile {profile.name!r}: {t.n_trials} trials each, {t.inner_folds} inner folds, "
+          f"{args.jobs or profile.evaluation.n_jobs} worker process(es)", file=sys.stderr)
+    t0 = time.perf_counter()
+    studies = tune(train, profile, models, n_jobs=args.jobs)
+    path = save(studies, profile.name, "synthetic", args.results)
+    print(f"{'model':<22}{'trials':>7}{'pruned':>7}{'log-loss':>10}{'seconds':>9}  note")
+    for name, r in studies.items():
+        print(f"{name:<22}{r.n_trials:>7}{r.n_pruned:>7}{r.best_value:>10.4f}"
+              f"{r.wall_seconds:>9.1f}  {r.note}")
+    print(f"best settings in {path}; every trial in {path.with_suffix('.db')} "
+          f"(optuna-dashboard sqlite:///{path.with_suffix('.db')}); "
+          f"{time.perf_counter() - t0:.0f} s")
     return 0
 
 
@@ -646,6 +678,28 @@ def build_parser() -> argparse.ArgumentParser:
                    help="execute every selected chapter, even those whose inputs (notebook, "
                         "profile, package, lock file, results they read) did not change")
     p.set_defaults(func=_reproduce)
+
+    p = sub.add_parser("tune", parents=[common],
+                       help="tune every model on a profile's training cohort (Chapter 3)",
+                       description="Run the equal-budget hyper-parameter studies of Chapter 3 "
+                                   "outside the book: for each model, tuning.n_trials TPE "
+                                   "trials scored by the mean validation log-loss over inner "
+                                   "folds of the profile's synthetic training cohort (the "
+                                   "held-out cohort is never drawn). Writes RESULTS/PROFILE/"
+                                   "tuning/synthetic.json (the settings the chapters read) and "
+                                   "synthetic.db (every trial, for optuna-dashboard).")
+    p.add_argument("--profile", default=DEFAULT_PROFILE,
+                   help="profile (smoke, paper, large or a YAML file; default paper)")
+    p.add_argument("--models", type=model_list, metavar="MODEL[,MODEL...]",
+                   help="models to tune (default: the profile's evaluation.models); the voting "
+                        "ensemble needs its three members, mmt_locus needs mmt_modality")
+    p.add_argument("--trials", type=positive_int,
+                   help="trials per model (default: the profile's tuning.n_trials)")
+    p.add_argument("--jobs", type=positive_int,
+                   help="worker processes, one study each (default: evaluation.n_jobs)")
+    p.add_argument("--results", default="results",
+                   help="results folder (default results/, as the book's)")
+    p.set_defaults(func=_tune)
 
     p = sub.add_parser("synthesize", parents=[common],
                        help="write a synthetic cohort as a data folder",

@@ -368,6 +368,7 @@ def save(results: Mapping[str, StudyResult], profile: str, name: str = "syntheti
 
     from .results import atomic_write_text
 
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     folder = tuning_dir(profile, results_dir)
     folder.mkdir(parents=True, exist_ok=True)
     db = folder / f"{name}.db"
