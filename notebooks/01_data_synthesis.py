@@ -31,15 +31,15 @@ import pandas as pd
 
 from cancer_alpha import bayes, config, plots, results, synth
 
-cfg = config.from_parameters(profile, cohort=cohort, model=model, train=train,
+profile = config.from_parameters(profile, cohort=cohort, model=model, train=train,
                              evaluation=evaluation, profiling=profiling, ablation=ablation)
-run = results.Run("01_data_synthesis", cfg, results_dir, seeds=[cfg.evaluation.data_seed])
-world = synth.World.from_config(cfg.cohort)
-train_cohort, test_cohort = synth.standard_cohorts(cfg)
+run = results.Run("01_data_synthesis", profile, results_dir, seeds=[profile.evaluation.data_seed])
+world = synth.World.from_config(profile.cohort)
+train_cohort, test_cohort = synth.standard_cohorts(profile)
 run.glue("n_train", train_cohort.data.n_samples)
 run.glue("n_test", test_cohort.data.n_samples)
-run.glue("n_loci", cfg.cohort.n_loci)
-run.glue("n_fragment_bins", cfg.cohort.n_fragment_bins)
+run.glue("n_loci", profile.cohort.n_loci)
+run.glue("n_fragment_bins", profile.cohort.n_fragment_bins)
 run.glue("n_classes", world.n_classes)
 run.glue("n_joint_loci", len(world.joint_loci))
 
@@ -85,7 +85,7 @@ fig = run.figure(plots.methylation_densities(train_cohort), "methylation_densiti
 # counts a finite number of fragments ({glue:text}`n_fragments` per sample), so it is noisy.
 
 # %%
-run.glue("n_fragments", cfg.cohort.n_fragments)
+run.glue("n_fragments", profile.cohort.n_fragments)
 fig = run.figure(plots.fragment_lengths(train_cohort), "fragment_lengths")
 
 # %% [markdown]
@@ -181,11 +181,11 @@ fig = run.figure(plots.subset_ceilings({k: v["accuracy"] for k, v in ceilings.it
 # ## How the ceiling moves with difficulty
 
 # %%
-effect_sizes = np.linspace(0.0, 1.0 / cfg.cohort.max_tumour_fraction, 7)
-curve = bayes.ceiling_curve(cfg.cohort, effect_sizes, cfg.evaluation.curve_samples,
-                            seed=cfg.evaluation.data_seed + 2)
+effect_sizes = np.linspace(0.0, 1.0 / profile.cohort.max_tumour_fraction, 7)
+curve = bayes.ceiling_curve(profile.cohort, effect_sizes, profile.evaluation.curve_samples,
+                            seed=profile.evaluation.data_seed + 2)
 fig = run.figure(plots.ceiling_vs_difficulty(curve, chance=float(np.max(world.class_priors)),
-                                             default=cfg.cohort.effect_size),
+                                             default=profile.cohort.effect_size),
                  "ceiling_vs_difficulty")
 curve.round(3)
 
@@ -203,8 +203,9 @@ curve.round(3)
 # {glue:text}`bayes_joint:.3f` to {glue:text}`bayes_missing:.3f`.
 
 # %%
-missing_world = synth.World.from_config(cfg.replace(cohort={"missing_rate": 0.2}).cohort)
-missing_test = missing_world.sample(cfg.evaluation.test_samples, seed=cfg.evaluation.data_seed + 1)
+missing_world = synth.World.from_config(profile.replace(cohort={"missing_rate": 0.2}).cohort)
+missing_test = missing_world.sample(profile.evaluation.test_samples,
+                                    seed=profile.evaluation.data_seed + 1)
 run.glue("missing_rate", missing_world.config.missing_rate)
 run.glue("bayes_missing", bayes.BayesClassifier(missing_world).score(missing_test.data))
 

@@ -32,25 +32,23 @@ from cancer_alpha import claims, config, data, interpret, plots, results, synth,
 from cancer_alpha.losses import attention_entropy
 from cancer_alpha.models import MODEL_NAMES, build_model, complexity
 
-cfg = config.from_parameters(profile, cohort=cohort, model=model, train=train,
+profile = config.from_parameters(profile, cohort=cohort, model=model, train=train,
                              evaluation=evaluation, profiling=profiling, ablation=ablation)
-seed = cfg.evaluation.seeds[0]
-run = results.Run("02_architecture", cfg, results_dir, seeds=[seed])
-train_cohort, _ = synth.standard_cohorts(cfg)
+seed = profile.evaluation.seeds[0]
+run = results.Run("02_architecture", profile, results_dir, seeds=[seed])
+train_cohort, _ = synth.standard_cohorts(profile)
 specs, n_classes = train_cohort.data.specs, train_cohort.data.n_classes
 scaler = data.Standardizer().fit(train_cohort.data)
-batch_size = min(cfg.train.batch_size, train_cohort.data.n_samples)
+batch_size = min(profile.train.batch_size, train_cohort.data.n_samples)
 batch = data.to_tensors(train_cohort.data.subset(range(batch_size)), scaler)
-for key, value in {"d_model": cfg.model.d_model, "n_heads": cfg.model.n_heads,
-                   "n_layers": cfg.model.n_layers, "ff_mult": cfg.model.ff_mult,
-                   "conv_channels": cfg.model.conv_channels, "n_bins": cfg.model.n_bins,
-                   "n_latents": cfg.model.n_latents, "tab_token_dim": cfg.model.tab_token_dim,
-                   "cna_stride": cfg.model.cna_stride, "fragment_pool": cfg.model.fragment_pool,
-                   "tab_dim_head": cfg.model.tab_dim_head, "batch_size": batch_size,
-                   "perceiver_width": cfg.model.d_model // cfg.model.perceiver_width_divisor,
-                   "focal_gamma": cfg.train.focal_gamma,
-                   "attention_lambda": cfg.train.attention_lambda}.items():
-    run.glue(key, value)
+shown = ("d_model", "n_heads", "n_layers", "ff_mult", "conv_channels", "n_bins", "n_latents",
+         "tab_token_dim", "cna_stride", "fragment_pool", "tab_dim_head")
+for key in shown:
+    run.glue(key, getattr(profile.model, key))
+run.glue("batch_size", batch_size)
+run.glue("perceiver_width", profile.model.d_model // profile.model.perceiver_width_divisor)
+run.glue("focal_gamma", profile.train.focal_gamma)
+run.glue("attention_lambda", profile.train.attention_lambda)
 
 # %% [markdown]
 # ## The components
@@ -165,7 +163,7 @@ names = {"modality tokens": "mmt_modality", "locus tokens": "mmt_locus"}
 transformers = {}
 for title, name in names.items():
     torch.manual_seed(seed)
-    transformers[title] = build_model(name, specs, n_classes, cfg.model)
+    transformers[title] = build_model(name, specs, n_classes, profile.model)
 stages = {title: complexity.stage_shapes(m, batch, max_depth=3)
           for title, m in transformers.items()}
 fig = run.figure(plots.architecture_diagram(transformers, stages, batch_size), "diagram")
@@ -197,7 +195,7 @@ pd.Series({"output width": width, **kinds, **parts, "residual gap": f"{gap:.1e}"
           name="methylation encoder").to_frame()
 
 # %%
-c01 = run.claim(claims.judge_c01(width, kinds, gap, cfg.model.d_model),
+c01 = run.claim(claims.judge_c01(width, kinds, gap, profile.model.d_model),
                 note="output width measured on a Chapter 1 batch; input: standardised beta "
                      "values, not raw")
 print(f"C01: {c01['verdict']} (rule: {c01['rule_verdict']}; {width} dimensions)")
@@ -222,9 +220,9 @@ count_batch = {"x": {k: v[:4] for k, v in batch["x"].items()}, "mask": batch["ma
 costs = {}
 for name in MODEL_NAMES:
     torch.manual_seed(seed)
-    costs[name] = complexity.model_costs(build_model(name, specs, n_classes, cfg.model),
+    costs[name] = complexity.model_costs(build_model(name, specs, n_classes, profile.model),
                                          count_batch)
-preset = dataclasses.replace(cfg.model, **config.PRESETS["cancer_alpha"])
+preset = dataclasses.replace(profile.model, **config.PRESETS["cancer_alpha"])
 cancer_alpha_preset = {}
 for name in ("mmt_modality", "mmt_locus"):
     torch.manual_seed(seed)
@@ -261,7 +259,7 @@ pd.Series(complexity.parameters_by_part(transformers["modality tokens"]),
 ratios = {"n_tokens_locus": sum(transformers["locus tokens"].counts),
           "locus_ratio": costs["mmt_locus"]["flops_per_sample"]
           / costs["mmt_modality"]["flops_per_sample"],
-          "cancer_alpha_width_ratio": preset.d_model / cfg.model.d_model,
+          "cancer_alpha_width_ratio": preset.d_model / profile.model.d_model,
           "cancer_alpha_param_ratio": cancer_alpha_preset["mmt_modality"]["parameters"]
           / costs["mmt_modality"]["parameters"]}
 for key, value in ratios.items():
@@ -289,11 +287,11 @@ warnings.filterwarnings("ignore", message=r".*no `val_dataloader`.*")
 attention, summary = {}, {}
 for title, name in names.items():
     torch.manual_seed(seed)
-    m = build_model(name, specs, n_classes, cfg.model)
+    m = build_model(name, specs, n_classes, profile.model)
     with torch.no_grad():
         before = m.eval()(demo["x"], demo["mask"])
-    module = training.ClassifierModule(m.train(), cfg.train, n_classes)
-    training.make_trainer(cfg.train, max_epochs=demo_steps).fit(
+    module = training.ClassifierModule(m.train(), profile.train, n_classes)
+    training.make_trainer(profile.train, max_epochs=demo_steps).fit(
         module, train_dataloaders=training.batch_loader(demo, demo_samples))
     with torch.no_grad():
         after = m.cpu().eval()(demo["x"], demo["mask"])

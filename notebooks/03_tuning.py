@@ -46,17 +46,17 @@ import pandas as pd
 from cancer_alpha import config, plots, results, synth
 from cancer_alpha import tuning as tuner
 
-cfg = config.from_parameters(profile, cohort=cohort, model=model, train=train,
+profile = config.from_parameters(profile, cohort=cohort, model=model, train=train,
                              evaluation=evaluation, profiling=profiling, ablation=ablation,
                              tuning=tuning)
-run = results.Run("03_tuning", cfg, results_dir, seeds=[cfg.tuning.seed])
-world = synth.World.from_config(cfg.cohort)
-train_data = world.sample(cfg.cohort.n_samples, seed=cfg.evaluation.data_seed).data
-models = [m for m in cfg.evaluation.models if m in tuner.SEARCH_SPACES]
-run.glue("n_trials", cfg.tuning.n_trials)
-run.glue("inner_folds", cfg.tuning.inner_folds)
-run.glue("locus_trials", cfg.tuning.locus_trials)
-run.glue("locus_inner_folds", cfg.tuning.locus_inner_folds)
+run = results.Run("03_tuning", profile, results_dir, seeds=[profile.tuning.seed])
+world = synth.World.from_config(profile.cohort)
+train_data = world.sample(profile.cohort.n_samples, seed=profile.evaluation.data_seed).data
+models = [m for m in profile.evaluation.models if m in tuner.SEARCH_SPACES]
+run.glue("n_trials", profile.tuning.n_trials)
+run.glue("inner_folds", profile.tuning.inner_folds)
+run.glue("locus_trials", profile.tuning.locus_trials)
+run.glue("locus_inner_folds", profile.tuning.locus_inner_folds)
 run.glue("n_train", train_data.n_samples)
 run.glue("n_models", len(models))
 
@@ -77,8 +77,8 @@ tuner.search_space_table().set_index(["model", "setting"])
 # {glue:text}`n_models` studies on the {glue:text}`n_train`-sample training cohort.
 
 # %% tags=["remove-output"]
-studies = tuner.tune(train_data, cfg, models)
-tuning_path = tuner.save(studies, cfg.name, "synthetic", results_dir)
+studies = tuner.tune(train_data, profile, models)
+tuning_path = tuner.save(studies, profile.name, "synthetic", results_dir)
 
 # %%
 summary = pd.DataFrame({m: {"trials": r.n_trials, "pruned": r.n_pruned,
@@ -102,7 +102,7 @@ pd.Series({m: round(r.wall_seconds, 1) for m, r in studies.items()}, name="secon
 # point is a trial's mean validation log-loss, the line the best found so far.
 
 # %%
-loaded = {m: tuner.load_study(cfg.name, m, "synthetic", results_dir) for m, r in studies.items()
+loaded = {m: tuner.load_study(profile.name, m, "synthetic", results_dir) for m, r in studies.items()
           if r.trials}
 fig = run.figure(plots.optimisation_history(list(loaded.values())), "optimisation_history")
 
@@ -111,19 +111,19 @@ fig = run.figure(plots.optimisation_history(list(loaded.values())), "optimisatio
 # setting explains (fANOVA, on the completed trials of the study):
 
 # %%
-importance = {m: tuner.importances(s, seed=cfg.tuning.seed) for m, s in loaded.items()}
+importance = {m: tuner.importances(s, seed=profile.tuning.seed) for m, s in loaded.items()}
 fig = run.figure(plots.importance_map(importance), "importance_map")
 
 # %%
-fig = run.figure(plots.parameter_importances(loaded["mmt_modality"], seed=cfg.tuning.seed),
+fig = run.figure(plots.parameter_importances(loaded["mmt_modality"], seed=profile.tuning.seed),
                  "importances_mmt_modality")
 
 # %% [markdown]
 # ## The settings chosen, beside the published recipe
 
 # %%
-recipe = {**{f"train.{k}": v for k, v in vars(cfg.train).items()},
-          **{f"model.{k}": v for k, v in vars(cfg.model).items()}}
+recipe = {**{f"train.{k}": v for k, v in vars(profile.train).items()},
+          **{f"model.{k}": v for k, v in vars(profile.model).items()}}
 neural = [m for m in models if "train" in studies[m].best_settings]
 rows = sorted({f"{s}.{k}" for m in neural for s, v in studies[m].best_settings.items()
                for k in v})

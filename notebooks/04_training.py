@@ -56,24 +56,24 @@ from cancer_alpha import (
     tuning,
 )
 
-cfg = config.from_parameters(profile, cohort=cohort, model=model, train=train,
+profile = config.from_parameters(profile, cohort=cohort, model=model, train=train,
                              evaluation=evaluation)
-run = results.Run("04_training", cfg, results_dir)
-tuned = tuning.tuned_settings(tuning.load(cfg.name, "synthetic", results_dir))
-world = synth.World.from_config(cfg.cohort)
-train_cohort, test_cohort = synth.standard_cohorts(cfg)
+run = results.Run("04_training", profile, results_dir)
+tuned = tuning.tuned_settings(tuning.load(profile.name, "synthetic", results_dir))
+world = synth.World.from_config(profile.cohort)
+train_cohort, test_cohort = synth.standard_cohorts(profile)
 train_data, test_data = train_cohort.data, test_cohort.data
 ceiling = bayes.BayesClassifier(world).score(test_data)
 ceiling_ci = evaluate.wilson_ci95(round(ceiling * test_data.n_samples), test_data.n_samples)
 chance = float(np.bincount(test_data.y).max() / test_data.n_samples)
-analyse = interpret.NeuralAnalysis(n=cfg.evaluation.analysis_samples)
+analyse = interpret.NeuralAnalysis(n=profile.evaluation.analysis_samples)
 run.glue("ceiling", ceiling)
 run.glue("n_train", train_data.n_samples)
 run.glue("n_test", test_data.n_samples)
-run.glue("n_seeds", len(cfg.evaluation.seeds))
-run.glue("n_folds", cfg.evaluation.n_folds)
-run.glue("max_epochs", cfg.train.max_epochs)
-run.glue("patience", cfg.train.patience)
+run.glue("n_seeds", len(profile.evaluation.seeds))
+run.glue("n_folds", profile.evaluation.n_folds)
+run.glue("max_epochs", profile.train.max_epochs)
+run.glue("patience", profile.train.patience)
 
 # %% [markdown]
 # ## The comparison
@@ -83,12 +83,12 @@ run.glue("patience", cfg.train.patience)
 # ceiling is {glue:text}`ceiling:.3f`. First with the published recipe:
 
 # %%
-fits = protocol.cross_validate(train_data, cfg, cfg.evaluation.models,
+fits = protocol.cross_validate(train_data, profile, profile.evaluation.models,
                                evals={"test": test_data}, keep_proba=True, analyse=analyse,
-                               n_jobs=cfg.evaluation.n_jobs)
-tuned_fits = protocol.cross_validate(train_data, cfg, cfg.evaluation.models,
+                               n_jobs=profile.evaluation.n_jobs)
+tuned_fits = protocol.cross_validate(train_data, profile, profile.evaluation.models,
                                      evals={"test": test_data}, keep_proba=True,
-                                     analyse=analyse, n_jobs=cfg.evaluation.n_jobs,
+                                     analyse=analyse, n_jobs=profile.evaluation.n_jobs,
                                      settings=tuned, recipe="tuned")
 tables = {"published recipe": protocol.comparison_table(fits, ceiling),
           "tuned": protocol.comparison_table(tuned_fits, ceiling)}
@@ -170,8 +170,8 @@ fig = run.figure(plots.accuracy_by_recipe(tables, ceiling, ceiling_ci, chance),
 # %%
 single = [[m] for m in train_data.modalities] + [list(train_data.modalities)]
 by_subset = pd.DataFrame(protocol.modality_subset_scores(
-    train_data, test_data, cfg, ["mmt_modality", best_classical], single,
-    seed=cfg.evaluation.seeds[0], n_jobs=cfg.evaluation.n_jobs, settings=tuned))
+    train_data, test_data, profile, ["mmt_modality", best_classical], single,
+    seed=profile.evaluation.seeds[0], n_jobs=profile.evaluation.n_jobs, settings=tuned))
 subset_ceilings = bayes.subset_ceilings(bayes.BayesClassifier(world), test_data)
 subset_table = by_subset.pivot(index="subset", columns="model", values="accuracy")
 subset_table = subset_table.loc[["+".join(s) for s in single]]
@@ -200,7 +200,7 @@ epochs = protocol.best_epochs(fits)
 fig = run.figure(plots.epochs_to_convergence(epochs), "epochs_to_convergence")
 mmt_epochs = np.array(epochs["mmt_modality"])
 mmt_runs = [f for f in fits if f.model == "mmt_modality"]
-stopped = np.mean([f.epochs < cfg.train.max_epochs for f in mmt_runs])
+stopped = np.mean([f.epochs < profile.train.max_epochs for f in mmt_runs])
 acc_sd = published.loc["mmt_modality", "accuracy_sd"]
 tuned_epochs = np.array(protocol.best_epochs(tuned_fits)["mmt_modality"])
 run.glue("c02_tuned_median", float(np.median(tuned_epochs)))
@@ -227,7 +227,7 @@ run.claim(claims.judge_c02(mmt_epochs.tolist(), float(stopped), float(acc_sd)))
 
 # %%
 first = next(f for f in tuned_fits if f.model == best_neural
-             and f.seed == cfg.evaluation.seeds[0] and f.fold == 0)
+             and f.seed == profile.evaluation.seeds[0] and f.fold == 0)
 proba = first.proba["test"]
 fig = run.figure(plots.roc_curves(test_data.y, proba, world.class_names), "roc_curves")
 
@@ -261,7 +261,7 @@ run.glue("found_fraction", float(np.median(test_cohort.tumour_fraction[cancer & 
 # ## Do encoded features cluster by class? (claim C11)
 
 # %%
-n_embed = min(cfg.evaluation.analysis_samples, test_data.n_samples)  # as NeuralAnalysis keeps
+n_embed = min(profile.evaluation.analysis_samples, test_data.n_samples)  # as NeuralAnalysis keeps
 head = test_data.subset(np.arange(n_embed))
 references = {"raw features": head.flat(),  # standardised below, like the models' inputs
               "Bayes posterior": bayes.BayesClassifier(world).predict_proba(head)}
@@ -270,7 +270,7 @@ clusters.round(3)
 
 # %%
 emb = next(f for f in tuned_fits if f.model == "mmt_modality"
-           and f.seed == cfg.evaluation.seeds[0] and f.fold == 0).extras["embedding"]
+           and f.seed == profile.evaluation.seeds[0] and f.fold == 0).extras["embedding"]
 coords = evaluate.tsne(emb, seed=0)
 labels = test_data.y[: len(emb)]
 fig = run.figure(plots.embedding_map(coords, labels, world.class_names,
@@ -324,7 +324,7 @@ run.claim(claims.judge_c15(share_stats["mmt_modality"]))
 # ## The 20 most important features
 
 # %%
-fitted = protocol.train_model(best_neural, train_data, cfg, cfg.evaluation.seeds[0],
+fitted = protocol.train_model(best_neural, train_data, profile, profile.evaluation.seeds[0],
                               settings=tuned.get(best_neural))
 importance = evaluate.permutation_importance(fitted.predict_proba, head, n_repeats=3, seed=0)
 fig = run.figure(plots.top_features(importance, 20, title=f"{best_neural} (tuned): permutation "
@@ -345,9 +345,10 @@ run.glue("top_modalities", ", ".join(f"{m} {n}" for m, n in top.value_counts().i
 shuffled = train_data.subset(np.arange(train_data.n_samples))
 shuffled.y = np.random.default_rng(12345).permutation(train_data.y)
 control_models = ["logistic_regression", "early_fusion_mlp", "mmt_modality"]
-control = protocol.cross_validate(shuffled, cfg, control_models, evals={"test": test_data},
-                                  seeds=cfg.evaluation.seeds[:1], n_jobs=cfg.evaluation.n_jobs,
-                                  settings=tuned, recipe="tuned")
+control = protocol.cross_validate(shuffled, profile, control_models, evals={"test": test_data},
+                                  seeds=profile.evaluation.seeds[:1],
+                                  n_jobs=profile.evaluation.n_jobs, settings=tuned,
+                                  recipe="tuned")
 control_table = pd.DataFrame(protocol.summary(control, "test")).T[["accuracy_mean",
                                                                    "roc_auc_macro_mean"]]
 run.glue("control_acc", float(control_table["accuracy_mean"].max()))
@@ -372,13 +373,13 @@ control_table.round(3)
 # {glue:text}`easy_ensemble:.3f`.
 
 # %%
-easy_cfg = cfg.replace(cohort={"effect_size": 1.0 / cfg.cohort.max_tumour_fraction})
+easy_cfg = profile.replace(cohort={"effect_size": 1.0 / profile.cohort.max_tumour_fraction})
 easy_world = synth.World.from_config(easy_cfg.cohort)
 easy_train, easy_test = synth.standard_cohorts(easy_cfg)
 easy_ceiling = bayes.BayesClassifier(easy_world).score(easy_test.data)
 easy = protocol.cross_validate(easy_train.data, easy_cfg, ["voting_ensemble"],
-                               evals={"test": easy_test.data}, seeds=cfg.evaluation.seeds[:1],
-                               n_jobs=cfg.evaluation.n_jobs, settings=tuned, recipe="tuned")
+                               evals={"test": easy_test.data}, seeds=profile.evaluation.seeds[:1],
+                               n_jobs=profile.evaluation.n_jobs, settings=tuned, recipe="tuned")
 easy_acc = protocol.summary(easy, "test")["voting_ensemble"]["accuracy_mean"]
 ensemble_acc = tuned_table.loc["voting_ensemble", "accuracy_mean"]
 run.glue("ensemble_acc", ensemble_acc)
@@ -403,19 +404,20 @@ run.claim(claims.judge_c12(ensemble_acc, tuned_table.loc["voting_ensemble", "acc
 # {glue:text}`curve_seeds` times (seeds), larger ones once, as the table's `seeds` column says.
 
 # %%
-pool = world.sample(max(cfg.evaluation.curve_sizes), seed=cfg.evaluation.data_seed + 3).data
+pool = world.sample(max(profile.evaluation.curve_sizes), seed=profile.evaluation.data_seed + 3).data
 curve_models = list(dict.fromkeys([best_neural, "mmt_modality", best_classical]))
 curve = pd.DataFrame(protocol.training_size_curve(
-    pool, test_data, cfg, curve_models, cfg.evaluation.curve_sizes,
-    seeds=cfg.evaluation.seeds[:cfg.evaluation.curve_seeds], n_jobs=cfg.evaluation.n_jobs,
-    settings=tuned, all_seeds_up_to=cfg.evaluation.curve_all_seeds_up_to))
+    pool, test_data, profile, curve_models, profile.evaluation.curve_sizes,
+    seeds=profile.evaluation.seeds[:profile.evaluation.curve_seeds],
+    n_jobs=profile.evaluation.n_jobs,
+    settings=tuned, all_seeds_up_to=profile.evaluation.curve_all_seeds_up_to))
 fig = run.figure(plots.accuracy_vs_training_size(curve, ceiling), "training_size")
 by_size = curve.pivot_table(index="n_train", columns="model", values="accuracy")
 reading = protocol.read_curve(curve, ceiling, "mmt_modality", best_classical)
 run.glue("curve_small", int(by_size.index.min()))
 run.glue("curve_large", int(by_size.index.max()))
-run.glue("curve_seeds", cfg.evaluation.curve_seeds)
-run.glue("curve_all_seeds_up_to", cfg.evaluation.curve_all_seeds_up_to)
+run.glue("curve_seeds", profile.evaluation.curve_seeds)
+run.glue("curve_all_seeds_up_to", profile.evaluation.curve_all_seeds_up_to)
 run.glue("curve_words", Markdown(reading.words))
 shown = by_size.copy()
 shown["seeds"] = curve.groupby("n_train")["seed"].nunique()

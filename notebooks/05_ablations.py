@@ -52,24 +52,24 @@ published = config.from_parameters(profile, cohort=cohort, model=model, train=tr
 run = results.Run("05_ablations", published, results_dir, seeds=published.ablation.seeds)
 tuned = tuning.tuned_settings(tuning.load(published.name, "synthetic", results_dir))
 # the full model of every ablation: the transformer with its settings tuned in Chapter 3
-cfg = protocol.apply_settings(published, tuned["mmt_modality"])
-data = ablations.settings(cfg)
+profile = protocol.apply_settings(published, tuned["mmt_modality"])
+data = ablations.settings(profile)
 default, easy = data[ablations.DEFAULT], data[ablations.EASY]
 ceilings = bayes.subset_ceilings(bayes.BayesClassifier(default.world), default.test)
 joint_key = ablations.subset_key(default.test.modalities)
 easy_ceiling = bayes.BayesClassifier(easy.world).score(easy.test)
-run.glue("n_seeds", len(cfg.ablation.seeds))
+run.glue("n_seeds", len(profile.ablation.seeds))
 run.glue("n_train", default.train.n_samples)
 run.glue("n_test", default.test.n_samples)
 run.glue("effect_default", default.effect_size)
 run.glue("effect_easy", easy.effect_size)
 run.glue("ceiling_default", ceilings[joint_key]["accuracy"])
 run.glue("ceiling_easy", easy_ceiling)
-run.glue("locus_seeds", cfg.ablation.locus_seeds)
-run.glue("locus_epochs", min(cfg.ablation.locus_max_epochs, cfg.train.max_epochs))
-run.glue("max_epochs", cfg.train.max_epochs)
+run.glue("locus_seeds", profile.ablation.locus_seeds)
+run.glue("locus_epochs", min(profile.ablation.locus_max_epochs, profile.train.max_epochs))
+run.glue("max_epochs", profile.train.max_epochs)
 recipe = pd.DataFrame({"published recipe": {**vars(published.train), **vars(published.model)},
-                       "tuned (the full model)": {**vars(cfg.train), **vars(cfg.model)}})
+                       "tuned (the full model)": {**vars(profile.train), **vars(profile.model)}})
 recipe = recipe[recipe.iloc[:, 0] != recipe.iloc[:, 1]]
 
 # %% [markdown]
@@ -95,7 +95,7 @@ recipe = recipe[recipe.iloc[:, 0] != recipe.iloc[:, 1]]
 recipe.map(lambda v: f"{v:.3g}" if isinstance(v, float) else v)
 
 # %% tags=["nbval-ignore-output"]
-rows = ablations.run_all(cfg, data)
+rows = ablations.run_all(profile, data)
 fit_seconds = pd.DataFrame(rows).groupby("variant", sort=False)["fit_seconds"].mean()
 fit_seconds.round(1)
 
@@ -107,7 +107,7 @@ fit_seconds.round(1)
 # ## Every ablation, paired
 
 # %%
-table = ablations.ablation_table(rows, cfg)
+table = ablations.ablation_table(rows, profile)
 shown = pd.DataFrame(table).T[["n_seeds", "reference_accuracy_mean", "variant_accuracy_mean",
                                "delta_points_mean", "delta_points_ci95",
                                "relative_percent_mean", "relative_percent_ci95"]]
@@ -176,14 +176,14 @@ run.claim(claims.judge_c09(gain, gain_easy),
 # is at most ln 2.
 
 # %%
-loss = ablations.loss_variant(cfg).name
+loss = ablations.loss_variant(profile).name
 run.glue("loss_change", "Cross-entropy instead of focal loss" if loss == "cross_entropy"
          else f"Focal loss (γ = {ablations.FOCAL_GAMMA:g}) instead of cross-entropy")
 ce = table[loss]
 run.glue("ce_points", ce["delta_points_mean"])
 run.glue("ce_lo", ce["delta_points_ci95"][0])
 run.glue("ce_hi", ce["delta_points_ci95"][1])
-sweep = ablations.lambda_sweep(rows, cfg)
+sweep = ablations.lambda_sweep(rows, profile)
 fig = run.figure(plots.lambda_sweep(sweep, max_entropy=float(np.log(2))),
                  "lambda_sweep")
 pd.DataFrame(sweep).set_index("lambda").round(3)
@@ -242,9 +242,9 @@ timing.round(2)
 # the Bayes ceiling of that subset (Chapter 1's function, on the same samples).
 
 # %%
-pair = ablations.dropout_pair(cfg)
-run.glue("dropout_rate", cfg.train.modality_dropout if pair[0] == "full"
-         else cfg.ablation.modality_dropout)
+pair = ablations.dropout_pair(profile)
+run.glue("dropout_rate", profile.train.modality_dropout if pair[0] == "full"
+         else profile.ablation.modality_dropout)
 subsets = ablations.subset_table(rows, ceilings, variants=pair)
 fig = run.figure(plots.subset_accuracy(subsets), "subset_accuracy")
 pd.DataFrame(subsets).T.round(3)
@@ -315,7 +315,7 @@ for group in planted:
 run.glue("auroc_p", planted["trained"]["p_value"])
 run.claim(claims.judge_c10(planted),
           note=f"locus-token model capped at "
-               f"{min(cfg.ablation.locus_max_epochs, cfg.train.max_epochs)} epochs, "
+               f"{min(profile.ablation.locus_max_epochs, profile.train.max_epochs)} epochs, "
                f"{planted['trained']['n_runs']} seed(s)")
 
 # %% [markdown]

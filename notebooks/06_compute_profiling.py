@@ -31,11 +31,11 @@ import torch
 from cancer_alpha import claims, config, plots, results
 from cancer_alpha import profiling as prof
 
-cfg = config.from_parameters(profile, cohort=cohort, model=model, train=train,
+profile = config.from_parameters(profile, cohort=cohort, model=model, train=train,
                              evaluation=evaluation, profiling=profiling, ablation=ablation)
 device = "cuda" if torch.cuda.is_available() else "cpu"
 label = prof.device_label(device)
-run = results.Run("06_compute_profiling", cfg, results_dir, device=label)
+run = results.Run("06_compute_profiling", profile, results_dir, device=label)
 paper_features = config.CohortConfig().n_loci  # the papers' 110 features per modality
 run.glue("device", label)
 run.glue("paper_features", paper_features)
@@ -61,12 +61,13 @@ print(f"{label}; float32 matrix multiply peak {peak:.1f} GFLOP/s")
 
 # %% tags=["nbval-ignore-output"]
 memory_models = ["mmt_modality", "mmt_locus", "perceiver_io", "tab_transformer"]
-memory_batch = 16
+memory_batch = profile.profiling.memory_batch
 run.glue("memory_batch", memory_batch)
 rows = []
-for n in cfg.profiling.sequence_lengths:
+for n in profile.profiling.sequence_lengths:
     for name in memory_models:
-        r = prof.train_step_memory(name, n, memory_batch, cfg.train, cfg.model, device=device)
+        r = prof.train_step_memory(name, n, memory_batch, profile.train, profile.model,
+                                   device=device)
         rows.append({"model": name, "features": n, "tokens": 3 * n,
                      "peak_mb": r.tensor_peak_mb, "rss_mb": r.rss_peak_mb})
 memory = pd.DataFrame(rows)
@@ -97,14 +98,14 @@ run.glue("locus_lo", locus.ci95[0])
 run.glue("locus_hi", locus.ci95[1])
 run.glue("perceiver_exponent", fits["perceiver_io"].exponent)
 at = memory.set_index(["model", "features"])["peak_mb"]
-closest = min(cfg.profiling.sequence_lengths, key=lambda n: abs(n - paper_features))
-longest = max(cfg.profiling.sequence_lengths)
+closest = min(profile.profiling.sequence_lengths, key=lambda n: abs(n - paper_features))
+longest = max(profile.profiling.sequence_lengths)
 ratio = at[("perceiver_io", closest)] / at[("mmt_locus", closest)]
 ratio_long = at[("perceiver_io", longest)] / at[("mmt_locus", longest)]
 run.glue("c14_ratio", ratio)
 run.glue("c14_ratio_long", ratio_long)
 run.claim(claims.judge_c03(locus.exponent, locus.ci95),
-          note=f"peak training-step memory fitted over {list(cfg.profiling.sequence_lengths)} "
+          note=f"peak training-step memory fitted over {list(profile.profiling.sequence_lengths)} "
                "features per modality")
 run.claim(claims.judge_c14(1 - ratio),
           note=f"Perceiver IO vs the full-attention multi-modal transformer over the same "
@@ -120,9 +121,9 @@ run.claim(claims.judge_c14(1 - ratio),
 
 # %% tags=["nbval-ignore-output"]
 rows = []
-for n in cfg.profiling.dataset_sizes:
-    t = prof.epoch_seconds("mmt_modality", n, paper_features, cfg.train, cfg.model,
-                           repeats=cfg.profiling.repeats)
+for n in profile.profiling.dataset_sizes:
+    t = prof.epoch_seconds("mmt_modality", n, paper_features, profile.train, profile.model,
+                           repeats=profile.profiling.repeats)
     rows.append({"model": "mmt_modality", "samples": n, "seconds": t.median_s})
 timing = pd.DataFrame(rows)
 time_fit = prof.fit_power_law(timing["samples"], timing["seconds"])
@@ -144,7 +145,7 @@ timing.round(3)
 
 # %% tags=["nbval-ignore-output"]
 run.claim(claims.judge_c04(time_fit.exponent, time_fit.ci95, law.preferred),
-          note=f"epoch time over {list(cfg.profiling.dataset_sizes)} samples")
+          note=f"epoch time over {list(profile.profiling.dataset_sizes)} samples")
 
 # %% [markdown]
 # ## The paper's configuration: memory and total training time (claims C05 and C06)
@@ -153,8 +154,9 @@ run.claim(claims.judge_c04(time_fit.exponent, time_fit.ci95, law.preferred),
 paper_rows = []
 for name in ["mmt_modality", "mmt_locus"]:
     r = prof.run_in_subprocess(prof.train_step_memory, name, paper_features,
-                               cfg.train.batch_size, cfg.train, cfg.model, device=device)
-    state = prof.training_state_mb(name, paper_features, cfg.model)
+                               profile.train.batch_size, profile.train, profile.model,
+                               device=device)
+    state = prof.training_state_mb(name, paper_features, profile.model)
     paper_rows.append({"model": name, "state_mb": state, "step_peak_mb": r.tensor_peak_mb,
                        "total_mb": state + r.tensor_peak_mb, "rss_increase_mb": r.rss_peak_mb})
 paper_memory = pd.DataFrame(paper_rows).set_index("model")
@@ -165,13 +167,13 @@ paper_memory.round(1)
 
 # %% tags=["nbval-ignore-output"]
 try:
-    training = results.load(cfg.name, "04_training", results_dir)["metrics"]["models"]
+    training = results.load(profile.name, "04_training", results_dir)["metrics"]["models"]
 except FileNotFoundError:
     training = {}
 fit_s = training.get("mmt_modality", {}).get("fit_seconds_mean")
 run.glue("mmt_fit_seconds", float("nan") if fit_s is None else fit_s)
 run.claim(claims.judge_c05(peak_mb / 1000),
-          note=f"batch {cfg.train.batch_size}, {paper_features} features per modality, "
+          note=f"batch {profile.train.batch_size}, {paper_features} features per modality, "
                f"mmt_modality: {peak_mb:.0f} MB of tensors at the peak of a training step "
                f"(locus tokens: {paper_memory.loc['mmt_locus', 'total_mb']:.0f} MB); a GPU "
                "would hold the same tensors plus the memory of its runtime")
@@ -187,8 +189,8 @@ run.claim(claims.judge_c06(fit_s), note=f"measured on {label}")
 # ## Inference latency (claim C13)
 
 # %% tags=["nbval-ignore-output"]
-latency = {name: prof.latency_of(name, paper_features, cfg.model,
-                                 n_samples=cfg.profiling.latency_samples)
+latency = {name: prof.latency_of(name, paper_features, profile.model,
+                                 n_samples=profile.profiling.latency_samples)
            for name in ["mmt_modality", "mmt_locus", "perceiver_io", "early_fusion_mlp"]}
 lat = pd.DataFrame({n: {"batched_ms_per_sample": r.batched_ms_per_sample,
                         "single_p50_ms": r.single_p50_ms, "single_p99_ms": r.single_p99_ms}
@@ -211,12 +213,13 @@ run.claim(claims.judge_c13(latency["mmt_modality"].single_p50_ms),
 
 # %% tags=["nbval-ignore-output"]
 lightning_epoch, plain_epoch = prof.plain_epoch_fn("mmt_modality", 640, paper_features,
-                                                   cfg.train, cfg.model)
-t_lightning = prof.time_callable(lightning_epoch, repeats=cfg.profiling.repeats, warmup=1)
-t_plain = prof.time_callable(plain_epoch, repeats=cfg.profiling.repeats, warmup=1)
+                                                   profile.train, profile.model)
+t_lightning = prof.time_callable(lightning_epoch, repeats=profile.profiling.repeats, warmup=1)
+t_plain = prof.time_callable(plain_epoch, repeats=profile.profiling.repeats, warmup=1)
 overhead = t_lightning.median_s / t_plain.median_s
-throughput = prof.train_gflops("mmt_modality", paper_features, cfg.train.batch_size, cfg.model,
-                               repeats=cfg.profiling.repeats, train_cfg=cfg.train)
+throughput = prof.train_gflops("mmt_modality", paper_features, profile.train.batch_size,
+                               profile.model, repeats=profile.profiling.repeats,
+                               train_cfg=profile.train)
 run.glue("overhead", overhead)
 run.glue("train_gflops", throughput["gflops"])
 pd.DataFrame({"seconds per epoch": {"Lightning": t_lightning.median_s,

@@ -35,18 +35,19 @@ import pandas as pd
 from cancer_alpha import config, datasets, plots, protocol, results, synth
 from cancer_alpha import tuning as tuner
 
-cfg = config.from_parameters(profile, cohort=cohort, model=model, train=train,
+profile = config.from_parameters(profile, cohort=cohort, model=model, train=train,
                              evaluation=evaluation, tuning=tuning)
-run = results.Run("07_real_data", cfg, results_dir)
-seeds = list(cfg.evaluation.seeds)
-models = list(cfg.evaluation.real_data_models or cfg.evaluation.models)
-left_out = [m for m in cfg.evaluation.models if m not in models]
+run = results.Run("07_real_data", profile, results_dir)
+seeds = list(profile.evaluation.seeds)
+models = list(profile.evaluation.real_data_models or profile.evaluation.models)
+left_out = [m for m in profile.evaluation.models if m not in models]
 run.glue("n_seeds", len(seeds))
 run.glue("left_out", ", ".join(left_out) if left_out else "none")
 sets = {"breast_tcga": datasets.load_breast_tcga(), "rosmap": datasets.load_rosmap()}
 run.glue("breast_features", sum(s.n_features for s in sets["breast_tcga"][0].specs))
 run.glue("rosmap_features", sum(s.n_features for s in sets["rosmap"][0].specs))
-run.glue("synth_features", sum(s.n_features for s in synth.World.from_config(cfg.cohort).specs()))
+run.glue("synth_features",
+         sum(s.n_features for s in synth.World.from_config(profile.cohort).specs()))
 pd.DataFrame([{"data set": name, "split": part, "samples": d.n_samples,
                "classes": ", ".join(f"{c} {int((d.y == k).sum())}"
                                     for k, c in enumerate(d.class_names)),
@@ -74,12 +75,12 @@ pd.DataFrame([{"data set": name, "split": part, "samples": d.n_samples,
 # training split, as in Chapter 3.
 
 # %% tags=["remove-output"]
-budget = tuner.real_data_budget(cfg)
+budget = tuner.real_data_budget(profile)
 run.glue("real_trials", budget.tuning.n_trials)
 run.glue("inner_folds", budget.tuning.inner_folds)
 studies = {name: tuner.tune(tr, budget, models) for name, (tr, _) in sets.items()}
 for name, found in studies.items():
-    tuner.save(found, cfg.name, name, results_dir)
+    tuner.save(found, profile.name, name, results_dir)
 tuned = {name: {m: r.best_settings for m, r in found.items()}
          for name, found in studies.items()}
 
@@ -101,8 +102,9 @@ pd.DataFrame({name: {m: round(r.wall_seconds, 1) for m, r in found.items()}
 tables = {}
 for name, (tr, te) in sets.items():
     for recipe, settings in (("published recipe", None), ("tuned", tuned[name])):
-        fits = protocol.fixed_split(tr, te, cfg, models, seeds, n_jobs=cfg.evaluation.n_jobs,
-                                    settings=settings, recipe=recipe)
+        fits = protocol.fixed_split(tr, te, profile, models, seeds,
+                                    n_jobs=profile.evaluation.n_jobs, settings=settings,
+                                    recipe=recipe)
         tables[name, recipe] = protocol.real_data_table(fits, te)
 
 # %% [markdown]

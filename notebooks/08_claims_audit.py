@@ -25,10 +25,10 @@ results_dir = "results"
 # %%
 from cancer_alpha import claims, config, plots, results
 
-cfg = config.from_parameters(profile, cohort=cohort, model=model, train=train,
+profile = config.from_parameters(profile, cohort=cohort, model=model, train=train,
                              evaluation=evaluation, profiling=profiling, ablation=ablation)
-run = results.Run("08_claims_audit", cfg, results_dir)
-rows = results.claims_table(cfg.name, results_dir)
+run = results.Run("08_claims_audit", profile, results_dir)
+rows = results.claims_table(profile.name, results_dir)
 
 # %% [markdown]
 # ## Verdicts at a glance
@@ -63,7 +63,7 @@ table["measured"] = [
     for r in rows
 ]
 shown = ["paper", "claim", "stated", "measured", "device", "verdict", "chapter", "note"]
-if not claims.judges_claims(cfg):
+if not claims.judges_claims(profile):
     shown.insert(shown.index("verdict") + 1, "rule_verdict")
 table.loc[~table["compute"], shown]
 

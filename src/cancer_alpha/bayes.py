@@ -230,16 +230,17 @@ def subset_ceilings(clf: BayesClassifier, data: MultiOmicsData,
     return out
 
 
-def ceiling_curve(cfg: CohortConfig, effect_sizes: Sequence[float], n_samples: int,
+def ceiling_curve(cohort_cfg: CohortConfig, effect_sizes: Sequence[float], n_samples: int,
                   seed: int) -> pd.DataFrame:
-    """Joint and single-modality Bayes accuracy at each effect size (rows) of ``cfg``'s world.
+    """Joint and single-modality Bayes accuracy at each effect size (rows) of
+    ``cohort_cfg``'s world.
 
     Every effect size redraws the same world and the same latent samples (class, tumour
     fraction, copy number), so the curve moves only with the effect size.
     """
     rows = {}
     for e in effect_sizes:
-        world = World.from_config(dataclasses.replace(cfg, effect_size=float(e)))
+        world = World.from_config(dataclasses.replace(cohort_cfg, effect_size=float(e)))
         data = world.sample(n_samples, seed).data
         clf = BayesClassifier(world)
         rows[float(e)] = {"joint": clf.score(data),

@@ -248,9 +248,9 @@ def _warn(message: str) -> None:
 def _profile(args: argparse.Namespace, **train: Any):
     from .config import load_profile
 
-    cfg = load_profile(args.profile)
+    profile = load_profile(args.profile)
     changes = {k: v for k, v in train.items() if v is not None}
-    return cfg.replace(train=changes) if changes else cfg
+    return profile.replace(train=changes) if changes else profile
 
 
 def _read_training_data(args: argparse.Namespace, *, val_fraction: float | None, seed: int):
@@ -380,9 +380,9 @@ def _synthesize(args: argparse.Namespace) -> int:
     from .synth import synthesize
 
     out = output_folder(args.out, "--out", overwrite=args.overwrite)
-    cfg = load_profile(args.profile)
-    n = cfg.cohort.n_samples if args.n_samples is None else args.n_samples
-    cohort = synthesize(cfg.cohort, n_samples=n, seed=args.seed)
+    profile = load_profile(args.profile)
+    n = profile.cohort.n_samples if args.n_samples is None else args.n_samples
+    cohort = synthesize(profile.cohort, n_samples=n, seed=args.seed)
     counts = np.bincount(cohort.y, minlength=len(cohort.class_names))
     _warn_if_untrainable(cohort.data, counts, n)
     write_folder(cohort.data, out, fmt=args.format, overwrite=args.overwrite)
@@ -418,8 +418,8 @@ def _train(args: argparse.Namespace) -> int:
     data_dir = input_folder(args.data, "--data")
     out = output_folder(args.out, "--out", overwrite=args.overwrite,
                         inputs={"--data": data_dir})
-    cfg = _profile(args, max_epochs=args.max_epochs, val_fraction=args.val_fraction)
-    val_fraction = cfg.train.val_fraction
+    profile = _profile(args, max_epochs=args.max_epochs, val_fraction=args.val_fraction)
+    val_fraction = profile.train.val_fraction
     data, dropped = _read_training_data(args, val_fraction=val_fraction, seed=args.seed)
 
     from .datasets.checks import collapse_warning, first_epoch_warning, generic_encoders_note
@@ -443,8 +443,8 @@ def _train(args: argparse.Namespace) -> int:
     else:
         from .training import EpochProgress, fit_neural
 
-        fitted = fit_neural(args.model, data, cfg, seed=args.seed,
-                            callbacks=[EpochProgress(cfg.train.max_epochs, args.model)])
+        fitted = fit_neural(args.model, data, profile, seed=args.seed,
+                            callbacks=[EpochProgress(profile.train.max_epochs, args.model)])
         val = data.subset(fitted.val_index)
         report = classification_report(val.y, _probabilities(fitted, val), data.class_names)
         role = ("early-stopping hold-out: the epoch kept was chosen on these samples, so "
@@ -461,12 +461,12 @@ def _train(args: argparse.Namespace) -> int:
     metrics = {"model": args.model, "validation": report, "validation_role": role,
                "n_validation": val.n_samples, "n_samples": data.n_samples,
                "val_fraction": val_fraction, "epochs": fitted.epochs,
-               "best_epoch": fitted.best_epoch, "seed": args.seed, "profile": cfg.name}
+               "best_epoch": fitted.best_epoch, "seed": args.seed, "profile": profile.name}
     prep = {"constant": args.constant, "dropped_features": dropped,
             "range_check": not args.no_range_check}
-    save_run(fitted, out, model_cfg=cfg.model, metrics=metrics,
+    save_run(fitted, out, model_cfg=profile.model, metrics=metrics,
              feature_names=data.feature_names, overwrite=args.overwrite, preprocessing=prep,
-             settings={"seed": args.seed, "profile": cfg.name, "val_fraction": val_fraction})
+             settings={"seed": args.seed, "profile": profile.name, "val_fraction": val_fraction})
     print(f"scores on the {val.n_samples} {role.split(':')[0]} samples:")
     print(format_report(report))
     print(f"run written to {out}")
@@ -526,7 +526,7 @@ def _cv(args: argparse.Namespace) -> int:
     data_dir = input_folder(args.data, "--data")
     out = output_folder(args.out, "--out", overwrite=args.overwrite,
                         inputs={"--data": data_dir})
-    cfg = _profile(args, max_epochs=args.max_epochs, val_fraction=args.val_fraction)
+    profile = _profile(args, max_epochs=args.max_epochs, val_fraction=args.val_fraction)
     data, dropped = _read_training_data(args, val_fraction=None, seed=args.seeds[0])
     counts = np.bincount(data.y, minlength=data.n_classes)
     smallest = int(counts[counts > 0].min())
@@ -549,11 +549,11 @@ def _cv(args: argparse.Namespace) -> int:
         note = generic_encoders_note(name, data.specs)
         if note:
             _warn(note)
-    cfg = cfg.replace(evaluation={"max_runs": {}})
+    profile = profile.replace(evaluation={"max_runs": {}})
     n_runs = len(args.models) * len(args.seeds) * args.folds
     print(f"{n_runs} fits: {len(args.models)} model(s) x {len(args.seeds)} seed(s) x "
           f"{args.folds} folds", file=sys.stderr)
-    fits = cross_validate(data, cfg, args.models, seeds=args.seeds, n_folds=args.folds,
+    fits = cross_validate(data, profile, args.models, seeds=args.seeds, n_folds=args.folds,
                           n_jobs=args.jobs, keep_proba=True, progress=True)
     rows = []
     for name in args.models:
@@ -577,7 +577,7 @@ def _cv(args: argparse.Namespace) -> int:
     print(text)
     auc_kind = "binary" if data.n_classes == 2 else "macro one-vs-rest"
     summary = {"data": str(data_dir), "models": args.models, "seeds": args.seeds,
-               "folds": args.folds, "profile": cfg.name, "n_samples": data.n_samples,
+               "folds": args.folds, "profile": profile.name, "n_samples": data.n_samples,
                "classes": data.class_names, "roc_auc": auc_kind, "reference": reference,
                "dropped_features": dropped,
                "table": {name: row.to_dict() for name, row in table.iterrows()}}

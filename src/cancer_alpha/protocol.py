@@ -160,7 +160,7 @@ def run_tasks(work: Callable[..., Any], tasks: Sequence[tuple], n_jobs: int = 1,
     return results
 
 
-def cross_validate(data: MultiOmicsData, cfg: Profile, models: Sequence[str], *,
+def cross_validate(data: MultiOmicsData, profile: Profile, models: Sequence[str], *,
                    evals: Mapping[str, MultiOmicsData] | None = None,
                    seeds: Sequence[int] | None = None, n_folds: int | None = None,
                    n_jobs: int | None = None, keep_proba: bool = False,
@@ -171,13 +171,13 @@ def cross_validate(data: MultiOmicsData, cfg: Profile, models: Sequence[str], *,
 
     The split of a seed is shared by all models, so their differences are paired. Fits are
     independent and deterministic given their seed, so they run in ``n_jobs`` processes with
-    identical results. ``cfg.evaluation.max_runs`` caps the runs of named models.
+    identical results. ``profile.evaluation.max_runs`` caps the runs of named models.
     ``settings`` (by model) go on top of the profile's recipe; ``recipe`` labels the fits.
     """
-    seeds = list(cfg.evaluation.seeds if seeds is None else seeds)
-    n_folds = cfg.evaluation.n_folds if n_folds is None else n_folds
-    n_jobs = cfg.evaluation.n_jobs if n_jobs is None else n_jobs
-    caps = dict(cfg.evaluation.max_runs)
+    seeds = list(profile.evaluation.seeds if seeds is None else seeds)
+    n_folds = profile.evaluation.n_folds if n_folds is None else n_folds
+    n_jobs = profile.evaluation.n_jobs if n_jobs is None else n_jobs
+    caps = dict(profile.evaluation.max_runs)
     splits = {seed: stratified_folds(data.y, n_folds, seed) for seed in seeds}
     # run order: fold 0 of every seed, then fold 1, ...; a capped model keeps the first runs,
     # so its runs span as many seeds as possible
@@ -189,7 +189,7 @@ def cross_validate(data: MultiOmicsData, cfg: Profile, models: Sequence[str], *,
             tasks.append((name, seed, fold, tr, te))
     def work(name, seed, fold, tr, te):
         sets = {"cv": data.subset(te), **(evals or {})}
-        return fit_one(name, data.subset(tr), sets, cfg, seed, fold=fold,
+        return fit_one(name, data.subset(tr), sets, profile, seed, fold=fold,
                        keep_proba=keep_proba, analyse=analyse,
                        settings=(settings or {}).get(name), recipe=recipe)
 
@@ -329,7 +329,7 @@ def best_epochs(fits: Sequence[Fit]) -> dict[str, list[int]]:
     return out
 
 
-def training_size_curve(pool: MultiOmicsData, test: MultiOmicsData, cfg: Profile,
+def training_size_curve(pool: MultiOmicsData, test: MultiOmicsData, profile: Profile,
                         models: Sequence[str], sizes: Sequence[int], seeds: Sequence[int],
                         n_jobs: int = 1, *, settings: Mapping[str, Settings] | None = None,
                         all_seeds_up_to: int | None = None) -> list[dict[str, Any]]:
@@ -352,7 +352,7 @@ def training_size_curve(pool: MultiOmicsData, test: MultiOmicsData, cfg: Profile
             tasks += [(name, seed, n, idx) for name in models]
 
     def work(name, seed, n, idx):
-        fit = fit_one(name, pool.subset(idx), {"test": test}, cfg, seed, keep_proba=False,
+        fit = fit_one(name, pool.subset(idx), {"test": test}, profile, seed, keep_proba=False,
                       settings=(settings or {}).get(name))
         return {"model": name, "seed": seed, "n_train": n,
                 "accuracy": fit.metrics["test"]["accuracy"], "fit_seconds": fit.fit_seconds}
@@ -431,7 +431,7 @@ def modality_subset_scores(train: MultiOmicsData, test: MultiOmicsData, profile:
     return run_tasks(work, tasks, n_jobs, cost=lambda t: (t[0] in BASELINES, -len(t[1])))
 
 
-def fixed_split(train: MultiOmicsData, test: MultiOmicsData, cfg: Profile,
+def fixed_split(train: MultiOmicsData, test: MultiOmicsData, profile: Profile,
                 models: Sequence[str], seeds: Sequence[int], n_jobs: int = 1,
                 keep_proba: bool = True, settings: Mapping[str, Settings] | None = None,
                 recipe: str = "published") -> list[Fit]:
@@ -440,7 +440,7 @@ def fixed_split(train: MultiOmicsData, test: MultiOmicsData, cfg: Profile,
     tasks = [(name, seed) for seed in seeds for name in models]
 
     def work(name, seed):
-        return fit_one(name, train, {"test": test}, cfg, seed, keep_proba=keep_proba,
+        return fit_one(name, train, {"test": test}, profile, seed, keep_proba=keep_proba,
                        settings=(settings or {}).get(name), recipe=recipe)
 
     return run_tasks(work, tasks, n_jobs)

@@ -44,43 +44,43 @@ class Variant:
 
 
 def build_variant(variant: Variant, specs: list[ModalitySpec], n_classes: int,
-                  cfg: Profile, seed: int):
+                  profile: Profile, seed: int):
     """The variant's architecture, initialised from ``seed``."""
     import torch
 
     from cancer_alpha.models import build_model
 
     torch.manual_seed(seed)
-    return build_model(variant.model, specs, n_classes, cfg.model)
+    return build_model(variant.model, specs, n_classes, profile.model)
 
 
 FOCAL_GAMMA = 2.0  # the focal loss of the loss ablation when the full model trains without it
 
 
-def loss_variant(cfg: Profile, seeds: tuple[int, ...] = ()) -> Variant:
+def loss_variant(profile: Profile, seeds: tuple[int, ...] = ()) -> Variant:
     """The other loss than the full model's: cross-entropy when it trains with focal loss,
     focal loss (gamma 2) when it trains with cross-entropy."""
-    if cfg.train.focal_gamma > 0:
+    if profile.train.focal_gamma > 0:
         return Variant("cross_entropy", train=(("focal_gamma", 0.0),), seeds=seeds)
     return Variant("focal_loss", train=(("focal_gamma", FOCAL_GAMMA),), seeds=seeds)
 
 
-def dropout_pair(cfg: Profile) -> tuple[str, str]:
+def dropout_pair(profile: Profile) -> tuple[str, str]:
     """(the variant trained with modality dropout, the one trained on complete samples): one
     of them is the full model, whichever its recipe says."""
-    if cfg.train.modality_dropout > 0:
+    if profile.train.modality_dropout > 0:
         return "full", "no_modality_dropout"
     return "modality_dropout", "full"
 
 
-def plan(cfg: Profile, names: Sequence[str] | None = None) -> list[Variant]:
+def plan(profile: Profile, names: Sequence[str] | None = None) -> list[Variant]:
     """Every variant of the chapter with the seeds it is trained with; ``names`` keeps only
     the variants of those names (at both difficulties)."""
-    a = cfg.ablation
+    a = profile.ablation
     seeds = tuple(a.seeds)
     locus = seeds[:a.locus_seeds]
-    cap = (("max_epochs", min(a.locus_max_epochs, cfg.train.max_epochs)),)
-    with_dropout, without = dropout_pair(cfg)
+    cap = (("max_epochs", min(a.locus_max_epochs, profile.train.max_epochs)),)
+    with_dropout, without = dropout_pair(profile)
     out = []
     for d, tag in ((DEFAULT, ""), (EASY, "@easy")):
         out += [Variant(f"full{tag}", difficulty=d, subsets=d == DEFAULT, seeds=seeds),
@@ -88,9 +88,9 @@ def plan(cfg: Profile, names: Sequence[str] | None = None) -> list[Variant]:
                         seeds=seeds),
                 Variant(f"generic_encoders{tag}", model="mmt_generic_encoders", difficulty=d,
                         seeds=seeds)]
-    out.append(loss_variant(cfg, seeds))
+    out.append(loss_variant(profile, seeds))
     out += [Variant(lambda_name(v), train=(("attention_lambda", float(v)),), seeds=seeds)
-            for v in a.lambda_grid if not math.isclose(v, cfg.train.attention_lambda)]
+            for v in a.lambda_grid if not math.isclose(v, profile.train.attention_lambda)]
     out.append(Variant("progressive", train=(("progressive", True),), seeds=seeds))
     if with_dropout == "modality_dropout":
         out.append(Variant("modality_dropout", train=(("modality_dropout", a.modality_dropout),),
@@ -115,17 +115,17 @@ def lambda_name(value: float) -> str:
 
 
 # what each ablation compares: variant, reference (the same seeds of both)
-def comparisons(cfg: Profile) -> dict[str, tuple[str, str]]:
+def comparisons(profile: Profile) -> dict[str, tuple[str, str]]:
     """{ablation: (variant, reference)} of the chapter."""
-    loss = loss_variant(cfg).name
-    with_dropout, without = dropout_pair(cfg)
+    loss = loss_variant(profile).name
+    with_dropout, without = dropout_pair(profile)
     out = {"no_cross_attention": ("no_cross_attention", "full"),
            "no_cross_attention@easy": ("no_cross_attention@easy", "full@easy"),
            "generic_encoders": ("generic_encoders", "full"),
            "generic_encoders@easy": ("generic_encoders@easy", "full@easy"),
            loss: (loss, "full")}
-    out |= {lambda_name(v): (lambda_name(v), "full") for v in cfg.ablation.lambda_grid
-            if not math.isclose(v, cfg.train.attention_lambda)}
+    out |= {lambda_name(v): (lambda_name(v), "full") for v in profile.ablation.lambda_grid
+            if not math.isclose(v, profile.train.attention_lambda)}
     # modality dropout as the change from training on complete samples, whichever is the full
     # model
     out |= {"progressive": ("progressive", "full"),
@@ -145,20 +145,20 @@ class Setting:
     world: Any
 
 
-def settings(cfg: Profile) -> dict[str, Setting]:
+def settings(profile: Profile) -> dict[str, Setting]:
     """The default and the easier difficulty, each with the book's standard cohorts (the
     first ``ablation.test_samples`` of the held-out cohort are scored)."""
     from cancer_alpha.synth import World
 
     out = {}
-    for name, effect in ((DEFAULT, cfg.cohort.effect_size),
-                         (EASY, cfg.ablation.easy_effect_size)):
-        c = cfg.replace(cohort={"effect_size": effect})
+    for name, effect in ((DEFAULT, profile.cohort.effect_size),
+                         (EASY, profile.ablation.easy_effect_size)):
+        c = profile.replace(cohort={"effect_size": effect})
         world = World.from_config(c.cohort)
-        seed = cfg.evaluation.data_seed
-        n_test = min(cfg.ablation.test_samples, cfg.evaluation.test_samples)
+        seed = profile.evaluation.data_seed
+        n_test = min(profile.ablation.test_samples, profile.evaluation.test_samples)
         out[name] = Setting(float(effect), world.sample(c.cohort.n_samples, seed).data,
-                            world.sample(cfg.evaluation.test_samples, seed + 1).data.subset(
+                            world.sample(profile.evaluation.test_samples, seed + 1).data.subset(
                                 np.arange(n_test)), np.asarray(world.joint_loci), world)
     return out
 

@@ -34,7 +34,7 @@ def subset_accuracy(predict_proba: Callable[[MultiOmicsData], np.ndarray],
             for s in modality_subsets(data.modalities)}
 
 
-def run_variant(variant: Variant, seed: int, setting: Setting, cfg: Profile) -> dict[str, Any]:
+def run_variant(variant: Variant, seed: int, setting: Setting, profile: Profile) -> dict[str, Any]:
     """Train (or only initialise) one variant with one seed and measure it, on one torch
     thread: as in a worker process, so that results do not depend on ``n_jobs``, and because
     these small models lose more to thread synchronisation than they gain on a shared CPU."""
@@ -43,12 +43,12 @@ def run_variant(variant: Variant, seed: int, setting: Setting, cfg: Profile) -> 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return _run_variant(variant, seed, setting, cfg)
+        return _run_variant(variant, seed, setting, profile)
     finally:
         torch.set_num_threads(threads)
 
 
-def _run_variant(variant: Variant, seed: int, setting: Setting, cfg: Profile) -> dict[str, Any]:
+def _run_variant(variant: Variant, seed: int, setting: Setting, profile: Profile) -> dict[str, Any]:
     import time
 
     from cancer_alpha.models.complexity import count_parameters
@@ -58,18 +58,18 @@ def _run_variant(variant: Variant, seed: int, setting: Setting, cfg: Profile) ->
     if variant.shuffled_labels:
         train = train.subset(np.arange(train.n_samples))
         train.y = np.random.default_rng(10_000 + seed).permutation(train.y)
-    model = build_variant(variant, list(train.specs), train.n_classes, cfg, seed)
-    tcfg = variant.train_config(cfg.train)
+    model = build_variant(variant, list(train.specs), train.n_classes, profile, seed)
+    tcfg = variant.train_config(profile.train)
     t0 = time.perf_counter()
     if variant.untrained:
         fitted = FittedModel(variant.name, model.eval(), Standardizer().fit(train),
                              list(train.specs), list(train.class_names), [], 0, -1, 0.0)
     else:
-        fitted = fit_neural(variant.name, train, cfg, seed, train_cfg=tcfg, model=model)
+        fitted = fit_neural(variant.name, train, profile, seed, train_cfg=tcfg, model=model)
     fit_seconds = time.perf_counter() - t0
     test = setting.test
     proba = fitted.predict_proba(test)
-    head = test.subset(np.arange(min(cfg.ablation.attention_samples, test.n_samples)))
+    head = test.subset(np.arange(min(profile.ablation.attention_samples, test.n_samples)))
     row: dict[str, Any] = {
         "variant": variant.name, "seed": seed, "difficulty": variant.difficulty,
         "metrics": classification_metrics(test.y, proba),
@@ -93,14 +93,15 @@ def _cost(variant: Variant) -> int:
     return 1 if variant.train_config(TrainConfig()).progressive else 2
 
 
-def run_all(cfg: Profile, data: Mapping[str, Setting], variants: Sequence[Variant] | None = None,
-            n_jobs: int | None = None) -> list[dict[str, Any]]:
+def run_all(profile: Profile, data: Mapping[str, Setting],
+            variants: Sequence[Variant] | None = None, n_jobs: int | None = None
+            ) -> list[dict[str, Any]]:
     """Every (variant, seed) run, in ``n_jobs`` processes; rows in plan order."""
     from cancer_alpha.protocol import run_tasks
 
-    variants = plan(cfg) if variants is None else list(variants)
+    variants = plan(profile) if variants is None else list(variants)
     # the generator itself stays here: workers need the samples only
     light = {k: dataclasses.replace(v, world=None) for k, v in data.items()}
-    tasks = [(v, s, light[v.difficulty], cfg) for v in variants for s in v.seeds]
-    return run_tasks(run_variant, tasks, cfg.evaluation.n_jobs if n_jobs is None else n_jobs,
+    tasks = [(v, s, light[v.difficulty], profile) for v in variants for s in v.seeds]
+    return run_tasks(run_variant, tasks, profile.evaluation.n_jobs if n_jobs is None else n_jobs,
                      cost=lambda t: _cost(t[0]))

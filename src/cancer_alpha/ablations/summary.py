@@ -51,20 +51,21 @@ def paired(rows: Sequence[Mapping[str, Any]], variant: str, reference: str,
             "relative_percent_ci95": [100 * x for x in d["relative_ci95"]]}
 
 
-def ablation_table(rows: Sequence[Mapping[str, Any]], cfg: Profile) -> dict[str, dict[str, Any]]:
+def ablation_table(rows: Sequence[Mapping[str, Any]], profile: Profile
+                   ) -> dict[str, dict[str, Any]]:
     """{ablation: paired difference from its reference} for every ablation of the chapter
     whose variant and reference both have runs among ``rows``."""
     trained = {r["variant"] for r in rows}
-    return {name: paired(rows, v, ref) for name, (v, ref) in comparisons(cfg).items()
+    return {name: paired(rows, v, ref) for name, (v, ref) in comparisons(profile).items()
             if v in trained and ref in trained}
 
 
-def lambda_sweep(rows: Sequence[Mapping[str, Any]], cfg: Profile) -> list[dict[str, Any]]:
+def lambda_sweep(rows: Sequence[Mapping[str, Any]], profile: Profile) -> list[dict[str, Any]]:
     """Per attention-sparsity weight: accuracy and attention entropy (mean, sd over seeds)."""
-    values = sorted({*cfg.ablation.lambda_grid, cfg.train.attention_lambda})
+    values = sorted({*profile.ablation.lambda_grid, profile.train.attention_lambda})
     out = []
     for v in values:
-        name = "full" if math.isclose(v, cfg.train.attention_lambda) else lambda_name(v)
+        name = "full" if math.isclose(v, profile.train.attention_lambda) else lambda_name(v)
         runs = list(runs_of(rows, name).values())
         acc = mean_sd([r["accuracy"] for r in runs])
         ent = mean_sd([r["attention_entropy"] for r in runs])

@@ -50,7 +50,7 @@ _BUILDERS: dict[str, _Builder] = {
 MODEL_NAMES: tuple[str, ...] = tuple(_BUILDERS)
 
 
-def build_model(name: str, specs: list[ModalitySpec], n_classes: int, cfg: ModelConfig
+def build_model(name: str, specs: list[ModalitySpec], n_classes: int, model_cfg: ModelConfig
                 ) -> nn.Module:
     """The named model for these modalities and classes."""
     _require(name in _BUILDERS, "model", "name", name, f"one of {list(MODEL_NAMES)}")
@@ -60,7 +60,7 @@ def build_model(name: str, specs: list[ModalitySpec], n_classes: int, cfg: Model
     _require(len(set(names)) == len(names), "model", "specs", names, "distinct modality names")
     _require(isinstance(n_classes, int) and n_classes >= 2, "model", "n_classes", n_classes,
              "an integer >= 2")
-    return _BUILDERS[name](list(specs), n_classes, cfg)
+    return _BUILDERS[name](list(specs), n_classes, model_cfg)
 
 
 @contextmanager

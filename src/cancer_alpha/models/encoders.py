@@ -565,19 +565,20 @@ ENCODERS: dict[str, type[nn.Module]] = {
 }
 
 
-def build_encoder(spec: ModalitySpec, cfg: ModelConfig, *, sequence: bool = False,
+def build_encoder(spec: ModalitySpec, model_cfg: ModelConfig, *, sequence: bool = False,
                   generic: bool = False) -> nn.Module:
     """The encoder for a modality's kind; a generic MLP for other kinds or when ``generic``."""
     if generic or spec.kind not in ENCODERS:
-        return MLPEncoder(spec.n_features, cfg.d_model, cfg.ff_mult, cfg.dropout, sequence)
+        return MLPEncoder(spec.n_features, model_cfg.d_model, model_cfg.ff_mult,
+                          model_cfg.dropout, sequence)
     if spec.kind == "methylation":
-        return MethylationEncoder(spec.n_features, cfg.d_model, cfg.ff_mult, cfg.dropout,
-                                  sequence)
+        return MethylationEncoder(spec.n_features, model_cfg.d_model, model_cfg.ff_mult,
+                                  model_cfg.dropout, sequence)
     if spec.kind == "fragmentomics":
-        return FragmentomicsEncoder(spec.n_features, cfg.d_model, cfg.dropout, sequence,
-                                    cfg.conv_channels, pool=cfg.fragment_pool)
-    return CNAEncoder(spec.n_features, cfg.d_model, cfg.dropout, sequence, cfg.conv_channels,
-                      stride=cfg.cna_stride)
+        return FragmentomicsEncoder(spec.n_features, model_cfg.d_model, model_cfg.dropout, sequence,
+                                    model_cfg.conv_channels, pool=model_cfg.fragment_pool)
+    return CNAEncoder(spec.n_features, model_cfg.d_model, model_cfg.dropout, sequence,
+                      model_cfg.conv_channels, stride=model_cfg.cna_stride)
 
 
 def encode_present(encoder: nn.Module, x: Tensor, present: Tensor, out_shape: tuple[int, ...]

@@ -117,22 +117,24 @@ class TabTransformerClassifier(_FlatInputs):
     composite loss (the MMT paper's regulariser of its own model) does not apply to this peer.
     """
 
-    def __init__(self, specs: list[ModalitySpec], n_classes: int, cfg: ModelConfig):
+    def __init__(self, specs: list[ModalitySpec], n_classes: int, model_cfg: ModelConfig):
         super().__init__(specs)
-        n, nb = int(self.token_modality.numel()), cfg.n_bins
+        n, nb = int(self.token_modality.numel()), model_cfg.n_bins
         levels = torch.arange(1, nb, dtype=torch.float64) / nb
         self.register_buffer("bin_edges", torch.special.ndtri(levels).float().repeat(n, 1))
         self.register_buffer("bins_fitted", torch.tensor(False))
         self.net = TabTransformer(
-            categories=(nb,) * n, num_continuous=n, dim=cfg.tab_token_dim, depth=cfg.n_layers,
-            heads=max(1, cfg.tab_token_dim // cfg.tab_dim_head), dim_head=cfg.tab_dim_head,
-            dim_out=cfg.d_model, mlp_hidden_mults=(),
+            categories=(nb,) * n, num_continuous=n, dim=model_cfg.tab_token_dim,
+            depth=model_cfg.n_layers,
+            heads=max(1, model_cfg.tab_token_dim // model_cfg.tab_dim_head),
+            dim_head=model_cfg.tab_dim_head,
+            dim_out=model_cfg.d_model, mlp_hidden_mults=(),
             mlp_act=nn.ReLU(), num_special_tokens=1, attn_dropout=0.0,
-            ff_dropout=cfg.dropout, num_residual_streams=1,
+            ff_dropout=model_cfg.dropout, num_residual_streams=1,
         )
         for attention, _ in self.net.transformer.layers:  # the same weights, a fused kernel
             attention.branch.fn = _FusedTabAttention(attention.branch.fn)
-        self.head = ClassifierHead(cfg.d_model, n_classes, cfg.dropout)
+        self.head = ClassifierHead(model_cfg.d_model, n_classes, model_cfg.dropout)
 
     @property
     def return_attention(self) -> bool:
@@ -200,22 +202,23 @@ class PerceiverIOClassifier(_FlatInputs):
     and its width a free choice.
     """
 
-    def __init__(self, specs: list[ModalitySpec], n_classes: int, cfg: ModelConfig):
+    def __init__(self, specs: list[ModalitySpec], n_classes: int, model_cfg: ModelConfig):
         super().__init__(specs)
-        n, d = int(self.token_modality.numel()), cfg.d_model
-        w = max(d // cfg.perceiver_width_divisor, cfg.n_heads)  # at least a channel per head
+        n, d = int(self.token_modality.numel()), model_cfg.d_model
+        # at least a channel per head
+        w = max(d // model_cfg.perceiver_width_divisor, model_cfg.n_heads)
         self.value_weight = nn.Parameter(torch.randn(n, w) * 0.02)
         self.value_bias = nn.Parameter(torch.zeros(n, w))
         self.modality_embedding = nn.Parameter(torch.randn(len(self.specs), w) * 0.02)
         pos = torch.cat([sinusoidal_encoding(feature_positions(s), w) for s in self.specs])
         self.register_buffer("position_encoding", pos, persistent=False)  # (N, W)
         self.net = PerceiverIO(
-            depth=cfg.n_layers, dim=w, queries_dim=d, logits_dim=None,
-            num_latents=cfg.n_latents, latent_dim=w, cross_heads=1, cross_dim_head=w,
-            latent_heads=cfg.n_heads, latent_dim_head=w // cfg.n_heads, decoder_ff=True,
+            depth=model_cfg.n_layers, dim=w, queries_dim=d, logits_dim=None,
+            num_latents=model_cfg.n_latents, latent_dim=w, cross_heads=1, cross_dim_head=w,
+            latent_heads=model_cfg.n_heads, latent_dim_head=w // model_cfg.n_heads, decoder_ff=True,
         )
         self.query = nn.Parameter(torch.randn(1, d) * 0.02)  # the classification query
-        self.head = ClassifierHead(d, n_classes, cfg.dropout)
+        self.head = ClassifierHead(d, n_classes, model_cfg.dropout)
 
     def forward(self, x: dict[str, Tensor], mask: Tensor) -> ModelOutput:
         values, present = self.flat(x, mask)  # (B, N)
@@ -232,14 +235,15 @@ class EarlyFusionMLP(_FlatInputs):
     """Early fusion: an MLP over all features side by side, missing modalities zeroed and the
     modality mask appended so that a zero can be told from a missing value."""
 
-    def __init__(self, specs: list[ModalitySpec], n_classes: int, cfg: ModelConfig):
+    def __init__(self, specs: list[ModalitySpec], n_classes: int, model_cfg: ModelConfig):
         super().__init__(specs)
-        n, d, hidden = int(self.token_modality.numel()), cfg.d_model, cfg.d_model * cfg.ff_mult
+        n, d = int(self.token_modality.numel()), model_cfg.d_model
+        hidden = d * model_cfg.ff_mult
         self.net = nn.Sequential(
             Linear(n + len(self.specs), hidden), BatchNorm1d(hidden), nn.GELU(),
-            nn.Dropout(cfg.dropout), Linear(hidden, d), nn.GELU(),
+            nn.Dropout(model_cfg.dropout), Linear(hidden, d), nn.GELU(),
         )
-        self.head = ClassifierHead(d, n_classes, cfg.dropout)
+        self.head = ClassifierHead(d, n_classes, model_cfg.dropout)
 
     def forward(self, x: dict[str, Tensor], mask: Tensor) -> ModelOutput:
         values, _ = self.flat(x, mask)
@@ -254,16 +258,16 @@ class LateFusion(nn.Module):
     feed-forward with layer normalisation, and the classification head. ``modality_weights``
     (B, M) are returned."""
 
-    def __init__(self, specs: list[ModalitySpec], n_classes: int, cfg: ModelConfig):
+    def __init__(self, specs: list[ModalitySpec], n_classes: int, model_cfg: ModelConfig):
         super().__init__()
         self.specs = list(specs)
-        d = cfg.d_model
-        self.encoders = nn.ModuleDict({s.name: build_encoder(s, cfg) for s in self.specs})
+        d = model_cfg.d_model
+        self.encoders = nn.ModuleDict({s.name: build_encoder(s, model_cfg) for s in self.specs})
         self.importance = Linear(d, 1, bias=False)  # the modality_bias is the offset
         self.modality_bias = nn.Parameter(torch.zeros(len(self.specs)))
-        self.ff = FeedForward(d, cfg.ff_mult, cfg.dropout)
+        self.ff = FeedForward(d, model_cfg.ff_mult, model_cfg.dropout)
         self.aux_heads = nn.ModuleDict({s.name: Linear(d, n_classes) for s in self.specs})
-        self.head = ClassifierHead(d, n_classes, cfg.dropout)
+        self.head = ClassifierHead(d, n_classes, model_cfg.dropout)
 
     def forward(self, x: dict[str, Tensor], mask: Tensor) -> ModelOutput:
         d = self.importance.in_features

@@ -103,16 +103,16 @@ class MultiModalTransformer(nn.Module):
 
     return_attention: bool = True
 
-    def __init__(self, specs: list[ModalitySpec], n_classes: int, cfg: ModelConfig, *,
+    def __init__(self, specs: list[ModalitySpec], n_classes: int, model_cfg: ModelConfig, *,
                  token_mode: str | None = None, cross_attention: bool = True,
                  generic_encoders: bool = False):
         super().__init__()
         self.specs = list(specs)
-        self.token_mode = token_mode or cfg.token_mode
+        self.token_mode = token_mode or model_cfg.token_mode
         locus = self.token_mode == "locus"
-        d = cfg.d_model
+        d = model_cfg.d_model
         self.encoders = nn.ModuleDict({
-            s.name: build_encoder(s, cfg, sequence=locus, generic=generic_encoders)
+            s.name: build_encoder(s, model_cfg, sequence=locus, generic=generic_encoders)
             for s in self.specs
         })
         # tokens per modality: one per `pool` features in locus mode (pool = 1 except for
@@ -134,10 +134,11 @@ class MultiModalTransformer(nn.Module):
         self.register_buffer("attention_keys", other_group_tokens(self.counts),
                              persistent=False)  # (N, Nk)
         self.fusion = nn.ModuleList([
-            CrossModalBlock(d, cfg.n_heads, cfg.ff_mult, cfg.dropout) for _ in range(cfg.n_layers)
+            CrossModalBlock(d, model_cfg.n_heads, model_cfg.ff_mult, model_cfg.dropout)
+            for _ in range(model_cfg.n_layers)
         ]) if cross_attention else None
         self.aux_heads = nn.ModuleDict({s.name: Linear(d, n_classes) for s in self.specs})
-        self.head = ClassifierHead(d, n_classes, cfg.dropout)
+        self.head = ClassifierHead(d, n_classes, model_cfg.dropout)
 
     def forward(self, x: dict[str, Tensor], mask: Tensor) -> ModelOutput:
         """``x``: {modality: (B, P_m)}, ``mask`` (B, M) -> ModelOutput."""

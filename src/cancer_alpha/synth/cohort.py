@@ -98,12 +98,13 @@ class World:
     cna: CopyNumberModel
 
     @classmethod
-    def from_config(cls, cfg: CohortConfig) -> World:
-        """Draw the world's parameters from ``cfg.world_seed``."""
+    def from_config(cls, cohort_cfg: CohortConfig) -> World:
+        """Draw the world's parameters from ``cohort_cfg.world_seed``."""
         genome_rng, prior_rng, meth_rng, frag_rng, cna_rng = (
-            np.random.default_rng(s) for s in np.random.SeedSequence(cfg.world_seed).spawn(5))
-        k = len(cfg.class_names)
-        loci = genome_bins(cfg.n_loci)
+            np.random.default_rng(s)
+            for s in np.random.SeedSequence(cohort_cfg.world_seed).spawn(5))
+        k = len(cohort_cfg.class_names)
+        loci = genome_bins(cohort_cfg.n_loci)
         chrom = loci["chrom_index"].to_numpy()
         n_chrom = len(HG38_AUTOSOMES)
         counts = np.bincount(chrom, minlength=n_chrom)
@@ -113,32 +114,35 @@ class World:
         # many loci as needed so that they do not all share one segment
         reserved, held = [], 0
         for c in genome_rng.permutation(n_chrom):
-            if held >= 2 * cfg.n_joint_loci or n_chrom - len(reserved) <= MIN_DRIVER_CHROMOSOMES:
+            if (held >= 2 * cohort_cfg.n_joint_loci
+                    or n_chrom - len(reserved) <= MIN_DRIVER_CHROMOSOMES):
                 break
             reserved.append(c)
             held += counts[c]
-        require(held >= cfg.n_joint_loci, "cohort", "n_joint_loci", cfg.n_joint_loci,
+        require(held >= cohort_cfg.n_joint_loci, "cohort", "n_joint_loci", cohort_cfg.n_joint_loci,
                  f"at most {held} (the loci left on chromosomes free of copy-number drivers)")
         pool = np.flatnonzero(np.isin(chrom, reserved))
-        joint = np.sort(genome_rng.choice(pool, size=cfg.n_joint_loci, replace=False))
+        joint = np.sort(genome_rng.choice(pool, size=cohort_cfg.n_joint_loci, replace=False))
         candidates = np.setdiff1d(np.arange(n_chrom), reserved)
         signs = np.resize([1, -1], k - 1)
         coupling = np.r_[0, genome_rng.permutation(signs)]
 
-        n_levels = round(cfg.max_tumour_fraction / cfg.tumour_fraction_resolution)
-        levels = cfg.tumour_fraction_resolution * np.arange(n_levels + 1)
+        n_levels = round(cohort_cfg.max_tumour_fraction / cohort_cfg.tumour_fraction_resolution)
+        levels = cohort_cfg.tumour_fraction_resolution * np.arange(n_levels + 1)
         prior = np.zeros((k, n_levels + 1))
         prior[0, 0] = 1.0
         for i in range(1, k):
             mean, shape = prior_rng.uniform(*FRACTION_MEAN), prior_rng.uniform(*FRACTION_SHAPE)
-            prior[i, 1:] = fraction_prior(levels[1:], cfg.tumour_fraction_resolution, mean, shape)
+            prior[i, 1:] = fraction_prior(levels[1:], cohort_cfg.tumour_fraction_resolution,
+                                          mean, shape)
 
-        e = cfg.effect_size
+        e = cohort_cfg.effect_size
         return cls(
-            config=cfg, loci=loci, fraction_levels=levels, fraction_prior=prior,
+            config=cohort_cfg, loci=loci, fraction_levels=levels, fraction_prior=prior,
             joint_loci=joint,
-            methylation=MethylationModel.draw(meth_rng, cfg.n_loci, k, joint, coupling, e),
-            fragments=FragmentModel.draw(frag_rng, cfg.n_fragment_bins, k, cfg.n_fragments, e),
+            methylation=MethylationModel.draw(meth_rng, cohort_cfg.n_loci, k, joint, coupling, e),
+            fragments=FragmentModel.draw(frag_rng, cohort_cfg.n_fragment_bins, k,
+                                         cohort_cfg.n_fragments, e),
             cna=CopyNumberModel.draw(cna_rng, chrom, bin_mb, k, candidates, e),
         )
 
@@ -194,7 +198,7 @@ class World:
                  "n_samples", n_samples, "a positive integer")
         require(isinstance(seed, int | np.integer) and seed >= 0, "sample", "seed", seed,
                  "an integer >= 0")
-        cfg, n, k = self.config, int(n_samples), self.n_classes
+        cohort_cfg, n, k = self.config, int(n_samples), self.n_classes
         class_rng, frac_rng, cna_rng, meth_rng, frag_rng, miss_rng = (
             np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(6))
 
@@ -208,27 +212,27 @@ class World:
             f = self.sample_tumour_fraction(y, frac_rng)
         else:
             f = np.broadcast_to(np.asarray(tumour_fraction, float), (n,)).copy()
-            require(bool(np.all((f >= 0) & (f <= cfg.max_tumour_fraction))), "sample",
+            require(bool(np.all((f >= 0) & (f <= cohort_cfg.max_tumour_fraction))), "sample",
                      "tumour_fraction", tumour_fraction,
-                     f"values in [0, max_tumour_fraction={cfg.max_tumour_fraction}]")
+                     f"values in [0, max_tumour_fraction={cohort_cfg.max_tumour_fraction}]")
         f = np.where(y == 0, 0.0, f)
 
         cn_states = self.cna.sample_states(y, cna_rng)
         x: dict[str, np.ndarray] = {}
         counts = None
-        if "cna" in cfg.modalities:
+        if "cna" in cohort_cfg.modalities:
             x["cna"] = self.cna.sample(y, f, cna_rng, copy_number=cn_states)[0]
-        if "methylation" in cfg.modalities:
+        if "methylation" in cohort_cfg.modalities:
             x["methylation"] = self.methylation.sample(y, f, cn_states, meth_rng)
-        if "fragmentomics" in cfg.modalities:
+        if "fragmentomics" in cohort_cfg.modalities:
             counts = self.fragments.sample(y, f, frag_rng)
-            x["fragmentomics"] = counts / cfg.n_fragments
+            x["fragmentomics"] = counts / cohort_cfg.n_fragments
 
         mask = self._missingness(n, miss_rng)
-        for j, m in enumerate(cfg.modalities):
+        for j, m in enumerate(cohort_cfg.modalities):
             x[m][~mask[:, j]] = np.nan
         data = MultiOmicsData(
-            specs=self.specs(), x={m: x[m] for m in cfg.modalities}, mask=mask, y=y,
+            specs=self.specs(), x={m: x[m] for m in cohort_cfg.modalities}, mask=mask, y=y,
             class_names=self.class_names, feature_names=self._feature_names(),
         )
         return Cohort(data=data, y=y, class_names=self.class_names, tumour_fraction=f,
@@ -254,9 +258,11 @@ class World:
         return {m: names[m] for m in self.config.modalities}
 
 
-def synthesize(cfg: CohortConfig, n_samples: int | None = None, seed: int = 0) -> Cohort:
-    """Draw a cohort of ``n_samples`` (default ``cfg.n_samples``) from ``cfg``'s world."""
-    return World.from_config(cfg).sample(cfg.n_samples if n_samples is None else n_samples, seed)
+def synthesize(cohort_cfg: CohortConfig, n_samples: int | None = None, seed: int = 0) -> Cohort:
+    """Draw a cohort of ``n_samples`` (default ``cohort_cfg.n_samples``) from
+    ``cohort_cfg``'s world."""
+    n = cohort_cfg.n_samples if n_samples is None else n_samples
+    return World.from_config(cohort_cfg).sample(n, seed)
 
 
 def standard_cohorts(profile: Profile) -> tuple[Cohort, Cohort]:

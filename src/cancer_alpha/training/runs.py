@@ -234,9 +234,9 @@ def _load_neural(run: Path, config: dict[str, Any], specs: list[ModalitySpec],
     if not isinstance(raw_cfg, dict):
         raise _malformed(run, "config.json has no 'model_config' object")
     try:
-        cfg = ModelConfig(**{k: tuple(v) if isinstance(v, list) else v
+        model_cfg = ModelConfig(**{k: tuple(v) if isinstance(v, list) else v
                              for k, v in raw_cfg.items()})
-        model = build_model(config["model"], specs, len(config["class_names"]), cfg)
+        model = build_model(config["model"], specs, len(config["class_names"]), model_cfg)
     except (TypeError, ValueError) as exc:
         raise _malformed(run, f"config.json: model_config does not build model "
                               f"{config['model']!r} ({exc})") from None
