@@ -82,8 +82,9 @@ tuning_path = tuner.save(studies, profile.name, "synthetic", results_dir)
 
 # %%
 summary = pd.DataFrame({m: {"trials": r.n_trials, "pruned": r.n_pruned,
-                            "inner folds": r.inner_folds,
-                            "best log-loss": round(r.best_value, 4), "budget": r.note or "equal"}
+                            "inner folds": r.inner_folds or "—",
+                            "best log-loss": f"{r.best_value:.4f}" if r.inner_folds else "—",
+                            "budget": r.note or "equal"}
                         for m, r in studies.items()}).T
 summary
 

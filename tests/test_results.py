@@ -102,3 +102,16 @@ def test_glue_stores_numpy_scalars_as_plain_numbers(tmp_path, monkeypatch):
     assert type(seen["acc"]) is float and repr(seen["acc"]) == "0.625"
     assert type(seen["n"]) is int
     assert run.metrics["glued"] == {"acc": 0.625, "n": 3}
+
+
+def test_jsonable_makes_numpy_tuples_and_non_finite_floats_plain_json():
+    import json
+
+    import numpy as np
+
+    from cancer_alpha.jsonable import jsonable
+
+    value = {1: (np.float32(0.5), np.int64(3)), "a": [float("nan"), np.inf, np.arange(2)]}
+    plain = jsonable(value)
+    assert plain == {"1": [0.5, 3], "a": [None, None, [0, 1]]}
+    json.dumps(plain, allow_nan=False)  # valid JSON: no NaN or Infinity tokens

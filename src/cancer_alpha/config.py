@@ -489,8 +489,9 @@ class TuningConfig:
     # the locus-token transformer costs tens of times a modality-token fit on a CPU: it takes
     # the training recipe tuned for the modality-token model, then this many trials of its own
     # over the settings of its architecture, scored on this many inner folds (0 trials: the
-    # modality-token model's tuned settings, architecture included, as they are)
-    locus_trials: int = 4
+    # modality-token model's tuned settings, architecture included, as they are; on the
+    # paper profile a study of 4 trials would cost about as much as all the others together)
+    locus_trials: int = 0
     locus_inner_folds: int = 2
     # the real data sets of Chapter 7: every model the same number of trials there too (their
     # training splits hold a few hundred samples, but up to 600 features per sample)
@@ -529,7 +530,9 @@ class Profile:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict (tuples as lists), as stored in run records."""
-        return _plain(dataclasses.asdict(self))
+        from .jsonable import jsonable
+
+        return jsonable(dataclasses.asdict(self))
 
     def replace(self, **sections: Mapping[str, Any]) -> Profile:
         """A copy with some settings of some sections replaced, validated."""
@@ -539,14 +542,6 @@ class Profile:
             if _known_section(name)
         }
         return dataclasses.replace(self, **updated)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
 
 
 def _known_section(name: str) -> bool:

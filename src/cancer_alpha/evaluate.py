@@ -10,6 +10,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .jsonable import jsonable
+
 
 def expected_calibration_error(y: np.ndarray, proba: np.ndarray, n_bins: int = 15) -> float:
     """Top-label expected calibration error with equal-width confidence bins (Guo et al. 2017)."""
@@ -119,11 +121,7 @@ def json_safe(value, reasons: dict[str, str] | None = None):
         return out
     if isinstance(value, list | tuple):
         return [json_safe(v, reasons) for v in value]
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        return float(value) if np.isfinite(value) else None
-    return value
+    return jsonable(value)
 
 
 def format_report(report: dict) -> str:

@@ -7,19 +7,19 @@ executes, and saves one JSON file atomically at its end. The claims audit reads 
 from __future__ import annotations
 
 import json
-import math
 import os
 import platform
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from .claims import CLAIMS, Judgement, for_profile
 from .config import Profile
+from .jsonable import jsonable
 
 
 def results_root(results_dir: str | os.PathLike[str] | None = None) -> Path:
@@ -89,19 +89,6 @@ def package_versions() -> dict[str, str]:
     return out
 
 
-def _jsonable(value: Any) -> Any:
-    """Numpy scalars/arrays, tuples and non-finite floats made JSON-safe."""
-    if hasattr(value, "tolist"):
-        value = value.tolist()
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 class Run:
     """The record of one chapter's execution at one profile."""
 
@@ -122,7 +109,7 @@ class Run:
 
     def metric(self, key: str, value: Any) -> Any:
         """Record one chapter metric; returns the value."""
-        self.metrics[key] = _jsonable(value)
+        self.metrics[key] = jsonable(value)
         return value
 
     def claim(self, judgement: Judgement, *, note: str = "",
@@ -137,7 +124,7 @@ class Run:
         overruled = "" if j.rule_verdict is None else \
             f"the rule alone: {j.rule_verdict} ({j.rule_reason})"
         entry = {"id": j.claim, "claim": c.text, "stated": c.stated,
-                 "measured": _jsonable(j.measured), "spread": _jsonable(j.spread),
+                 "measured": jsonable(j.measured), "spread": jsonable(j.spread),
                  "unit": j.unit, "device": device or self.device, "verdict": j.verdict,
                  "note": "; ".join(t for t in (j.reason, overruled, note) if t),
                  "chapter": self.chapter, "paper": c.source, "reason": j.reason,
@@ -164,7 +151,7 @@ class Run:
             else value
         glue(name, plain, display=display)
         if isinstance(plain, int | float | str | bool):
-            self.metrics.setdefault("glued", {})[name] = _jsonable(plain)
+            self.metrics.setdefault("glued", {})[name] = jsonable(plain)
         return value
 
     def inputs(self) -> dict[str, str]:
@@ -194,7 +181,7 @@ class Run:
     def save(self) -> Path:
         """Write results/<profile>/<chapter>.json atomically; returns its path."""
         path = self.dir / f"{self.chapter}.json"
-        atomic_write_text(path, json.dumps(_jsonable(self.record()), indent=2) + "\n")
+        atomic_write_text(path, json.dumps(jsonable(self.record()), indent=2) + "\n")
         return path
 
 

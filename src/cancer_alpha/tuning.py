@@ -285,10 +285,10 @@ def _study_task(name: str, data: MultiOmicsData, profile: Profile, base: Setting
                 ) -> StudyResult:
     t = profile.tuning
     if name in INHERITS and t.locus_trials == 0:
-        note = (f"no study of its own: the settings tuned for {INHERITS[name]}, scored on "
-                f"{t.locus_inner_folds} inner folds")
-        return run_study(name, data, profile, n_trials=0, inner_folds=t.locus_inner_folds,
-                         base=base, note=note)
+        # no study and no score: scoring alone would cost as much as several full studies of
+        # the other models
+        note = f"no study of its own: the settings tuned for {INHERITS[name]}"
+        return StudyResult(name, merge(base), float("nan"), 0, 0, 0.0, 0, note)
     if name in INHERITS:
         note = (f"{t.locus_trials} trials on {t.locus_inner_folds} inner folds over its "
                 f"architecture, after the training recipe tuned for {INHERITS[name]}")
@@ -366,6 +366,7 @@ def save(results: Mapping[str, StudyResult], profile: str, name: str = "syntheti
     not at all."""
     import optuna
 
+    from .jsonable import jsonable
     from .results import atomic_write_text
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -385,9 +386,9 @@ def save(results: Mapping[str, StudyResult], profile: str, name: str = "syntheti
         os.replace(tmp, db)
     finally:
         tmp.unlink(missing_ok=True)
-    summary = {m: r.summary() for m, r in results.items()}
+    summary = jsonable({m: r.summary() for m, r in results.items()})
     path = folder / f"{name}.json"
-    atomic_write_text(path, json.dumps(summary, indent=2) + "\n")
+    atomic_write_text(path, json.dumps(summary, indent=2, allow_nan=False) + "\n")
     return path
 
 

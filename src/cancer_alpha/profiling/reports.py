@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from cancer_alpha.jsonable import jsonable
+
 MB = 1e6
 
 
@@ -19,17 +21,7 @@ Numbers = Sequence[float] | np.ndarray
 class _Report:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-friendly dict (tuples as lists, numpy scalars as Python numbers)."""
-        return _plain(dataclasses.asdict(self))  # type: ignore[call-overload]
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
+        return jsonable(dataclasses.asdict(self))  # type: ignore[call-overload]
 
 
 @dataclass(frozen=True)
