@@ -141,3 +141,21 @@ def test_a_chapter_that_failed_is_never_up_to_date(tmp_path, monkeypatch):
     chapter = reproduce.select("02", tmp_path)[0]
     assert reproduce.stale_reason(chapter, "tiny", tmp_path) == (
         "never executed, or its last execution did not finish")
+
+
+@pytest.mark.slow
+def test_a_renamed_chapter_leaves_no_executed_notebook_behind(tmp_path, monkeypatch):
+    _project(tmp_path)
+    monkeypatch.setenv("CANCER_ALPHA_ROOT", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    quiet = {"log": lambda m, **_: None}
+    reproduce.reproduce("tiny", only="01", **quiet)
+    executed = tmp_path / "build" / "tiny" / "book" / "notebooks"
+    assert (executed / "01_first.ipynb").is_file()
+    source = tmp_path / "notebooks" / "01_first.py"
+    (tmp_path / "notebooks" / "01_renamed.py").write_text(
+        source.read_text().replace("01_first", "01_renamed"))
+    source.unlink()
+    reproduce.reproduce("tiny", only="01", **quiet)
+    assert not (executed / "01_first.ipynb").exists()
+    assert not (tmp_path / "build" / "tiny" / "stamps" / "01_first.json").exists()

@@ -180,7 +180,11 @@ def write_stamp(chapter: Chapter, profile: str, root: Path,
 
     from .results import atomic_write_text
 
-    record = json.loads(_record_path(chapter, profile, root).read_text())
+    path = _record_path(chapter, profile, root)
+    if not path.is_file():
+        raise RuntimeError(f"{chapter.name} ran but wrote no run record {path.relative_to(root)}:"
+                           f" its results.Run must be named {chapter.name!r}, after the notebook")
+    record = json.loads(path.read_text())
     inputs = record.get("provenance", {}).get("inputs", {})
     atomic_write_text(stamp_path(chapter, profile, root),
                       json.dumps({"fingerprint": before, "inputs": inputs}, indent=1) + "\n")
@@ -243,6 +247,19 @@ def build_book(profile: str, root: Path) -> Path:
     return stage / "_build" / "html" / "index.html"
 
 
+def _forget_removed_chapters(profile: str, root: Path) -> list[Path]:
+    """Delete the executed notebooks and stamps of chapters that no longer exist (renamed or
+    removed sources), so that neither the book nor notebook validation picks them up."""
+    names = {c.name for c in chapters(root)}
+    stale = [p for folder in (stage_dir(profile, root) / "notebooks",
+                              root / "build" / profile / "stamps")
+             if folder.is_dir() for p in sorted(folder.iterdir())
+             if p.suffix in (".ipynb", ".json") and p.stem not in names]
+    for p in stale:
+        p.unlink()
+    return stale
+
+
 def reproduce(profile: str, only: str | None = None, book: bool = False,
               execute_notebooks: bool = True, force: bool = False, log=print) -> Path | None:
     """Execute the selected chapters at ``profile`` that are out of date (all of them with
@@ -254,6 +271,8 @@ def reproduce(profile: str, only: str | None = None, book: bool = False,
     if book and execute_notebooks:
         todo += [c for c in chapters(root) if c.name.endswith(AUDIT_SUFFIX) and c not in todo]
     os.environ.pop("MPLBACKEND", None)  # an inherited Agg backend hides figures in notebooks
+    for stale in _forget_removed_chapters(profile, root):
+        log(f"removed {stale.relative_to(root)}: no chapter of that name any more", flush=True)
     total = time.perf_counter()
     executed = 0
     for i, chapter in enumerate(todo, 1):
