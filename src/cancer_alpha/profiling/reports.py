@@ -162,3 +162,18 @@ class QuietnessReport(_Report):
     seconds: float  # wall-clock seconds of the block, its probes included
     disturbed: bool
     reason: str  # every tolerance the block exceeded, "; "-separated; "" when quiet
+
+    @property
+    def summary(self) -> str:
+        """One line: the signs measured and the finding."""
+        signs = []
+        if self.peak_before_gflops is not None or self.peak_after_gflops is not None:
+            probes = "/".join("-" if p is None else f"{p:.1f}"
+                              for p in (self.peak_before_gflops, self.peak_after_gflops))
+            signs.append(f"probe before/after {probes} GFLOP/s (best {self.peak_best_gflops:.1f})")
+        if self.spread is not None:
+            signs.append(f"spread {self.spread:.2f}")
+        if self.foreign_share is not None:
+            signs.append(f"other processes {100 * self.foreign_share:.0f}% of the CPU")
+        finding = f"disturbed ({self.reason})" if self.disturbed else "quiet"
+        return f"{self.block}: " + ", ".join(signs) + (": " if signs else "") + finding
