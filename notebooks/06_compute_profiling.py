@@ -14,9 +14,9 @@
 # that produces them does not.
 #
 # Timings are only as good as the machine was quiet. Other work on it only ever adds time, so
-# every timing here is repeated and read at its fast end, the low quantile of the repeats
-# (the minimum of a few, the 10th percentile of hundreds of calls), with the median beside
-# it; the two arms of a ratio are timed in turn, round after round. And every block of
+# every timing here is repeated and read at its fast end, a low quantile of the repeats (the
+# minimum of a few, a low percentile of hundreds of calls), with the median beside it; the
+# two arms of a ratio are timed in turn, round after round. And every block of
 # timings is checked for disturbance: the machine's matrix-multiply rate probed before and
 # after it, the spread of its repeats, and the CPU time other processes took meanwhile. A
 # claim whose timings came from a disturbed block is registered as *not judged (noisy
@@ -65,8 +65,8 @@ print(f"{label}; float32 matrix multiply peak {peak:.1f} GFLOP/s")
 # Every measurement below ran on **{glue:text}`device`**, whose float32 matrix-multiply peak,
 # measured in this run, was {glue:text}`matmul_peak:.0f` GFLOP/s.
 #
-# Timings are read at the {glue:text}`low_quantile_pct:.0f`th percentile of their repeats
-# (taken as an observed time: the minimum of up to ten). A block of timings counts as
+# Timings are read at the {glue:text}`low_quantile_pct:.0f`th percentile of their repeats,
+# taken as an observed time (so the minimum of a few repeats). A block of timings counts as
 # disturbed when a {glue:text}`probe_size` x {glue:text}`probe_size` matrix-multiply probe
 # just before or after it ran more than {glue:text}`peak_tolerance_pct:.0f`% below the best
 # probe of this run, when the median of its repeats exceeds their low quantile more than
@@ -166,11 +166,11 @@ timing.round(3)
 
 # %% [markdown]
 # Each point is the low quantile of the repeated epochs at that size (the median beside it in
-# the table). The time of an epoch grows with exponent {glue:text}`time_exponent:.2f` (95% interval
-# {glue:text}`time_lo:.2f` to {glue:text}`time_hi:.2f`); of the two fixed laws, the better
-# description is $a\,${glue:text}`time_law`. An epoch of mini-batch training visits every
-# sample once, so its cost is linear in $n$ up to fixed overheads; a total training time also
-# depends on the number of epochs, which early stopping decides (Chapter 4).
+# the table). The time of an epoch grows with exponent {glue:text}`time_exponent:.2f` (95%
+# interval {glue:text}`time_lo:.2f` to {glue:text}`time_hi:.2f`); of the two fixed laws, the
+# better description is $a\,${glue:text}`time_law`. An epoch of mini-batch training visits
+# every sample once, so its cost is linear in $n$ up to fixed overheads; a total training time
+# also depends on the number of epochs, which early stopping decides (Chapter 4).
 
 # %% tags=["nbval-ignore-output"]
 run.claim(claims.judge_c04(time_fit.exponent, time_fit.ci95, law.preferred,
