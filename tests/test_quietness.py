@@ -166,3 +166,12 @@ def test_a_block_that_raises_leaves_no_report():
 
 def test_the_probe_is_a_positive_rate():
     assert q.probe_gflops() > 0
+
+
+def test_a_report_sums_itself_up_in_one_line():
+    quiet = assess("latency", peak_before=50.0, peak_after=49.0, spread=1.1, foreign_share=0.02)
+    assert quiet.summary == ("latency: probe before/after 50.0/49.0 GFLOP/s (best 50.0), spread "
+                             "1.10, other processes 2% of the CPU: quiet")
+    noisy = timings_check("epochs", [[1.0, 2.0, 2.0]])
+    assert noisy.summary == f"epochs: spread 2.00: disturbed ({noisy.reason})"
+    assert assess("nothing measured").summary == "nothing measured: quiet"
