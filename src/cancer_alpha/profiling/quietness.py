@@ -48,7 +48,7 @@ other processes' slices, as a 512 product (about 2 ms) often does."""
 
 PROBE_REPEATS = 4
 """Timed products of one probe (after one untimed): the best of 4 is steady on a quiet machine,
-and a probe costs about 0.1 s there (under 0.5 s on a busy one)."""
+where a probe costs about 0.1 s (a few times that on a busy one)."""
 
 PEAK_TOLERANCE = 0.25
 """A block is disturbed when its lower probe is more than this fraction below the best probe of
@@ -57,9 +57,9 @@ competing busy process per core takes half of the rate or more."""
 
 SPREAD_TOLERANCE = 1.5
 """A block is disturbed when the median of one of its repeated timings exceeds the low quantile
-by more than this factor. On a quiet machine repeats of one computation agree within 10-30%
-(single calls of a few milliseconds vary most); a load that slows most repeats but spares the
-fastest shows beyond it."""
+by more than this factor. Repeats of one computation agree within 10-30% (single calls of a
+millisecond or two vary most), even beside a steady load; a load that comes and goes, slowing
+most repeats but sparing the fastest, shows beyond it."""
 
 FOREIGN_TOLERANCE = 0.25
 """A block is disturbed when other processes used more than this share of the CPU time of the
