@@ -5,8 +5,10 @@
     python benchmarks/train_throughput.py --compare-reference e730943 --threads 1
 
 The peak is the best float32 ``torch.matmul`` rate on 2048 x 2048 matrices, measured in the
-same run; a model's rate is its counted forward FLOPs x 3 (forward and backward) per median
-training step (forward, backward, AdamW) at the profile's features per modality and batch.
+same run; a model's rate is its counted forward FLOPs x 3 (forward and backward) per training
+step (forward, backward, AdamW; the low quantile of the timed steps) at the profile's features
+per modality and batch. Each model is timed inside a quietness check
+(``profiling.quietness``): whether the machine was quiet is printed beside its rate.
 FLOPs are those of the architecture as written (``models.complexity.flops_per_sample``), so
 a cheaper equal computation shows as a higher rate. ``torch.matmul`` runs MKL's sgemm, which
 on AMD CPUs takes an AVX2 code path; oneDNN's rate on the same product, which the models'
@@ -14,11 +16,10 @@ large products use, is printed beside it and the share of both is given.
 
 ``--compare-reference REV`` times the models as they were at git revision REV (imported
 from ``git show``, with the same weights and batch) beside the current ones, one step of
-each in turn, and prints old / new.
+each in turn (``profiling.time_interleaved``), and prints old / new.
 """
 
 import importlib
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -64,22 +65,6 @@ def paired_models(name: str, reference, specs, cfg):
     return new, old
 
 
-def interleaved_medians(fns, repeats: int, warmup: int = 2) -> list[float]:
-    """Median wall seconds of each callable, called in turn (order reversed every round) so
-    that a change of machine load hits all of them."""
-    for _ in range(warmup):
-        for f in fns:
-            f()
-    times: list[list[float]] = [[] for _ in fns]
-    for r in range(repeats):
-        order = range(len(fns)) if r % 2 == 0 else reversed(range(len(fns)))
-        for i in order:
-            start = time.perf_counter()
-            fns[i]()
-            times[i].append(time.perf_counter() - start)
-    return [statistics.median(t) for t in times]
-
-
 def onednn_peak_gflops(size: int = 2048, repeats: int = 5) -> float:
     """Best GFLOP/s of the oneDNN float32 product the models use, on size x size matrices."""
     import torch
@@ -114,10 +99,12 @@ def main(argv: list[str] | None = None) -> None:
     from cancer_alpha.models import build_model
     from cancer_alpha.models.complexity import flops_per_sample
     from cancer_alpha.profiling import (
+        QuietnessMonitor,
         device_label,
         matmul_peak_gflops,
         random_batch,
         synthetic_specs,
+        time_interleaved,
         train_gflops,
         training_step_fn,
     )
@@ -130,26 +117,36 @@ def main(argv: list[str] | None = None) -> None:
           f"batch {batch_size}; float32 matmul peak {peak:.1f} GFLOP/s (torch.matmul), "
           f"{dnn_peak:.1f} GFLOP/s (oneDNN)")
     reference = reference_models(args.compare_reference) if args.compare_reference else None
-    head = f"{'model':<18}{'GFLOP/step':>11}{'ms/step':>9}{'GFLOP/s':>9}{'of peak':>9}{'of dnn':>8}"
+    head = (f"{'model':<18}{'GFLOP/step':>11}{'ms/step':>9}{'GFLOP/s':>9}{'of peak':>9}"
+            f"{'of dnn':>8}{'quiet':>7}")
     print(head + (f"{'ref ms':>9}{'old/new':>9}" if reference else ""))
     specs = synthetic_specs(n_features)
+    monitor = QuietnessMonitor("cpu")
     for name in [m for m in args.models.split(",") if m]:
-        if reference is None:
-            r = train_gflops(name, n_features, batch_size, cfg.model, repeats=args.repeats,
-                             train_cfg=cfg.train)
-            flops, seconds, extra = r["gflop_per_step"] * 1e9, r["seconds_per_step"], ""
-        else:
-            new, old = paired_models(name, reference, specs, cfg.model)
-            flops = flops_per_sample(build_model(name, specs, 5, cfg.model),
-                                     random_batch(specs, 8)) * 3 * batch_size
-            batch = random_batch(specs, batch_size)
-            seconds, old_seconds = interleaved_medians(
-                [training_step_fn(new, batch, cfg.train), training_step_fn(old, batch, cfg.train)],
-                args.repeats)
-            extra = f"{1e3 * old_seconds:>9.2f}{old_seconds / seconds:>9.2f}"
+        with monitor.block(name) as block:
+            if reference is None:
+                r = train_gflops(name, n_features, batch_size, cfg.model, repeats=args.repeats,
+                                 train_cfg=cfg.train)
+                block.timings(r["step_seconds"])
+                flops, seconds, extra = r["gflop_per_step"] * 1e9, r["seconds_per_step"], ""
+            else:
+                new, old = paired_models(name, reference, specs, cfg.model)
+                flops = flops_per_sample(build_model(name, specs, 5, cfg.model),
+                                         random_batch(specs, 8)) * 3 * batch_size
+                batch = random_batch(specs, batch_size)
+                steps = time_interleaved({"new": training_step_fn(new, batch, cfg.train),
+                                          "old": training_step_fn(old, batch, cfg.train)},
+                                         args.repeats, warmup=2)
+                block.timings(steps)
+                seconds, old_seconds = steps["new"].low_s, steps["old"].low_s
+                extra = f"{1e3 * old_seconds:>9.2f}{1 / steps.ratio:>9.2f}"
         gflops = flops / seconds / 1e9
+        quiet = "no" if block.report.disturbed else "yes"
         print(f"{name:<18}{flops / 1e9:>11.4f}{1e3 * seconds:>9.2f}{gflops:>9.2f}"
-              f"{gflops / peak:>9.1%}{gflops / dnn_peak:>8.1%}{extra}")
+              f"{gflops / peak:>9.1%}{gflops / dnn_peak:>8.1%}{quiet:>7}{extra}")
+    print("was the machine quiet?")
+    for report in monitor.reports:
+        print(f"  {report.summary}")
 
 
 if __name__ == "__main__":

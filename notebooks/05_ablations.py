@@ -218,7 +218,16 @@ run.glue("c07_change", 100 * change["mean"])
 run.glue("c07_lo", 100 * change["ci95"][0])
 run.glue("c07_hi", 100 * change["ci95"][1])
 run.glue("c07_acc_points", table["progressive"]["delta_points_mean"])
-run.claim(claims.judge_c07(change["mean"], change["ci95"], len(finite)),
+# whether the runs' clocks were disturbed: every joint-training epoch of the end-to-end and
+# progressive runs does the same work, so their epoch times should agree
+from cancer_alpha.profiling import timings_check
+
+c07_quiet = timings_check(
+    "epochs of the end-to-end and progressive runs",
+    [[r["seconds"] for r in fit["history"]] for v in ("full", "progressive")
+     for fit in ablations.runs_of(rows, v).values()])
+run.metric("c07_quietness", c07_quiet.to_dict())
+run.claim(claims.judge_c07(change["mean"], change["ci95"], len(finite), quiet=[c07_quiet]),
           note=f"CPU, pre-training counted; final accuracy "
                f"{table['progressive']['delta_points_mean']:.1f} points "
                f"[{table['progressive']['delta_points_ci95'][0]:.1f}, "

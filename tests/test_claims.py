@@ -263,6 +263,7 @@ def test_c12_needs_an_accuracy_that_rounds_to_99_percent():
 def test_c13_reads_15_ms_as_an_upper_bound():
     assert claims.judge_c13(15.0).verdict == R
     assert claims.judge_c13(above(15.0)).verdict == N
+    assert "low quantile" in claims.judge_c13(3.0).reason
 
 
 def test_c14_needs_a_reduction_of_30_to_50_percent_and_calls_other_reductions_partly():
@@ -287,6 +288,81 @@ def test_criteria_state_the_thresholds_the_rules_use():
     assert "factor 2" in c["C05"] and "2.3 GB" in c["C05"] and "7200 s" in c["C06"]
     assert "30-50%" in c["C14"] and "-12%" in c["C08"] and "+8%" in c["C09"]
     assert "-30%" in c["C07"] and "p < 0.05" in c["C10"] and "128" in c["C01"]
+    assert [cid for cid in CLAIMS if "noisy machine" in c[cid]] == ["C04", "C07", "C13"]
+
+
+# ---------------------------------------------------- compute claims on a noisy machine
+
+QUIET_VERDICTS = {  # each compute rule on evidence that, judged, is not "not testable"
+    "C03": (lambda **kw: claims.judge_c03(1.5, [1.0, 2.0], **kw), R),
+    "C04": (lambda **kw: claims.judge_c04(1.2, [1.1, 1.3], "n", **kw), N),
+    "C05": (lambda **kw: claims.judge_c05(2.3, **kw), R),
+    "C06": (lambda **kw: claims.judge_c06(7300.0, **kw), N),
+    "C07": (lambda **kw: claims.judge_c07(-0.1, [-0.15, -0.05], 5, **kw), P),
+    "C13": (lambda **kw: claims.judge_c13(3.8, **kw), R),
+    "C14": (lambda **kw: claims.judge_c14(0.93, **kw), P),
+}
+
+
+def _report(block="inference latency (C13)", **signs):
+    from cancer_alpha.profiling import assess
+
+    return assess(block, **signs)
+
+
+def test_every_compute_rule_takes_the_quietness_reports_of_its_blocks():
+    assert {cid for cid, c in CLAIMS.items() if c.compute} == set(QUIET_VERDICTS)
+    noisy = _report(foreign_share=0.9)
+    for cid, (rule, verdict) in QUIET_VERDICTS.items():
+        quiet = rule(quiet=[_report(foreign_share=0.1)])
+        assert quiet == rule() and quiet.verdict == verdict, cid
+        j = rule(quiet=[noisy])
+        assert j.verdict == claims.NOT_JUDGED, cid
+        assert j.reason == (f"noisy machine: inference latency (C13): {noisy.reason}"), cid
+        assert (j.rule_verdict, j.rule_reason) == (verdict, quiet.reason), cid
+        assert (j.measured, j.spread, j.unit) == (quiet.measured, quiet.spread, quiet.unit), cid
+
+
+@pytest.mark.parametrize(
+    ("signs", "disturbing"),
+    [({"foreign_share": 0.25}, {"foreign_share": above(0.25)}),
+     ({"spread": 1.5}, {"spread": above(1.5)}),
+     ({"peak_before": 100.0, "peak_after": 75.0},
+      {"peak_before": 100.0, "peak_after": below(75.0)}),
+     ({"peak_before": 75.0, "peak_after": 75.0, "peak_best": 100.0},
+      {"peak_before": below(75.0), "peak_after": 80.0, "peak_best": 100.0})],
+    ids=["other processes", "spread", "before and after", "best of the run"],
+)
+def test_a_compute_claim_is_judged_at_each_tolerance_and_not_judged_just_past_it(signs,
+                                                                                  disturbing):
+    assert claims.judge_c13(3.8, quiet=[_report(**signs)]).verdict == R
+    assert claims.judge_c13(above(15.0), quiet=[_report(**signs)]).verdict == N
+    assert claims.judge_c13(3.8, quiet=[_report(**disturbing)]).verdict == claims.NOT_JUDGED
+    j = claims.judge_c13(above(15.0), quiet=[_report(**disturbing)])
+    assert (j.verdict, j.rule_verdict) == (claims.NOT_JUDGED, N)
+
+
+def test_the_reason_names_every_disturbed_block_and_reads_record_dicts_too():
+    a = _report("epoch time", spread=2.0)
+    b = _report("latency", foreign_share=0.1)
+    c = _report("throughput", foreign_share=0.6).to_dict()  # as a run record holds it
+    j = claims.judge_c04(1.2, [1.1, 1.3], "n", quiet=[a, b, c])
+    assert j.reason == f"noisy machine: epoch time: {a.reason}; throughput: {c['reason']}"
+
+
+def test_a_claim_not_testable_stays_so_on_a_noisy_machine():
+    noisy = [_report(foreign_share=0.9)]
+    assert claims.judge_c06(None, quiet=noisy).verdict == T
+    assert claims.judge_c07(0.44, [0.44, 0.44], 1, quiet=noisy).verdict == T
+
+
+def test_the_smoke_profiles_reason_wins_over_a_noisy_machines_and_the_rule_verdict_stays():
+    noisy = claims.judge_c13(above(15.0), quiet=[_report(foreign_share=0.9)])
+    smoke = claims.for_profile(noisy, config.load_profile("smoke"))
+    assert smoke.verdict == claims.NOT_JUDGED
+    assert smoke.reason == "smoke profile: too small to judge any claim"
+    assert (smoke.rule_verdict, smoke.rule_reason) == (N, noisy.rule_reason)
+    assert claims.for_profile(noisy, config.load_profile("paper")) == noisy
 
 
 # ---------------------------------------------- the published evidence, the same verdicts

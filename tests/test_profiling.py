@@ -20,12 +20,15 @@ from cancer_alpha.profiling import (
     device_label,
     fit_power_law,
     inference_latency,
+    low_quantile,
     matmul_peak_gflops,
+    meters,
     peak_memory,
     plain_epoch_fn,
     run_in_subprocess,
     synthetic_specs,
     time_callable,
+    time_interleaved,
 )
 
 FLOATS_200MB = 50_000_000  # float32: 4 bytes each
@@ -146,6 +149,86 @@ def test_time_callable_measures_elapsed_time():
     assert report.min_s >= 0.02  # sleep never returns early; no upper bound on a shared machine
 
 
+class _FakeClock:
+    """A perf_counter that advances only when a timed callable says how long it took."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def work(self, seconds: float, log: list | None = None, name: str = ""):
+        def fn():
+            if log is not None:
+                log.append(name)
+            self.now += seconds
+        return fn
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    fake = _FakeClock()
+    monkeypatch.setattr(meters.time, "perf_counter", fake)
+    return fake
+
+
+def test_the_low_quantile_is_an_observed_time_the_minimum_of_up_to_ten():
+    assert meters.LOW_QUANTILE == 0.1
+    assert low_quantile([5.0, 3.0, 4.0]) == 3.0
+    assert low_quantile(list(range(10, 0, -1))) == 1.0  # 10 repeats: still the minimum
+    assert low_quantile(list(range(11, 0, -1))) == 2.0  # 11: the second smallest
+    assert low_quantile(np.arange(1.0, 201.0)) == 20.0  # 200: the 20th smallest
+
+
+def test_time_callable_reports_the_low_quantile_beside_the_median(clock):
+    times = iter([0.5, 0.125, 0.375, 0.25, 1.0])  # binary fractions: exact differences
+    report = time_callable(lambda: clock.work(next(times))(), repeats=5, warmup=0)
+    assert report.seconds == (0.5, 0.125, 0.375, 0.25, 1.0)
+    assert report.low_s == report.min_s == 0.125
+    assert report.median_s == 0.375 and report.max_s == 1.0
+    assert report.spread == 3.0
+
+
+def test_time_interleaved_reverses_the_order_every_round(clock):
+    log = []
+    time_interleaved({"a": clock.work(1.0, log, "a"), "b": clock.work(1.0, log, "b"),
+                      "c": clock.work(1.0, log, "c")}, repeats=3, warmup=1)
+    assert log == ["a", "b", "c"] + ["a", "b", "c", "c", "b", "a", "a", "b", "c"]
+
+
+def test_time_interleaved_takes_the_ratio_within_rounds(clock):
+    # a load that doubles every call after the second round: both arms in a round see it, so
+    # each round's ratio stays 3; timing all of a before all of b would not
+    calls = []
+
+    def arm(seconds):
+        def fn():
+            calls.append(seconds)
+            clock.now += seconds * (2.0 if len(calls) > 4 else 1.0)
+        return fn
+
+    report = time_interleaved({"slow": arm(3.0), "fast": arm(1.0)}, repeats=4, warmup=0)
+    assert report.names == ("slow", "fast") and report.rounds == 4
+    assert report.round_ratios == pytest.approx((3.0, 3.0, 3.0, 3.0))
+    assert report.ratio == pytest.approx(3.0)
+    assert report["slow"].seconds == (3.0, 3.0, 6.0, 6.0)
+    assert report.ratio_of_lows == pytest.approx(3.0)
+    assert report.spread == pytest.approx(1.5)  # median 4.5 over the minimum 3
+    assert json.loads(json.dumps(report.to_dict()))["arms"][1]["low_s"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("fns", "message"),
+    [({"a": lambda: None}, "time_interleaved.fns"),
+     ([lambda: None, lambda: None], "time_interleaved.fns"),
+     ({"a": lambda: None, "b": 3}, "time_interleaved.fns")],
+)
+def test_time_interleaved_needs_two_named_callables(fns, message):
+    with pytest.raises(ValueError, match=message):
+        time_interleaved(fns)
+
+
 class _SlowFirstCalls:
     """A fake model: the first `slow_calls` calls at each batch size sleep, later ones do not."""
 
@@ -164,21 +247,33 @@ class _SlowFirstCalls:
 def test_inference_latency_excludes_warmup_calls():
     model = _SlowFirstCalls(slow_calls=2, sleep_s=0.2)
     report = inference_latency(model, lambda k: torch.zeros(k, 3), batch_size=8, n_samples=20,
-                               warmup=2)
+                               warmup=2, batch_repeats=1)
     assert model.calls == {8: 2 + 3, 1: 2 + 20}  # warm-up calls were made, then 3 full batches
     assert report.n_batches == 3 and len(report.single_ms) == 20
     # every timed call is a sum of 24 zeros; 100 ms is half a warm-up sleep
     assert report.single_max_ms < 100
     assert report.batched_ms_per_sample * 8 < 100
+    assert report.single_min_ms <= report.single_low_ms <= report.single_p50_ms
     assert report.single_p50_ms <= report.single_p99_ms <= report.single_max_ms
 
 
 def test_inference_latency_without_warmup_sees_the_slow_calls():
     model = _SlowFirstCalls(slow_calls=1, sleep_s=0.2)
     report = inference_latency(model, lambda k: torch.zeros(k, 3), batch_size=4, n_samples=4,
-                               warmup=0)
+                               warmup=0, batch_repeats=1)
     assert report.single_max_ms >= 200
     assert report.batched_ms_per_sample * 4 >= 200
+
+
+def test_inference_latency_judges_the_fastest_batched_pass():
+    # the first pass over the batches sleeps, as a pass disturbed by other work would
+    model = _SlowFirstCalls(slow_calls=1, sleep_s=0.2)
+    report = inference_latency(model, lambda k: torch.zeros(k, 3), batch_size=4, n_samples=8,
+                               warmup=0, batch_repeats=3)
+    assert model.calls[4] == 2 * 3 and report.batch_repeats == 3
+    assert report.batched_ms_per_sample * 4 < 100  # not the slow pass
+    assert report.batched_median_ms_per_sample >= report.batched_ms_per_sample
+    assert report.batched_samples_per_s == pytest.approx(1e3 / report.batched_ms_per_sample)
 
 
 def test_inference_latency_restores_training_mode_of_a_module():
@@ -197,6 +292,7 @@ def test_inference_latency_restores_training_mode_of_a_module():
         ({"n_samples": -1}, "inference_latency.n_samples = -1"),
         ({"warmup": 1.5}, "inference_latency.warmup = 1.5"),
         ({"device": "tpu"}, "inference_latency.device = 'tpu'"),
+        ({"batch_repeats": 0}, "inference_latency.batch_repeats = 0"),
     ],
 )
 def test_inference_latency_rejects_bad_settings(kwargs, message):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -150,7 +151,7 @@ def plain_epoch_fn(name: str, n_samples: int, n_features: int, train_cfg: TrainC
 
 
 def latency_of(name: str, n_features: int, model_cfg: ModelConfig, n_samples: int = 200,
-               batch_size: int = 256) -> LatencyReport:
+               batch_size: int = 256, batch_repeats: int = 5) -> LatencyReport:
     """Inference latency of an (untrained: speed does not depend on the weights) model."""
     specs = synthetic_specs(n_features)
     model = build_model(name, specs, 5, model_cfg).eval()
@@ -161,14 +162,16 @@ def latency_of(name: str, n_features: int, model_cfg: ModelConfig, n_samples: in
 
     # as `cancer-alpha predict` runs it: no gradients, no attention weights returned
     with torch.no_grad(), attention_returned(model, False):
-        return inference_latency(model, make, batch_size=batch_size, n_samples=n_samples)
+        return inference_latency(model, make, batch_size=batch_size, n_samples=n_samples,
+                                 batch_repeats=batch_repeats)
 
 
 def train_gflops(name: str, n_features: int, batch_size: int, model_cfg: ModelConfig,
-                 repeats: int = 5, train_cfg: TrainConfig | None = None) -> dict[str, float]:
+                 repeats: int = 5, train_cfg: TrainConfig | None = None) -> dict[str, Any]:
     """Achieved training throughput: forward FLOPs x 3 (forward + backward) per second of the
     training step of ``train_cfg`` (default: the ``TrainConfig`` defaults, the paper's
-    recipe)."""
+    recipe), at the low quantile of the steps' times (``seconds_per_step``; the median step
+    and every timed step beside it)."""
     from cancer_alpha.models.complexity import flops_per_sample
 
     specs = synthetic_specs(n_features)
@@ -176,8 +179,9 @@ def train_gflops(name: str, n_features: int, batch_size: int, model_cfg: ModelCo
                              random_batch(specs, 8)) * 3 * batch_size
     step = _train_step_fn(name, n_features, batch_size, train_cfg or TrainConfig(), model_cfg)
     t = time_callable(step, repeats=repeats, warmup=2)
-    return {"gflop_per_step": flops / 1e9, "seconds_per_step": t.median_s,
-            "gflops": achieved_gflops(flops, t.median_s)}
+    return {"gflop_per_step": flops / 1e9, "seconds_per_step": t.low_s,
+            "median_seconds_per_step": t.median_s, "step_seconds": list(t.seconds),
+            "gflops": achieved_gflops(flops, t.low_s)}
 
 
 def training_state_mb(name: str, n_features: int, model_cfg: ModelConfig) -> float:
