@@ -478,8 +478,8 @@ class TuningConfig:
     """The hyper-parameter search that gives every model the same budget: the same number of
     trials, each scored by the mean validation log-loss over inner folds of training data."""
 
-    n_trials: int = 16  # trials per model (TPE); the same for every model of a chapter
-    startup_trials: int = 6  # random trials before TPE models the search space
+    n_trials: int = 12  # trials per model (TPE); the same for every model of a chapter
+    startup_trials: int = 5  # random trials before TPE models the search space
     inner_folds: int = 3  # stratified folds of the training data that score a trial
     seed: int = 0  # the sampler's seed and the inner folds' shuffle
     # pruning: a neural trial stops when its validation log-loss at an epoch is worse than the
@@ -495,7 +495,7 @@ class TuningConfig:
     locus_inner_folds: int = 2
     # the real data sets of Chapter 7: every model the same number of trials there too (their
     # training splits hold a few hundred samples, but up to 600 features per sample)
-    real_data_trials: int = 8
+    real_data_trials: int = 6
 
     def __post_init__(self) -> None:
         s = "tuning"
