@@ -261,7 +261,8 @@ run.glue("found_fraction", float(np.median(test_cohort.tumour_fraction[cancer & 
 # ## Do encoded features cluster by class? (claim C11)
 
 # %%
-n_embed = min(profile.evaluation.analysis_samples, test_data.n_samples)  # as NeuralAnalysis keeps
+# the samples NeuralAnalysis keeps: the first ones of the held-out cohort
+n_embed = min(profile.evaluation.analysis_samples, test_data.n_samples)
 head = test_data.subset(np.arange(n_embed))
 references = {"raw features": head.flat(),  # standardised below, like the models' inputs
               "Bayes posterior": bayes.BayesClassifier(world).predict_proba(head)}
@@ -326,7 +327,8 @@ run.claim(claims.judge_c15(share_stats["mmt_modality"]))
 # %%
 fitted = protocol.train_model(best_neural, train_data, profile, profile.evaluation.seeds[0],
                               settings=tuned.get(best_neural))
-importance = evaluate.permutation_importance(fitted.predict_proba, head, n_repeats=3, seed=0)
+importance = evaluate.permutation_importance(
+    fitted.predict_proba, head, n_repeats=profile.evaluation.importance_repeats, seed=0)
 fig = run.figure(plots.top_features(importance, 20, title=f"{best_neural} (tuned): permutation "
                                     "importance on the held-out cohort"), "top_features")
 top = pd.Series(importance["modality"][np.argsort(-importance["importance_mean"])[:20]])

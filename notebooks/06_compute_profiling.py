@@ -46,7 +46,7 @@ profile = config.from_parameters(profile, cohort=cohort, model=model, train=trai
 device = "cuda" if torch.cuda.is_available() else "cpu"
 label = prof.device_label(device)
 run = results.Run("06_compute_profiling", profile, results_dir, device=label)
-paper_features = config.CohortConfig().n_loci  # the papers' 110 features per modality
+paper_features = profile.profiling.claim_features  # the papers': 110 features per modality
 run.glue("device", label)
 run.glue("paper_features", paper_features)
 monitor = prof.QuietnessMonitor(device)  # checks each block of timings below
@@ -256,8 +256,9 @@ run.claim(claims.judge_c13(latency["mmt_modality"].single_low_ms,
 # ## Where the time goes: Lightning's loop, and achieved throughput
 
 # %% tags=["nbval-ignore-output"]
-lightning_epoch, plain_epoch = prof.plain_epoch_fn("mmt_modality", 640, paper_features,
-                                                   profile.train, profile.model)
+lightning_epoch, plain_epoch = prof.plain_epoch_fn(
+    "mmt_modality", profile.profiling.overhead_samples, paper_features, profile.train,
+    profile.model)
 with monitor.block("Lightning against a plain loop") as loop_block:
     loops = prof.time_interleaved({"Lightning": lightning_epoch, "plain PyTorch": plain_epoch},
                                   repeats=profile.profiling.repeats, warmup=1)

@@ -230,6 +230,7 @@ PARAMETER_CONSTRAINTS: dict[str, dict[str, Any]] = {
         "max_runs": MappingOf(POSITIVE_INT, text="a mapping of model name to an integer >= 1"),
         "real_data_models": Kind((tuple, list, None), "a non-empty subset of evaluation.models"),
         "analysis_samples": POSITIVE_INT,
+        "importance_repeats": POSITIVE_INT,
         "judge_claims": FLAG,
     },
     "profiling": {
@@ -239,6 +240,8 @@ PARAMETER_CONSTRAINTS: dict[str, dict[str, Any]] = {
         "repeats": POSITIVE_INT,
         "latency_samples": POSITIVE_INT,
         "memory_batch": POSITIVE_INT,
+        "claim_features": POSITIVE_INT,
+        "overhead_samples": POSITIVE_INT,
     },
     "ablation": {
         "seeds": SEEDS,
@@ -407,6 +410,7 @@ class EvaluationConfig:
     # held-out samples a trained model is analysed on (embeddings, clustering, attention
     # shares, permutation importance): the first ones of the held-out cohort
     analysis_samples: int = 2000
+    importance_repeats: int = 3  # shuffles per feature of the permutation importance
     # whether the chapters judge the papers' claims at this scale; a profile too small to say
     # anything (smoke) records "not judged" beside the rule's own verdict
     judge_claims: bool = True
@@ -434,6 +438,10 @@ class ProfilingConfig:
     repeats: int = 3
     latency_samples: int = 200
     memory_batch: int = 16  # batch of the training step whose memory is measured
+    # features per modality of the measurements that judge the papers' claims (C05, C06,
+    # C13 and the Lightning overhead): the papers' configuration, 110 features per modality
+    claim_features: int = 110
+    overhead_samples: int = 640  # samples of the epoch timed under Lightning and plain PyTorch
 
     def __post_init__(self) -> None:
         check_params("profiling", self)
