@@ -155,8 +155,8 @@ def _records(**chapters) -> dict:
     return {c: ({"metrics": m} if m is not None else None) for c, m in chapters.items()}
 
 
-def _scores(acc: float, sd: float = 0.01) -> dict:
-    return {"accuracy_mean": acc, "accuracy_sd": sd}
+def _scores(acc: float, sd: float = 0.01, n_runs: float = 5.0) -> dict:
+    return {"accuracy_mean": acc, "accuracy_sd": sd, "n_runs": n_runs}
 
 
 def test_findings_name_the_best_classical_and_neural_model_and_the_transformers_rank():
@@ -166,21 +166,28 @@ def test_findings_name_the_best_classical_and_neural_model_and_the_transformers_
              "mmt_modality": _scores(0.85, 0.02), "late_fusion": _scores(0.84)}
     real = {"breast_tcga": {"logistic_regression": _scores(0.88), "mmt_modality": _scores(0.9)},
             "rosmap": {"random_forest": _scores(0.8), "mmt_modality": _scores(0.79)}}
+    # Chapter 7 keeps the number of runs in its tables, not beside the scores
+    for scores in real.values():
+        for s in scores.values():
+            s.pop("n_runs")
+    tables = {"breast_tcga, published recipe": [{"model": "mmt_modality", "n_runs": 3.0}]}
     found = audit.findings(_records(
         **{"01_data_synthesis": {"bayes_accuracy": 0.5},
            "04_training": {"bayes_accuracy": 0.9, "models": models, "models_tuned": tuned,
                            "training_size_reading": {"largest": 16000,
                                                      "best_at_largest": "random_forest",
                                                      "gap_to_ceiling_points": 1.25}},
-           "07_real_data": {"datasets": real, "datasets_tuned": real}}))
+           "07_real_data": {"datasets": real, "datasets_tuned": real, "tables": tables}}))
     assert found["ceiling"] == "0.900"  # the comparison's own ceiling first
     assert (found["best_classical_pub"], found["best_classical_pub_acc"]) == (
-        "gradient_boosting", "0.840 \u00b1 0.010")
+        "gradient_boosting", "0.840 \u00b1 0.010 (5 runs)")
+    assert found["rosmap_best_tuned_acc"] == "0.800 \u00b1 0.010"  # no table: no run count
     assert found["best_neural_pub"] == "perceiver_io"
     assert found["best_classical_tuned"] == "logistic_regression"
     assert found["best_neural_tuned"] == "mmt_modality"
     assert found["mmt_rank_pub"] == "3 of 4" and found["mmt_rank_tuned"] == "2 of 4"
-    assert found["mmt_tuned_acc"] == "0.850 \u00b1 0.020"
+    assert found["mmt_tuned_acc"] == "0.850 \u00b1 0.020 (5 runs)"
+    assert found["breast_tcga_best_pub_acc"] == "0.900 \u00b1 0.010 (3 runs)"
     assert found["breast_tcga_best_tuned"] == "mmt_modality"
     assert found["rosmap_best_tuned"] == "random_forest"
     assert found["mogonet_acc"] == "0.815" and found["rosmap_vs_mogonet"] == "1.5 points below"

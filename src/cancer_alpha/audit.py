@@ -129,6 +129,8 @@ STYLE = """
   var(--ca-line); padding: 0.45rem 0.5rem; vertical-align: top; text-align: left; }
 .ca-audit table.ca-criteria ul { margin: 0; padding-left: 0; list-style: none; }
 .ca-audit table.ca-criteria li { margin: 0 0 0.25rem; }
+.ca-audit table.ca-criteria td:nth-child(2), .ca-audit table.ca-criteria td:last-child {
+  white-space: nowrap; }
 .ca-audit .ca-note { border-left: 4px solid var(--ca-line); padding: 0.3rem 0.8rem;
   color: var(--ca-muted); margin: 0 0 1rem; }
 .ca-audit figure { margin: 0; }
@@ -351,11 +353,20 @@ def _metric(records: Mapping[str, Any], chapter: str, *keys: str) -> Any:
 
 
 def _acc(scores: Mapping[str, Any] | None) -> str:
-    """'0.874 \u00b1 0.012' from {accuracy_mean, accuracy_sd}."""
+    """'0.874 \u00b1 0.012 (5 runs)' from {accuracy_mean, accuracy_sd, n_runs}."""
     if not scores or scores.get("accuracy_mean") is None:
         return NA
-    sd = scores.get("accuracy_sd")
-    return f"{scores['accuracy_mean']:.3f}" + ("" if sd is None else f" \u00b1 {sd:.3f}")
+    sd, n = scores.get("accuracy_sd"), scores.get("n_runs")
+    return (f"{scores['accuracy_mean']:.3f}" + ("" if sd is None else f" \u00b1 {sd:.3f}")
+            + ("" if n is None else f" ({int(n)} run{'s' if n != 1 else ''})"))
+
+
+def _with_runs(models: Mapping[str, Mapping[str, Any]] | None,
+               table: Sequence[Mapping[str, Any]] | None) -> dict[str, dict[str, Any]]:
+    """Scores by model, with the number of runs from a table of rows {model, n_runs}."""
+    runs = {r.get("model"): r.get("n_runs") for r in table or []}
+    return {m: {**s, **({"n_runs": runs[m]} if runs.get(m) is not None else {})}
+            for m, s in (models or {}).items()}
 
 
 def _best(models: Mapping[str, Mapping[str, Any]] | None, keep) -> tuple[str, str]:
@@ -413,8 +424,10 @@ def findings(records: Mapping[str, Mapping[str, Any] | None]) -> dict[str, str]:
         out[f"mmt_rank_{recipe}"] = _rank(models, TRANSFORMER)
         out[f"mmt_{recipe}_acc"] = _acc((models or {}).get(TRANSFORMER))
     for name in REAL_DATA_SETS:
-        for recipe, key in (("pub", "datasets"), ("tuned", "datasets_tuned")):
-            models = _metric(records, "07_real_data", key, name)
+        for recipe, key, label in (("pub", "datasets", "published recipe"),
+                                   ("tuned", "datasets_tuned", "tuned")):
+            models = _with_runs(_metric(records, "07_real_data", key, name),
+                                _metric(records, "07_real_data", "tables", f"{name}, {label}"))
             out[f"{name}_best_{recipe}"], out[f"{name}_best_{recipe}_acc"] = \
                 _best(models, lambda m: True)
     mogonet = ROSMAP_PUBLISHED["MOGONET (Wang et al. 2021)"]["accuracy"]
