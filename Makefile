@@ -14,13 +14,19 @@ endif
 # figures must be drawn inline in the notebooks, never by a non-interactive inherited backend
 unexport MPLBACKEND
 
-.PHONY: book test unit notebooks lint benchmarks clean help
+# the browser test reads the smoke book in Debian's Chromium (or CANCER_ALPHA_CHROMIUM)
+BOOK_HTML := build/smoke/book/_build/html
+CHROMIUM = $(or $(CANCER_ALPHA_CHROMIUM),$(shell command -v chromium 2>/dev/null),$(wildcard /usr/bin/chromium))
+
+.PHONY: book test unit notebooks browser chromium lint benchmarks clean help
 
 help:
 	@echo "make book [PROFILE=paper|smoke|large] [FORCE=1]"
 	@echo "                                        execute the chapters whose inputs changed"
 	@echo "                                        (FORCE=1: all of them) and render the book"
-	@echo "make test                               unit tests, nbval of the smoke notebooks, smoke book"
+	@echo "make test                               unit tests, nbval of the smoke notebooks, smoke book,"
+	@echo "                                        and the smoke book read in a browser (Chromium)"
+	@echo "make browser                            the browser test alone, on the smoke book built last"
 	@echo "make lint                               ruff"
 	@echo "make benchmarks                         performance tables (not tests)"
 
@@ -32,15 +38,33 @@ $(STAMP): pyproject.toml requirements.lock
 book: $(STAMP)
 	$(BIN)/cancer-alpha reproduce --profile $(PROFILE) --book $(if $(FORCE),--force)
 
+# tests/book reads the rendered book: it runs after the book is built (make browser)
 unit: $(STAMP)
-	$(BIN)/pytest -n 2 --dist loadfile tests
+	$(BIN)/pytest -n 2 --dist loadfile --ignore=tests/book tests
 
 notebooks: $(STAMP)
 	$(BIN)/cancer-alpha reproduce --profile smoke --book
 	$(BIN)/pytest -p no:xdist --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		build/smoke/book/notebooks
 
+# Debian's chromium, installed when missing and make runs as root (CI containers); otherwise
+# the browser test fails and says how to install it
+chromium:
+	@if [ -z "$(CHROMIUM)" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing Debian's chromium for the browser test"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+		else \
+			echo "chromium is not installed: the browser test will fail (sudo apt-get install chromium)"; \
+		fi; \
+	fi
+
+browser: $(STAMP) chromium
+	CANCER_ALPHA_BOOK=$(BOOK_HTML) $(BIN)/pytest -p no:xdist tests/book
+
+# the browser test reads the book that `notebooks` has just built, so it runs after it
 test: unit notebooks
+	@$(MAKE) --no-print-directory browser
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks notebooks

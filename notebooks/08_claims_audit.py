@@ -2,14 +2,14 @@
 # # Claims audit
 #
 # Every quantitative claim of the MMT paper {cite}`mmt2025` and the Cancer Alpha paper
-# {cite}`stillwell2025` has an identifier (C01 to C15). Each claim has one verdict rule in the
-# package (`cancer_alpha.claims`), whose thresholds are listed below. The chapter that tests a
-# claim measures the evidence, and registers what the rule makes of it: the value the paper
-# states, the value measured here with its spread and unit, the device it was measured on, the
-# verdict and its reason. This page is generated from those run records
-# (`results/<profile>/*.json`); a claim that no chapter has registered yet is listed as
-# *pending*. A profile too small to judge any claim (the smoke profile of continuous
-# integration) registers every claim as *not judged*, and the rule's own verdict beside it.
+# {cite}`stillwell2025` has an identifier (C01 to C15) and one verdict rule in the package
+# (`cancer_alpha.claims`), whose thresholds are listed at the end of this page. The chapter that
+# tests a claim measures the evidence and registers what the rule makes of it. Each card below
+# shows the claim as the papers state it and where, the value stated beside the value measured
+# here (with its spread and unit), the device it was measured on, the verdict, the rule's
+# reason, and a link to the section of the chapter that holds the evidence. The page is
+# generated from the run records (`results/<profile>/*.json`); a claim that no chapter has
+# registered yet is listed as *pending*.
 
 # %% tags=["parameters"]
 profile = "paper"  # a profile of profiles/ by name, or the path of a YAML file
@@ -22,27 +22,40 @@ profiling = {}
 ablation = {}
 results_dir = "results"
 
-# %%
-from cancer_alpha import claims, config, plots, results
+# %% tags=["hide-input"]
+from IPython.display import HTML
+
+from cancer_alpha import audit, claims, config, plots, reproduce, results
 
 profile = config.from_parameters(profile, cohort=cohort, model=model, train=train,
                              evaluation=evaluation, profiling=profiling, ablation=ablation)
 run = results.Run("08_claims_audit", profile, results_dir)
-rows = results.claims_table(profile.name, results_dir)
+chapters = [c.name for c in reproduce.chapters() if c.name != run.chapter]
+records = audit.read_records(profile.name, chapters, results_dir)
+rows = audit.rows(profile.name, results_dir)
+HTML(audit.render_notes(audit.reader_notes(profile.name, claims.judges_claims(profile),
+                                           records)))
 
 # %% [markdown]
 # ## Verdicts at a glance
 #
 # Claims about speed and memory (C03 to C07, C13, C14) are measured from wall-clock times and
 # memory peaks, which change from run to run; their verdicts can too, so validation does not
-# compare the next two cells. Every other verdict is reproduced exactly by a rerun.
+# compare the counts and the cards of those claims. Every other verdict is reproduced exactly
+# by a rerun.
 
-# %% tags=["nbval-ignore-output"]
-counts = {v: sum(r["verdict"] == v for r in rows) for v in (*config.VERDICTS, "pending")}
+# %% tags=["hide-input", "nbval-ignore-output"]
+counts = audit.verdict_counts(rows)
 for verdict, n in counts.items():
     run.glue(f"n_{verdict.replace(' ', '_')}", n)
 run.glue("n_claims", len(rows))
+run.glue("verdict_sentence", audit.counts_sentence(counts))
 fig = run.figure(plots.verdict_summary(rows), "verdicts")
+run.glue("verdict_figure", HTML(audit.figure_html(
+    fig, alt=f"Claims by verdict: {audit.counts_sentence(counts)}",
+    caption=f"The {len(rows)} claims by verdict at the {profile.name} profile.")),
+    display=True)
+plots.close(fig)
 
 # %% [markdown]
 # Of the {glue:text}`n_claims` claims, {glue:text}`n_reproduced` reproduced,
@@ -54,26 +67,16 @@ fig = run.figure(plots.verdict_summary(rows), "verdicts")
 # %% [markdown]
 # ## Claims about what a model learns
 
-# %%
-import pandas as pd
-
-table = pd.DataFrame(rows).set_index("id")
-table["measured"] = [
-    "" if r["measured"] is None else results.format_measure(r["measured"], r["spread"], r["unit"])
-    for r in rows
-]
-shown = ["paper", "claim", "stated", "measured", "device", "verdict", "chapter", "note"]
-if not claims.judges_claims(profile):
-    shown.insert(shown.index("verdict") + 1, "rule_verdict")
-table.loc[~table["compute"], shown]
+# %% tags=["hide-input"]
+HTML(audit.render([r for r in rows if not r["compute"]], profile.name))
 
 # %% [markdown]
 # ## Claims about speed and memory
 #
-# Measured on the device named in each row; the numbers change from run to run.
+# Measured on the device named on each card; the numbers change from run to run.
 
-# %% tags=["nbval-ignore-output"]
-table.loc[table["compute"], shown]
+# %% tags=["hide-input", "nbval-ignore-output"]
+HTML(audit.render([r for r in rows if r["compute"]], profile.name))
 
 # %% [markdown]
 # ## What each verdict needs
@@ -81,13 +84,23 @@ table.loc[table["compute"], shown]
 # The rule of each claim, with its thresholds, as `cancer_alpha.claims` applies it; the
 # package's tests check every rule just inside and just outside each threshold.
 
-# %%
-pd.DataFrame({"paper": {c.id: c.source for c in claims.CLAIMS.values()},
-              "stated": {c.id: c.stated for c in claims.CLAIMS.values()},
-              "rule": claims.CRITERIA,
-              "tested in": {c.id: f"{c.chapter}: {c.chapter_section}"
-                            for c in claims.CLAIMS.values()}})
+# %% tags=["hide-input"]
+HTML(audit.render_criteria())
 
-# %%
+# %% [markdown]
+# ## Run record
+#
+# The headline numbers of the book's introduction are read here from the records of the
+# comparison (Chapter 4) and the real data (Chapter 7), so that the introduction shows the
+# numbers of the same run as the chapters.
+
+# %% tags=["remove-input"]
+for key, value in audit.findings(records).items():
+    run.glue(key, value)
+run.glue("changed_conclusions", HTML(audit.changed_conclusions_html(records)))
+run.glue("judging_note", audit.judging_note(profile.name, claims.judges_claims(profile),
+                                            len(rows)))
+run.glue("missing_note", " ".join(audit.missing_records(records, profile.name)))
 run.metric("verdicts", {r["id"]: r["verdict"] for r in rows})
+run.metric("findings", audit.findings(records))
 record_path = run.save()

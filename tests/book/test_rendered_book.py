@@ -23,7 +23,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 HTML = Path(os.environ.get("CANCER_ALPHA_BOOK", ROOT / "build" / "smoke" / "book" / "_build"
                            / "html"))
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Debian's chromium by default; CANCER_ALPHA_CHROMIUM names another build of it
+CHROMIUM = (os.environ.get("CANCER_ALPHA_CHROMIUM") or shutil.which("chromium")
+            or "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
@@ -70,8 +72,9 @@ def server():
 def browser():
     sync_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).is_file():
-        pytest.fail(f"Chromium is not installed at {CHROMIUM}: `apt-get install chromium` "
-                    "(make test does this when it runs as root)")
+        pytest.fail(f"Chromium is not installed at {CHROMIUM}: install Debian's package "
+                    "(`sudo apt-get install chromium`; make test does this itself when it runs "
+                    "as root), or set CANCER_ALPHA_CHROMIUM to a Chromium executable")
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
@@ -99,6 +102,9 @@ def rendered(server, browser):
                 "img", "els => els.map(e => [e.currentSrc || e.src, e.complete && "
                        "e.naturalWidth > 0, e.getAttribute('alt') || ''])"),
             "ids": set(page.eval_on_selector_all("[id]", "els => els.map(e => e.id)")),
+            # wider than the window: the page scrolls sideways and cuts its content off
+            "overflow": page.evaluate("document.documentElement.scrollWidth - "
+                                      "document.documentElement.clientWidth"),
             "badges": page.eval_on_selector_all(
                 "[data-claim]", "els => els.map(e => [e.dataset.claim, "
                                 "e.querySelector('.verdict') ? "
@@ -123,8 +129,11 @@ def test_every_image_loads_and_says_what_it_shows(rendered):
     broken = [(page, src) for page, v in rendered.items() for src, ok, _ in v["images"]
               if not ok]
     assert not broken, broken
+    # a figure's alt text says what it shows: docutils' default, the image's own path, does not
     figures = [(page, src) for page, v in rendered.items()
-               for src, _, alt in v["images"] if "_images" in src and not alt.strip()]
+               for src, _, alt in v["images"]
+               if ("_images" in src or src.startswith("data:image"))
+               and (not alt.strip() or alt.strip().endswith(Path(urlparse(src).path).name))]
     assert not figures, f"figures without alt text: {figures}"
 
 
@@ -171,9 +180,18 @@ def test_the_claims_audit_lists_every_claim_with_a_verdict_and_its_evidence(rend
                 f"{cid}: no section #{anchor} on {target}")
 
 
+def test_no_page_is_wider_than_the_window(rendered):
+    wide = {page: v["overflow"] for page, v in rendered.items() if v["overflow"] > 0}
+    assert not wide, f"pages that scroll sideways (px beyond 1280): {wide}"
+
+
 def test_the_intro_opens_with_numbers(rendered):
     intro = rendered["book/intro.html"]
     assert "findings" in intro["ids"], "the intro has no findings section"
     head = intro["main"].split("How to read this book")[0]
     numbers = re.findall(r"\b\d+(?:\.\d+)?%?", head)
     assert len(numbers) >= 8, f"the findings show {len(numbers)} numbers: {head[:400]}"
+    # every finding was read from a record: none is left unavailable
+    assert "n/a" not in head, head[max(head.find("n/a") - 200, 0):head.find("n/a") + 60]
+    assert any("data:image" in src for src, _, _ in intro["images"]), \
+        "the findings show no verdict figure"
