@@ -14,7 +14,21 @@
 # {cite}`devroye1996probabilistic`, so its accuracy is the ceiling beside which every later
 # score is shown.
 
-# %% tags=["parameters"]
+# %% [markdown]
+# :::{admonition} Key results
+# :class: tip
+#
+# - With all three modalities no classifier can beat an accuracy of {glue:text}`bayes_joint:.3f` on
+#   the held-out cohort of {glue:text}`n_test` samples (95% interval
+#   {glue:text}`bayes_joint_lo:.3f` to {glue:text}`bayes_joint_hi:.3f`). This Bayes ceiling is the
+#   yardstick of every accuracy in the book.
+# - The best single modality, {glue:text}`best_single_name`, allows {glue:text}`best_single:.3f`;
+#   always guessing the commonest class scores {glue:text}`chance:.3f`.
+# - With modalities missing as the profile draws them, the ceiling is
+#   {glue:text}`bayes_missing:.3f`.
+# :::
+
+# %% tags=["parameters", "hide-input"]
 profile = "paper"  # a profile of profiles/ by name, or the path of a YAML file
 # optional overrides of single settings, section by section: train = {"max_epochs": 5}
 cohort = {}
@@ -25,11 +39,12 @@ profiling = {}
 ablation = {}
 results_dir = "results"
 
-# %%
+# %% tags=["hide-input"]
 import numpy as np
 import pandas as pd
 
 from cancer_alpha import bayes, config, plots, results, synth
+from cancer_alpha.tables import readable
 
 profile = config.from_parameters(profile, cohort=cohort, model=model, train=train,
                              evaluation=evaluation, profiling=profiling, ablation=ablation)
@@ -58,9 +73,11 @@ run.glue("n_joint_loci", len(world.joint_loci))
 # generator has {glue:text}`n_test`; the held-out cohort measures every ceiling in this chapter
 # and every test score in Chapter 4.
 
-# %%
+# %% tags=["hide-input"]
 fig = run.figure(plots.class_balance(train_cohort.y, world.class_names, train_cohort.data.mask,
-                                     train_cohort.data.modalities), "class_balance")
+                                     train_cohort.data.modalities), "class_balance",
+                 caption=("Samples per class in the training cohort, and the share of samples "
+                          "missing each modality."))
 
 # %% [markdown]
 # ## Methylation
@@ -72,8 +89,10 @@ fig = run.figure(plots.class_balance(train_cohort.y, world.class_names, train_co
 # Cancers share a partial hypomethylation of methylated regions and each type adds its own
 # hypermethylated CpG islands.
 
-# %%
-fig = run.figure(plots.methylation_densities(train_cohort), "methylation_densities")
+# %% tags=["hide-input"]
+fig = run.figure(plots.methylation_densities(train_cohort), "methylation_densities",
+                 caption=("Pooled methylation beta values of each class in the training cohort: "
+                          "the bimodal shape of methylation arrays."))
 
 # %% [markdown]
 # ## Fragment lengths
@@ -84,9 +103,11 @@ fig = run.figure(plots.methylation_densities(train_cohort), "methylation_densiti
 # each cancer type shifts and widens the main peak by its own amount, and each sample's histogram
 # counts a finite number of fragments ({glue:text}`n_fragments` per sample), so it is noisy.
 
-# %%
+# %% tags=["hide-input"]
 run.glue("n_fragments", profile.cohort.n_fragments)
-fig = run.figure(plots.fragment_lengths(train_cohort), "fragment_lengths")
+fig = run.figure(plots.fragment_lengths(train_cohort), "fragment_lengths",
+                 caption=("Mean cell-free DNA fragment-length distribution of each class, with "
+                          "the nucleosomal peaks marked."))
 
 # %% [markdown]
 # ## Copy number
@@ -99,17 +120,21 @@ fig = run.figure(plots.fragment_lengths(train_cohort), "fragment_lengths")
 # blurred by noise. Below, the sample with the highest tumour fraction of each cancer type, with
 # its hidden states.
 
-# %%
+# %% tags=["hide-input"]
 cancer = range(1, world.n_classes)
 show = [int(np.flatnonzero(train_cohort.y == k)[np.argmax(
     train_cohort.tumour_fraction[train_cohort.y == k])]) for k in cancer]
-fig = run.figure(plots.copy_number_profiles(train_cohort, show), "copy_number_profiles")
+fig = run.figure(plots.copy_number_profiles(train_cohort, show), "copy_number_profiles",
+                 caption=("Log2 copy-number ratios along the genome for the sample of highest "
+                          "tumour fraction in each cancer type, with the hidden copy-number "
+                          "states."))
 
 # %% [markdown]
 # ## One sample, three views
 
-# %%
-fig = run.figure(plots.sample_views(train_cohort, show[0]), "sample_views")
+# %% tags=["hide-input"]
+fig = run.figure(plots.sample_views(train_cohort, show[0]), "sample_views",
+                 caption="One sample of the training cohort seen through its three modalities.")
 
 # %% [markdown]
 # ## A signal that exists only jointly
@@ -122,8 +147,10 @@ fig = run.figure(plots.sample_views(train_cohort, show[0]), "sample_views")
 # asks whether cross-modal attention finds these loci. The figure draws samples of two cancer
 # types with opposite signs at a fixed tumour fraction of 0.4, to make the pattern visible.
 
-# %%
-fig = run.figure(plots.joint_signal(world, seed=7), "joint_signal")
+# %% tags=["hide-input"]
+fig = run.figure(plots.joint_signal(world, seed=7), "joint_signal",
+                 caption=("Methylation and copy number at the joint loci for two cancer types "
+                          "whose joint effects have opposite signs (tumour fraction 0.4)."))
 
 # %% [markdown]
 # ## The Bayes-optimal classifier
@@ -143,13 +170,13 @@ fig = run.figure(plots.joint_signal(world, seed=7), "joint_signal")
 # A modality that is missing, or left out on purpose, is marginalised by dropping its factor.
 # The same model objects draw the data and score it.
 
-# %%
+# %% tags=["hide-input"]
 clf = bayes.BayesClassifier(world)
 ceilings = bayes.subset_ceilings(clf, test_cohort.data)
 table = pd.DataFrame(ceilings).T
-table
+readable(table)
 
-# %%
+# %% tags=["hide-input"]
 joint_key = "+".join(world.config.modalities)
 singles = {m: ceilings[m]["accuracy"] for m in world.config.modalities}
 best_single = max(singles, key=singles.get)
@@ -161,7 +188,9 @@ run.glue("best_single", singles[best_single])
 run.glue("chance", float(np.max(world.class_priors)))
 fig = run.figure(plots.subset_ceilings({k: v["accuracy"] for k, v in ceilings.items()},
                                        {k: v["ci95"] for k, v in ceilings.items()}),
-                 "subset_ceilings")
+                 "subset_ceilings",
+                 caption=("Bayes-optimal accuracy on the held-out cohort for each subset of "
+                          "modalities, with 95% intervals."))
 
 # %% [markdown]
 # On the held-out cohort the Bayes-optimal accuracy with all three modalities is
@@ -180,14 +209,16 @@ fig = run.figure(plots.subset_ceilings({k: v["accuracy"] for k, v in ceilings.it
 # %% [markdown]
 # ## How the ceiling moves with difficulty
 
-# %%
+# %% tags=["hide-input"]
 effect_sizes = np.linspace(0.0, 1.0 / profile.cohort.max_tumour_fraction, 7)
 curve = bayes.ceiling_curve(profile.cohort, effect_sizes, profile.evaluation.curve_samples,
                             seed=profile.evaluation.data_seed + 2)
 fig = run.figure(plots.ceiling_vs_difficulty(curve, chance=float(np.max(world.class_priors)),
                                              default=profile.cohort.effect_size),
-                 "ceiling_vs_difficulty")
-curve.round(3)
+                 "ceiling_vs_difficulty",
+                 caption=("Bayes-optimal accuracy against the effect size of the cancer signals,"
+                          " for all modalities together and for each alone."))
+readable(curve, 3)
 
 # %% [markdown]
 # At effect size zero every class generates the same data and the ceiling is the share of the
@@ -202,7 +233,7 @@ curve.round(3)
 # modality is missing with probability {glue:text}`missing_rate`, the ceiling falls from
 # {glue:text}`bayes_joint:.3f` to {glue:text}`bayes_missing:.3f`.
 
-# %%
+# %% tags=["hide-input"]
 missing_world = synth.World.from_config(profile.replace(cohort={"missing_rate": 0.2}).cohort)
 missing_test = missing_world.sample(profile.evaluation.test_samples,
                                     seed=profile.evaluation.data_seed + 1)
@@ -212,7 +243,7 @@ run.glue("bayes_missing", bayes.BayesClassifier(missing_world).score(missing_tes
 # %% [markdown]
 # ## Run record
 
-# %%
+# %% tags=["hide-input"]
 run.metric("bayes_accuracy", ceilings[joint_key]["accuracy"])
 run.metric("bayes_accuracy_ci95", ceilings[joint_key]["ci95"])
 run.metric("bayes_accuracy_by_modality", singles)

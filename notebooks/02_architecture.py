@@ -10,7 +10,19 @@
 # words, the shapes a real batch of Chapter 1 goes through, the size and cost of every model,
 # and the attention weights before and after a short training run.
 
-# %% tags=["parameters"]
+# %% [markdown]
+# :::{admonition} Key results
+# :class: tip
+#
+# - Claims tested here: {glue:text}`verdicts_here`.
+# - The transformer with locus tokens attends over {glue:text}`n_tokens_locus` tokens and costs
+#   {glue:text}`locus_ratio:.0f` times the floating-point operations per sample of the transformer
+#   with modality tokens.
+# - The Cancer Alpha paper's configuration is {glue:text}`cancer_alpha_width_ratio:.0f` times as
+#   wide as this profile's, with {glue:text}`cancer_alpha_param_ratio:.0f` times the parameters.
+# :::
+
+# %% tags=["parameters", "hide-input"]
 profile = "paper"  # a profile of profiles/ by name, or the path of a YAML file
 # optional overrides of single settings, section by section: train = {"max_epochs": 5}
 cohort = {}
@@ -21,7 +33,7 @@ profiling = {}
 ablation = {}
 results_dir = "results"
 
-# %%
+# %% tags=["hide-input"]
 import dataclasses
 import warnings
 
@@ -31,6 +43,7 @@ import torch
 from cancer_alpha import claims, config, data, interpret, plots, results, synth, training
 from cancer_alpha.losses import attention_entropy
 from cancer_alpha.models import MODEL_NAMES, build_model, complexity
+from cancer_alpha.tables import readable
 
 profile = config.from_parameters(profile, cohort=cohort, model=model, train=train,
                              evaluation=evaluation, profiling=profiling, ablation=ablation)
@@ -158,7 +171,7 @@ run.glue("attention_lambda", profile.train.attention_lambda)
 # {glue:text}`batch_size` samples of the Chapter 1 training cohort (B in the diagram),
 # standardised with the cohort's statistics.
 
-# %%
+# %% tags=["hide-input"]
 names = {"modality tokens": "mmt_modality", "locus tokens": "mmt_locus"}
 transformers = {}
 for title, name in names.items():
@@ -166,13 +179,16 @@ for title, name in names.items():
     transformers[title] = build_model(name, specs, n_classes, profile.model)
 stages = {title: complexity.stage_shapes(m, batch, max_depth=3)
           for title, m in transformers.items()}
-fig = run.figure(plots.architecture_diagram(transformers, stages, batch_size), "diagram")
+fig = run.figure(plots.architecture_diagram(transformers, stages, batch_size), "diagram",
+                 caption=("The two multi-modal transformers drawn from their modules: the "
+                          "encoder of each modality, the tokens, each fusion block and the head,"
+                          " with the output shape of each stage."))
 
 # %% [markdown]
 # The output shape of every submodule, in the order they ran (a missing entry: the module
 # does not exist at that granularity).
 
-# %%
+# %% tags=["hide-input"]
 plots.stage_tables(stages, batch_size)
 
 # %% [markdown]
@@ -183,7 +199,7 @@ plots.stage_tables(stages, batch_size)
 # normalisation is its MLP's input plus the MLP's output (a residual connection; the gap is
 # relative to the size of that input).
 
-# %%
+# %% tags=["hide-input"]
 methylation = transformers["modality tokens"].encoders["methylation"]
 width = int(methylation.eval()(batch["x"]["methylation"]).shape[-1])
 kinds = complexity.layer_kinds(methylation)
@@ -194,7 +210,7 @@ run.glue("c01_gap", gap)
 pd.Series({"output width": width, **kinds, **parts, "residual gap": f"{gap:.1e}"},
           name="methylation encoder").to_frame()
 
-# %%
+# %% tags=["hide-input"]
 c01 = run.claim(claims.judge_c01(width, kinds, gap, profile.model.d_model),
                 note="output width measured on a Chapter 1 batch; input: standardised beta "
                      "values, not raw")
@@ -215,7 +231,7 @@ print(f"C01: {c01['verdict']} (rule: {c01['rule_verdict']}; {width} dimensions)"
 # on the {glue:text}`n_features_total` features of this cohort. The ablations of Chapter 5
 # use the modality-token granularity.
 
-# %%
+# %% tags=["hide-input"]
 count_batch = {"x": {k: v[:4] for k, v in batch["x"].items()}, "mask": batch["mask"][:4]}
 costs = {}
 for name in MODEL_NAMES:
@@ -234,15 +250,17 @@ run.glue("n_features_total", sum(s.n_features for s in specs))
 chart = {**costs, **{f"{n} (Cancer Alpha preset)": c for n, c in cancer_alpha_preset.items()}}
 table = pd.DataFrame(chart).T.astype({"parameters": int})
 table["MFLOPs per sample"] = table.pop("flops_per_sample") / 1e6
-table.round(2)
+readable(table, 2)
 
-# %%
-fig = run.figure(plots.cost_chart(chart), "costs")
+# %% tags=["hide-input"]
+fig = run.figure(plots.cost_chart(chart), "costs",
+                 caption=("Parameters and forward floating-point operations per sample of every "
+                          "model at this profile (log scale)."))
 
 # %% [markdown]
 # Where the parameters of the multi-modal transformer sit (modality tokens, this profile):
 
-# %%
+# %% tags=["hide-input"]
 pd.Series(complexity.parameters_by_part(transformers["modality tokens"]),
           name="parameters").to_frame()
 
@@ -255,7 +273,7 @@ pd.Series(complexity.parameters_by_part(transformers["modality tokens"]),
 # {glue:text}`cancer_alpha_width_ratio:.0f` and the parameters by
 # {glue:text}`cancer_alpha_param_ratio:.0f`.
 
-# %%
+# %% tags=["hide-input"]
 ratios = {"n_tokens_locus": sum(transformers["locus tokens"].counts),
           "locus_ratio": costs["mmt_locus"]["flops_per_sample"]
           / costs["mmt_modality"]["flops_per_sample"],
@@ -276,7 +294,7 @@ for key, value in ratios.items():
 # samples and heads of the last layer: a query row (down) spreads its weight over the tokens
 # of the other modalities (across); its own modality's block stays 0.
 
-# %%
+# %% tags=["hide-input"]
 demo_samples, demo_steps = 16, 32
 demo = {"x": {k: v[:demo_samples] for k, v in batch["x"].items()},
         "mask": batch["mask"][:demo_samples], "y": batch["y"][:demo_samples]}
@@ -302,22 +320,27 @@ for title, name in names.items():
                       "entropy untrained": float(attention_entropy(before.attention)),
                       "entropy trained": float(attention_entropy(after.attention)),
                       "entropy of uniform weights": float(keys.log().mean())}
-pd.DataFrame(summary).round(3)
+readable(pd.DataFrame(summary), 3)
 
-# %%
+# %% tags=["hide-input"]
 mod = attention["modality tokens"]
 panels = {f"layer {i + 1}, {state}": w[i] for i in range(len(mod[0]))
           for state, w in (("untrained", mod[0]), ("trained", mod[1]))}
 fig = run.figure(plots.attention_heatmaps(panels, transformers["modality tokens"].token_modality,
                                            [s.name for s in specs], ncols=2),
-                 "attention_modality_tokens")
+                 "attention_modality_tokens",
+                 caption=("Attention between the modality tokens of the modality-token "
+                          "transformer in each layer, before and after training (query tokens "
+                          "down, key tokens across)."))
 
-# %%
+# %% tags=["hide-input"]
 loc = attention["locus tokens"]
 fig = run.figure(plots.attention_heatmaps(
     {"untrained, last layer": loc[0][-1], "trained, last layer": loc[1][-1]},
     transformers["locus tokens"].token_modality, [s.name for s in specs]),
-    "attention_locus_tokens")
+    "attention_locus_tokens",
+                 caption=("Attention in the last layer of the locus-token transformer before and"
+                          " after training, with lines between the modalities."))
 
 # %% [markdown]
 # Untrained, attention is close to uniform: the mean entropy of a row is near that of uniform
@@ -328,7 +351,7 @@ fig = run.figure(plots.attention_heatmaps(
 # weights: {glue:text}`locus_entropy_uniform:.3f`). A few dozen steps on one batch are enough
 # to memorise it; they move the attention weights only a little.
 
-# %%
+# %% tags=["hide-input"]
 s = summary["locus tokens"]
 for key, column in {"locus_loss_first": "loss, first step", "locus_loss_last": "loss, last step",
                     "locus_entropy_before": "entropy untrained",
@@ -356,7 +379,7 @@ for key, column in {"locus_loss_first": "loss, first step", "locus_loss_last": "
 #
 # ## Run record
 
-# %%
+# %% tags=["hide-input"]
 run.metric("models", costs)
 run.metric("models_cancer_alpha_preset", cancer_alpha_preset)
 run.metric("parameters_by_part_mmt_modality",
@@ -366,4 +389,5 @@ run.metric("methylation_encoder", {"output_width": width, "layers": kinds,
                                    "residual_gap": gap})
 run.metric("one_batch_training", {"samples": demo_samples, "steps": demo_steps,
                                   **{t: v for t, v in summary.items()}})
+run.glue("verdicts_here", run.verdict_text())
 record_path = run.save()

@@ -28,7 +28,22 @@
 # **The held-out cohort is never seen.** This chapter draws only the training cohort; the
 # held-out cohort on which Chapter 4 scores every model does not exist here.
 
-# %% tags=["parameters"]
+# %% [markdown]
+# :::{admonition} Key results
+# :class: tip
+#
+# - Every model had {glue:text}`n_trials` trials on {glue:text}`inner_folds` inner folds of the
+#   {glue:text}`n_train`-sample training cohort: {glue:text}`n_trials_total` trials in all, of
+#   which {glue:text}`n_pruned` were stopped early. The transformer with locus tokens takes the
+#   training settings tuned for the one with modality tokens, plus {glue:text}`locus_trials` trials
+#   of its own.
+# - The setting that mattered most for the transformer with modality tokens was
+#   {glue:text}`mmt_top_setting`.
+# - The studies took {glue:text}`tuning_minutes:.1f` minutes of computing on this machine, summed
+#   over models. Their chosen settings are what Chapters 4 and 5 call *tuned*.
+# :::
+
+# %% tags=["parameters", "hide-input"]
 profile = "paper"  # a profile of profiles/ by name, or the path of a YAML file
 # optional overrides of single settings, section by section: train = {"max_epochs": 5}
 cohort = {}
@@ -40,11 +55,12 @@ ablation = {}
 tuning = {}
 results_dir = "results"
 
-# %% tags=["remove-output"]
+# %% tags=["remove-output", "hide-input"]
 import pandas as pd
 
 from cancer_alpha import config, plots, results, synth
 from cancer_alpha import tuning as tuner
+from cancer_alpha.tables import readable
 
 profile = config.from_parameters(profile, cohort=cohort, model=model, train=train,
                              evaluation=evaluation, profiling=profiling, ablation=ablation,
@@ -68,7 +84,7 @@ run.glue("n_models", len(models))
 # each adds the settings of its own architecture. The classical models search what matters
 # most for each.
 
-# %%
+# %% tags=["hide-input"]
 tuner.search_space_table().set_index(["model", "setting"])
 
 # %% [markdown]
@@ -76,25 +92,28 @@ tuner.search_space_table().set_index(["model", "setting"])
 #
 # {glue:text}`n_models` studies on the {glue:text}`n_train`-sample training cohort.
 
-# %% tags=["remove-output"]
+# %% tags=["remove-output", "hide-input"]
 studies = tuner.tune(train_data, profile, models)
 tuning_path = tuner.save(studies, profile.name, "synthetic", results_dir)
 
-# %%
+# %% tags=["hide-input"]
 summary = pd.DataFrame({m: {"trials": r.n_trials, "pruned": r.n_pruned,
                             "inner folds": r.inner_folds or "—",
                             "best log-loss": f"{r.best_value:.4f}" if r.inner_folds else "—",
                             "budget": r.note or "equal"}
                         for m, r in studies.items()}).T
-summary
+run.glue("n_trials_total", sum(r.n_trials for r in studies.values()))
+run.glue("n_pruned", sum(r.n_pruned for r in studies.values()))
+readable(summary)
 
 # %% [markdown]
 # Wall time of each study on this machine (seconds; studies of different models ran in
 # parallel worker processes, trials of one study one after another). Times change from run to
 # run; validation does not compare this cell.
 
-# %% tags=["nbval-ignore-output"]
-pd.Series({m: round(r.wall_seconds, 1) for m, r in studies.items()}, name="seconds")
+# %% tags=["nbval-ignore-output", "hide-input"]
+run.glue("tuning_minutes", sum(r.wall_seconds for r in studies.values()) / 60)
+readable(pd.Series({m: r.wall_seconds for m, r in studies.items()}, name="seconds"), 1)
 
 # %% [markdown]
 # ## How the searches went
@@ -102,27 +121,38 @@ pd.Series({m: round(r.wall_seconds, 1) for m, r in studies.items()}, name="secon
 # Every model's trials on one axis, since every study minimises the same quantity: each
 # point is a trial's mean validation log-loss, the line the best found so far.
 
-# %%
+# %% tags=["hide-input"]
 loaded = {m: tuner.load_study(profile.name, m, "synthetic", results_dir) for m, r in studies.items()
           if r.trials}
-fig = run.figure(plots.optimisation_history(list(loaded.values())), "optimisation_history")
+fig = run.figure(plots.optimisation_history(list(loaded.values())), "optimisation_history",
+                 caption=("Optimisation history of every model's study: the mean inner-fold "
+                          "validation log-loss of each trial (lower is better) and the best so "
+                          "far."))
 
 # %% [markdown]
 # Which settings mattered? The share of the variance of each study's objective that each
 # setting explains (fANOVA, on the completed trials of the study):
 
-# %%
+# %% tags=["hide-input"]
 importance = {m: tuner.importances(s, seed=profile.tuning.seed) for m, s in loaded.items()}
-fig = run.figure(plots.importance_map(importance), "importance_map")
+mmt_importance = importance.get("mmt_modality") or {}
+run.glue("mmt_top_setting", max(mmt_importance, key=mmt_importance.get) if mmt_importance
+         else "not measured (too few completed trials)")
+fig = run.figure(plots.importance_map(importance), "importance_map",
+                 caption=("How much of each study's objective each setting explains (fANOVA "
+                          "importance), one column per model; blank where a model has no such "
+                          "setting."))
 
-# %%
+# %% tags=["hide-input"]
 fig = run.figure(plots.parameter_importances(loaded["mmt_modality"], seed=profile.tuning.seed),
-                 "importances_mmt_modality")
+                 "importances_mmt_modality",
+                 caption=("fANOVA importance of each setting in the study of the modality-token "
+                          "transformer."))
 
 # %% [markdown]
 # ## The settings chosen, beside the published recipe
 
-# %%
+# %% tags=["hide-input"]
 recipe = {**{f"train.{k}": v for k, v in vars(profile.train).items()},
           **{f"model.{k}": v for k, v in vars(profile.model).items()}}
 neural = [m for m in models if "train" in studies[m].best_settings]
@@ -132,16 +162,17 @@ chosen = pd.DataFrame({"published recipe": [recipe.get(r, "-") for r in rows],
                        **{m: [studies[m].best_settings.get(r.split(".")[0], {})
                               .get(r.split(".")[1], "-") for r in rows] for m in neural}},
                       index=rows)
-chosen.map(lambda v: f"{v:.3g}" if isinstance(v, float) else v)
+readable(chosen, significant=3)
 
-# %%
+# %% tags=["hide-input"]
 classical = [m for m in models if m not in neural and m != "voting_ensemble"]
-pd.DataFrame({m: studies[m].best_settings.get("estimator", {}) for m in classical}).T
+readable(pd.DataFrame({m: studies[m].best_settings.get("estimator", {})
+                       for m in classical}).T, significant=3)
 
 # %% [markdown]
 # ## Run record
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output", "hide-input"]
 run.metric("tuning", {m: r.summary() for m, r in studies.items()})
 run.metric("importances", importance)
 run.metric("search_space", tuner.search_space_table().to_dict(orient="records"))

@@ -29,7 +29,21 @@
 # tuned models is optimistic (their settings were chosen on the same training cohort), so the
 # held-out accuracy is the one compared.
 
-# %% tags=["parameters"]
+# %% [markdown]
+# :::{admonition} Key results
+# :class: tip
+#
+# - No classifier can beat {glue:text}`ceiling:.3f` on the held-out cohort. The best model is
+#   {glue:text}`best_model_pub` ({glue:text}`best_acc_pub:.3f`) with the published recipe and
+#   {glue:text}`best_model_tuned` ({glue:text}`best_acc_tuned:.3f`) with tuned settings.
+# - The MMT paper's transformer with modality tokens scores {glue:text}`mmt_acc_pub:.3f` with the
+#   published recipe (rank {glue:text}`mmt_rank_pub` of {glue:text}`n_models`) and
+#   {glue:text}`mmt_acc_tuned:.3f` tuned (rank {glue:text}`mmt_rank_tuned`),
+#   {glue:text}`mmt_classical_gap:.1f` points below the best tuned classical model.
+# - Claims tested here: {glue:text}`verdicts_here`.
+# :::
+
+# %% tags=["parameters", "hide-input"]
 profile = "paper"  # a profile of profiles/ by name, or the path of a YAML file
 # optional overrides of single settings, section by section: train = {"max_epochs": 5}
 cohort = {}
@@ -38,7 +52,7 @@ train = {}
 evaluation = {}
 results_dir = "results"
 
-# %%
+# %% tags=["hide-input"]
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown
@@ -55,6 +69,7 @@ from cancer_alpha import (
     synth,
     tuning,
 )
+from cancer_alpha.tables import readable
 
 profile = config.from_parameters(profile, cohort=cohort, model=model, train=train,
                              evaluation=evaluation)
@@ -82,7 +97,7 @@ run.glue("patience", profile.train.patience)
 # training cohort; metrics on the {glue:text}`n_test`-sample held-out cohort, whose Bayes
 # ceiling is {glue:text}`ceiling:.3f`. First with the published recipe:
 
-# %%
+# %% tags=["hide-input"]
 fits = protocol.cross_validate(train_data, profile, profile.evaluation.models,
                                evals={"test": test_data}, keep_proba=True, analyse=analyse,
                                n_jobs=profile.evaluation.n_jobs)
@@ -95,29 +110,29 @@ tables = {"published recipe": protocol.comparison_table(fits, ceiling),
 columns = ["accuracy_mean", "accuracy_sd", "share_of_ceiling", "cv_accuracy_mean",
            "precision_macro_mean", "recall_macro_mean", "f1_macro_mean", "roc_auc_macro_mean",
            "ece_mean", "n_runs"]
-tables["published recipe"][columns].round(3)
+readable(tables["published recipe"][columns], 3)
 
 # %% [markdown]
 # Then with each model's tuned settings:
 
-# %%
-tables["tuned"][columns].round(3)
+# %% tags=["hide-input"]
+readable(tables["tuned"][columns], 3)
 
 # %% [markdown]
 # Side by side, with the change tuning made (accuracy points):
 
-# %%
-protocol.recipe_table(tables, ceiling).round(3)
+# %% tags=["hide-input"]
+readable(protocol.recipe_table(tables, ceiling), 3)
 
 # %% [markdown]
 # Every number of these tables is reproduced exactly by a rerun with the same profile on the
 # same machine. Training times change from run to run, so they have a table of their own
 # (seconds per fit on this machine, mean over runs; validation skips comparing this cell):
 
-# %% tags=["nbval-ignore-output"]
-pd.DataFrame({r: t["fit_seconds_mean"] for r, t in tables.items()}).round(2)
+# %% tags=["nbval-ignore-output", "hide-input"]
+readable(pd.DataFrame({r: t["fit_seconds_mean"] for r, t in tables.items()}), 2)
 
-# %%
+# %% tags=["hide-input"]
 published, tuned_table = tables["published recipe"], tables["tuned"]
 before, after = protocol.standing(published), protocol.standing(tuned_table)
 best, best_neural, best_classical = after.best, after.best_neural, after.best_classical
@@ -139,7 +154,10 @@ run.glue("mmt_classical_gap", mmt_gap)
 run.glue("changes", Markdown("\n".join(f"- {line}" for line in
                                       protocol.changed_conclusions(before, after))))
 fig = run.figure(plots.accuracy_by_recipe(tables, ceiling, ceiling_ci, chance),
-                 "accuracy_vs_ceiling")
+                 "accuracy_vs_ceiling",
+                 caption=("Held-out accuracy of every model with the published recipe and with "
+                          "its tuned settings (mean and sd over folds and seeds), beside the "
+                          "Bayes ceiling."))
 
 # %% [markdown]
 # With the published recipe the best model is {glue:text}`best_model_pub`
@@ -167,7 +185,7 @@ fig = run.figure(plots.accuracy_by_recipe(tables, ceiling, ceiling_ci, chance),
 # classical model, each trained and scored on that modality alone, beside the Bayes ceiling of
 # the same modalities (Chapter 1's function, on the same held-out samples).
 
-# %%
+# %% tags=["hide-input"]
 single = [[m] for m in train_data.modalities] + [list(train_data.modalities)]
 by_subset = pd.DataFrame(protocol.modality_subset_scores(
     train_data, test_data, profile, ["mmt_modality", best_classical], single,
@@ -181,7 +199,7 @@ subset_table["transformer's share of the ceiling"] = (subset_table["mmt_modality
 worst = subset_table["transformer's share of the ceiling"].idxmin()
 run.glue("worst_subset", worst)
 run.glue("worst_share", subset_table.loc[worst, "transformer's share of the ceiling"])
-subset_table.round(3)
+readable(subset_table, 3)
 
 # %% [markdown]
 # The transformer comes closest to the ceiling where the signal is simplest and falls furthest
@@ -192,12 +210,16 @@ subset_table.round(3)
 # %% [markdown]
 # ## Convergence (claim C02)
 
-# %%
-fig = run.figure(plots.learning_curves(protocol.histories(fits)), "learning_curves")
+# %% tags=["hide-input"]
+fig = run.figure(plots.learning_curves(protocol.histories(fits)), "learning_curves",
+                 caption=("Validation loss per epoch of every published-recipe run, one panel "
+                          "per model."))
 
-# %%
+# %% tags=["hide-input"]
 epochs = protocol.best_epochs(fits)
-fig = run.figure(plots.epochs_to_convergence(epochs), "epochs_to_convergence")
+fig = run.figure(plots.epochs_to_convergence(epochs), "epochs_to_convergence",
+                 caption=("Epoch of the lowest validation loss of each run, per model, beside "
+                          "the range the MMT paper states."))
 mmt_epochs = np.array(epochs["mmt_modality"])
 mmt_runs = [f for f in fits if f.model == "mmt_modality"]
 stopped = np.mean([f.epochs < profile.train.max_epochs for f in mmt_runs])
@@ -219,28 +241,34 @@ run.glue("c02_sd", 100 * acc_sd)
 # recipe, so its runs are the evidence; with its tuned settings the transformer reaches its
 # lowest validation loss after a median of {glue:text}`c02_tuned_median:.0f` epochs.
 
-# %%
+# %% tags=["hide-input"]
 run.claim(claims.judge_c02(mmt_epochs.tolist(), float(stopped), float(acc_sd)))
 
 # %% [markdown]
 # ## Where the errors are
 
-# %%
+# %% tags=["hide-input"]
 first = next(f for f in tuned_fits if f.model == best_neural
              and f.seed == profile.evaluation.seeds[0] and f.fold == 0)
 proba = first.proba["test"]
-fig = run.figure(plots.roc_curves(test_data.y, proba, world.class_names), "roc_curves")
+fig = run.figure(plots.roc_curves(test_data.y, proba, world.class_names), "roc_curves",
+                 caption=("One-versus-rest ROC curve of each class for one run of the best tuned"
+                          " neural model on the held-out cohort."))
 
-# %%
+# %% tags=["hide-input"]
 fig = run.figure(plots.confusion(test_data.y, proba.argmax(axis=1), world.class_names,
-                                 title=f"{best_neural} (tuned), one run"), "confusion_model")
+                                 title=f"{best_neural} (tuned), one run"), "confusion_model",
+                 caption=("Row-normalised confusion matrix of one run of the best tuned neural "
+                          "model on the held-out cohort."))
 
-# %%
+# %% tags=["hide-input"]
 bayes_pred = bayes.BayesClassifier(world).predict(test_data)
 fig = run.figure(plots.confusion(test_data.y, bayes_pred, world.class_names,
-                                 title="Bayes-optimal classifier"), "confusion_bayes")
+                                 title="Bayes-optimal classifier"), "confusion_bayes",
+                 caption=("Row-normalised confusion matrix of the Bayes-optimal classifier on "
+                          "the held-out cohort."))
 
-# %%
+# %% tags=["hide-input"]
 healthy = 0  # the first class is the healthy one (tumour fraction 0), as the generator defines
 errors = bayes_pred != test_data.y
 missed = errors & (test_data.y != healthy) & (bayes_pred == healthy)
@@ -260,16 +288,16 @@ run.glue("found_fraction", float(np.median(test_cohort.tumour_fraction[cancer & 
 # %% [markdown]
 # ## Do encoded features cluster by class? (claim C11)
 
-# %%
+# %% tags=["hide-input"]
 # the samples NeuralAnalysis keeps: the first ones of the held-out cohort
 n_embed = min(profile.evaluation.analysis_samples, test_data.n_samples)
 head = test_data.subset(np.arange(n_embed))
 references = {"raw features": head.flat(),  # standardised below, like the models' inputs
               "Bayes posterior": bayes.BayesClassifier(world).predict_proba(head)}
 clusters = evaluate.clustering_table(tuned_fits, head.y, references, seed=0)
-clusters.round(3)
+readable(clusters, 3)
 
-# %%
+# %% tags=["hide-input"]
 emb = next(f for f in tuned_fits if f.model == "mmt_modality"
            and f.seed == profile.evaluation.seeds[0] and f.fold == 0).extras["embedding"]
 coords = evaluate.tsne(emb, seed=0)
@@ -277,9 +305,11 @@ labels = test_data.y[: len(emb)]
 fig = run.figure(plots.embedding_map(coords, labels, world.class_names,
                                      title="mmt_modality (tuned), fused representation "
                                            "(t-SNE)"),
-                 "tsne")
+                 "tsne",
+                 caption=("t-SNE map of the fused representation of the tuned modality-token "
+                          "transformer on the held-out cohort, coloured by class."))
 
-# %%
+# %% tags=["hide-input"]
 mmt_row = clusters.loc["mmt_modality"]
 raw_row = clusters.loc["raw features"]
 run.glue("ari_mmt", mmt_row["kmeans_ari_mean"])
@@ -301,18 +331,20 @@ run.claim(claims.judge_c11(mmt_row["kmeans_ari_mean"], mmt_row["kmeans_ari_sd"],
 # %% [markdown]
 # ## Which modality does attention look at? (claim C15)
 
-# %%
+# %% tags=["hide-input"]
 shares = interpret.attention_shares(tuned_fits)
 fig = run.figure(plots.modality_shares(shares, title="share of cross-modal attention each "
                                                      "modality receives (mean, sd over runs)"),
-                 "attention_shares")
+                 "attention_shares",
+                 caption=("Share of cross-modal attention each modality receives in the tuned "
+                          "models (mean and sd over runs)."))
 share_stats = {m: {k: [100 * x for x in evaluate.mean_sd(v)] for k, v in s.items()}
                for m, s in shares.items()}  # {model: {modality: [mean %, sd %]}}
 share_table = pd.DataFrame({m: {k: f"{mean:.1f} ± {sd:.1f}" for k, (mean, sd) in s.items()}
                             for m, s in share_stats.items()}).T
-share_table
+readable(share_table)
 
-# %%
+# %% tags=["hide-input"]
 run.claim(claims.judge_c15(share_stats["mmt_modality"]))
 
 # %% [markdown]
@@ -324,13 +356,15 @@ run.claim(claims.judge_c15(share_stats["mmt_modality"]))
 # %% [markdown]
 # ## The 20 most important features
 
-# %%
+# %% tags=["hide-input"]
 fitted = protocol.train_model(best_neural, train_data, profile, profile.evaluation.seeds[0],
                               settings=tuned.get(best_neural))
 importance = evaluate.permutation_importance(
     fitted.predict_proba, head, n_repeats=profile.evaluation.importance_repeats, seed=0)
 fig = run.figure(plots.top_features(importance, 20, title=f"{best_neural} (tuned): permutation "
-                                    "importance on the held-out cohort"), "top_features")
+                                    "importance on the held-out cohort"), "top_features",
+                 caption=("The 20 features whose permutation lowers the held-out accuracy of the"
+                          " best tuned neural model most, coloured by modality."))
 top = pd.Series(importance["modality"][np.argsort(-importance["importance_mean"])[:20]])
 run.glue("top_modalities", ", ".join(f"{m} {n}" for m, n in top.value_counts().items()))
 
@@ -343,7 +377,7 @@ run.glue("top_modalities", ", ".join(f"{m} {n}" for m, n in top.value_counts().i
 # The same pipeline trained on labels shuffled at random must score at chance; if it did not,
 # information would be leaking from the evaluation into training.
 
-# %%
+# %% tags=["hide-input"]
 shuffled = train_data.subset(np.arange(train_data.n_samples))
 shuffled.y = np.random.default_rng(12345).permutation(train_data.y)
 control_models = ["logistic_regression", "early_fusion_mlp", "mmt_modality"]
@@ -355,7 +389,7 @@ control_table = pd.DataFrame(protocol.summary(control, "test")).T[["accuracy_mea
                                                                    "roc_auc_macro_mean"]]
 run.glue("control_acc", float(control_table["accuracy_mean"].max()))
 run.glue("chance", chance)
-control_table.round(3)
+readable(control_table, 3)
 
 # %% [markdown]
 # Trained on shuffled labels, the best of these models scores {glue:text}`control_acc:.3f`
@@ -374,7 +408,7 @@ control_table.round(3)
 # ceiling is {glue:text}`easy_ceiling:.3f` and the same ensemble reaches
 # {glue:text}`easy_ensemble:.3f`.
 
-# %%
+# %% tags=["hide-input"]
 easy_cfg = profile.replace(cohort={"effect_size": 1.0 / profile.cohort.max_tumour_fraction})
 easy_world = synth.World.from_config(easy_cfg.cohort)
 easy_train, easy_test = synth.standard_cohorts(easy_cfg)
@@ -405,7 +439,7 @@ run.claim(claims.judge_c12(ensemble_acc, tuned_table.loc["voting_ensemble", "acc
 # generator; every size up to {glue:text}`curve_all_seeds_up_to` samples is drawn
 # {glue:text}`curve_seeds` times (seeds), larger ones once, as the table's `seeds` column says.
 
-# %%
+# %% tags=["hide-input"]
 pool = world.sample(max(profile.evaluation.curve_sizes), seed=profile.evaluation.data_seed + 3).data
 curve_models = list(dict.fromkeys([best_neural, "mmt_modality", best_classical]))
 curve = pd.DataFrame(protocol.training_size_curve(
@@ -413,7 +447,9 @@ curve = pd.DataFrame(protocol.training_size_curve(
     seeds=profile.evaluation.seeds[:profile.evaluation.curve_seeds],
     n_jobs=profile.evaluation.n_jobs,
     settings=tuned, all_seeds_up_to=profile.evaluation.curve_all_seeds_up_to))
-fig = run.figure(plots.accuracy_vs_training_size(curve, ceiling), "training_size")
+fig = run.figure(plots.accuracy_vs_training_size(curve, ceiling), "training_size",
+                 caption=("Held-out accuracy against the number of training samples for the "
+                          "tuned models, beside the Bayes ceiling."))
 by_size = curve.pivot_table(index="n_train", columns="model", values="accuracy")
 reading = protocol.read_curve(curve, ceiling, "mmt_modality", best_classical)
 run.glue("curve_small", int(by_size.index.min()))
@@ -424,7 +460,7 @@ run.glue("curve_words", Markdown(reading.words))
 shown = by_size.copy()
 shown["seeds"] = curve.groupby("n_train")["seed"].nunique()
 shown["Bayes ceiling"] = ceiling
-shown.round(3)
+readable(shown, 3)
 
 # %% [markdown]
 # ```{glue:md} curve_words
@@ -434,7 +470,7 @@ shown.round(3)
 # %% [markdown]
 # ## Run record
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output", "hide-input"]
 keys = ["accuracy_mean", "accuracy_sd", "f1_macro_mean", "roc_auc_macro_mean", "ece_mean",
         "fit_seconds_mean", "n_runs"]
 run.metric("bayes_accuracy", ceiling)
@@ -457,4 +493,5 @@ run.metric("training_size_curve", curve.to_dict(orient="list"))
 run.metric("training_size_reading", reading.facts)
 run.metric("easy_setting", {"effect_size": easy_cfg.cohort.effect_size,
                             "bayes_accuracy": easy_ceiling, "voting_ensemble": easy_acc})
+run.glue("verdicts_here", run.verdict_text())
 record_path = run.save()

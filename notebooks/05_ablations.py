@@ -19,7 +19,19 @@
 # methylation follows its copy number; so attention can be checked against the truth instead
 # of being admired.
 
-# %% tags=["parameters"]
+# %% [markdown]
+# :::{admonition} Key results
+# :class: tip
+#
+# - The ablations compare variants of the tuned transformer with modality tokens over
+#   {glue:text}`n_seeds` seeds at the default difficulty (Bayes ceiling
+#   {glue:text}`ceiling_default:.3f`) and at an easier one (ceiling {glue:text}`ceiling_easy:.3f`).
+# - The modality-specific encoders change accuracy by {glue:text}`c09_gain:.1f`% relative to
+#   generic ones (95% interval {glue:text}`c09_gain_lo:.1f` to {glue:text}`c09_gain_hi:.1f`).
+# - Claims tested here: {glue:text}`verdicts_here`.
+# :::
+
+# %% tags=["parameters", "hide-input"]
 profile = "paper"  # a profile of profiles/ by name, or the path of a YAML file
 # optional overrides of single settings, section by section: train = {"max_epochs": 5}
 cohort = {}
@@ -30,7 +42,7 @@ profiling = {}
 ablation = {}
 results_dir = "results"
 
-# %%
+# %% tags=["hide-input"]
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown
@@ -46,6 +58,7 @@ from cancer_alpha import (
     results,
     tuning,
 )
+from cancer_alpha.tables import readable
 
 published = config.from_parameters(profile, cohort=cohort, model=model, train=train,
                                    evaluation=evaluation, ablation=ablation)
@@ -91,13 +104,13 @@ recipe = recipe[recipe.iloc[:, 0] != recipe.iloc[:, 1]]
 # capped the same way. Their numbers say less than the others, and the text below treats
 # them so.
 
-# %%
-recipe.map(lambda v: f"{v:.3g}" if isinstance(v, float) else v)
+# %% tags=["hide-input"]
+readable(recipe, significant=3)
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output", "hide-input"]
 rows = ablations.run_all(profile, data)
 fit_seconds = pd.DataFrame(rows).groupby("variant", sort=False)["fit_seconds"].mean()
-fit_seconds.round(1)
+readable(fit_seconds, 1)
 
 # %% [markdown]
 # Training times above change from run to run (parallel workers share the cores); every
@@ -106,7 +119,7 @@ fit_seconds.round(1)
 # %% [markdown]
 # ## Every ablation, paired
 
-# %%
+# %% tags=["hide-input"]
 table = ablations.ablation_table(rows, profile)
 shown = pd.DataFrame(table).T[["n_seeds", "reference_accuracy_mean", "variant_accuracy_mean",
                                "delta_points_mean", "delta_points_ci95",
@@ -114,11 +127,13 @@ shown = pd.DataFrame(table).T[["n_seeds", "reference_accuracy_mean", "variant_ac
 shown["delta_points_ci95"] = [f"[{lo:.1f}, {hi:.1f}]" for lo, hi in shown["delta_points_ci95"]]
 shown["relative_percent_ci95"] = [f"[{lo:.1f}, {hi:.1f}]"
                                   for lo, hi in shown["relative_percent_ci95"]]
-shown.round(3)
+readable(shown, 3)
 
-# %%
+# %% tags=["hide-input"]
 fig = run.figure(plots.ablation_deltas(table, title="variant minus reference, "
-                                                "paired by seed"), "ablation_deltas")
+                                                "paired by seed"), "ablation_deltas",
+                 caption=("Accuracy of each ablation minus that of the reference model in "
+                          "points, paired by seed, with 95% intervals; zero is marked."))
 
 # %% [markdown]
 # ## Cross-modal attention (claim C08)
@@ -130,7 +145,7 @@ fig = run.figure(plots.ablation_deltas(table, title="variant minus reference, "
 # model's accuracy; at the easier difficulty by {glue:text}`c08e_points:.1f` points
 # ({glue:text}`c08e_lo:.1f` to {glue:text}`c08e_hi:.1f`), {glue:text}`c08e_rel:.1f`%.
 
-# %%
+# %% tags=["hide-input"]
 c08, c08e = table["no_cross_attention"], table["no_cross_attention@easy"]
 for key, t in (("c08", c08), ("c08e", c08e)):
     run.glue(f"{key}_points", t["delta_points_mean"])
@@ -152,7 +167,7 @@ run.claim(claims.judge_c08(c08, c08e),
 # encoders relative to the generic ones: {glue:text}`c09_gain:.1f`% (95% interval
 # {glue:text}`c09_gain_lo:.1f` to {glue:text}`c09_gain_hi:.1f`) at the default difficulty.
 
-# %%
+# %% tags=["hide-input"]
 c09, c09e = table["generic_encoders"], table["generic_encoders@easy"]
 for key, t in (("c09", c09), ("c09e", c09e)):
     run.glue(f"{key}_points", t["delta_points_mean"])
@@ -175,7 +190,7 @@ run.claim(claims.judge_c09(gain, gain_easy),
 # modality tokens a query has only two keys (the other two modalities), so the entropy of a row
 # is at most ln 2.
 
-# %%
+# %% tags=["hide-input"]
 loss = ablations.loss_variant(profile).name
 run.glue("loss_change", "Cross-entropy instead of focal loss" if loss == "cross_entropy"
          else f"Focal loss (γ = {ablations.FOCAL_GAMMA:g}) instead of cross-entropy")
@@ -185,8 +200,10 @@ run.glue("ce_lo", ce["delta_points_ci95"][0])
 run.glue("ce_hi", ce["delta_points_ci95"][1])
 sweep = ablations.lambda_sweep(rows, profile)
 fig = run.figure(plots.lambda_sweep(sweep, max_entropy=float(np.log(2))),
-                 "lambda_sweep")
-pd.DataFrame(sweep).set_index("lambda").round(3)
+                 "lambda_sweep",
+                 caption=("Accuracy and attention entropy against the weight of the attention-"
+                          "sparsity term (mean and sd over runs)."))
+readable(pd.DataFrame(sweep).set_index("lambda"), 3)
 
 # %% [markdown]
 # Locus tokens (one per CpG locus and copy-number bin, one per four fragment-length bins)
@@ -194,7 +211,7 @@ pd.DataFrame(sweep).set_index("lambda").round(3)
 # {glue:text}`locus_seeds` seeds: {glue:text}`locus_points:.1f` points
 # ({glue:text}`locus_lo:.1f` to {glue:text}`locus_hi:.1f`).
 
-# %%
+# %% tags=["hide-input"]
 lt = table["locus_tokens"]
 run.glue("locus_points", lt["delta_points_mean"])
 run.glue("locus_lo", lt["delta_points_ci95"][0])
@@ -209,7 +226,7 @@ run.glue("locus_hi", lt["delta_points_ci95"][1])
 # progressive run's clock includes its pre-training. Wall-clock seconds depend on the machine
 # and on what else runs on it, so the next cell's numbers change from run to run.
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output", "hide-input"]
 timing = pd.DataFrame(ablations.progressive_timing(rows)).set_index("seed")
 finite = timing[np.isfinite(timing["relative_change"])]
 change = {"mean": float(finite["relative_change"].mean()),
@@ -232,8 +249,10 @@ run.claim(claims.judge_c07(change["mean"], change["ci95"], len(finite), quiet=[c
                f"{table['progressive']['delta_points_mean']:.1f} points "
                f"[{table['progressive']['delta_points_ci95'][0]:.1f}, "
                f"{table['progressive']['delta_points_ci95'][1]:.1f}] vs end-to-end")
-fig = run.figure(plots.progressive_curves(rows), "progressive_curves")
-timing.round(2)
+fig = run.figure(plots.progressive_curves(rows), "progressive_curves",
+                 caption=("Validation loss against cumulative training seconds for end-to-end "
+                          "and progressive training (pre-training time dotted), every seed."))
+readable(timing, 2)
 
 # %% [markdown]
 # Relative to end-to-end training, the time progressive training needs to reach the same
@@ -250,13 +269,16 @@ timing.round(2)
 # model is scored with only each of the seven non-empty subsets of modalities observed, beside
 # the Bayes ceiling of that subset (Chapter 1's function, on the same samples).
 
-# %%
+# %% tags=["hide-input"]
 pair = ablations.dropout_pair(profile)
 run.glue("dropout_rate", profile.train.modality_dropout if pair[0] == "full"
          else profile.ablation.modality_dropout)
 subsets = ablations.subset_table(rows, ceilings, variants=pair)
-fig = run.figure(plots.subset_accuracy(subsets), "subset_accuracy")
-pd.DataFrame(subsets).T.round(3)
+fig = run.figure(plots.subset_accuracy(subsets), "subset_accuracy",
+                 caption=("Accuracy with each subset of modalities observed, for the model "
+                          "trained with modality dropout and the one trained on complete "
+                          "samples, beside the Bayes ceiling."))
+readable(pd.DataFrame(subsets).T, 3)
 
 # %% [markdown]
 # Training with modality dropout changes accuracy with every modality present by
@@ -265,7 +287,7 @@ pd.DataFrame(subsets).T.round(3)
 # {glue:text}`share_all:.2f` with all modalities and {glue:text}`share_worst:.2f` at its worst
 # subset, {glue:text}`worst_subset`.
 
-# %%
+# %% tags=["hide-input"]
 md = table["modality_dropout"]
 run.glue("dropout_points", md["delta_points_mean"])
 run.glue("dropout_lo", md["delta_points_ci95"][0])
@@ -283,14 +305,16 @@ run.glue("worst_subset", worst)
 # modality dropout (which has learnt to do without any one of them) and for the Bayes
 # classifier, which marginalises the hidden modality exactly.
 
-# %%
+# %% tags=["hide-input"]
 modalities = default.test.modalities
 lomo_model = {m: 100 * v for m, v in ablations.leave_one_out(
     {k: v["model"] for k, v in subsets.items()}, modalities).items()}
 lomo_bayes = {m: 100 * v for m, v in ablations.leave_one_out(
     {k: v["bayes"] for k, v in subsets.items()}, modalities).items()}
-fig = run.figure(plots.leave_one_out(lomo_model, lomo_bayes), "leave_one_out")
-pd.DataFrame({"model (points)": lomo_model, "Bayes (points)": lomo_bayes}).round(2)
+fig = run.figure(plots.leave_one_out(lomo_model, lomo_bayes), "leave_one_out",
+                 caption=("Accuracy lost when each modality is left out, for the model and for "
+                          "the Bayes-optimal classifier (points)."))
+readable(pd.DataFrame({"model (points)": lomo_model, "Bayes (points)": lomo_bayes}), 2)
 
 # %% [markdown]
 # ## Does attention find the planted interaction? (claim C10)
@@ -310,15 +334,19 @@ pd.DataFrame({"model (points)": lomo_model, "Bayes (points)": lomo_bayes}).round
 # away from 0.5 for reasons unrelated to the interaction, in the controls as much as in the
 # trained model.
 
-# %%
+# %% tags=["hide-input"]
 run.glue("n_joint", len(default.joint_loci))
 planted = ablations.planted_summary(rows, default.joint_loci)
 fig = run.figure(plots.planted_attention(planted, default.joint_loci,
-                                                  default.world.loci), "planted_attention")
-pd.DataFrame({g: {k: v[k] for k in ("auroc", "auroc_of_mean_scores", "p_value", "n_runs")}
-              for g, v in planted.items()}).T.round(3)
+                                                  default.world.loci), "planted_attention",
+                 caption=("Left: cross-modal attention each locus receives in the trained model,"
+                          " planted joint loci marked. Right: how well that score separates "
+                          "planted from other loci (AUROC) per model, with chance."))
+readable(pd.DataFrame({g: {k: v[k] for k in ("auroc", "auroc_of_mean_scores", "p_value",
+                                              "n_runs")}
+                       for g, v in planted.items()}).T, 3)
 
-# %%
+# %% tags=["hide-input"]
 for group in planted:
     run.glue(f"auroc_{group}", planted[group]["auroc"])
 run.glue("auroc_p", planted["trained"]["p_value"])
@@ -343,11 +371,11 @@ run.claim(claims.judge_c10(planted),
 # verdicts above come from the tuned full model; where the published recipe would give
 # another, the list below says so.
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output", "hide-input"]
 headline = ("full", "no_cross_attention", "generic_encoders", "progressive")
 published_rows = ablations.run_all(published, data, ablations.plan(published, names=headline))
 
-# %%
+# %% tags=["hide-input"]
 published_table = ablations.ablation_table(published_rows, published)
 side = pd.DataFrame({
     "published recipe (points)": {k: v["delta_points_mean"] for k, v in published_table.items()},
@@ -356,9 +384,9 @@ side = pd.DataFrame({
                              for k, v in published_table.items()},
     "tuned (%)": {k: table[k]["relative_percent_mean"] for k in published_table},
 })
-side.round(2)
+readable(side, 2)
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output", "hide-input"]
 published_timing = pd.DataFrame(ablations.progressive_timing(published_rows))
 finite_pub = published_timing[np.isfinite(published_timing["relative_change"])]
 published_verdicts = {
@@ -387,7 +415,7 @@ run.glue("verdict_changes", Markdown("\n".join(verdict_changes)))
 # %% [markdown]
 # ## Run record
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output", "hide-input"]
 run.metric("ablation_reference", "tuned")
 run.metric("full_model_settings", tuned["mmt_modality"])
 run.metric("ablations", table)
@@ -408,4 +436,5 @@ run.metric("effect_sizes", {"default": default.effect_size, "easy": easy.effect_
 run.metric("runs", [{k: r[k] for k in ("variant", "seed", "accuracy", "epochs", "best_epoch",
                                        "fit_seconds", "attention_entropy", "n_parameters")}
                     for r in rows])
+run.glue("verdicts_here", run.verdict_text())
 record_path = run.save()

@@ -23,7 +23,20 @@
 # machine)*, with the verdict its rule would have given kept in the record; the last section
 # shows, block by block, whether the machine was quiet.
 
-# %% tags=["parameters"]
+# %% [markdown]
+# :::{admonition} Key results
+# :class: tip
+#
+# - This CPU's float32 matrix-multiply peak was {glue:text}`matmul_peak:.0f` GFLOP/s; training the
+#   transformer with modality tokens reaches {glue:text}`train_gflops:.1f` GFLOP/s of it.
+# - One sample is classified in {glue:text}`lat_p50:.2f` ms (median); in batches a sample costs
+#   {glue:text}`lat_batched:.4f` ms. Peak training memory of the transformer with locus tokens
+#   grows with the number of features to the power {glue:text}`locus_exponent:.2f`.
+# - Claims tested here: {glue:text}`verdicts_here`. {glue:text}`n_disturbed` of
+#   {glue:text}`n_blocks` timing blocks were disturbed by other work on the machine.
+# :::
+
+# %% tags=["parameters", "hide-input"]
 profile = "paper"  # a profile of profiles/ by name, or the path of a YAML file
 # optional overrides of single settings, section by section: train = {"max_epochs": 5}
 cohort = {}
@@ -34,12 +47,13 @@ profiling = {}
 ablation = {}
 results_dir = "results"
 
-# %%
+# %% tags=["hide-input"]
 import pandas as pd
 import torch
 
 from cancer_alpha import claims, config, plots, results
 from cancer_alpha import profiling as prof
+from cancer_alpha.tables import readable
 
 profile = config.from_parameters(profile, cohort=cohort, model=model, train=train,
                              evaluation=evaluation, profiling=profiling, ablation=ablation)
@@ -56,7 +70,7 @@ run.glue("spread_tolerance", prof.SPREAD_TOLERANCE)
 run.glue("foreign_tolerance_pct", 100 * prof.FOREIGN_TOLERANCE)
 run.glue("probe_size", prof.quietness.PROBE_SIZE)
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output", "hide-input"]
 peak = prof.matmul_peak_gflops(device=device)
 run.glue("matmul_peak", peak)
 print(f"{label}; float32 matrix multiply peak {peak:.1f} GFLOP/s")
@@ -84,7 +98,7 @@ print(f"{label}; float32 matrix multiply peak {peak:.1f} GFLOP/s")
 # array instead. Memory peaks are counts of bytes, not times: a busy machine slows their
 # measurement down but does not change them, so these blocks run without the quietness check.
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output", "hide-input"]
 memory_models = ["mmt_modality", "mmt_locus", "perceiver_io", "tab_transformer"]
 memory_batch = profile.profiling.memory_batch
 run.glue("memory_batch", memory_batch)
@@ -96,16 +110,18 @@ for n in profile.profiling.sequence_lengths:
         rows.append({"model": name, "features": n, "tokens": 3 * n,
                      "peak_mb": r.tensor_peak_mb, "rss_mb": r.rss_peak_mb})
 memory = pd.DataFrame(rows)
-memory.pivot(index="features", columns="model", values="peak_mb").round(1)
+readable(memory.pivot(index="features", columns="model", values="peak_mb"), 1)
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output", "hide-input"]
 fits = {name: prof.fit_power_law(g["features"], g["peak_mb"])
         for name, g in memory.groupby("model", sort=False)}
 exponents = pd.DataFrame({n: {"exponent": f.exponent, "ci95_low": f.ci95[0],
                               "ci95_high": f.ci95[1], "r2": f.r2} for n, f in fits.items()}).T
 fig = run.figure(plots.scaling(memory, "features", "peak_mb", fits,
-                               ylabel="peak memory of a training step (MB)"), "memory_scaling")
-exponents.round(2)
+                               ylabel="peak memory of a training step (MB)"), "memory_scaling",
+                 caption=("Peak memory of one training step against the number of input "
+                          "features, per model, with fitted power laws (log-log)."))
+readable(exponents, 2)
 
 # %% [markdown]
 # A linear law has exponent 1 and a quadratic one exponent 2. The multi-modal transformer
@@ -116,7 +132,7 @@ exponents.round(2)
 # full-attention model, and at the longest sequence measured {glue:text}`c14_ratio_long:.2f`
 # times.
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output", "hide-input"]
 locus = fits["mmt_locus"]
 run.glue("locus_exponent", locus.exponent)
 run.glue("locus_lo", locus.ci95[0])
@@ -144,7 +160,7 @@ run.claim(claims.judge_c14(1 - ratio),
 # configuration) against the number of training samples, fitted as a power law and compared
 # with $a\,n$ and $a\,n \log n$.
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output", "hide-input"]
 rows = []
 with monitor.block("epoch time against samples (C04)") as time_block:
     for n in profile.profiling.dataset_sizes:
@@ -157,12 +173,14 @@ timing = pd.DataFrame(rows)
 time_fit = prof.fit_power_law(timing["samples"], timing["seconds"])
 law = prof.compare_nlogn(timing["samples"], timing["seconds"])
 fig = run.figure(plots.scaling(timing, "samples", "seconds", {"mmt_modality": time_fit},
-                               ylabel="seconds per training epoch"), "time_scaling")
+                               ylabel="seconds per training epoch"), "time_scaling",
+                 caption=("Seconds per training epoch of the modality-token transformer against "
+                          "the number of samples, with a fitted power law (log-log)."))
 run.glue("time_exponent", time_fit.exponent)
 run.glue("time_lo", time_fit.ci95[0])
 run.glue("time_hi", time_fit.ci95[1])
 run.glue("time_law", law.preferred)
-timing.round(3)
+readable(timing, 3)
 
 # %% [markdown]
 # Each point is the low quantile of the repeated epochs at that size (the median beside it in
@@ -172,7 +190,7 @@ timing.round(3)
 # every sample once, so its cost is linear in $n$ up to fixed overheads; a total training time
 # also depends on the number of epochs, which early stopping decides (Chapter 4).
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output", "hide-input"]
 run.claim(claims.judge_c04(time_fit.exponent, time_fit.ci95, law.preferred,
                            quiet=[time_block.report]),
           note=f"epoch time (low quantile of {profile.profiling.repeats} repeats) over "
@@ -181,7 +199,7 @@ run.claim(claims.judge_c04(time_fit.exponent, time_fit.ci95, law.preferred,
 # %% [markdown]
 # ## The paper's configuration: memory and total training time (claims C05 and C06)
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output", "hide-input"]
 paper_rows = []
 for name in ["mmt_modality", "mmt_locus"]:
     r = prof.run_in_subprocess(prof.train_step_memory, name, paper_features,
@@ -194,9 +212,9 @@ paper_memory = pd.DataFrame(paper_rows).set_index("model")
 peak_mb = float(paper_memory.loc["mmt_modality", "total_mb"])
 run.glue("paper_peak_mb", peak_mb)
 run.glue("paper_peak_locus_mb", float(paper_memory.loc["mmt_locus", "total_mb"]))
-paper_memory.round(1)
+readable(paper_memory, 1)
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output", "hide-input"]
 try:
     training = results.load(profile.name, "04_training", results_dir)["metrics"]["models"]
 except FileNotFoundError:
@@ -221,7 +239,7 @@ run.claim(claims.judge_c06(fit_s),
 #
 # ## Inference latency (claim C13)
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output", "hide-input"]
 with monitor.block("inference latency (C13)") as latency_block:
     latency = {name: prof.latency_of(name, paper_features, profile.model,
                                      n_samples=profile.profiling.latency_samples)
@@ -235,10 +253,11 @@ run.glue("lat_batched", latency["mmt_modality"].batched_ms_per_sample)
 run.glue("lat_batch_repeats", latency["mmt_modality"].batch_repeats)
 run.glue("lat_low", latency["mmt_modality"].single_low_ms)
 run.glue("lat_p50", latency["mmt_modality"].single_p50_ms)
-fig = run.figure(plots.latency(lat), "latency")
-lat.round(3)
+fig = run.figure(plots.latency(lat), "latency",
+                 caption="Batched and single-sample inference latency per model (log scale).")
+readable(lat, 3)
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output", "hide-input"]
 run.claim(claims.judge_c13(latency["mmt_modality"].single_low_ms,
                            quiet=[latency_block.report]),
           note=f"mmt_modality on {label}; single-sample {100 * prof.LOW_QUANTILE:.0f}th "
@@ -255,7 +274,7 @@ run.claim(claims.judge_c13(latency["mmt_modality"].single_low_ms,
 #
 # ## Where the time goes: Lightning's loop, and achieved throughput
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output", "hide-input"]
 lightning_epoch, plain_epoch = prof.plain_epoch_fn(
     "mmt_modality", profile.profiling.overhead_samples, paper_features, profile.train,
     profile.model)
@@ -271,8 +290,8 @@ with monitor.block("training throughput") as throughput_block:
 run.glue("overhead", loops.ratio)
 run.glue("overhead_rounds", loops.rounds)
 run.glue("train_gflops", throughput["gflops"])
-pd.DataFrame({"s per epoch (low quantile)": {n: loops[n].low_s for n in loops.names},
-              "s per epoch (median)": {n: loops[n].median_s for n in loops.names}}).round(3)
+readable(pd.DataFrame({"s per epoch (low quantile)": {n: loops[n].low_s for n in loops.names},
+                       "s per epoch (median)": {n: loops[n].median_s for n in loops.names}}), 3)
 
 # %% [markdown]
 # The same epoch (model, data, optimiser, gradient clipping) takes {glue:text}`overhead:.2f`
@@ -290,7 +309,7 @@ pd.DataFrame({"s per epoch (low quantile)": {n: loops[n].low_s for n in loops.na
 # of the CPU time that other processes used meanwhile. The memory blocks are counts and were
 # not checked.
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output", "hide-input"]
 quiet = pd.DataFrame([{
     "block": r.block, "probe before (GFLOP/s)": r.peak_before_gflops,
     "probe after (GFLOP/s)": r.peak_after_gflops, "best probe (GFLOP/s)": r.peak_best_gflops,
@@ -301,7 +320,7 @@ quiet = pd.DataFrame([{
 run.glue("n_blocks", len(monitor.reports))
 run.glue("n_disturbed", len(monitor.disturbed))
 run.glue("disturbed_blocks", ", ".join(r.block for r in monitor.disturbed) or "none")
-quiet.round(2)
+readable(quiet, 2)
 
 # %% [markdown]
 # Of the {glue:text}`n_blocks` timing blocks, {glue:text}`n_disturbed` were disturbed
@@ -312,7 +331,7 @@ quiet.round(2)
 # %% [markdown]
 # ## Run record
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output", "hide-input"]
 run.metric("device", label)
 run.metric("memory_points", memory.to_dict(orient="list"))
 run.metric("memory_exponents", exponents.reset_index(names="model").to_dict(orient="records"))
@@ -335,4 +354,5 @@ run.metric("quietness", [r.to_dict() for r in monitor.reports])
 run.metric("quietness_tolerances", {"peak": prof.PEAK_TOLERANCE,
                                     "spread": prof.SPREAD_TOLERANCE,
                                     "foreign_share": prof.FOREIGN_TOLERANCE})
+run.glue("verdicts_here", run.verdict_text())
 record_path = run.save()

@@ -19,7 +19,20 @@
 # generator here, so no Bayes ceiling: the reference is the strongest simple baseline on the
 # same split.
 
-# %% tags=["parameters"]
+# %% [markdown]
+# :::{admonition} Key results
+# :class: tip
+#
+# - TCGA breast cancer subtypes: with tuned settings the best model is {glue:text}`breast_best`
+#   ({glue:text}`breast_best_acc:.3f` test accuracy; {glue:text}`breast_best_pub`,
+#   {glue:text}`breast_best_acc_pub:.3f`, with the published recipe); tuned logistic regression
+#   scores {glue:text}`breast_lr_acc:.3f`.
+# - ROSMAP: the best tuned model is {glue:text}`rosmap_best` ({glue:text}`rosmap_best_acc:.3f`);
+#   the transformer with modality tokens scores {glue:text}`rosmap_mmt_acc:.3f`. The best model
+#   {glue:text}`rosmap_aim` the book's aim of 0.85.
+# :::
+
+# %% tags=["parameters", "hide-input"]
 profile = "paper"  # a profile of profiles/ by name, or the path of a YAML file
 # optional overrides of single settings, section by section: train = {"max_epochs": 5}
 cohort = {}
@@ -29,11 +42,12 @@ evaluation = {}
 tuning = {}
 results_dir = "results"
 
-# %%
+# %% tags=["hide-input"]
 import pandas as pd
 
 from cancer_alpha import config, datasets, plots, protocol, results, synth
 from cancer_alpha import tuning as tuner
+from cancer_alpha.tables import readable
 
 profile = config.from_parameters(profile, cohort=cohort, model=model, train=train,
                              evaluation=evaluation, tuning=tuning)
@@ -74,7 +88,7 @@ pd.DataFrame([{"data set": name, "split": part, "samples": d.n_samples,
 # validation log-loss over {glue:text}`inner_folds` stratified inner folds of that data set's
 # training split, as in Chapter 3.
 
-# %% tags=["remove-output"]
+# %% tags=["remove-output", "hide-input"]
 budget = tuner.real_data_budget(profile)
 run.glue("real_trials", budget.tuning.n_trials)
 run.glue("inner_folds", budget.tuning.inner_folds)
@@ -84,7 +98,7 @@ for name, found in studies.items():
 tuned = {name: {m: r.best_settings for m, r in found.items()}
          for name, found in studies.items()}
 
-# %%
+# %% tags=["hide-input"]
 pd.DataFrame({(name, key): {m: (r.n_trials if key == "trials" else r.n_pruned if
                                 key == "pruned" else round(r.best_value, 4))
                             for m, r in found.items()}
@@ -94,11 +108,11 @@ pd.DataFrame({(name, key): {m: (r.n_trials if key == "trials" else r.n_pruned if
 # %% [markdown]
 # Wall time of each study (seconds; changes from run to run, validation does not compare it):
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output", "hide-input"]
 pd.DataFrame({name: {m: round(r.wall_seconds, 1) for m, r in found.items()}
               for name, found in studies.items()})
 
-# %%
+# %% tags=["hide-input"]
 tables = {}
 for name, (tr, te) in sets.items():
     for recipe, settings in (("published recipe", None), ("tuned", tuned[name])):
@@ -110,20 +124,20 @@ for name, (tr, te) in sets.items():
 # %% [markdown]
 # ## TCGA breast cancer subtypes, with the protein modality missing at test time
 
-# %%
+# %% tags=["hide-input"]
 scores = ["accuracy_mean", "accuracy_sd", "f1_mean", "f1_sd", "auc_mean", "auc_sd", "n_runs"]
-pd.concat({recipe: tables["breast_tcga", recipe][scores] for recipe in
-           ("published recipe", "tuned")}, axis=1).round(3)
+readable(pd.concat({recipe: tables["breast_tcga", recipe][scores] for recipe in
+                    ("published recipe", "tuned")}, axis=1), 3)
 
 # %% [markdown]
 # Seconds per fit on this machine (mean over seeds) change from run to run; validation skips
 # comparing this cell.
 
-# %% tags=["nbval-ignore-output"]
-pd.DataFrame({f"{name}, {recipe}": t["fit_seconds_mean"]
-              for (name, recipe), t in tables.items()}).round(2)
+# %% tags=["nbval-ignore-output", "hide-input"]
+readable(pd.DataFrame({f"{name}, {recipe}": t["fit_seconds_mean"]
+                       for (name, recipe), t in tables.items()}), 2)
 
-# %%
+# %% tags=["hide-input"]
 breast = tables["breast_tcga", "tuned"]
 breast_pub = tables["breast_tcga", "published recipe"]
 run.glue("breast_best", breast["accuracy_mean"].idxmax())
@@ -133,7 +147,9 @@ run.glue("breast_best_acc_pub", breast_pub["accuracy_mean"].max())
 run.glue("breast_lr_acc", breast.loc["logistic_regression", "accuracy_mean"])
 run.glue("breast_n_train", sets["breast_tcga"][0].n_samples)
 fig = run.figure(plots.accuracy_vs_reference(breast, "logistic_regression",
-                                             baseline=breast_pub), "breast_tcga")
+                                             baseline=breast_pub), "breast_tcga",
+                 caption=("Test accuracy on the TCGA breast cancer subtypes with tuned settings "
+                          "and with the published recipe, beside logistic regression (dashed)."))
 
 # %% [markdown]
 # With tuned settings the best model on the breast-cancer test set is {glue:text}`breast_best`
@@ -145,17 +161,17 @@ fig = run.figure(plots.accuracy_vs_reference(breast, "logistic_regression",
 # %% [markdown]
 # ## ROSMAP, against the published table
 
-# %%
+# %% tags=["hide-input"]
 rosmap = tables["rosmap", "tuned"]
 rosmap_pub = tables["rosmap", "published recipe"]
 published = pd.DataFrame(datasets.ROSMAP_PUBLISHED).T[["accuracy", "f1", "auc"]]
 published.columns = ["accuracy_mean", "f1_mean", "auc_mean"]
 published["source"] = "published"
 shown = ["accuracy_mean", "accuracy_sd", "f1_mean", "auc_mean", "auc_sd", "n_runs"]
-pd.concat([rosmap_pub[shown].assign(source="measured here, published recipe"),
-           rosmap[shown].assign(source="measured here, tuned"), published]).round(3)
+readable(pd.concat([rosmap_pub[shown].assign(source="measured here, published recipe"),
+                    rosmap[shown].assign(source="measured here, tuned"), published]), 3)
 
-# %%
+# %% tags=["hide-input"]
 run.glue("rosmap_best", rosmap["accuracy_mean"].idxmax())
 run.glue("rosmap_best_acc", rosmap["accuracy_mean"].max())
 run.glue("rosmap_best_pub", rosmap_pub["accuracy_mean"].idxmax())
@@ -169,7 +185,9 @@ run.glue("published_rf_acc",
          datasets.ROSMAP_PUBLISHED["random forest (as reported by Wang et al. 2021)"]["accuracy"])
 fig = run.figure(plots.accuracy_vs_reference(rosmap, "logistic_regression",
                                              published=datasets.ROSMAP_PUBLISHED,
-                                             baseline=rosmap_pub), "rosmap")
+                                             baseline=rosmap_pub), "rosmap",
+                 caption=("Test accuracy on ROSMAP with tuned settings and with the published "
+                          "recipe, beside logistic regression (dashed) and published results."))
 
 # %% [markdown]
 # On ROSMAP, with tuned settings, logistic regression reaches {glue:text}`rosmap_lr_acc:.3f`
@@ -187,7 +205,7 @@ fig = run.figure(plots.accuracy_vs_reference(rosmap, "logistic_regression",
 # %% [markdown]
 # ## Run record
 
-# %%
+# %% tags=["hide-input"]
 keys = ["accuracy_mean", "accuracy_sd", "f1_mean", "auc_mean"]
 run.metric("datasets", {name: {m: {k: float(t.loc[m, k]) for k in keys} for m in t.index}
                         for (name, recipe), t in tables.items() if recipe == "published recipe"})

@@ -11,7 +11,7 @@
 # generated from the run records (`results/<profile>/*.json`); a claim that no chapter has
 # registered yet is listed as *pending*.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 profile = "paper"  # a profile of profiles/ by name, or the path of a YAML file
 # optional overrides of single settings, section by section: train = {"max_epochs": 5}
 cohort = {}
@@ -50,12 +50,13 @@ for verdict, n in counts.items():
     run.glue(f"n_{verdict.replace(' ', '_')}", n)
 run.glue("n_claims", len(rows))
 run.glue("verdict_sentence", audit.counts_sentence(counts))
-fig = run.figure(plots.verdict_summary(rows), "verdicts")
+fig = run.figure(plots.verdict_summary(rows), "verdicts",
+                 caption="The claims of both papers by verdict.",
+                 alt=f"Claims by verdict: {audit.counts_sentence(counts)}")
 run.glue("verdict_figure", HTML(audit.figure_html(
     fig, alt=f"Claims by verdict: {audit.counts_sentence(counts)}",
     caption=f"The {len(rows)} claims by verdict at the {profile.name} profile.")),
-    display=True)
-plots.close(fig)
+    display=False)
 
 # %% [markdown]
 # Of the {glue:text}`n_claims` claims, {glue:text}`n_reproduced` reproduced,

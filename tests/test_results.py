@@ -115,3 +115,34 @@ def test_jsonable_makes_numpy_tuples_and_non_finite_floats_plain_json():
     plain = jsonable(value)
     assert plain == {"1": [0.5, 3], "a": [None, None, [0, 1]]}
     json.dumps(plain, allow_nan=False)  # valid JSON: no NaN or Infinity tokens
+
+
+def test_a_figure_needs_a_caption_and_is_numbered_with_its_provenance(tmp_path, monkeypatch):
+    from cancer_alpha import plots
+
+    shown = []
+    monkeypatch.setattr(results, "_show_html", lambda html: shown.append(html) or True)
+    run = results.Run("04_demo", config.load_profile("smoke"), tmp_path)
+    rows = [{"id": c, "verdict": "partly"} for c in claims.CLAIMS]
+    with pytest.raises(ValueError, match="caption"):
+        run.figure(plots.verdict_summary(rows), "bare", caption=" ")
+    run.figure(plots.verdict_summary(rows), "verdicts", caption="Claims by verdict.",
+               alt="A bar of 15 claims, all partly.")
+    assert (tmp_path / "smoke" / "figures" / "04_demo__verdicts.png").is_file()
+    html = shown[-1]
+    assert "<strong>Figure 4.1.</strong> Claims by verdict." in html
+    assert "cancer_alpha.plots.audit.verdict_summary" in html  # the function that drew it
+    assert "results/smoke/04_demo.json" in html  # the run record it belongs to
+    assert 'alt="A bar of 15 claims, all partly."' in html
+
+
+def test_verdict_text_names_each_claim_and_why_one_was_not_judged(tmp_path):
+    run = results.Run("x", config.load_profile("smoke"), tmp_path)
+    assert run.verdict_text() == "none"
+    run.claim(claims.judge_c05(0.12))
+    assert run.verdict_text() == "C05 not judged (smoke profile)"
+    judging = results.Run("x", config.Profile(), tmp_path)
+    judging.claim(claims.judge_c12(0.8131, 0.0039))
+    judging.claim(claims.judge_c05(0.12))
+    assert judging.verdict_text() == (f"C05 {claims.judge_c05(0.12).verdict}, "
+                                      f"C12 {claims.judge_c12(0.8131, 0.0039).verdict}")

@@ -13,9 +13,7 @@ come from the records, which hold what each claim's rule gave.
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -276,14 +274,9 @@ def render_notes(notes: Sequence[str]) -> str:
 def figure_html(fig: Any, alt: str, caption: str = "") -> str:
     """A matplotlib figure as a self-contained HTML figure (the PNG inline, with its alt
     text): a glued value another page can paste."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=150, bbox_inches="tight", metadata={"Software": None})
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
-    width = round(fig.get_figwidth() * 100)
-    cap = f"<figcaption>{_esc(caption)}</figcaption>" if caption else ""
-    return (f'<figure class="ca-figure"><img src="data:image/png;base64,{data}" '
-            f'alt="{_esc(alt)}" style="width: {width}px; max-width: 100%; height: auto;">'
-            f"{cap}</figure>")
+    from .plots.style import figure_html as html_figure
+
+    return html_figure(fig, alt, _esc(caption))
 
 
 def counts_sentence(counts: Mapping[str, int]) -> str:

@@ -89,6 +89,20 @@ def package_versions() -> dict[str, str]:
     return out
 
 
+def _show_html(html: str) -> bool:
+    """Display ``html`` as a cell's output when running in a notebook; False elsewhere."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with the book extra
+        return False
+    if get_ipython() is None:
+        return False
+    from IPython.display import HTML, display
+
+    display(HTML(html))
+    return True
+
+
 class Run:
     """The record of one chapter's execution at one profile."""
 
@@ -133,12 +147,36 @@ class Run:
         self.claims[j.claim] = entry
         return entry
 
-    def figure(self, fig: Any, name: str) -> Any:
-        """Save a matplotlib figure under results/<profile>/figures/ and return it for display."""
+    def figure(self, fig: Any, name: str, caption: str, *, alt: str | None = None) -> Any:
+        """Save a matplotlib figure under results/<profile>/figures/ and show it (in a
+        notebook) as a numbered figure: 'Figure <chapter>.<n>.', the caption, and the
+        function that drew it with the run record it belongs to (the figure-to-code link).
+        ``alt`` says what the image shows for a reader who cannot see it (the caption by
+        default). The figure is closed once shown; it is returned for further use."""
+        import html
+
+        if not caption or not caption.strip():
+            raise ValueError(f"figure {name!r}: every figure of the book needs a caption")
         path = self.dir / "figures" / f"{self.chapter}__{name}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=150, bbox_inches="tight", metadata={"Software": None})
         self.figures.append(str(path.relative_to(self.dir)))
+        number = f"{int(self.chapter.split('_', 1)[0])}.{len(self.figures)}"
+        drawn_by = getattr(fig, "drawn_by", None)
+        record = f"results/{self.profile.name}/{self.chapter}.json"
+        source = (f"Drawn by <code>{html.escape(drawn_by)}</code> from the run record "
+                  if drawn_by else "From the run record ")
+        caption_html = (f"<strong>Figure {number}.</strong> {html.escape(caption.strip())} "
+                        f'<span class="ca-provenance">{source}<code>{record}</code> (image '
+                        f"<code>results/{self.profile.name}/{self.figures[-1]}</code>)."
+                        "</span>")
+        from .plots.style import close, figure_html
+
+        hover = f"Figure {number}: drawn by {drawn_by}" if drawn_by else f"Figure {number}"
+        if _show_html(figure_html(fig, alt or caption.strip(), caption_html,
+                                  anchor=f"figure-{self.chapter}-{name}".replace("_", "-"),
+                                  hover=hover)):
+            close(fig)  # shown once, as the captioned figure above
         return fig
 
     def glue(self, name: str, value: Any, *, display: bool = False) -> Any:
@@ -177,6 +215,18 @@ class Run:
             "claims": list(self.claims.values()),
             "figures": self.figures,
         }
+
+    def verdict_text(self) -> str:
+        """The verdicts of the claims this chapter registered, for its key results:
+        'C02 not reproduced, C11 partly'; a claim not judged says why ('not judged (smoke
+        profile)', 'not judged (noisy machine)')."""
+        parts = []
+        for cid, entry in sorted(self.claims.items()):
+            verdict = entry["verdict"]
+            if verdict == "not judged":  # why, from its reason: 'smoke profile: too small...'
+                verdict = f"not judged ({entry['reason'].split(':', 1)[0]})"
+            parts.append(f"{cid} {verdict}")
+        return ", ".join(parts) if parts else "none"
 
     def save(self) -> Path:
         """Write results/<profile>/<chapter>.json atomically; returns its path."""

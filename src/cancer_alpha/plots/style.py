@@ -51,6 +51,26 @@ def close(fig) -> None:
 STYLE = Path(__file__).with_name("cancer_alpha.mplstyle")
 
 
+def figure_html(fig: Any, alt: str, caption_html: str = "", *, anchor: str = "",
+                hover: str = "") -> str:
+    """A figure as self-contained HTML: the PNG inline with its alt text (and a hover
+    ``hover``), under a caption (already escaped HTML); ``anchor`` is the figure's id."""
+    import base64
+    import html
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=150, bbox_inches="tight", metadata={"Software": None})
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    width = round(fig.get_figwidth() * 100)
+    title = f' title="{html.escape(hover, quote=True)}"' if hover else ""
+    ident = f' id="{html.escape(anchor, quote=True)}"' if anchor else ""
+    cap = f"<figcaption>{caption_html}</figcaption>" if caption_html else ""
+    return (f'<figure class="ca-figure"{ident}>'
+            f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt, quote=True)}"'
+            f'{title} style="width: {width}px; max-width: 100%; height: auto;">{cap}</figure>')
+
+
 def figure(draw: Callable[..., Any]) -> Callable[..., Any]:
     """Draw with the book's style (``cancer_alpha.mplstyle``, in a context: matplotlib's global
     settings stay as they were) and tag the figure with the function that drew it, so that a run
