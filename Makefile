@@ -42,10 +42,12 @@ book: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest -n 2 --dist loadfile --ignore=tests/book tests
 
+# nbval re-executes the executed smoke notebooks two at a time, one thread each (2 cores); the
+# book is executed with one thread too, so that re-execution computes the very same numbers
 notebooks: $(STAMP)
-	$(BIN)/cancer-alpha reproduce --profile smoke --book
-	$(BIN)/pytest -p no:xdist --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
-		build/smoke/book/notebooks
+	OMP_NUM_THREADS=1 $(BIN)/cancer-alpha reproduce --profile smoke --book
+	OMP_NUM_THREADS=1 $(BIN)/pytest -n 2 --dist loadfile --nbval \
+		--nbval-sanitize-with tests/nbval_sanitize.cfg build/smoke/book/notebooks
 
 # Debian's chromium, installed when missing and make runs as root (CI containers); otherwise
 # the browser test fails and says how to install it

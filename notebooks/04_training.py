@@ -69,7 +69,7 @@ from cancer_alpha import (
     synth,
     tuning,
 )
-from cancer_alpha.tables import readable
+from cancer_alpha.tables import plural, readable
 
 profile = config.from_parameters(profile, cohort=cohort, model=model, train=train,
                              evaluation=evaluation)
@@ -86,6 +86,7 @@ run.glue("ceiling", ceiling)
 run.glue("n_train", train_data.n_samples)
 run.glue("n_test", test_data.n_samples)
 run.glue("n_seeds", len(profile.evaluation.seeds))
+run.glue("seeds_words", plural(len(profile.evaluation.seeds), "seed"))
 run.glue("n_folds", profile.evaluation.n_folds)
 run.glue("max_epochs", profile.train.max_epochs)
 run.glue("patience", profile.train.patience)
@@ -93,7 +94,7 @@ run.glue("patience", profile.train.patience)
 # %% [markdown]
 # ## The comparison
 #
-# {glue:text}`n_folds` folds × {glue:text}`n_seeds` seeds of the {glue:text}`n_train`-sample
+# {glue:text}`n_folds` folds × {glue:text}`seeds_words` of the {glue:text}`n_train`-sample
 # training cohort; metrics on the {glue:text}`n_test`-sample held-out cohort, whose Bayes
 # ceiling is {glue:text}`ceiling:.3f`. First with the published recipe:
 

@@ -24,7 +24,7 @@
 # :class: tip
 #
 # - The ablations compare variants of the tuned transformer with modality tokens over
-#   {glue:text}`n_seeds` seeds at the default difficulty (Bayes ceiling
+#   {glue:text}`seeds_words` at the default difficulty (Bayes ceiling
 #   {glue:text}`ceiling_default:.3f`) and at an easier one (ceiling {glue:text}`ceiling_easy:.3f`).
 # - The modality-specific encoders change accuracy by {glue:text}`c09_gain:.1f`% relative to
 #   generic ones (95% interval {glue:text}`c09_gain_lo:.1f` to {glue:text}`c09_gain_hi:.1f`).
@@ -58,7 +58,7 @@ from cancer_alpha import (
     results,
     tuning,
 )
-from cancer_alpha.tables import readable
+from cancer_alpha.tables import plural, readable
 
 published = config.from_parameters(profile, cohort=cohort, model=model, train=train,
                                    evaluation=evaluation, ablation=ablation)
@@ -72,6 +72,7 @@ ceilings = bayes.subset_ceilings(bayes.BayesClassifier(default.world), default.t
 joint_key = ablations.subset_key(default.test.modalities)
 easy_ceiling = bayes.BayesClassifier(easy.world).score(easy.test)
 run.glue("n_seeds", len(profile.ablation.seeds))
+run.glue("seeds_words", plural(len(profile.ablation.seeds), "seed"))
 run.glue("n_train", default.train.n_samples)
 run.glue("n_test", default.test.n_samples)
 run.glue("effect_default", default.effect_size)
@@ -79,6 +80,7 @@ run.glue("effect_easy", easy.effect_size)
 run.glue("ceiling_default", ceilings[joint_key]["accuracy"])
 run.glue("ceiling_easy", easy_ceiling)
 run.glue("locus_seeds", profile.ablation.locus_seeds)
+run.glue("locus_seeds_words", plural(profile.ablation.locus_seeds, "seed"))
 run.glue("locus_epochs", min(profile.ablation.locus_max_epochs, profile.train.max_epochs))
 run.glue("max_epochs", profile.train.max_epochs)
 recipe = pd.DataFrame({"published recipe": {**vars(published.train), **vars(published.model)},
@@ -86,7 +88,7 @@ recipe = pd.DataFrame({"published recipe": {**vars(published.train), **vars(publ
 recipe = recipe[recipe.iloc[:, 0] != recipe.iloc[:, 1]]
 
 # %% [markdown]
-# **Protocol.** {glue:text}`n_seeds` seeds; the {glue:text}`n_train`-sample training cohort of
+# **Protocol.** {glue:text}`seeds_words`; the {glue:text}`n_train`-sample training cohort of
 # Chapter 1 (a stratified fifth held out for early stopping, as in Chapter 4) and the first
 # {glue:text}`n_test` samples of its held-out cohort for scoring. The full model is the
 # multi-modal transformer with modality tokens and its tuned settings (they differ from the
@@ -99,7 +101,7 @@ recipe = recipe[recipe.iloc[:, 0] != recipe.iloc[:, 1]]
 #
 # **A compute cap, stated.** Locus tokens cost well over ten times as much per step as
 # modality tokens on a CPU (the fit times below show how much). The locus-token runs
-# therefore use only the first {glue:text}`locus_seeds` seeds and stop after
+# therefore use only the first {glue:text}`locus_seeds_words` and stop after
 # {glue:text}`locus_epochs` epochs; the modality-token model they are compared with is
 # capped the same way. Their numbers say less than the others, and the text below treats
 # them so.
@@ -208,7 +210,7 @@ readable(pd.DataFrame(sweep).set_index("lambda"), 3)
 # %% [markdown]
 # Locus tokens (one per CpG locus and copy-number bin, one per four fragment-length bins)
 # instead of modality tokens, both capped at {glue:text}`locus_epochs` epochs over
-# {glue:text}`locus_seeds` seeds: {glue:text}`locus_points:.1f` points
+# {glue:text}`locus_seeds_words`: {glue:text}`locus_points:.1f` points
 # ({glue:text}`locus_lo:.1f` to {glue:text}`locus_hi:.1f`).
 
 # %% tags=["hide-input"]

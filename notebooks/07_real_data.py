@@ -47,7 +47,7 @@ import pandas as pd
 
 from cancer_alpha import config, datasets, plots, protocol, results, synth
 from cancer_alpha import tuning as tuner
-from cancer_alpha.tables import readable
+from cancer_alpha.tables import plural, readable
 
 profile = config.from_parameters(profile, cohort=cohort, model=model, train=train,
                              evaluation=evaluation, tuning=tuning)
@@ -56,6 +56,7 @@ seeds = list(profile.evaluation.seeds)
 models = list(profile.evaluation.real_data_models or profile.evaluation.models)
 left_out = [m for m in profile.evaluation.models if m not in models]
 run.glue("n_seeds", len(seeds))
+run.glue("seeds_words", plural(len(seeds), "seed"))
 run.glue("left_out", ", ".join(left_out) if left_out else "none")
 sets = {"breast_tcga": datasets.load_breast_tcga(), "rosmap": datasets.load_rosmap()}
 run.glue("breast_features", sum(s.n_features for s in sets["breast_tcga"][0].specs))
@@ -70,7 +71,7 @@ pd.DataFrame([{"data set": name, "split": part, "samples": d.n_samples,
               for name, (tr, te) in sets.items() for part, d in (("train", tr), ("test", te))])
 
 # %% [markdown]
-# Each model is trained on the training split with each of {glue:text}`n_seeds` seeds
+# Each model is trained on the training split with each of {glue:text}`seeds_words`
 # (neural models hold out a stratified fifth of it for early stopping) and scored on the test
 # split. Scaling and any other preprocessing are fitted on the training split only.
 #

@@ -43,15 +43,6 @@ def world(cfg) -> World:
     return World.from_config(cfg.cohort)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # tiny tensors: on a shared 2-core machine a second thread only adds contention
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def variant(cfg: Profile, name: str) -> ablations.Variant:
     return next(v for v in ablations.plan(cfg) if v.name == name)
 

@@ -33,15 +33,6 @@ TINY = ModelConfig(d_model=16, n_heads=2, n_layers=2, ff_mult=2, dropout=0.0, n_
                    n_latents=8, tab_token_dim=8)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # tiny tensors: on a shared 2-core machine a second thread only adds contention
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(autouse=True)
 def close_figures():
     yield

@@ -238,3 +238,8 @@ def test_a_glued_figure_carries_its_image_inline_with_alt_text():
 def test_the_introduction_note_says_when_nothing_was_judged():
     assert "all 15 claims are marked not judged" in audit.judging_note("smoke", False, 15)
     assert "not judged" not in audit.judging_note("paper", True, 15)
+
+
+def test_one_run_shows_no_spread():
+    assert audit._acc({"accuracy_mean": 0.5, "accuracy_sd": 0.0, "n_runs": 1.0}) == \
+        "0.500 (1 run)"

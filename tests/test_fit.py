@@ -16,7 +16,6 @@ from cancer_alpha.config import load_profile
 from cancer_alpha.data import Standardizer, to_tensors, train_val_split
 from cancer_alpha.synth import World
 from cancer_alpha.training import (
-    EVAL_BATCH_SIZE,
     ClassifierModule,
     CohortDataModule,
     batch_loader,
@@ -35,14 +34,6 @@ def profile():
 def cohort(profile):
     world = World.from_config(profile.cohort)
     return world.sample(120, seed=0).data, world.sample(60, seed=1).data
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 # ----------------------------------------------------------------------------- the DataModule
@@ -67,7 +58,7 @@ def test_datamodule_holds_out_a_stratified_part_and_fits_the_scaling_on_the_rest
     val = next(iter(dm.val_dataloader()))
     want = to_tensors(data.subset(va), expected)
     assert torch.equal(val["x"]["methylation"], want["x"]["methylation"])
-    assert len(val["y"]) == 30 <= EVAL_BATCH_SIZE
+    assert len(val["y"]) == 30 <= profile.train.eval_batch_size
     assert [len(b["y"]) for b in dm.train_dataloader()] == [16] * 5 + [10]
 
 
@@ -193,7 +184,7 @@ def test_lightning_predict_and_the_fitted_model_predict_the_same_probabilities(p
     module = ClassifierModule(fitted.model, profile.train, train.n_classes)
     trainer = make_trainer(dataclasses.replace(profile.train, accelerator="cpu"))
     outputs = trainer.predict(module, batch_loader(to_tensors(test, fitted.scaler),
-                                                   EVAL_BATCH_SIZE))
+                                                   profile.train.eval_batch_size))
     proba = fitted.predict_proba(test)
     assert proba.dtype == np.float64 and proba.shape == (test.n_samples, train.n_classes)
     assert np.array_equal(class_probabilities(outputs), proba)

@@ -55,15 +55,6 @@ VARIANT_IDS = [f"{n}-{m}" for n, m in VARIANTS]
 WITH_ATTENTION = ["mmt_modality", "mmt_locus", "mmt_generic_encoders", "tab_transformer"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # tiny tensors: on a shared 2-core machine a second thread only adds contention
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def make_model(name: str, token_mode: str = "modality", cfg: ModelConfig = TINY,
                seed: int = 0) -> nn.Module:
     torch.manual_seed(seed)

@@ -45,14 +45,6 @@ SPECS = [
 SMALL = ModelConfig(d_model=32, n_heads=2, n_layers=2, ff_mult=2, dropout=0.1, conv_channels=8)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def batch(n: int, seed: int = 0) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     g = torch.Generator().manual_seed(seed)
     x = {s.name: torch.randn(n, s.n_features, generator=g) for s in SPECS}

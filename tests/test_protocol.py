@@ -2,19 +2,9 @@
 
 import numpy as np
 import pytest
-import torch
 
 from cancer_alpha import config, protocol
 from cancer_alpha.data import ModalitySpec, MultiOmicsData
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    # tiny models: threads only add contention on a shared 2-core machine
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def learnable(n=240, seed=0):

@@ -34,15 +34,6 @@ TINY = ModelConfig(d_model=8, n_heads=2, n_layers=1, dropout=0.0, n_bins=4, n_la
                    tab_token_dim=8)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # tiny tensors: on a shared 2-core machine a second thread only adds contention
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 class Cohort(Dataset):
     """Separable toy cohort: the class shifts every feature; some modalities missing."""
 

@@ -350,6 +350,8 @@ def _acc(scores: Mapping[str, Any] | None) -> str:
     if not scores or scores.get("accuracy_mean") is None:
         return NA
     sd, n = scores.get("accuracy_sd"), scores.get("n_runs")
+    if n is not None and n <= 1:
+        sd = None  # one run has no spread to show
     return (f"{scores['accuracy_mean']:.3f}" + ("" if sd is None else f" \u00b1 {sd:.3f}")
             + ("" if n is None else f" ({int(n)} run{'s' if n != 1 else ''})"))
 

@@ -34,7 +34,6 @@ def require(ok: bool, where: str, name: str, value: Any, expected: str) -> None:
         raise ValueError(f"{where}.{name} = {value!r} is invalid: expected {expected}")
 
 
-_require = require
 
 
 def _is_number(value: Any, kind: type) -> bool:

@@ -121,11 +121,11 @@ def train_one_epoch(model: str = "mmt_modality", devices: int = 2, samples: int 
     to see disjoint samples, ``samples / batch_size`` batches must divide evenly among the
     ``devices * num_nodes`` ranks (Lightning's sampler otherwise repeats a batch to even them).
     """
-    from .config import _require, load_profile
+    from .config import load_profile, require
 
     for name, value in (("devices", devices), ("samples", samples),
                         ("batch_size", batch_size), ("num_nodes", num_nodes)):
-        _require(isinstance(value, int) and value >= 1, "distributed", name, value,
+        require(isinstance(value, int) and value >= 1, "distributed", name, value,
                  "an integer >= 1")
     import pytorch_lightning as pl
     import torch

@@ -237,6 +237,8 @@ def build_book(profile: str, root: Path) -> Path:
             f"cannot build the {profile!r} book: not yet executed: {', '.join(missing)} "
             f"(run: cancer-alpha reproduce --profile {profile})"
         )
+    # every page is rebuilt (--all); pages of renamed or removed chapters must not linger
+    shutil.rmtree(stage / "_build" / "html", ignore_errors=True)
     exe = Path(sys.executable).with_name("jupyter-book")
     cmd = [str(exe) if exe.exists() else "jupyter-book", "build", "-W", "--keep-going",
            "--all", str(stage)]

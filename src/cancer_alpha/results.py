@@ -179,8 +179,9 @@ class Run:
             close(fig)  # shown once, as the captioned figure above
         return fig
 
-    def glue(self, name: str, value: Any, *, display: bool = False) -> Any:
-        """Glue a value for the book's prose (myst-nb) and keep it in the record."""
+    def glue(self, name: str, value: Any, *, display: bool = False) -> None:
+        """Glue a value for the book's prose (myst-nb) and keep it in the record. Returns
+        nothing, so that a cell ending in a glue shows no stray value."""
         from myst_nb import glue
 
         # numpy scalars repr as 'np.float64(0.5)', which myst-nb's {glue:text}`x:.3f` cannot
@@ -190,7 +191,6 @@ class Run:
         glue(name, plain, display=display)
         if isinstance(plain, int | float | str | bool):
             self.metrics.setdefault("glued", {})[name] = jsonable(plain)
-        return value
 
     def inputs(self) -> dict[str, str]:
         """The result files this chapter read, with their hashes (its own earlier record,

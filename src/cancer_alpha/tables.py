@@ -63,6 +63,11 @@ def cell(value: Any, decimals: int = 3, *, integer: bool = False,
     return str(value)
 
 
+def plural(n: int, noun: str) -> str:
+    """'1 seed', '3 seeds': a count with its noun."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def readable(table: pd.DataFrame | pd.Series, decimals: int = 3, *,
              integers: Iterable[str] = (), decimals_by_column: dict[str, int] | None = None,
              significant: int | None = None) -> pd.DataFrame:
@@ -92,4 +97,4 @@ def readable(table: pd.DataFrame | pd.Series, decimals: int = 3, *,
     return out
 
 
-__all__ = ["NOT_APPLICABLE", "cell", "readable"]
+__all__ = ["NOT_APPLICABLE", "cell", "plural", "readable"]

@@ -38,6 +38,7 @@ FORBIDDEN = {
     "a missing glue value": re.compile(r"(glue:text|glue:|\{glue)"),
     "a paper's file name": re.compile(r"\bseed ?0{2,3}[02]\b", re.IGNORECASE),
     "a figure repr": re.compile(r"<Figure size \d+"),
+    "a count of one in the plural": re.compile(r"\b1 (seeds|runs|threads|folds|trials|epochs)\b"),
 }
 CLAIMS = [f"C{i:02d}" for i in range(1, 16)]
 
@@ -87,7 +88,8 @@ def rendered(server, browser):
     a full-page screenshot of each is saved on the way."""
     profile = HTML.parents[2].name if HTML.parent.name == "_build" else "book"
     shots = ROOT / "build" / profile / "screenshots"
-    shots.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(shots, ignore_errors=True)  # no screenshot of a page that is gone
+    shots.mkdir(parents=True)
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     out = {}
     for rel in _pages():
@@ -105,6 +107,14 @@ def rendered(server, browser):
             # wider than the window: the page scrolls sideways and cuts its content off
             "overflow": page.evaluate("document.documentElement.scrollWidth - "
                                       "document.documentElement.clientWidth"),
+            # every image of a cell's output, with the caption of the figure it sits in
+            "figures": page.eval_on_selector_all(
+                "div.cell_output img", "els => els.map(e => { const f = "
+                "e.closest('figure.ca-figure'); const c = f && f.querySelector('figcaption'); "
+                "return c ? c.innerText : ''; })"),
+            # plain-text outputs of cells (a setup cell must not print a stray value)
+            "plain": page.eval_on_selector_all(
+                "div.cell_output .output.text_plain", "els => els.map(e => e.innerText.trim())"),
             "badges": page.eval_on_selector_all(
                 "[data-claim]", "els => els.map(e => [e.dataset.claim, "
                                 "e.querySelector('.verdict') ? "
@@ -135,6 +145,22 @@ def test_every_image_loads_and_says_what_it_shows(rendered):
                if ("_images" in src or src.startswith("data:image"))
                and (not alt.strip() or alt.strip().endswith(Path(urlparse(src).path).name))]
     assert not figures, f"figures without alt text: {figures}"
+
+
+def test_every_figure_is_numbered_and_names_its_code_and_record(rendered):
+    bad = [(page, caption[:80]) for page, v in rendered.items() for caption in v["figures"]
+           if not re.match(r"Figure \d+\.\d+\. \S", caption)
+           or "Drawn by cancer_alpha.plots." not in caption
+           or not re.search(r"results/\w+/\d\d_\w+\.json", caption)]
+    assert not bad, f"figures without a numbered caption naming function and record: {bad}"
+    assert sum(len(v["figures"]) for v in rendered.values()) >= 30
+
+
+def test_no_cell_prints_a_stray_value(rendered):
+    # a bare number or a short repr under a cell is plumbing leaking (a glue's return value)
+    stray = [(page, text) for page, v in rendered.items() for text in v["plain"]
+             if re.fullmatch(r"-?[\d.e+-]+|np\.\w+\(.*\)|'[^']*'", text)]
+    assert not stray, stray
 
 
 @pytest.mark.parametrize("what", list(FORBIDDEN))

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 from torch import nn
 
-from cancer_alpha.config import ModelConfig, _require
+from cancer_alpha.config import ModelConfig, require
 from cancer_alpha.data import ModalitySpec
 from cancer_alpha.models.attention import CrossModalAttention, masked_mean, masked_softmax
 from cancer_alpha.models.encoders import (
@@ -53,12 +53,12 @@ MODEL_NAMES: tuple[str, ...] = tuple(_BUILDERS)
 def build_model(name: str, specs: list[ModalitySpec], n_classes: int, model_cfg: ModelConfig
                 ) -> nn.Module:
     """The named model for these modalities and classes."""
-    _require(name in _BUILDERS, "model", "name", name, f"one of {list(MODEL_NAMES)}")
-    _require(len(specs) > 0 and all(isinstance(s, ModalitySpec) for s in specs), "model",
+    require(name in _BUILDERS, "model", "name", name, f"one of {list(MODEL_NAMES)}")
+    require(len(specs) > 0 and all(isinstance(s, ModalitySpec) for s in specs), "model",
              "specs", specs, "a non-empty list of ModalitySpec")
     names = [s.name for s in specs]
-    _require(len(set(names)) == len(names), "model", "specs", names, "distinct modality names")
-    _require(isinstance(n_classes, int) and n_classes >= 2, "model", "n_classes", n_classes,
+    require(len(set(names)) == len(names), "model", "specs", names, "distinct modality names")
+    require(isinstance(n_classes, int) and n_classes >= 2, "model", "n_classes", n_classes,
              "an integer >= 2")
     return _BUILDERS[name](list(specs), n_classes, model_cfg)
 

@@ -53,7 +53,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
-from cancer_alpha.config import _require
+from cancer_alpha.config import require
 from cancer_alpha.profiling.reports import (
     MB,
     InterleavedReport,
@@ -70,11 +70,11 @@ def _device(device: str | torch.device | None, where: str) -> torch.device:
         dev = torch.device(device)
     except (RuntimeError, TypeError):
         dev = None
-    _require(dev is not None and dev.type in ("cpu", "cuda"), where, "device", device,
+    require(dev is not None and dev.type in ("cpu", "cuda"), where, "device", device,
              "'cpu', 'cuda' or 'cuda:<index>'")
     assert dev is not None
     if dev.type == "cuda":
-        _require(torch.cuda.is_available(), where, "device", device,
+        require(torch.cuda.is_available(), where, "device", device,
                  "'cpu' (no CUDA device is available)")
     return dev
 
@@ -103,7 +103,8 @@ def device_label(device: str | torch.device | None = None) -> str:
     dev = _device(device, "device_label")
     if dev.type == "cuda":
         return f"cuda: {torch.cuda.get_device_name(dev)}"
-    return f"cpu: {_cpu_model()}, {torch.get_num_threads()} threads"
+    n = torch.get_num_threads()
+    return f"cpu: {_cpu_model()}, {n} thread{'' if n == 1 else 's'}"
 
 
 LOW_QUANTILE = 0.1
@@ -122,7 +123,7 @@ def low_quantile(values: Any) -> float:
 
 def _count(where: str, name: str, value: Any, minimum: int) -> None:
     ok = isinstance(value, int) and not isinstance(value, bool) and value >= minimum
-    _require(ok, where, name, value, f"an integer >= {minimum}")
+    require(ok, where, name, value, f"an integer >= {minimum}")
 
 
 def time_callable(
@@ -174,7 +175,7 @@ def time_interleaved(
     (both timed under the same conditions); the ratio of their low quantiles is beside it.
     """
     where = "time_interleaved"
-    _require(isinstance(fns, Mapping) and len(fns) >= 2 and all(map(callable, fns.values())),
+    require(isinstance(fns, Mapping) and len(fns) >= 2 and all(map(callable, fns.values())),
              where, "fns", fns, "a mapping of at least two names to callables")
     _count(where, "repeats", repeats, 1)
     _count(where, "warmup", warmup, 0)
@@ -403,9 +404,9 @@ def run_in_subprocess(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 
 def achieved_gflops(flops: float, seconds: float) -> float:
     """Throughput in GFLOP/s of ``flops`` floating-point operations done in ``seconds``."""
-    _require(isinstance(flops, int | float) and flops >= 0 and math.isfinite(flops),
+    require(isinstance(flops, int | float) and flops >= 0 and math.isfinite(flops),
              "achieved_gflops", "flops", flops, "a finite number >= 0")
-    _require(isinstance(seconds, int | float) and seconds > 0 and math.isfinite(seconds),
+    require(isinstance(seconds, int | float) and seconds > 0 and math.isfinite(seconds),
              "achieved_gflops", "seconds", seconds, "a finite number > 0")
     return flops / seconds / 1e9
 
@@ -421,7 +422,7 @@ def matmul_peak_gflops(
     _count(where, "size", size, 1)
     _count(where, "repeats", repeats, 1)
     dt = getattr(torch, dtype, None) if isinstance(dtype, str) else dtype
-    _require(isinstance(dt, torch.dtype) and dt.is_floating_point, where, "dtype", dtype,
+    require(isinstance(dt, torch.dtype) and dt.is_floating_point, where, "dtype", dtype,
              "a floating-point torch dtype such as 'float32' or 'bfloat16'")
     dev = _device(device, where)
     generator = torch.Generator().manual_seed(0)

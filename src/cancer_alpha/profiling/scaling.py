@@ -9,19 +9,19 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from cancer_alpha.config import _require
+from cancer_alpha.config import require
 from cancer_alpha.profiling.reports import LawFit, Numbers, PowerLawFit, ScalingComparison
 
 
 def _positive_points(where: str, x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
     xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     for name, v, given in (("x", xs, x), ("y", ys, y)):
-        _require(v.ndim == 1, where, name, given, "a 1-d sequence of numbers")
-        _require(bool(np.all(np.isfinite(v) & (v > 0))), where, name, given,
+        require(v.ndim == 1, where, name, given, "a 1-d sequence of numbers")
+        require(bool(np.all(np.isfinite(v) & (v > 0))), where, name, given,
                  "finite values > 0 (a log-log fit)")
-    _require(len(xs) == len(ys), where, "y", y, f"{len(xs)} values, one per x")
-    _require(len(xs) >= 3, where, "x", x, "at least 3 points (the exponent's CI needs n - 2 dof)")
-    _require(len(np.unique(xs)) >= 2, where, "x", x, "at least 2 distinct values")
+    require(len(xs) == len(ys), where, "y", y, f"{len(xs)} values, one per x")
+    require(len(xs) >= 3, where, "x", x, "at least 3 points (the exponent's CI needs n - 2 dof)")
+    require(len(np.unique(xs)) >= 2, where, "x", x, "at least 2 distinct values")
     return xs, ys
 
 
@@ -58,7 +58,7 @@ def compare_nlogn(n: Numbers, t: Numbers) -> ScalingComparison:
     Both laws have one free parameter, so their residual sums of squares compare directly.
     """
     ns, ts = _positive_points("compare_nlogn", n, t)
-    _require(bool(np.all(ns > 1)), "compare_nlogn", "n", n, "sizes > 1 (log n must be > 0)")
+    require(bool(np.all(ns > 1)), "compare_nlogn", "n", n, "sizes > 1 (log n must be > 0)")
     log_n, log_t = np.log(ns), np.log(ts)
     linear = _fixed_shape_fit("n", log_t, log_n)
     nlogn = _fixed_shape_fit("n log n", log_t, log_n + np.log(log_n))

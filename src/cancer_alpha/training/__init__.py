@@ -8,7 +8,6 @@ package so that code measuring training steps need not import Lightning.
 
 from cancer_alpha.losses import modality_dropout
 from cancer_alpha.training.data import (
-    EVAL_BATCH_SIZE,
     BatchDataset,
     CohortDataModule,
     batch_loader,
@@ -32,7 +31,7 @@ from cancer_alpha.training.module import (
 from cancer_alpha.training.runs import RUN_FORMAT, load_run, save_run
 
 __all__ = [
-    "EVAL_BATCH_SIZE", "BatchDataset", "CohortDataModule", "batch_loader", "EpochProgress",
+    "BatchDataset", "CohortDataModule", "batch_loader", "EpochProgress",
     "FittedModel", "fit_neural", "make_trainer", "quiet_lightning", "resolve_precision",
     "ClassifierModule", "class_probabilities", "fit_quantile_bins", "make_optimizer",
     "predict_batches", "warmup_cosine", "modality_dropout", "RUN_FORMAT", "load_run",

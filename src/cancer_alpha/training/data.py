@@ -10,8 +10,6 @@ from cancer_alpha.config import TrainConfig
 from cancer_alpha.data import MultiOmicsData, Standardizer, to_tensors, train_val_split
 from cancer_alpha.losses import Batch
 
-EVAL_BATCH_SIZE = 512  # becomes TrainConfig.eval_batch_size
-
 
 class BatchDataset(torch.utils.data.Dataset):
     """In-memory tensors indexed a whole batch at a time (no per-sample Python overhead)."""
@@ -72,6 +70,7 @@ class CohortDataModule(pl.LightningDataModule):
         self.val_tensors = (to_tensors(data.subset(self.val_index), self.scaler) if validation
                             else None)
         self.batch_size = train_cfg.batch_size
+        self.eval_batch_size = train_cfg.eval_batch_size
         self.seed = seed
 
     def train_dataloader(self) -> torch.utils.data.DataLoader:
@@ -80,4 +79,4 @@ class CohortDataModule(pl.LightningDataModule):
     def val_dataloader(self) -> torch.utils.data.DataLoader | list:
         if self.val_tensors is None:
             return []  # no validation loop (Lightning warns unless limit_val_batches=0)
-        return batch_loader(self.val_tensors, EVAL_BATCH_SIZE)
+        return batch_loader(self.val_tensors, self.eval_batch_size)

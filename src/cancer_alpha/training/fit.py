@@ -20,7 +20,7 @@ from torch import nn
 from cancer_alpha.config import Profile, TrainConfig
 from cancer_alpha.data import ModalitySpec, MultiOmicsData, Standardizer, to_tensors
 from cancer_alpha.models import ModelOutput
-from cancer_alpha.training.data import EVAL_BATCH_SIZE, CohortDataModule, batch_loader
+from cancer_alpha.training.data import CohortDataModule, batch_loader
 from cancer_alpha.training.module import ClassifierModule, class_probabilities, predict_batches
 
 
@@ -93,13 +93,15 @@ class FittedModel:
     fit_seconds: float
     pretrain_history: list[dict[str, float]] = field(default_factory=list)
     val_index: np.ndarray | None = None  # samples of the training data held out for stopping
+    eval_batch_size: int = TrainConfig.eval_batch_size  # prediction batches (no gradients)
 
-    def outputs(self, data: MultiOmicsData, batch_size: int = EVAL_BATCH_SIZE, *,
+    def outputs(self, data: MultiOmicsData, batch_size: int | None = None, *,
                 attention: bool = False) -> list[ModelOutput]:
         """The model's outputs on ``data``, one per batch (:func:`predict_batches`: evaluation
         mode, attention weights kept only with ``attention``)."""
         self._check(data)
-        batches = batch_loader(to_tensors(data, self.scaler), batch_size)
+        batches = batch_loader(to_tensors(data, self.scaler),
+                               batch_size or self.eval_batch_size)
         return predict_batches(self.model, batches, attention=attention)
 
     def predict_proba(self, data: MultiOmicsData) -> np.ndarray:
@@ -174,7 +176,8 @@ def fit_neural(name: str, train: MultiOmicsData, profile: Profile, seed: int = 0
     model.eval()
     return FittedModel(name, model, dm.scaler, list(train.specs), list(train.class_names),
                        module.history, len(module.history), best_epoch,
-                       time.perf_counter() - t0, pretrain_history, dm.val_index)
+                       time.perf_counter() - t0, pretrain_history, dm.val_index,
+                       train_cfg.eval_batch_size)
 
 
 class EpochProgress(pl.Callback):
