@@ -81,7 +81,8 @@ run.glue("ceiling_default", ceilings[joint_key]["accuracy"])
 run.glue("ceiling_easy", easy_ceiling)
 run.glue("locus_seeds", profile.ablation.locus_seeds)
 run.glue("locus_seeds_words", plural(profile.ablation.locus_seeds, "seed"))
-run.glue("locus_epochs", min(profile.ablation.locus_max_epochs, profile.train.max_epochs))
+locus_epochs = min(profile.ablation.locus_max_epochs, profile.train.max_epochs)
+run.glue("locus_epochs_words", plural(locus_epochs, "epoch"))
 run.glue("max_epochs", profile.train.max_epochs)
 recipe = pd.DataFrame({"published recipe": {**vars(published.train), **vars(published.model)},
                        "tuned (the full model)": {**vars(profile.train), **vars(profile.model)}})
@@ -102,7 +103,7 @@ recipe = recipe[recipe.iloc[:, 0] != recipe.iloc[:, 1]]
 # **A compute cap, stated.** Locus tokens cost well over ten times as much per step as
 # modality tokens on a CPU (the fit times below show how much). The locus-token runs
 # therefore use only the first {glue:text}`locus_seeds_words` and stop after
-# {glue:text}`locus_epochs` epochs; the modality-token model they are compared with is
+# {glue:text}`locus_epochs_words`; the modality-token model they are compared with is
 # capped the same way. Their numbers say less than the others, and the text below treats
 # them so.
 
@@ -209,7 +210,7 @@ readable(pd.DataFrame(sweep).set_index("lambda"), 3)
 
 # %% [markdown]
 # Locus tokens (one per CpG locus and copy-number bin, one per four fragment-length bins)
-# instead of modality tokens, both capped at {glue:text}`locus_epochs` epochs over
+# instead of modality tokens, both capped at {glue:text}`locus_epochs_words` over
 # {glue:text}`locus_seeds_words`: {glue:text}`locus_points:.1f` points
 # ({glue:text}`locus_lo:.1f` to {glue:text}`locus_hi:.1f`).
 
@@ -354,8 +355,8 @@ for group in planted:
 run.glue("auroc_p", planted["trained"]["p_value"])
 run.claim(claims.judge_c10(planted),
           note=f"locus-token model capped at "
-               f"{min(profile.ablation.locus_max_epochs, profile.train.max_epochs)} epochs, "
-               f"{planted['trained']['n_runs']} seed(s)")
+               f"{plural(locus_epochs, 'epoch')}, "
+               f"{plural(int(planted['trained']['n_runs']), 'seed')}")
 
 # %% [markdown]
 # The trained model's AUROC is {glue:text}`auroc_trained:.3f` (one-sided permutation p-value

@@ -159,3 +159,17 @@ def test_a_renamed_chapter_leaves_no_executed_notebook_behind(tmp_path, monkeypa
     reproduce.reproduce("tiny", only="01", **quiet)
     assert not (executed / "01_first.ipynb").exists()
     assert not (tmp_path / "build" / "tiny" / "stamps" / "01_first.json").exists()
+
+
+def test_a_staged_book_is_not_taken_for_the_project_root(tmp_path, monkeypatch):
+    # build/<profile>/book holds copies of profiles/ and _toc.yml beside executed notebooks;
+    # a chapter re-executed there (notebook validation) must still find the real checkout
+    from cancer_alpha import config
+
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "_toc.yml").write_text("root: book/intro\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CANCER_ALPHA_ROOT", raising=False)
+    root = config.project_root()
+    assert root != tmp_path and (root / "pyproject.toml").is_file()
+    assert reproduce.chapters(root), "the chapters' sources are found from the staged book"

@@ -583,16 +583,20 @@ def profile_from_dict(data: Mapping[str, Any], *, name: str | None = None) -> Pr
 
 
 def project_root() -> Path:
-    """The checkout holding ``profiles/`` and ``_toc.yml``: CANCER_ALPHA_ROOT, cwd or the source."""
+    """The checkout holding ``profiles/``, ``_toc.yml`` and ``pyproject.toml``:
+    CANCER_ALPHA_ROOT, cwd or the source. (A staged book under build/ holds copies of the
+    first two, but not the chapters' sources: it is not a root.)"""
     env = os.environ.get("CANCER_ALPHA_ROOT")
     candidates = [Path(env)] if env else []
     cwd = Path.cwd().resolve()
     candidates += [cwd, *cwd.parents, Path(__file__).resolve().parents[2]]
     for c in candidates:
-        if (c / "profiles").is_dir() and (c / "_toc.yml").is_file():
+        if ((c / "profiles").is_dir() and (c / "_toc.yml").is_file()
+                and (c / "pyproject.toml").is_file()):
             return c
     raise FileNotFoundError(
-        "cannot find the project root (a folder with profiles/ and _toc.yml): run from the "
+        "cannot find the project root (a folder with profiles/, _toc.yml and pyproject.toml): "
+        "run from the "
         "checkout or set CANCER_ALPHA_ROOT"
     )
 
