@@ -371,7 +371,8 @@ def test_matmul_peak_gflops_is_a_finite_positive_rate():
 def test_device_label_names_cpu_and_threads():
     label = device_label("cpu")
     assert label.startswith("cpu: ")
-    assert label.endswith(f", {torch.get_num_threads()} threads")
+    n = torch.get_num_threads()
+    assert label.endswith(f", {n} thread" + ("" if n == 1 else "s"))
 
 
 def test_importing_profiling_does_not_import_lightning():

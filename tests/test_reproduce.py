@@ -66,6 +66,7 @@ def _project(root):
     (root / "profiles").mkdir()
     (root / "src" / "cancer_alpha").mkdir(parents=True)
     (root / "_toc.yml").write_text("format: jb-book\nroot: intro\n")
+    (root / "pyproject.toml").write_text("[project]\nname = \"miniature\"\n")
     (root / "profiles" / "tiny.yml").write_text("profile: tiny\n")
     (root / "src" / "cancer_alpha" / "module.py").write_text("X = 1\n")
     (root / "requirements.lock").write_text("numpy==2.4.6\n")
