@@ -390,7 +390,8 @@ def judge_c07(change_mean: float, change_ci95: Sequence[float], n_seeds: int, *,
     verdict, why = relative_verdict([100 * x for x in change_ci95], CLAIMS["C07"].value,
                                     n_seeds)
     return for_machine(Judgement(
-        "C07", verdict, f"{why}; {n_seeds} seeds", round(100 * change_mean, 1),
+        "C07", verdict, f"{why}; {n_seeds} seed{'' if n_seeds == 1 else 's'}",
+        round(100 * change_mean, 1),
         [round(100 * x, 1) for x in change_ci95],
         "% change in training seconds to the same validation loss, progressive vs end-to-end "
         "(mean, 95% CI)"), quiet)
@@ -399,7 +400,8 @@ def judge_c07(change_mean: float, change_ci95: Sequence[float], n_seeds: int, *,
 def _two_difficulty(claim_id: str, default: Mapping[str, Any], easy: Mapping[str, Any],
                     unit: str) -> Judgement:
     verdict, why, easy_verdict = two_difficulty_verdict(default, easy, CLAIMS[claim_id].value)
-    reason = (f"default difficulty: {why}; {default['n_seeds']} paired seeds; "
+    n = default["n_seeds"]
+    reason = (f"default difficulty: {why}; {n} paired seed{'' if n == 1 else 's'}; "
               f"{default['delta_points_mean']:.1f} points. Easier difficulty: "
               f"{easy['relative_percent_mean']:.1f}% {_interval(easy['relative_percent_ci95'])}"
               f" ({easy_verdict})")
