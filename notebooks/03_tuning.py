@@ -158,9 +158,9 @@ recipe = {**{f"train.{k}": v for k, v in vars(profile.train).items()},
 neural = [m for m in models if "train" in studies[m].best_settings]
 rows = sorted({f"{s}.{k}" for m in neural for s, v in studies[m].best_settings.items()
                for k in v})
-chosen = pd.DataFrame({"published recipe": [recipe.get(r, "-") for r in rows],
+chosen = pd.DataFrame({"published recipe": [recipe.get(r, None) for r in rows],
                        **{m: [studies[m].best_settings.get(r.split(".")[0], {})
-                              .get(r.split(".")[1], "-") for r in rows] for m in neural}},
+                              .get(r.split(".")[1], None) for r in rows] for m in neural}},
                       index=rows)
 readable(chosen, significant=3)
 

@@ -123,7 +123,7 @@ def search_space_table():
     for model, space in SEARCH_SPACES.items():
         if not space:
             rows.append({"model": model, "setting": "(its members' tuned settings)",
-                         "range": "-"})
+                         "range": "\u2014"})
         for p in space:
             rows.append({"model": model, "setting": f"{p.section}.{p.name}",
                          "range": p.describe()})
