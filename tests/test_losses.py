@@ -8,10 +8,10 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from tiny_models import NAMES, SPECS, TINY, K, P
 
 from cancer_alpha import losses
-from cancer_alpha.config import ModelConfig, TrainConfig
-from cancer_alpha.data import ModalitySpec
+from cancer_alpha.config import TrainConfig
 from cancer_alpha.losses import (
     attention_entropy,
     auxiliary_loss,
@@ -23,14 +23,6 @@ from cancer_alpha.losses import (
 )
 from cancer_alpha.models import build_model
 from cancer_alpha.models.attention import masked_softmax
-
-P, K = 6, 3
-SPECS = [ModalitySpec("methylation", "methylation", P),
-         ModalitySpec("fragmentomics", "fragmentomics", P),
-         ModalitySpec("cna", "cna", P)]
-NAMES = [s.name for s in SPECS]
-TINY = ModelConfig(d_model=8, n_heads=2, n_layers=1, dropout=0.0, n_bins=4, n_latents=4,
-                   tab_token_dim=8)
 
 
 def logits_and_targets(n: int = 32, k: int = 5, seed: int = 0):

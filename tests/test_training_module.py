@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 import pytorch_lightning as pl
 import torch
+from tiny_models import NAMES, SPECS, TINY, K, P
 from torch.utils.data import DataLoader, Dataset
 
-from cancer_alpha.config import ModelConfig, TrainConfig
-from cancer_alpha.data import ModalitySpec
+from cancer_alpha.config import TrainConfig
 from cancer_alpha.models import MODEL_NAMES, build_model
 from cancer_alpha.training import (
     ClassifierModule,
@@ -24,14 +24,6 @@ from cancer_alpha.training import (
     resolve_precision,
     warmup_cosine,
 )
-
-P, K = 6, 3
-SPECS = [ModalitySpec("methylation", "methylation", P),
-         ModalitySpec("fragmentomics", "fragmentomics", P),
-         ModalitySpec("cna", "cna", P)]
-NAMES = [s.name for s in SPECS]
-TINY = ModelConfig(d_model=8, n_heads=2, n_layers=1, dropout=0.0, n_bins=4, n_latents=4,
-                   tab_token_dim=8)
 
 
 class Cohort(Dataset):
