@@ -21,7 +21,12 @@ from cancer_alpha.config import Profile, TrainConfig
 from cancer_alpha.data import ModalitySpec, MultiOmicsData, Standardizer, to_tensors
 from cancer_alpha.models import ModelOutput
 from cancer_alpha.training.data import CohortDataModule, batch_loader
-from cancer_alpha.training.module import ClassifierModule, class_probabilities, predict_batches
+from cancer_alpha.training.module import (
+    ClassifierModule,
+    class_probabilities,
+    predict_batches,
+    resolve_precision,
+)
 
 
 def quiet_lightning() -> None:
@@ -35,14 +40,6 @@ def quiet_lightning() -> None:
 
 
 quiet_lightning()  # at import: the first Lightning call of a notebook may precede any Trainer
-
-
-def resolve_precision(precision: str, accelerator: str = "auto") -> str:
-    """``"auto"``: ``"16-mixed"`` when training runs on a CUDA GPU, ``"32-true"`` otherwise."""
-    if precision != "auto":
-        return precision
-    on_gpu = accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available()
-    return "16-mixed" if on_gpu else "32-true"
 
 
 def make_trainer(train_cfg: TrainConfig, max_epochs: int | None = None,

@@ -47,7 +47,6 @@ def make_optimizer(parameters: Iterable[nn.Parameter], train_cfg: TrainConfig,
     groups = [{"params": [p for p in params if p.ndim >= 2],
                "weight_decay": train_cfg.weight_decay},
               {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
-    from cancer_alpha.training.fit import resolve_precision
 
     # fused: one kernel for every parameter's update instead of a loop of small ones (equal up
     # to float rounding); not under mixed precision, where Lightning's gradient clipping needs
@@ -104,6 +103,14 @@ def _metrics(n_classes: int) -> MetricCollection:
         "acc": MulticlassAccuracy(n_classes, average="micro"),
         "f1": MulticlassF1Score(n_classes, average="macro"),
     })
+
+
+def resolve_precision(precision: str, accelerator: str = "auto") -> str:
+    """``"auto"``: ``"16-mixed"`` when training runs on a CUDA GPU, ``"32-true"`` otherwise."""
+    if precision != "auto":
+        return precision
+    on_gpu = accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available()
+    return "16-mixed" if on_gpu else "32-true"
 
 
 class ClassifierModule(pl.LightningModule):
