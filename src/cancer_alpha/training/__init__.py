@@ -18,7 +18,6 @@ from cancer_alpha.training.fit import (
     fit_neural,
     make_trainer,
     quiet_lightning,
-    resolve_precision,
 )
 from cancer_alpha.training.module import (
     ClassifierModule,
@@ -26,6 +25,7 @@ from cancer_alpha.training.module import (
     fit_quantile_bins,
     make_optimizer,
     predict_batches,
+    resolve_precision,
     warmup_cosine,
 )
 from cancer_alpha.training.runs import RUN_FORMAT, load_run, save_run
