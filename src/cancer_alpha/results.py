@@ -175,7 +175,7 @@ class Run:
         hover = f"Figure {number}: drawn by {drawn_by}" if drawn_by else f"Figure {number}"
         if _show_html(figure_html(fig, alt or caption.strip(), caption_html,
                                   anchor=f"figure-{self.chapter}-{name}".replace("_", "-"),
-                                  hover=hover)):
+                                  hover=hover, png=path.read_bytes())):
             close(fig)  # shown once, as the captioned figure above
         return fig
 

@@ -52,16 +52,20 @@ STYLE = Path(__file__).with_name("cancer_alpha.mplstyle")
 
 
 def figure_html(fig: Any, alt: str, caption_html: str = "", *, anchor: str = "",
-                hover: str = "") -> str:
+                hover: str = "", png: bytes | None = None) -> str:
     """A figure as self-contained HTML: the PNG inline with its alt text (and a hover
-    ``hover``), under a caption (already escaped HTML); ``anchor`` is the figure's id."""
+    ``hover``), under a caption (already escaped HTML); ``anchor`` is the figure's id.
+    ``png``: the figure already rendered (a saved file's bytes), not rendered again."""
     import base64
     import html
     import io
 
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=150, bbox_inches="tight", metadata={"Software": None})
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    if png is None:
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=150, bbox_inches="tight",
+                    metadata={"Software": None})
+        png = buf.getvalue()
+    data = base64.b64encode(png).decode("ascii")
     width = round(fig.get_figwidth() * 100)
     title = f' title="{html.escape(hover, quote=True)}"' if hover else ""
     ident = f' id="{html.escape(anchor, quote=True)}"' if anchor else ""
