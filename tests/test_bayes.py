@@ -241,3 +241,60 @@ def test_bad_inputs_raise_one_clear_error(world, cohort):
         clf.score(dataclasses.replace(data, y=None))
     with pytest.raises(ValueError, match=r"chunk_size = 0 is invalid"):
         BayesClassifier(world, chunk_size=0)
+
+
+INTERACTION = CohortConfig(n_loci=40, n_fragment_bins=40, n_fragments=1000, signal="interaction",
+                           class_names=("coupled", "anti-coupled"), class_priors=(0.5, 0.5),
+                           n_joint_loci=16, effect_size=1 / 0.6)
+
+
+@pytest.fixture(scope="module")
+def interaction_world() -> World:
+    return World.from_config(INTERACTION)
+
+
+def test_no_single_modality_of_the_interaction_world_carries_information(interaction_world):
+    """The positive control: each modality alone, and every pair but methylation with copy
+    number, leaves the exact posterior at the prior for every sample; the pair that carries
+    the interaction does not."""
+    data = interaction_world.sample(600, seed=3).data
+    bayes = BayesClassifier(interaction_world)
+    prior = np.asarray(INTERACTION.class_priors)
+    for subset in ([m] for m in MODALITIES):
+        # exactly the prior up to float rounding of sums over hundreds of terms
+        np.testing.assert_allclose(bayes.predict_proba(data, subset), np.tile(prior, (600, 1)),
+                                   atol=1e-9, err_msg=str(subset))
+    for subset in (["methylation", "fragmentomics"], ["fragmentomics", "cna"]):
+        np.testing.assert_allclose(bayes.predict_proba(data, subset), np.tile(prior, (600, 1)),
+                                   atol=1e-9, err_msg=str(subset))
+    joint = bayes.predict_proba(data, ["methylation", "cna"])
+    assert np.abs(joint - prior).max() > 0.4  # the interaction is there, and strong
+
+
+def test_the_interaction_worlds_posterior_is_exact_and_its_ceiling_holds_by_sampling():
+    # exact: the brute-force enumeration of the hidden states agrees
+    cfg = dataclasses.replace(INTERACTION, n_loci=26, n_fragment_bins=20, n_joint_loci=4,
+                              tumour_fraction_resolution=0.05, effect_size=1.0, world_seed=3,
+                              max_tumour_fraction=0.6)
+    small = World.from_config(cfg)
+    data = small.sample(40, seed=5).data
+    np.testing.assert_allclose(BayesClassifier(small).log_joint(data),
+                               _brute_force_log_joint(small, data), rtol=1e-11, atol=1e-9)
+    # by sampling: the Bayes classifier's accuracy on fresh samples equals its own expected
+    # accuracy, the mean of the largest posterior, within 4 binomial standard errors (false
+    # failure about 1 in 15,000)
+    world = World.from_config(INTERACTION)
+    test = world.sample(3000, seed=8).data
+    proba = BayesClassifier(world).predict_proba(test)
+    accuracy = float(np.mean(proba.argmax(axis=1) == test.y))
+    expected = float(proba.max(axis=1).mean())
+    se = np.sqrt(expected * (1 - expected) / test.n_samples)
+    assert abs(accuracy - expected) < 4 * se
+    assert accuracy > 0.8  # a ceiling far above chance: the control can tell models apart
+
+
+def test_the_interaction_world_is_refused_with_other_than_two_classes():
+    with pytest.raises(ValueError, match=r"cohort.class_names = .* two classes when signal"):
+        CohortConfig(signal="interaction")
+    with pytest.raises(ValueError, match=r"cohort.signal = 'xor' is invalid"):
+        CohortConfig(signal="xor")

@@ -124,7 +124,9 @@ def same_weights(a, b):
 def test_fit_neural_keeps_the_first_epoch_with_the_lowest_validation_loss(
         profile, cohort, monkeypatch, losses, best):
     monkeypatch.setattr(fit_module, "ClassifierModule", scripted(losses))
-    train_cfg = dataclasses.replace(profile.train, max_epochs=5, patience=10)
+    # the early-stopped model itself (the refit on all samples is tested below)
+    train_cfg = dataclasses.replace(profile.train, max_epochs=5, patience=10,
+                                    full_data="hold_out")
     weights = Weights()
     fitted = fit_neural("early_fusion_mlp", cohort[0], profile, train_cfg=train_cfg,
                         callbacks=[weights])
@@ -143,6 +145,84 @@ def test_fit_neural_without_a_finite_validation_loss_keeps_the_last_weights(prof
     assert fitted.best_epoch == -1
     assert fitted.epochs == 1  # early stopping gives up on a non-finite loss
     assert same_weights(fitted.model.state_dict(), weights.states[-1])
+
+
+class Recorder:
+    """Every DataModule a fit builds: which samples it trains on, and whether it validates."""
+
+    def __init__(self, monkeypatch):
+        self.made = []
+        real = fit_module.CohortDataModule
+        recorder = self
+
+        class Spy(real):
+            def __init__(self, data, train_cfg, seed=0, *, validation=True, split=None):
+                super().__init__(data, train_cfg, seed, validation=validation, split=split)
+                recorder.made.append({"rows": data.subset(self.train_index).x["cna"].copy(),
+                                      "n_train": len(self.train_index),
+                                      "validation": validation, "n": data.n_samples})
+
+        monkeypatch.setattr(fit_module, "CohortDataModule", Spy)
+
+
+def test_the_refit_learns_from_every_training_sample_for_the_epochs_chosen(profile, cohort,
+                                                                           monkeypatch):
+    """A neural model ends up learning from as many samples as a scikit-learn model: the
+    early-stopping split only chooses the number of epochs."""
+    losses = [0.9, 0.5, 0.7, 0.8, 0.9]
+    monkeypatch.setattr(fit_module, "ClassifierModule", scripted(losses))
+    recorder = Recorder(monkeypatch)
+    data = cohort[0]
+    train_cfg = dataclasses.replace(profile.train, max_epochs=5, patience=10)
+    assert train_cfg.full_data == "refit"  # the default rule
+    fitted = fit_neural("early_fusion_mlp", data, profile, train_cfg=train_cfg)
+    first, final = recorder.made
+    assert first["validation"] and first["n_train"] < data.n_samples
+    assert not final["validation"] and final["n_train"] == data.n_samples
+    assert fitted.n_trained == data.n_samples
+    assert fitted.best_epoch == 1 and len(fitted.refit_history) == 2  # best epoch + 1
+    # the refit's scaling is fitted on every training sample
+    np.testing.assert_allclose(fitted.scaler.mean["cna"], Standardizer().fit(data).mean["cna"])
+    # the early-stopped model's probabilities on its own validation part are kept
+    assert fitted.val_proba.shape == (len(fitted.val_index), data.n_classes)
+
+
+def test_the_refit_uses_no_held_out_sample(profile, cohort, monkeypatch):
+    """Through the protocol: every sample any fit of a neural model trains on lies in the
+    fold's training part, and the refit trains on all of that part."""
+    from cancer_alpha import protocol
+
+    recorder = Recorder(monkeypatch)
+    data, held_out = cohort
+    fits = protocol.cross_validate(data, profile, ["early_fusion_mlp", "logistic_regression"],
+                                   evals={"test": held_out}, seeds=[0], n_folds=2, n_jobs=1)
+    outside = {r.tobytes() for r in held_out.x["cna"]}
+    for made in recorder.made:
+        assert not {r.tobytes() for r in made["rows"]} & outside
+    for made in recorder.made:
+        # every fit's data is one fold's training part, never the whole cohort
+        assert made["n"] < data.n_samples
+    by_model = {f.model: f.n_trained for f in fits}
+    assert by_model["early_fusion_mlp"] == by_model["logistic_regression"]
+    neural = [f for f in fits if f.model == "early_fusion_mlp"]
+    assert [m["validation"] for m in recorder.made] == [True, False] * len(neural)
+
+
+def test_bagging_trains_each_member_on_the_folds_it_does_not_stop_on(profile, cohort,
+                                                                      monkeypatch):
+    from cancer_alpha.training import fit_bagged
+
+    recorder = Recorder(monkeypatch)
+    data, held_out = cohort
+    bagged = fit_bagged("early_fusion_mlp", data, profile, seed=0, k=3)
+    assert len(bagged.members) == 3 and bagged.n_trained == data.n_samples
+    # each member validates on one fold and learns from the other two; no refit
+    assert [m["validation"] for m in recorder.made] == [True] * 3
+    val = [set(m.val_index) for m in bagged.members]
+    assert not (val[0] & val[1]) and set().union(*val) == set(range(data.n_samples))
+    proba = bagged.predict_proba(held_out)
+    np.testing.assert_allclose(proba, np.mean([m.predict_proba(held_out)
+                                               for m in bagged.members], axis=0))
 
 
 def test_fit_neural_leaves_nothing_on_disk(profile, cohort, tmp_path, monkeypatch):
@@ -166,8 +246,14 @@ def test_fitted_model_records_the_split_scaling_and_history(profile, cohort):
     fitted = fit_neural("late_fusion", data, profile, seed=2)
     dm = CohortDataModule(data, profile.train, seed=2)
     np.testing.assert_array_equal(fitted.val_index, dm.val_index)
+    # the refitted model's scaling is that of every training sample
     np.testing.assert_array_equal(fitted.scaler.mean["methylation"],
+                                  Standardizer().fit(data).mean["methylation"])
+    held = fit_neural("late_fusion", data, profile, seed=2,
+                      train_cfg=dataclasses.replace(profile.train, full_data="hold_out"))
+    np.testing.assert_array_equal(held.scaler.mean["methylation"],
                                   dm.scaler.mean["methylation"])
+    assert held.n_trained == len(dm.train_index) and held.val_proba is None
     assert fitted.epochs == len(fitted.history) and 0 <= fitted.best_epoch < fitted.epochs
     assert [r["epoch"] for r in fitted.history] == list(range(fitted.epochs))
     assert set(fitted.history[0]) == {"epoch", "train_loss", "train_acc", "train_f1", "val_loss",

@@ -14,7 +14,7 @@ TINY = config.load_profile("smoke").replace(
     model={"d_model": 16, "n_heads": 2, "n_layers": 1, "n_latents": 4, "tab_token_dim": 8},
     train={"max_epochs": 1, "batch_size": 32, "pretrain_epochs": 1},
     tuning={"n_trials": 2, "startup_trials": 2, "inner_folds": 2, "locus_trials": 1,
-            "prune_startup_trials": 1, "prune_warmup_epochs": 0},
+            "prune_min_epochs": 1, "sensitivity_trials": 4},
 )
 
 
@@ -90,12 +90,9 @@ def test_tuned_settings_are_read_back_as_saved(cohorts, tmp_path):
         assert summary[m]["n_trials"] == results[m].n_trials
         assert summary[m]["n_pruned"] <= summary[m]["n_trials"]
         assert np.isfinite(summary[m]["best_value"])
-    # the ensemble is its members' tuned settings, and the locus model starts from the
-    # modality model's tuned training recipe
+    # the ensemble is its members' tuned settings; the locus model has a study of its own
     assert settings["voting_ensemble"] == {k: settings[k] for k in tuning.ENSEMBLE_MEMBERS}
-    own = {p.name for p in tuning.SEARCH_SPACES["mmt_locus"]}
-    assert {k: v for k, v in settings["mmt_locus"]["train"].items() if k not in own} == {
-        k: v for k, v in settings["mmt_modality"]["train"].items() if k not in own}
+    assert summary["mmt_locus"]["n_trials"] == TINY.tuning.locus_trials
     assert summary["voting_ensemble"]["n_trials"] == 0 and summary["mmt_locus"]["note"]
     profile = protocol.apply_settings(TINY, settings["mmt_modality"])
     for section in ("train", "model"):
@@ -119,8 +116,11 @@ def test_missing_tuning_results_name_the_chapter_to_run(tmp_path):
 
 def test_a_model_needs_the_studies_it_builds_on(cohorts):
     train, _ = cohorts
+    inheriting = TINY.replace(tuning={"locus_trials": 0})
     with pytest.raises(ValueError, match=r"needs the studies of \['mmt_modality'\]"):
-        tuning.tune(train, TINY, ["mmt_locus"])
+        tuning.tune(train, inheriting, ["mmt_locus"])
+    with pytest.raises(ValueError, match=r"needs the studies of"):
+        tuning.tune(train, TINY, ["voting_ensemble"])
     with pytest.raises(ValueError, match="have no search space"):
         tuning.tune(train, TINY, ["gpt"])
 
@@ -143,3 +143,67 @@ def test_the_tune_command_writes_the_settings_the_chapters_read(tmp_path, capsys
     summary = tuning.load("smoke", results_dir=tmp_path)
     assert summary["logistic_regression"]["n_trials"] == 2
     assert (tmp_path / "smoke" / "tuning" / "synthetic.db").is_file()
+
+
+def test_one_pruner_for_every_model_and_the_same_number_of_trials(cohorts, monkeypatch):
+    """The budget is equal: every study gets the same trials and the same successive-halving
+    pruner, classical models included (they report once per inner fold)."""
+    import optuna
+
+    train, _ = cohorts
+    made = []
+    real = tuning.make_pruner
+
+    def spy(profile):
+        made.append(real(profile))
+        return made[-1]
+
+    monkeypatch.setattr(tuning, "make_pruner", spy)
+    reported = {}
+    real_report = optuna.trial.Trial.report
+
+    def report(self, value, step):
+        reported.setdefault(self.study.study_name, []).append(step)
+        return real_report(self, value, step)
+
+    monkeypatch.setattr(optuna.trial.Trial, "report", report)
+    profile = TINY.replace(tuning={"n_trials": 3, "startup_trials": 2})
+    results = tuning.tune(train, profile, ["logistic_regression", "early_fusion_mlp"], n_jobs=1)
+    assert {r.n_trials for r in results.values()} == {3}
+    assert len(made) == 2 and all(isinstance(p, optuna.pruners.SuccessiveHalvingPruner)
+                                  for p in made)
+    assert {vars(p)["_min_resource"] for p in made} == {profile.tuning.prune_min_epochs}
+    # both models report progress to the pruner on the scale of epochs: the classical one at
+    # the end of its first inner fold (a fold counts as max_epochs + 1)
+    per_fold = profile.train.max_epochs + 1
+    assert per_fold - 1 in reported["logistic_regression"]
+    assert per_fold - 1 in reported["early_fusion_mlp"]
+
+
+def test_the_first_trials_of_a_continued_study_are_the_shorter_study(cohorts):
+    train, _ = cohorts
+    short = tuning.run_study("logistic_regression", train, TINY, n_trials=3, inner_folds=2)
+    longer = tuning.extend(short, train, TINY, 6)
+    assert longer.n_trials == 6 and longer.best_value <= short.best_value
+    head = tuning.truncate(longer, 3)
+    assert head.best_settings == short.best_settings and head.best_value == short.best_value
+    curve = tuning.best_so_far(longer)
+    assert len(curve) == 6
+    assert all(b <= a for a, b in zip(curve[:-1], curve[1:], strict=True) if a == a)
+    assert curve[-1] == longer.best_value
+    with pytest.raises(ValueError, match="expected at least 6"):
+        tuning.extend(longer, train, TINY, 4)
+
+
+def test_the_budget_check_picks_the_transformer_and_the_best_of_each_family():
+    def result(model, value, trials=12):
+        return tuning.StudyResult(model, {}, value, trials, 0, 0.0, 3)
+
+    results = {m: result(m, v) for m, v in [
+        ("logistic_regression", 0.9), ("random_forest", 0.7), ("gradient_boosting", 0.8),
+        ("early_fusion_mlp", 0.6), ("perceiver_io", 0.65), ("mmt_modality", 0.95),
+        ("sklearn_mlp", 0.5)]}
+    results["voting_ensemble"] = result("voting_ensemble", 0.1, trials=0)  # no search
+    roles = tuning.sensitivity_models(results)
+    assert roles == {"transformer": "mmt_modality", "best neural": "early_fusion_mlp",
+                     "best classical": "random_forest"}

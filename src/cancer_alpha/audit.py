@@ -397,11 +397,11 @@ def findings(records: Mapping[str, Mapping[str, Any] | None]) -> dict[str, str]:
     is missing): the Bayes ceiling, the best classical and neural model with the published
     recipe and tuned, the transformer's rank, and the best model on each real data set beside
     MOGONET's published ROSMAP accuracy."""
-    from .baselines import BASELINES
+    from .baselines import BASELINES, CLASSICAL
     from .datasets.public import ROSMAP_PUBLISHED
 
     def classical(m: str) -> bool:
-        return m in BASELINES
+        return m in CLASSICAL
 
     def neural(m: str) -> bool:
         return m not in BASELINES

@@ -36,6 +36,7 @@ CLASSICAL_MODELS: dict[str, str] = {
     "random_forest": "scikit-learn: random forest of 300 trees",
     "gradient_boosting": "scikit-learn: histogram gradient boosting",
     "voting_ensemble": "scikit-learn: soft vote of the three above",
+    "sklearn_mlp": "scikit-learn: MLPClassifier on all samples (reference neural network)",
 }
 MODELS: dict[str, str] = {**NEURAL_MODELS, **CLASSICAL_MODELS}
 DEFAULT_MODEL = "mmt_modality"

@@ -177,6 +177,7 @@ PARAMETER_CONSTRAINTS: dict[str, dict[str, Any]] = {
         "modalities": ListOf(Options(MODALITIES), distinct=True,
                              text=f"a non-empty subset of {list(MODALITIES)}"),
         "n_joint_loci": NON_NEGATIVE_INT,
+        "signal": Options(("full", "interaction")),
         "world_seed": NON_NEGATIVE_INT,
         "tumour_fraction_resolution": Interval(float, 0, 1, closed="right"),
         "max_tumour_fraction": Interval(float, 0, 1, closed="right"),
@@ -213,6 +214,7 @@ PARAMETER_CONSTRAINTS: dict[str, dict[str, Any]] = {
         "progressive": FLAG,
         "pretrain_epochs": POSITIVE_INT,
         "val_fraction": Interval(float, 0, 1, closed="neither", text="a fraction in (0, 1)"),
+        "full_data": Options(("refit", "hold_out")),
         "accelerator": NAME,
         "precision": Options(("auto", "32-true", "16-mixed", "bf16-mixed", "64-true")),
         "devices": Kind((int, str, list, tuple), "an integer, 'auto' or a list of devices"),
@@ -229,6 +231,9 @@ PARAMETER_CONSTRAINTS: dict[str, dict[str, Any]] = {
         "curve_sizes": ListOf(Interval(int, 20), min_len=2, text="at least 2 integers >= 20"),
         "curve_seeds": POSITIVE_INT,
         "curve_all_seeds_up_to": POSITIVE_INT,
+        "curve_models": ListOf(NAME, distinct=True,
+                               text="a non-empty list of distinct model names"),
+        "rule_seeds": POSITIVE_INT,
         "models": ListOf(NAME, distinct=True, text="a non-empty list of distinct model names"),
         "n_jobs": POSITIVE_INT,
         "max_runs": MappingOf(POSITIVE_INT, text="a mapping of model name to an integer >= 1"),
@@ -256,14 +261,20 @@ PARAMETER_CONSTRAINTS: dict[str, dict[str, Any]] = {
         "locus_seeds": POSITIVE_INT,
         "locus_max_epochs": POSITIVE_INT,
         "attention_samples": POSITIVE_INT,
+        "control_samples": Interval(int, 20, text="an integer >= 20"),
+        "control_joint_loci": POSITIVE_INT,
+        "control_models": ListOf(NAME, distinct=True,
+                                 text="a non-empty list of distinct model names"),
+        "control_seeds": POSITIVE_INT,
     },
     "tuning": {
         "n_trials": POSITIVE_INT,
         "startup_trials": POSITIVE_INT,
         "inner_folds": Interval(int, 2),
         "seed": NON_NEGATIVE_INT,
-        "prune_warmup_epochs": NON_NEGATIVE_INT,
-        "prune_startup_trials": NON_NEGATIVE_INT,
+        "prune_min_epochs": POSITIVE_INT,
+        "prune_reduction_factor": Interval(int, 2, text="an integer >= 2"),
+        "sensitivity_trials": NON_NEGATIVE_INT,
         "locus_trials": NON_NEGATIVE_INT,
         "locus_inner_folds": Interval(int, 2),
         "real_data_trials": POSITIVE_INT,
@@ -300,6 +311,10 @@ class CohortConfig:
     missing_rate: float = 0.0  # probability that a sample lacks a given modality (MCAR)
     modalities: tuple[str, ...] = MODALITIES
     n_joint_loci: int = 8  # loci where copy number shifts methylation (cross-modal signal)
+    # "full": the book's world. "interaction": the positive control of cross-modal attention,
+    # two cancer classes that differ only in the sign of the methylation x copy-number coupling
+    # at the joint loci (see synth.cohort); each modality alone carries no information
+    signal: str = "full"
     world_seed: int = 20250722  # draws the generator's own parameters, not the samples
     # Tumour fraction of a cancer sample: a discretised Beta prior on {r, 2r, ..., max} per class
     # (the first class is healthy: fraction 0 exactly). effect_size * max_tumour_fraction <= 1.
@@ -318,6 +333,11 @@ class CohortConfig:
         r, fmax = self.tumour_fraction_resolution, self.max_tumour_fraction
         require(r <= fmax and abs(fmax / r - round(fmax / r)) < 1e-6, s, "max_tumour_fraction",
                 fmax, f"a multiple of tumour_fraction_resolution={r} in [{r}, 1]")
+        require(self.signal == "full" or len(self.class_names) == 2, s, "class_names",
+                self.class_names, "two classes when signal is 'interaction' (one per sign of "
+                "the coupling)")
+        require(self.signal == "full" or self.n_joint_loci > 0, s, "n_joint_loci",
+                self.n_joint_loci, "at least 1 when signal is 'interaction'")
         require(self.effect_size * fmax <= 1 + 1e-12, s, "effect_size", self.effect_size,
                 f"a number <= 1 / max_tumour_fraction = {1 / fmax:.6g} (a mixture weight "
                 "effect_size * tumour fraction above 1 is impossible)")
@@ -376,6 +396,11 @@ class TrainConfig:
     progressive: bool = False  # pre-train each encoder with its own head, then fine-tune jointly
     pretrain_epochs: int = 10
     val_fraction: float = 0.2  # of the training fold, for early stopping
+    # what a neural model finally learns from: "refit" trains a fresh model on the whole
+    # training data for as many epochs as early stopping chose on the split above, so that it
+    # sees every training sample as the scikit-learn models do; "hold_out" keeps the
+    # early-stopped model, which never learned from the validation part (the former protocol)
+    full_data: str = "refit"
     accelerator: str = "auto"
     precision: str = "auto"  # "auto": 16-mixed on a GPU, 32-true on the CPU
     devices: int | str | tuple = 1
@@ -397,12 +422,18 @@ class EvaluationConfig:
     curve_samples: int = 2000  # samples per point of curves such as ceiling vs difficulty
     # accuracy against training-set size: the sizes, how many seeds each (the first
     # ``curve_seeds`` of ``seeds``), and the size above which only the first seed runs
-    curve_sizes: tuple[int, ...] = (250, 500, 1000, 2000, 4000, 8000, 16000)
+    curve_sizes: tuple[int, ...] = (250, 500, 1000, 2000, 4000, 8000, 16000, 32000, 64000,
+                                    100000)
     curve_seeds: int = 3
     curve_all_seeds_up_to: int = 2000
+    # the models followed along the curve, each with its tuned settings
+    curve_models: tuple[str, ...] = ("mmt_modality", "early_fusion_mlp", "voting_ensemble",
+                                     "logistic_regression")
+    # seeds of the comparison of what neural models learn from (hold-out, refit, bagging)
+    rule_seeds: int = 3
     models: tuple[str, ...] = (
         "logistic_regression", "random_forest", "gradient_boosting", "voting_ensemble",
-        "early_fusion_mlp", "late_fusion", "tab_transformer", "perceiver_io",
+        "sklearn_mlp", "early_fusion_mlp", "late_fusion", "tab_transformer", "perceiver_io",
         "mmt_modality", "mmt_locus",
     )
     n_jobs: int = 1  # worker processes for independent fits (folds x seeds)
@@ -431,6 +462,9 @@ class EvaluationConfig:
             require(len(self.real_data_models) > 0 and not unknown, s, "real_data_models",
                     list(self.real_data_models),
                     f"a non-empty subset of evaluation.models {list(self.models)}")
+        unknown = [k for k in self.curve_models if k not in self.models]
+        require(not unknown, s, "curve_models", list(self.curve_models),
+                f"model names among evaluation.models {list(self.models)} (unknown: {unknown})")
 
 
 @dataclass(frozen=True)
@@ -477,11 +511,21 @@ class AblationConfig:
     locus_max_epochs: int = 3
     # held-out samples whose attention weights are read (locus mode: large weight arrays)
     attention_samples: int = 500
+    # the positive control (ablations.control): training samples of the interaction world,
+    # its joint loci (24 of the 110 loci give it an exact Bayes ceiling of about 0.94 at the
+    # largest effect size), the models trained on it and their seeds
+    control_samples: int = 4000
+    control_joint_loci: int = 24
+    control_models: tuple[str, ...] = ("logistic_regression", "late_fusion", "early_fusion_mlp",
+                                       "sklearn_mlp", "mmt_no_cross_attention", "mmt_modality")
+    control_seeds: int = 2
 
     def __post_init__(self) -> None:
         s = "ablation"
         check_params(s, self)
         require(self.locus_seeds <= len(self.seeds), s, "locus_seeds", self.locus_seeds,
+                f"at most the number of seeds ({len(self.seeds)})")
+        require(self.control_seeds <= len(self.seeds), s, "control_seeds", self.control_seeds,
                 f"at most the number of seeds ({len(self.seeds)})")
 
 
@@ -494,16 +538,19 @@ class TuningConfig:
     startup_trials: int = 5  # random trials before TPE models the search space
     inner_folds: int = 3  # stratified folds of the training data that score a trial
     seed: int = 0  # the sampler's seed and the inner folds' shuffle
-    # pruning: a neural trial stops when its validation log-loss at an epoch is worse than the
-    # median of earlier trials at that epoch, after this many epochs and this many trials
-    prune_warmup_epochs: int = 3
-    prune_startup_trials: int = 4
-    # the locus-token transformer costs tens of times a modality-token fit on a CPU: it takes
-    # the training recipe tuned for the modality-token model, then this many trials of its own
-    # over the settings of its architecture, scored on this many inner folds (0 trials: the
-    # modality-token model's tuned settings, architecture included, as they are; on the
-    # paper profile a study of 4 trials would cost about as much as all the others together)
-    locus_trials: int = 0
+    # pruning: successive halving over the resource "epochs trained" (a classical model
+    # reports once per inner fold, at the resource of a fold's worth of epochs, so the same
+    # pruner judges every model): at min epochs, then min x factor, min x factor^2, ..., a
+    # trial goes on only if it is among the best 1/factor of the trials that reached that rung
+    prune_min_epochs: int = 3
+    prune_reduction_factor: int = 3
+    # budget sensitivity (Chapter 3): the studies of the transformer, the best neural and the
+    # best classical model are continued to this many trials; their first n_trials are the
+    # studies every model gets
+    sensitivity_trials: int = 48
+    # the locus-token transformer's own study: the same trials and search space as every
+    # neural model (successive halving keeps it affordable), on this many inner folds
+    locus_trials: int = 12
     locus_inner_folds: int = 2
     # the real data sets of Chapter 7: every model the same number of trials there too (their
     # training splits hold a few hundred samples, but up to 600 features per sample)
@@ -514,6 +561,9 @@ class TuningConfig:
         check_params(s, self)
         require(self.startup_trials <= self.n_trials, s, "startup_trials", self.startup_trials,
                 f"at most n_trials={self.n_trials}")
+        require(self.sensitivity_trials == 0 or self.sensitivity_trials >= self.n_trials, s,
+                "sensitivity_trials", self.sensitivity_trials,
+                f"0 (no sensitivity check) or at least n_trials={self.n_trials}")
 
 
 SECTIONS: dict[str, type] = {

@@ -1,7 +1,8 @@
 """The comparison protocol: every model on the same stratified folds and the same seeds.
 
 One :class:`Fit` per (model, seed, fold): the model is trained on the fold's training part
-(neural models hold out a stratified validation part of it for early stopping) and scored on the
+(a neural model holds out a stratified validation part of it to choose its number of epochs,
+then learns from the whole training part for that many: ``train.full_data``) and scored on the
 fold's held-out part ("cv") and on any further evaluation sets (e.g. a large "test" cohort from
 the same generator). Nothing is fitted or selected on the evaluated samples.
 """
@@ -15,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .baselines import BASELINES, fit_baseline, predict_proba
+from .baselines import BASELINES, CLASSICAL, fit_baseline, predict_proba
 from .config import Profile
 from .data import MultiOmicsData, stratified_folds
 from .evaluate import classification_metrics, mean_sd
@@ -98,6 +99,7 @@ class Fit:
     history: list[dict[str, float]] | None = None
     extras: dict[str, Any] = field(default_factory=dict)
     recipe: str = "published"  # "published": the profile's recipe; "tuned": tuned settings
+    n_trained: int | None = None  # training samples the final model learned from
 
 
 def fit_one(name: str, train: MultiOmicsData, evals: Mapping[str, MultiOmicsData],
@@ -112,11 +114,11 @@ def fit_one(name: str, train: MultiOmicsData, evals: Mapping[str, MultiOmicsData
     """
     trained = train_model(name, train, profile, seed, settings=settings)
     probas = {k: trained.predict_proba(v) for k, v in evals.items()}
-    info: dict[str, Any] = {}
+    info: dict[str, Any] = {"n_trained": train.n_samples}
     if trained.neural:
         fitted = trained.model
         info = {"epochs": fitted.epochs, "best_epoch": fitted.best_epoch,
-                "history": fitted.history}
+                "history": fitted.history, "n_trained": fitted.n_trained}
         if analyse is not None:
             info["extras"] = analyse(fitted, evals)
     metrics = {k: classification_metrics(evals[k].y, p) for k, p in probas.items()
@@ -270,7 +272,7 @@ def standing(table: Any, transformer: str = "mmt_modality") -> Standing:
     """The standing of the models of a :func:`comparison_table`."""
     acc = table["accuracy_mean"].astype(float)
     neural = [m for m in acc.index if m not in BASELINES]
-    classical = [m for m in acc.index if m in BASELINES]
+    classical = [m for m in acc.index if m in CLASSICAL]
     ranks = acc.rank(ascending=False, method="min")
     return Standing(
         best=str(acc.idxmax()), best_accuracy=float(acc.max()),
@@ -369,48 +371,188 @@ class CurveReading:
     words: str
 
 
-def read_curve(curve: Any, ceiling: float, model: str, reference: str,
-               near_ceiling: float = 0.01) -> CurveReading:
-    """Where ``model`` catches ``reference`` (the first size at which its mean accuracy is at
-    least the reference's), how far the best model is from ``ceiling`` at the largest size
-    (within ``near_ceiling`` counts as reaching it), and whether the curves still rise there:
-    the change in accuracy points over the last doubling of the training set."""
+def slope_per_doubling(sizes: Sequence[float], accuracies: Sequence[float]) -> float:
+    """Least-squares slope of accuracy (points) against log2(training size): the accuracy
+    points gained per doubling of the training set over the points given."""
+    x = np.log2(np.asarray(sizes, float))
+    y = 100 * np.asarray(accuracies, float)
+    if len(x) < 2:
+        raise ValueError(f"a slope needs at least 2 points, got {len(x)}")
+    return float(np.polyfit(x, y, 1)[0])
+
+
+def read_curve(curve: Any, ceiling: float, model: str, near_ceiling: float = 0.01,
+               last: int = 3) -> CurveReading:
+    """What the curve says about ``model`` against every other model of ``curve`` (columns
+    model, n_train, accuracy; means over seeds where a size has several): the first size from
+    which ``model`` stays level with or ahead of each other model (``overtakes``: None if it
+    never does by the largest size, the smallest size if it always is), each model's distance
+    from ``ceiling`` at the largest size (points; within ``near_ceiling`` counts as reaching
+    it), and each model's slope in points per doubling of the training set over its ``last``
+    sizes (:func:`slope_per_doubling`): above 0.5 a model is still climbing."""
     means = curve.groupby(["n_train", "model"])["accuracy"].mean().unstack()
-    sizes = list(means.index)
+    sizes = [int(n) for n in means.index]
     largest = sizes[-1]
-    catches = next((int(n) for n in sizes if means.loc[n, model] >= means.loc[n, reference]),
-                   None)
+    others = [m for m in means.columns if m != model]
+    overtakes: dict[str, int | None] = {}
+    for other in others:
+        ahead = (means[model] >= means[other]).to_numpy()
+        # the first size from which the model is never behind again
+        behind = np.flatnonzero(~ahead)
+        overtakes[other] = (sizes[0] if behind.size == 0 else
+                            None if behind[-1] == len(sizes) - 1 else sizes[behind[-1] + 1])
+    gaps = {m: float(100 * (ceiling - means.loc[largest, m])) for m in means.columns}
+    tail = sizes[-last:]
+    slopes = {m: slope_per_doubling(tail, means.loc[tail, m]) for m in means.columns} \
+        if len(tail) >= 2 else {}
     best = str(means.loc[largest].idxmax())
-    gap = float(ceiling - means.loc[largest, best])
-    rise = {}
-    if len(sizes) >= 2:
-        prev = max(n for n in sizes if n <= largest / 2) if sizes[0] <= largest / 2 \
-            else sizes[-2]
-        rise = {m: float(100 * (means.loc[largest, m] - means.loc[prev, m]))
-                for m in means.columns}
-    facts = {"largest": int(largest), "catches_at": catches, "best_at_largest": best,
-             "best_accuracy_at_largest": float(means.loc[largest, best]),
-             "gap_to_ceiling_points": 100 * gap, "within_1_point": gap <= near_ceiling,
-             "rise_over_last_doubling_points": rise}
-    if catches is None:
-        behind = 100 * (means.loc[largest, reference] - means.loc[largest, model])
-        caught = (f"{model} does not catch {reference} at any size up to {largest:,} "
-                  f"training samples ({behind:.1f} points behind at {largest:,})")
-    elif catches == sizes[0]:
-        caught = f"{model} is level with or ahead of {reference} from the smallest size on"
-    else:
-        caught = f"{model} catches {reference} at {catches:,} training samples"
-    reach = ("reaches the ceiling (within one point)" if gap <= near_ceiling
-             else f"is {100 * gap:.1f} points below the ceiling")
-    still = [f"{m} {rise[m]:+.1f}" for m in means.columns] if rise else []
-    rising = max(rise.values(), default=0.0)
-    tail = (f" Over the last doubling of the training set the models moved {', '.join(still)} "
-            "points: " + ("still rising, so more data would still help."
-                          if rising > 0.5 else "flat, so what remains is not a shortage of data "
-                          "but of the models or their recipes.")) if rise else ""
-    words = (f"{caught[0].upper()}{caught[1:]}. At {largest:,} samples the best of these "
-             f"models, {best}, {reach}.{tail}")
+    facts = {"largest": largest, "model": model, "overtakes": overtakes,
+             "best_at_largest": best, "best_accuracy_at_largest": float(means.loc[largest, best]),
+             "gap_to_ceiling_points": gaps[best], "gaps_to_ceiling_points": gaps,
+             "within_1_point": gaps[best] <= 100 * near_ceiling,
+             "slope_sizes": tail, "slope_points_per_doubling": slopes}
+    parts = []
+    for other, at in overtakes.items():
+        if at is None:
+            behind = 100 * (means.loc[largest, other] - means.loc[largest, model])
+            parts.append(f"it does not overtake {other} ({behind:.1f} points behind at "
+                         f"{largest:,})")
+        elif at == sizes[0]:
+            parts.append(f"it is level with or ahead of {other} at every size")
+        else:
+            parts.append(f"it overtakes {other} at {at:,} training samples and stays ahead")
+    gap_words = ", ".join(f"{m} {g:.1f}" for m, g in sorted(gaps.items(), key=lambda kv: kv[1]))
+    slope_words = ", ".join(f"{m} {v:+.2f}" for m, v in slopes.items())
+    climbing = [m for m, v in slopes.items() if v > 0.5]
+    words = (f"For {model}: {'; '.join(parts)}. At {largest:,} training samples the models are "
+             f"this many points below the ceiling: {gap_words}. Over the last {len(tail)} sizes "
+             f"({', '.join(f'{n:,}' for n in tail)}) they gain, per doubling of the training "
+             f"set, {slope_words} points: "
+             + (f"{', '.join(climbing)} still climbing." if climbing else
+                "none is still climbing by more than half a point, so what remains is not a "
+                "shortage of data but of the models or their recipes."))
     return CurveReading(facts, words)
+
+
+FULL_DATA_RULES: tuple[str, ...] = ("hold_out", "refit", "bagged")
+BAG_K = 5  # members of a bagged neural model
+
+
+def full_data_rules(train: MultiOmicsData, test: MultiOmicsData, profile: Profile,
+                    models: Sequence[str], seeds: Sequence[int], n_jobs: int = 1, *,
+                    settings: Mapping[str, Settings] | None = None, k: int = BAG_K
+                    ) -> list[dict[str, Any]]:
+    """Held-out accuracy of neural ``models`` trained on ``train`` under each way of using
+    the early-stopping samples (:data:`FULL_DATA_RULES`), one fit per model, rule and seed:
+
+    - ``hold_out``: the early-stopped model, which never learned from its validation fifth;
+    - ``refit``: the same, then refitted on all of ``train`` for the epochs chosen;
+    - ``bagged``: ``k`` models, each early-stopped on its own fold and learning from the
+      others, probabilities averaged (``k`` fits).
+
+    Rows: rule, model, seed, accuracy, fit_seconds and n_trained (samples learned from)."""
+    tasks = [(rule, name, seed) for rule in FULL_DATA_RULES for name in models for seed in seeds]
+
+    def work(rule, name, seed):
+        from .training import fit_bagged, fit_neural
+
+        tuned = apply_settings(profile, (settings or {}).get(name))
+        t0 = time.perf_counter()
+        if rule == "bagged":
+            model = fit_bagged(name, train, tuned, seed, k=k)
+        else:
+            model = fit_neural(name, train, tuned.replace(train={"full_data": rule}), seed)
+        seconds = time.perf_counter() - t0
+        accuracy = float(np.mean(model.predict_proba(test).argmax(axis=1) == test.y))
+        return {"rule": rule, "model": name, "seed": seed, "accuracy": accuracy,
+                "fit_seconds": seconds, "n_trained": int(model.n_trained)}
+
+    return run_tasks(work, tasks, n_jobs, cost=lambda t: -(k if t[0] == "bagged" else 1))
+
+
+def rules_table(rows: Any):
+    """:func:`full_data_rules` rows as one row per (model, rule): accuracy mean and sd over
+    seeds, samples learned from, mean fit seconds and the number of runs."""
+    out = rows.groupby(["model", "rule"], sort=False).agg(
+        accuracy_mean=("accuracy", "mean"), accuracy_sd=("accuracy", "std"),
+        samples_learned_from=("n_trained", "mean"), fit_seconds_mean=("fit_seconds", "mean"),
+        n_runs=("accuracy", "size"))
+    out["accuracy_sd"] = out["accuracy_sd"].fillna(0.0)
+    return out.astype({"n_runs": int, "samples_learned_from": int})
+
+
+def rule_gains(rows: Any, reference: str = "hold_out") -> dict[str, dict[str, float]]:
+    """Per model: the accuracy gain (points, mean over seeds) of each rule over
+    ``reference``, and its cost as a ratio of mean fit times (``<rule>_cost``)."""
+    means = rows.groupby(["model", "rule"])[["accuracy", "fit_seconds"]].mean()
+    out: dict[str, dict[str, float]] = {}
+    for model in dict.fromkeys(rows["model"]):
+        ref = means.loc[(model, reference)]
+        out[model] = {}
+        for rule in dict.fromkeys(rows["rule"]):
+            if rule == reference:
+                continue
+            here = means.loc[(model, rule)]
+            out[model][rule] = float(100 * (here["accuracy"] - ref["accuracy"]))
+            out[model][f"{rule}_cost"] = float(here["fit_seconds"] / ref["fit_seconds"])
+    return out
+
+
+@dataclass(frozen=True)
+class Versus:
+    """One model against a reference in a comparison table."""
+
+    delta_points: float  # model minus reference, accuracy points
+    margin_points: float  # two standard errors of that difference (runs taken independent)
+    words: str
+
+
+def versus(table: Any, model: str, reference: str) -> Versus:
+    """Whether ``model`` beats, matches or loses to ``reference`` in a
+    :func:`comparison_table`: level when the difference of their mean accuracies is within
+    two standard errors of it (from each model's sd and number of runs)."""
+    a, b = table.loc[model], table.loc[reference]
+    delta = float(100 * (a["accuracy_mean"] - b["accuracy_mean"]))
+    se = 100 * float(np.sqrt(a["accuracy_sd"] ** 2 / max(int(a["n_runs"]), 1)
+                             + b["accuracy_sd"] ** 2 / max(int(b["n_runs"]), 1)))
+    margin = 2 * se
+    if abs(delta) <= margin:
+        how = f"matches {reference}"
+    elif delta > 0:
+        how = f"beats {reference}"
+    else:
+        how = f"loses to {reference}"
+    words = (f"{how} ({a['accuracy_mean']:.3f} against {b['accuracy_mean']:.3f}, "
+             f"{delta:+.1f} points; two standard errors {margin:.1f})")
+    return Versus(delta, margin, words)
+
+
+def budget_table(base: Any, extended: Any, n_trials: int, more_trials: int):
+    """Held-out accuracy of the models of ``extended`` (a :func:`comparison_table` with the
+    settings of the longer studies) beside ``base`` (the book's budget), their ranks among
+    themselves under each budget, and in ``attrs["words"]`` whether a ranking changed."""
+    import pandas as pd
+
+    models = list(extended.index)
+    out = pd.DataFrame(index=models)
+    a, b = f"{n_trials} trials", f"{more_trials} trials"
+    out[a] = base.loc[models, "accuracy_mean"].astype(float)
+    out[b] = extended["accuracy_mean"].astype(float)
+    out["change (points)"] = 100 * (out[b] - out[a])
+    out[f"rank, {a}"] = out[a].rank(ascending=False, method="min").astype(int)
+    out[f"rank, {b}"] = out[b].rank(ascending=False, method="min").astype(int)
+    out["n_runs"] = extended["n_runs"].astype(int)
+    changed = bool((out[f"rank, {a}"] != out[f"rank, {b}"]).any())
+    largest = out["change (points)"].abs().idxmax()
+    out.attrs["ranking_changed"] = changed
+    out.attrs["words"] = (
+        f"With {more_trials} trials instead of {n_trials} the largest change in held-out "
+        f"accuracy is {out.loc[largest, 'change (points)']:+.1f} points ({largest}); the "
+        "ranking of these models " + (
+            "changes: the book's budget is too small to rank them, and should be raised for "
+            "every model." if changed else
+            f"does not change, so a budget of {n_trials} trials does not decide it."))
+    return out
 
 
 def modality_subset_scores(train: MultiOmicsData, test: MultiOmicsData, profile: Profile,

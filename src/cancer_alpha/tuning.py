@@ -6,15 +6,19 @@ on each inner fold of the training data and is scored by the mean validation log
 folds. Log-loss rather than accuracy: it is a proper scoring rule that rewards calibrated
 probabilities, and on validation folds of a few hundred samples it moves smoothly where
 accuracy moves in steps and ties. Every model of a study gets the same number of trials
-(``tuning.n_trials``), drawn by a TPE sampler with a fixed seed; a neural trial whose
-validation log-loss after an epoch is worse than the median of earlier trials at that epoch is
-pruned. Trials run one after another within a study, so a study is reproducible; studies of
+(``tuning.n_trials``), drawn by a TPE sampler with a fixed seed, and the same pruner:
+successive halving (:func:`make_pruner`) over the resource "epochs trained", at which a neural
+trial reports its validation log-loss after every epoch and a classical one after every inner
+fold (counted as a fold's worth of epochs). Trials run one after another within a study, so a
+study is reproducible, and the first ``n`` trials of a longer study are exactly the study of
+``n`` trials (:func:`extend`, :func:`truncate`: the budget sensitivity check); studies of
 different models run in parallel worker processes.
 
 The held-out data never enters a study: :func:`tune` takes the training data alone, and the
-inner folds split it. The locus-token transformer is too slow on a CPU for the full budget: it
-takes the training recipe tuned for the modality-token model and a smaller study of its own
-(``tuning.locus_trials``, over its architecture's settings), which every table says.
+inner folds split it. The locus-token transformer has a study of its own over the same search
+space as the modality-token model (``tuning.locus_trials`` trials on
+``tuning.locus_inner_folds`` inner folds, which every table says); with ``locus_trials: 0`` it
+takes the modality-token model's tuned settings instead.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from .baselines import BASELINES
+from .baselines import BASELINES, CLASSICAL
 from .config import Profile
 from .data import MultiOmicsData, stratified_folds
 from .protocol import Settings, apply_settings, train_model
@@ -96,6 +100,13 @@ SEARCH_SPACES: dict[str, tuple[Param, ...]] = {
     ),
     # the voting ensemble is searched through its members: it takes their tuned settings
     "voting_ensemble": (),
+    "sklearn_mlp": (
+        Param("estimator", "hidden_units", choices=(64, 128, 256)),
+        Param("estimator", "hidden_layers", choices=(1, 2)),
+        Param("estimator", "alpha", 1e-5, 10.0, log=True),
+        Param("estimator", "learning_rate_init", 1e-4, 1e-2, log=True),
+        Param("estimator", "batch_size", choices=(32, 64, 128)),
+    ),
     "early_fusion_mlp": _OPTIMISER + _WIDTH,
     "late_fusion": _OPTIMISER + _WIDTH + _CONVOLUTIONS,
     "tab_transformer": _OPTIMISER + _DEPTH + (
@@ -106,12 +117,12 @@ SEARCH_SPACES: dict[str, tuple[Param, ...]] = {
         Param("model", "n_latents", choices=(16, 32, 64)),
     ),
     "mmt_modality": _OPTIMISER + _WIDTH + _DEPTH + _ATTENTION + _CONVOLUTIONS,
-    # after the modality-token model's optimiser settings: its own architecture only
-    "mmt_locus": _WIDTH + _DEPTH + _ATTENTION + (Param("model", "dropout", 0.0, 0.5),),
+    "mmt_locus": _OPTIMISER + _WIDTH + _DEPTH + _ATTENTION + _CONVOLUTIONS,
 }
 # the voting ensemble's members, whose studies it reuses
-ENSEMBLE_MEMBERS: tuple[str, ...] = BASELINES[:3]
-# a model whose study starts from another model's tuned training recipe
+ENSEMBLE_MEMBERS: tuple[str, ...] = CLASSICAL[:3]
+# a model that takes another model's tuned settings when it has no study of its own
+# (``tuning.locus_trials: 0``)
 INHERITS: dict[str, str] = {"mmt_locus": "mmt_modality"}
 
 
@@ -205,16 +216,24 @@ def inner_log_loss(name: str, data: MultiOmicsData, profile: Profile, settings: 
                    folds: Sequence[tuple[np.ndarray, np.ndarray]], seed: int,
                    trial: Any = None) -> float:
     """Mean validation log-loss of ``name`` with ``settings`` over the inner ``folds`` of
-    ``data`` (training data only). With ``trial``, a neural fit reports every epoch's
-    validation log-loss and may be pruned."""
+    ``data`` (training data only). With ``trial``, the pruner sees the trial's progress on one
+    scale for every model, "epochs trained" (a fold is ``max_epochs + 1`` of them): a neural
+    fit reports each epoch's validation log-loss, and every model reports the mean log-loss
+    of the folds done so far at the end of each fold; either may prune the trial."""
+    import optuna
+
     losses = []
-    max_epochs = apply_settings(profile, settings).train.max_epochs
+    per_fold = apply_settings(profile, settings).train.max_epochs + 1
     for k, (tr, va) in enumerate(folds):
-        callbacks = ([] if trial is None or name in BASELINES
-                     else [_pruning_callback(trial, k * (max_epochs + 1))])
+        neural = trial is not None and name not in BASELINES
+        callbacks = [_pruning_callback(trial, k * per_fold)] if neural else []
         proba = fit_predict(name, data.subset(tr), data.subset(va), profile, settings, seed,
                             callbacks)
         losses.append(log_loss(data.y[va], proba))
+        if trial is not None and k < len(folds) - 1:
+            trial.report(float(np.mean(losses)), (k + 1) * per_fold - 1)
+            if trial.should_prune():
+                raise optuna.TrialPruned(f"pruned after inner fold {k + 1}")
     return float(np.mean(losses))
 
 
@@ -251,6 +270,45 @@ def _sampler(profile: Profile, n_trials: int) -> Any:
         n_startup_trials=min(profile.tuning.startup_trials, n_trials))
 
 
+def make_pruner(profile: Profile) -> Any:
+    """The one pruner of every study: successive halving (asynchronous, as Optuna implements
+    it) over "epochs trained", first judged at ``tuning.prune_min_epochs``, each rung keeping
+    the best ``1 / tuning.prune_reduction_factor`` of the trials that reached it."""
+    import optuna
+
+    t = profile.tuning
+    return optuna.pruners.SuccessiveHalvingPruner(
+        min_resource=t.prune_min_epochs, reduction_factor=t.prune_reduction_factor)
+
+
+def _optimise(study: Any, name: str, data: MultiOmicsData, profile: Profile,
+              folds: Sequence[tuple[np.ndarray, np.ndarray]], base: Settings | None,
+              n_trials: int) -> None:
+    """Run ``n_trials`` more trials of ``study``, one after another."""
+    space = SEARCH_SPACES[name]
+    seed = profile.tuning.seed
+
+    def objective(trial: Any) -> float:
+        drawn = settings_of({f"{p.section}.{p.name}": p.suggest(trial) for p in space})
+        return inner_log_loss(name, data, profile, merge(base, drawn), folds, seed, trial)
+
+    study.optimize(objective, n_trials=n_trials, catch=())
+
+
+def _result(name: str, trials: Sequence[Any], base: Settings | None, seconds: float,
+            inner_folds: int, note: str) -> StudyResult:
+    import optuna
+
+    complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+    if not complete:
+        raise RuntimeError(f"every trial of the study of {name} was pruned or failed: "
+                           "no settings to choose")
+    best = min(complete, key=lambda t: (t.value, t.number))
+    pruned = sum(t.state == optuna.trial.TrialState.PRUNED for t in trials)
+    return StudyResult(name, merge(base, settings_of(best.params)), float(best.value),
+                       len(trials), pruned, seconds, inner_folds, note, list(trials))
+
+
 def run_study(name: str, data: MultiOmicsData, profile: Profile, *, n_trials: int,
               inner_folds: int, base: Settings | None = None, note: str = "") -> StudyResult:
     """One model's study on ``data`` (training data only), trials one after another."""
@@ -259,26 +317,48 @@ def run_study(name: str, data: MultiOmicsData, profile: Profile, *, n_trials: in
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     t0 = time.perf_counter()
     folds = stratified_folds(data.y, inner_folds, profile.tuning.seed)
-    seed = profile.tuning.seed
     space = SEARCH_SPACES[name] if n_trials else ()
     if not space:  # nothing to search: the settings given, scored once
-        value = inner_log_loss(name, data, profile, base, folds, seed)
+        value = inner_log_loss(name, data, profile, base, folds, profile.tuning.seed)
         return StudyResult(name, merge(base), value, 0, 0, time.perf_counter() - t0,
                            inner_folds, note)
-    pruner = optuna.pruners.MedianPruner(n_startup_trials=profile.tuning.prune_startup_trials,
-                                         n_warmup_steps=profile.tuning.prune_warmup_epochs)
     study = optuna.create_study(study_name=name, direction="minimize",
-                                sampler=_sampler(profile, n_trials), pruner=pruner)
+                                sampler=_sampler(profile, n_trials), pruner=make_pruner(profile))
+    _optimise(study, name, data, profile, folds, base, n_trials)
+    return _result(name, study.trials, base, time.perf_counter() - t0, inner_folds, note)
 
-    def objective(trial: Any) -> float:
-        drawn = settings_of({f"{p.section}.{p.name}": p.suggest(trial) for p in space})
-        return inner_log_loss(name, data, profile, merge(base, drawn), folds, seed, trial)
 
-    study.optimize(objective, n_trials=n_trials, catch=())
-    pruned = sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials)
-    return StudyResult(name, merge(base, settings_of(study.best_params)), study.best_value,
-                       len(study.trials), pruned, time.perf_counter() - t0, inner_folds, note,
-                       list(study.trials))
+def extend(result: StudyResult, data: MultiOmicsData, profile: Profile, n_trials: int,
+           base: Settings | None = None) -> StudyResult:
+    """``result``'s study continued to ``n_trials`` trials in all, on the same data, inner
+    folds, sampler and pruner: its first trials are ``result``'s, unchanged, so
+    :func:`truncate` of the extended study to ``result.n_trials`` gives ``result`` back."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if n_trials < result.n_trials:
+        raise ValueError(f"cannot extend the study of {result.model} from {result.n_trials} "
+                         f"to {n_trials} trials: expected at least {result.n_trials}")
+    t0 = time.perf_counter()
+    folds = stratified_folds(data.y, result.inner_folds, profile.tuning.seed)
+    # a sampler seeded apart from the first one: the first trials are replayed, not redrawn
+    sampler = optuna.samplers.TPESampler(seed=profile.tuning.seed + n_trials,
+                                         multivariate=True, n_startup_trials=0)
+    study = optuna.create_study(study_name=result.model, direction="minimize",
+                                sampler=sampler, pruner=make_pruner(profile))
+    study.add_trials(result.trials)
+    _optimise(study, result.model, data, profile, folds, base, n_trials - result.n_trials)
+    return _result(result.model, study.trials, base,
+                   result.wall_seconds + time.perf_counter() - t0, result.inner_folds,
+                   f"{result.n_trials} trials, continued to {n_trials}")
+
+
+def truncate(result: StudyResult, n_trials: int, base: Settings | None = None) -> StudyResult:
+    """The study as it stood after its first ``n_trials`` trials (what a budget of
+    ``n_trials`` would have chosen)."""
+    head = [t for t in result.trials if t.number < n_trials]
+    return _result(result.model, head, base, float("nan"), result.inner_folds,
+                   f"the first {n_trials} of {result.n_trials} trials")
 
 
 def _study_task(name: str, data: MultiOmicsData, profile: Profile, base: Settings | None,
@@ -290,14 +370,63 @@ def _study_task(name: str, data: MultiOmicsData, profile: Profile, base: Setting
         note = f"no study of its own: the settings tuned for {INHERITS[name]}"
         return StudyResult(name, merge(base), float("nan"), 0, 0, 0.0, 0, note)
     if name in INHERITS:
-        note = (f"{t.locus_trials} trials on {t.locus_inner_folds} inner folds over its "
-                f"architecture, after the training recipe tuned for {INHERITS[name]}")
+        note = f"{t.locus_trials} trials on {t.locus_inner_folds} inner folds"
         return run_study(name, data, profile, n_trials=t.locus_trials,
-                         inner_folds=t.locus_inner_folds, base=base, note=note)
+                         inner_folds=t.locus_inner_folds, note=note)
     if name == "voting_ensemble":
         return run_study(name, data, profile, n_trials=0, inner_folds=t.inner_folds, base=base,
                          note="no search of its own: the tuned settings of its members")
     return run_study(name, data, profile, n_trials=t.n_trials, inner_folds=t.inner_folds)
+
+
+# --------------------------------------------------------------------------- budget check
+
+
+def sensitivity_models(results: Mapping[str, StudyResult], transformer: str = "mmt_modality"
+                       ) -> dict[str, str]:
+    """The models whose studies the budget check continues, by role: the transformer, the
+    best other neural model and the best classical model, "best" by their studies' lowest
+    inner log-loss among models that have a search of their own (the voting ensemble has none:
+    it takes its members' settings)."""
+    searched = {m: r for m, r in results.items() if r.n_trials and np.isfinite(r.best_value)}
+    neural = {m: r.best_value for m, r in searched.items()
+              if m not in BASELINES and m != transformer}
+    classical = {m: r.best_value for m, r in searched.items() if m in CLASSICAL}
+    roles = {"transformer": transformer}
+    if neural:
+        roles["best neural"] = min(neural, key=neural.get)
+    if classical:
+        roles["best classical"] = min(classical, key=classical.get)
+    missing = [m for m in roles.values() if m not in searched]
+    if missing:
+        raise ValueError(f"the budget check needs a study of {missing}: tune them first")
+    return roles
+
+
+def extend_all(results: Mapping[str, StudyResult], data: MultiOmicsData, profile: Profile,
+               models: Sequence[str], n_trials: int, n_jobs: int | None = None
+               ) -> dict[str, StudyResult]:
+    """The studies of ``models`` continued to ``n_trials`` trials each (:func:`extend`), in
+    ``n_jobs`` processes."""
+    from .protocol import run_tasks
+
+    n_jobs = profile.evaluation.n_jobs if n_jobs is None else n_jobs
+    tasks = [(results[m], data, profile, n_trials) for m in models]
+    done = run_tasks(extend, tasks, n_jobs, cost=lambda t: t[0].model in BASELINES)
+    return {r.model: r for r in done}
+
+
+def best_so_far(result: StudyResult) -> list[float]:
+    """The lowest inner log-loss among the complete trials up to each trial, in trial order
+    (NaN until the first complete trial): the study's best-so-far curve."""
+    import optuna
+
+    out, best = [], float("nan")
+    for t in sorted(result.trials, key=lambda t: t.number):
+        if t.state == optuna.trial.TrialState.COMPLETE and not (t.value >= best):
+            best = float(t.value)
+        out.append(best)
+    return out
 
 
 def real_data_budget(profile: Profile) -> Profile:
@@ -322,7 +451,8 @@ def tune(data: MultiOmicsData, profile: Profile, models: Sequence[str],
         raise ValueError(f"models {unknown} have no search space: expected names among "
                          f"{list(SEARCH_SPACES)}")
     n_jobs = profile.evaluation.n_jobs if n_jobs is None else n_jobs
-    needs = {m: [INHERITS[m]] if m in INHERITS else
+    inherit = profile.tuning.locus_trials == 0  # INHERITS apply only without a study
+    needs = {m: [INHERITS[m]] if m in INHERITS and inherit else
              list(ENSEMBLE_MEMBERS) if m == "voting_ensemble" else [] for m in models}
     missing = sorted({d for m in models for d in needs[m] if d not in models})
     if missing:
@@ -336,10 +466,8 @@ def tune(data: MultiOmicsData, profile: Profile, models: Sequence[str],
         for m in batch:
             if m == "voting_ensemble":
                 base = {k: results[k].best_settings for k in ENSEMBLE_MEMBERS}
-            elif m in INHERITS:
-                inherited = results[INHERITS[m]].best_settings
-                base = ({"train": inherited.get("train", {})} if profile.tuning.locus_trials
-                        else merge(inherited))
+            elif m in INHERITS and inherit:
+                base = merge(results[INHERITS[m]].best_settings)
             else:
                 base = None
             tasks.append((m, data, profile, base))
@@ -436,7 +564,8 @@ def importances(study: Any, seed: int = 0) -> dict[str, float]:
 __all__ = [
     "Param", "SEARCH_SPACES", "ENSEMBLE_MEMBERS", "INHERITS", "Settings", "StudyResult",
     "search_space_table", "settings_of", "merge", "log_loss",
-    "fit_predict", "inner_log_loss", "run_study", "tune", "real_data_budget", "save", "load",
+    "fit_predict", "inner_log_loss", "run_study", "extend", "truncate", "make_pruner", "tune",
+    "sensitivity_models", "extend_all", "best_so_far", "real_data_budget", "save", "load",
     "tuned_settings",
     "load_study", "importances", "tuning_dir",
 ]

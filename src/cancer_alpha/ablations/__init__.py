@@ -6,6 +6,13 @@ checked against the loci where the generator planted a joint signal.
 the chapter's tables; the verdicts on the claims live in :mod:`cancer_alpha.claims`.
 """
 
+from cancer_alpha.ablations.control import (
+    CONTROL_CLASSES,
+    ControlResult,
+    control_reading,
+    interaction_profile,
+    positive_control,
+)
 from cancer_alpha.ablations.plan import (
     DEFAULT,
     EASY,
@@ -36,6 +43,8 @@ from cancer_alpha.ablations.summary import (
 )
 
 __all__ = [
+    "CONTROL_CLASSES", "ControlResult", "control_reading", "interaction_profile",
+    "positive_control",
     "DEFAULT", "EASY", "Setting", "Variant", "build_variant", "comparisons", "dropout_pair",
     "hide_modalities", "loss_variant",
     "lambda_name", "modality_subsets", "plan", "settings", "subset_key", "run_all",

@@ -8,6 +8,7 @@ from this package directly (``plots.fragment_lengths``).
 
 from cancer_alpha.plots.ablations import (
     ablation_deltas,
+    control_accuracy,
     lambda_sweep,
     leave_one_out,
     planted_attention,
@@ -57,12 +58,15 @@ from cancer_alpha.plots.synthesis import (
     subset_ceilings,
 )
 from cancer_alpha.plots.tuning import (
+    budget_curves,
     importance_map,
     optimisation_history,
     parameter_importances,
 )
 
 __all__ = [
+    "control_accuracy",
+    "budget_curves",
     "ablation_deltas", "lambda_sweep", "leave_one_out", "planted_attention",
     "progressive_curves", "subset_accuracy", "architecture_diagram", "attention_heatmaps",
     "cost_chart", "stage_table", "stage_tables", "verdict_summary", "accuracy_by_recipe",

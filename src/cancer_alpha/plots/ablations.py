@@ -141,3 +141,24 @@ def planted_attention(summary: Mapping[str, Mapping[str, Any]], joint_loci: Sequ
     ax.set_ylim(0, 1)
     ax.set_ylabel("AUROC, planted vs other loci")
     return fig
+
+
+@figure
+def control_accuracy(table: Any, ceiling: float, chance: float, title: str = ""):
+    """The positive control: held-out accuracy of each model (mean and sd over seeds, one
+    bar each) on the interaction world, beside its exact Bayes ceiling and chance."""
+    names = list(table.index)
+    fig, ax = subplots(width=6.4, height=0.38 * len(names) + 1.2)
+    y = np.arange(len(names))[::-1]
+    ax.barh(y, table["accuracy_mean"], xerr=table["accuracy_sd"], color="#8fa9c8",
+            ecolor="#555555", capsize=3)
+    ax.axvline(ceiling, **CEILING_STYLE, label=f"Bayes ceiling {ceiling:.3f}")
+    ax.axvline(chance, color="0.5", linestyle=":", linewidth=1.0, label=f"chance {chance:.3f}")
+    ax.set_yticks(y)
+    ax.set_yticklabels([f"{n} (n={int(table.loc[n, 'n_runs'])})" for n in names])
+    ax.set_xlim(min(0.4, chance - 0.05), 1.0)
+    ax.set_xlabel("held-out accuracy on the interaction world")
+    ax.legend(fontsize=7, loc="lower right")
+    if title:
+        ax.set_title(title)
+    return fig

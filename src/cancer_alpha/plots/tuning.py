@@ -66,3 +66,22 @@ def importance_map(importances: Mapping[str, Mapping[str, float]]):
     ax.grid(False)
     fig.colorbar(im, ax=ax, label="share of the objective's variance (fANOVA)")
     return fig
+
+
+@figure
+def budget_curves(curves: Mapping[str, Sequence[float]], budget: int):
+    """Best inner-fold log-loss found so far against the number of trials, one line per
+    model's continued study, with the book's budget marked: a line still falling after it
+    says the budget was too small for that model."""
+    fig, ax = subplots(width=6.4, height=3.6)
+    for model, curve in curves.items():
+        x = np.arange(1, len(curve) + 1)
+        ax.step(x, curve, where="post", label=model)
+    ax.axvline(budget, color="0.4", linestyle="--", linewidth=1)
+    ax.annotate(f"budget of every model: {budget} trials", (budget, 1.0),
+                xycoords=("data", "axes fraction"), xytext=(4, -12),
+                textcoords="offset points", fontsize=7, color="0.3")
+    ax.set_xlabel("trials")
+    ax.set_ylabel("best mean inner-fold log-loss so far")
+    ax.legend(fontsize=7)
+    return fig

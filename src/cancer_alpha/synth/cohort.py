@@ -17,10 +17,19 @@ class-specific sign (gain -> high and loss -> low for one class, the reverse for
 Copy number there is gain/loss symmetric and identical for every cancer class, so methylation
 alone and copy number alone have the same distribution at those loci for every cancer class (at
 a given tumour fraction); only their joint distribution tells the sign.
+
+The interaction world (``CohortConfig.signal = "interaction"``) keeps only that joint signal:
+two cancer classes (no healthy class) with one tumour-fraction prior, coupling signs +1 and -1,
+no class- or cancer-specific methylation elsewhere, the normal fragment-length shape for both,
+and the symmetric background copy-number chains on every chromosome for both (no drivers). Each
+modality alone then has exactly the same distribution under both classes, so its Bayes
+posterior is the prior; the class is written only in the methylation x copy-number interaction
+at the same loci. It is the positive control of cross-modal attention (Chapter 5).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -137,7 +146,7 @@ class World:
                                           mean, shape)
 
         e = cohort_cfg.effect_size
-        return cls(
+        world = cls(
             config=cohort_cfg, loci=loci, fraction_levels=levels, fraction_prior=prior,
             joint_loci=joint,
             methylation=MethylationModel.draw(meth_rng, cohort_cfg.n_loci, k, joint, coupling, e),
@@ -145,6 +154,30 @@ class World:
                                          cohort_cfg.n_fragments, e),
             cna=CopyNumberModel.draw(cna_rng, chrom, bin_mb, k, candidates, e),
         )
+        return world._interaction_only() if cohort_cfg.signal == "interaction" else world
+
+    def _interaction_only(self) -> World:
+        """This world with every signal but the methylation x copy-number coupling removed
+        (two classes, both cancers; see the module's docstring)."""
+        meth, frag, cna = self.methylation, self.fragments, self.cna
+        k = self.n_classes
+        # the background chain of chromosome c was stored at index c + 1 (cna.draw)
+        background = np.tile(np.arange(1, cna.chain_of.shape[1] + 1), (k, 1))
+        return dataclasses.replace(
+            self,
+            fraction_prior=np.tile(self.fraction_prior[1], (k, 1)),
+            methylation=dataclasses.replace(
+                meth, tumour_mean=np.tile(meth.normal_mean, (k, 1)),
+                coupling=np.array([1, -1])),
+            fragments=dataclasses.replace(frag, shape=np.tile(frag.shape[0], (k, 1))),
+            cna=dataclasses.replace(cna, chain_of=background,
+                                    driver=np.zeros_like(cna.driver)),
+        )
+
+    @property
+    def healthy_class(self) -> int | None:
+        """The class whose tumour fraction is 0 (class 0), or None (the interaction world)."""
+        return 0 if self.config.signal == "full" else None
 
     @property
     def class_names(self) -> list[str]:
@@ -215,7 +248,8 @@ class World:
             require(bool(np.all((f >= 0) & (f <= cohort_cfg.max_tumour_fraction))), "sample",
                      "tumour_fraction", tumour_fraction,
                      f"values in [0, max_tumour_fraction={cohort_cfg.max_tumour_fraction}]")
-        f = np.where(y == 0, 0.0, f)
+        if self.healthy_class is not None:
+            f = np.where(y == self.healthy_class, 0.0, f)
 
         cn_states = self.cna.sample_states(y, cna_rng)
         x: dict[str, np.ndarray] = {}

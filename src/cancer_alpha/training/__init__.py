@@ -13,8 +13,10 @@ from cancer_alpha.training.data import (
     batch_loader,
 )
 from cancer_alpha.training.fit import (
+    BaggedModel,
     EpochProgress,
     FittedModel,
+    fit_bagged,
     fit_neural,
     make_trainer,
     quiet_lightning,
@@ -32,7 +34,8 @@ from cancer_alpha.training.runs import RUN_FORMAT, load_run, save_run
 
 __all__ = [
     "BatchDataset", "CohortDataModule", "batch_loader", "EpochProgress",
-    "FittedModel", "fit_neural", "make_trainer", "quiet_lightning", "resolve_precision",
+    "BaggedModel", "FittedModel", "fit_bagged",
+    "fit_neural", "make_trainer", "quiet_lightning", "resolve_precision",
     "ClassifierModule", "class_probabilities", "fit_quantile_bins", "make_optimizer",
     "predict_batches", "warmup_cosine", "modality_dropout", "RUN_FORMAT", "load_run",
     "save_run",

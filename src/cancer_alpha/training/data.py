@@ -46,7 +46,9 @@ class CohortDataModule(pl.LightningDataModule):
     ``train_cfg``, drawn with ``seed``) is held out for early stopping, the scaling is fitted
     on the rest only, and training batches of ``train_cfg.batch_size`` are shuffled with
     ``seed``. With ``validation=False`` every sample trains and there is no validation set
-    (timing runs, one distributed epoch; give their Trainer ``limit_val_batches=0``).
+    (timing runs, one distributed epoch, the refit on all samples; give their Trainer
+    ``limit_val_batches=0``). ``split`` (training and validation indices) replaces the drawn
+    split.
 
     The split and the scaling are made at construction, not in ``setup``: they are cheap and
     deterministic, every process of a distributed run builds the same ones, and the fit needs
@@ -55,11 +57,14 @@ class CohortDataModule(pl.LightningDataModule):
     """
 
     def __init__(self, data: MultiOmicsData, train_cfg: TrainConfig, seed: int = 0, *,
-                 validation: bool = True):
+                 validation: bool = True,
+                 split: tuple[np.ndarray, np.ndarray] | None = None):
         super().__init__()
         if data.y is None:
             raise ValueError("cannot train on data without labels")
-        if validation:
+        if split is not None:  # a split chosen by the caller (a fold of a bagged model)
+            self.train_index, self.val_index = (np.asarray(i, int) for i in split)
+        elif validation:
             self.train_index, self.val_index = train_val_split(data.y, train_cfg.val_fraction,
                                                                seed)
         else:

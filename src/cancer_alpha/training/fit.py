@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import logging
 import math
 import tempfile
@@ -91,6 +93,11 @@ class FittedModel:
     pretrain_history: list[dict[str, float]] = field(default_factory=list)
     val_index: np.ndarray | None = None  # samples of the training data held out for stopping
     eval_batch_size: int = TrainConfig.eval_batch_size  # prediction batches (no gradients)
+    # with full_data="refit": the epochs of the refit on all training samples, and the
+    # early-stopped model's probabilities on the validation part (before the refit saw it)
+    refit_history: list[dict[str, float]] = field(default_factory=list)
+    val_proba: np.ndarray | None = None
+    n_trained: int | None = None  # samples the final weights learned from
 
     def outputs(self, data: MultiOmicsData, batch_size: int | None = None, *,
                 attention: bool = False) -> list[ModelOutput]:
@@ -111,6 +118,18 @@ class FittedModel:
         if got != want:
             raise ValueError(f"data has modalities {got}, but model {self.name!r} was trained "
                              f"on {want}")
+
+
+class _StopAfter(pl.Callback):
+    """Stop a fit after ``epochs`` epochs, leaving the Trainer's ``max_epochs`` (and so the
+    learning-rate schedule's horizon) as it is."""
+
+    def __init__(self, epochs: int):
+        self.epochs = epochs
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        if trainer.current_epoch + 1 >= self.epochs:
+            trainer.should_stop = True
 
 
 def _fit_stage(module: ClassifierModule, dm: CohortDataModule, train_cfg: TrainConfig,
@@ -138,43 +157,121 @@ def _fit_stage(module: ClassifierModule, dm: CohortDataModule, train_cfg: TrainC
     return int(checkpoint["epoch"])
 
 
+def _fit_epochs(module: ClassifierModule, dm: CohortDataModule, train_cfg: TrainConfig,
+                max_epochs: int, epochs: int) -> None:
+    """Fit ``module`` on every sample of ``dm`` (no validation) for ``epochs`` epochs of a
+    schedule planned over ``max_epochs``; the last weights are kept."""
+    make_trainer(train_cfg, max_epochs=max_epochs, callbacks=[_StopAfter(epochs)],
+                 limit_val_batches=0).fit(module, datamodule=dm)
+
+
 def fit_neural(name: str, train: MultiOmicsData, profile: Profile, seed: int = 0, *,
                train_cfg: TrainConfig | None = None, model: nn.Module | None = None,
-               callbacks: Sequence[pl.Callback] = ()) -> FittedModel:
+               callbacks: Sequence[pl.Callback] = (),
+               split: tuple[np.ndarray, np.ndarray] | None = None) -> FittedModel:
     """Train neural model ``name`` on ``train`` with ``train_cfg`` (default: the recipe of
     ``profile.train``) and ``profile.model``, or the ``model`` given.
 
-    The DataModule holds out a stratified part (``val_fraction``) of ``train`` for early
+    First the DataModule holds out a stratified part (``val_fraction``) of ``train`` for early
     stopping (patience ``patience`` on validation loss) and fits the scaling on the rest; the
-    weights of the best validation epoch are kept. With ``progressive``, each modality encoder
-    is first trained with its own auxiliary head for ``pretrain_epochs`` (keeping its best
-    epoch too), then the whole model is fine-tuned jointly. Checkpoints live in a temporary
-    directory removed before returning.
+    best validation epoch is found. With ``progressive``, each modality encoder is first
+    trained with its own auxiliary head for ``pretrain_epochs`` (keeping its best epoch too),
+    then the whole model is fine-tuned jointly. ``callbacks`` (progress, pruning) join this
+    stage.
+
+    Then, with ``full_data="refit"`` (the default), the model goes back to its initial weights
+    and learns from *every* sample of ``train``, scaling fitted on all of them, for the epochs
+    the first stage chose (pre-training epochs likewise), under the same learning-rate
+    schedule over ``max_epochs``: the same number of passes over the data, so the number of
+    optimiser steps grows with the data (by 1 / (1 - val_fraction)). The validation part thus
+    decides only *when* to stop, never what is learned last, and a neural model learns from
+    as many samples as a scikit-learn model does. ``full_data="hold_out"`` keeps the
+    early-stopped weights instead. Checkpoints live in a temporary directory removed before
+    returning. ``split`` (training and validation indices of ``train``) replaces the drawn
+    early-stopping split.
     """
     from cancer_alpha.models import build_model
 
     train_cfg = train_cfg or profile.train
     t0 = time.perf_counter()
     pl.seed_everything(seed, workers=False, verbose=False)
-    dm = CohortDataModule(train, train_cfg, seed)
+    dm = CohortDataModule(train, train_cfg, seed, split=split)
     if model is None:
         model = build_model(name, list(train.specs), train.n_classes, profile.model)
+    refit = train_cfg.full_data == "refit"
+    initial = copy.deepcopy(model.state_dict()) if refit else None
     pretrain_history: list[dict[str, float]] = []
+    pretrain_best = -1
     with tempfile.TemporaryDirectory(prefix="cancer-alpha-fit-") as tmp:
         if train_cfg.progressive:
             pre = ClassifierModule(model, train_cfg, train.n_classes, aux_weight=1.0,
                                    classification_weight=0.0)
-            _fit_stage(pre, dm, train_cfg, train_cfg.pretrain_epochs, Path(tmp, "pretrain"),
-                       early_stopping=False)
+            pretrain_best = _fit_stage(pre, dm, train_cfg, train_cfg.pretrain_epochs,
+                                       Path(tmp, "pretrain"), early_stopping=False)
             pretrain_history = pre.history
         module = ClassifierModule(model, train_cfg, train.n_classes)
         best_epoch = _fit_stage(module, dm, train_cfg, train_cfg.max_epochs, Path(tmp, "fit"),
                                 early_stopping=True, extra=callbacks)
     model.eval()
-    return FittedModel(name, model, dm.scaler, list(train.specs), list(train.class_names),
-                       module.history, len(module.history), best_epoch,
-                       time.perf_counter() - t0, pretrain_history, dm.val_index,
-                       train_cfg.eval_batch_size)
+    fitted = FittedModel(name, model, dm.scaler, list(train.specs), list(train.class_names),
+                         module.history, len(module.history), best_epoch,
+                         time.perf_counter() - t0, pretrain_history, dm.val_index,
+                         train_cfg.eval_batch_size, n_trained=len(dm.train_index))
+    if not refit or best_epoch < 0 or dm.val_index.size == 0:
+        # no epoch to refit for (every validation loss was NaN or inf): the model as stopped
+        return fitted
+    # the early-stopped model's probabilities on its own validation part, for a caller that
+    # reports them (the command line); the refitted model will have learned from these samples
+    fitted.val_proba = fitted.predict_proba(train.subset(dm.val_index))
+    model.load_state_dict(initial)
+    model.train()  # the first stage left it in evaluation mode (dropout and batch norm off)
+    pl.seed_everything(seed, workers=False, verbose=False)
+    full = CohortDataModule(train, train_cfg, seed, validation=False)
+    if train_cfg.progressive:
+        pre = ClassifierModule(model, train_cfg, train.n_classes, aux_weight=1.0,
+                               classification_weight=0.0)
+        _fit_epochs(pre, full, train_cfg, train_cfg.pretrain_epochs,
+                    max(pretrain_best + 1, 1) if pretrain_best >= 0
+                    else train_cfg.pretrain_epochs)
+    module = ClassifierModule(model, train_cfg, train.n_classes)
+    _fit_epochs(module, full, train_cfg, train_cfg.max_epochs, best_epoch + 1)
+    model.eval()
+    fitted.scaler = full.scaler
+    fitted.refit_history = module.history
+    fitted.n_trained = train.n_samples
+    fitted.fit_seconds = time.perf_counter() - t0
+    return fitted
+
+
+@dataclass
+class BaggedModel:
+    """``k`` neural models of one kind, each early-stopped on its own fold of the training data
+    and trained on the other folds; it predicts the mean of their probabilities."""
+
+    name: str
+    members: list[FittedModel]
+    fit_seconds: float
+
+    n_trained: int  # distinct training samples the members learned from, together
+
+    def predict_proba(self, data: MultiOmicsData) -> np.ndarray:
+        """The members' class probabilities, averaged: (n, K)."""
+        return np.mean([m.predict_proba(data) for m in self.members], axis=0)
+
+
+def fit_bagged(name: str, train: MultiOmicsData, profile: Profile, seed: int = 0, *,
+               k: int = 5, train_cfg: TrainConfig | None = None) -> BaggedModel:
+    """Bagging over folds: model ``name`` trained ``k`` times, each time early-stopped on one
+    of ``k`` stratified folds of ``train`` (drawn with ``seed``) and learning from the other
+    folds; every training sample is learned from by ``k - 1`` members. Costs ``k`` fits."""
+    from cancer_alpha.data import stratified_folds
+
+    train_cfg = dataclasses.replace(train_cfg or profile.train, full_data="hold_out")
+    t0 = time.perf_counter()
+    members = [fit_neural(name, train, profile, seed + 1000 * i, train_cfg=train_cfg,
+                          split=(tr, va))
+               for i, (tr, va) in enumerate(stratified_folds(train.y, k, seed))]
+    return BaggedModel(name, members, time.perf_counter() - t0, train.n_samples)
 
 
 class EpochProgress(pl.Callback):
