@@ -290,3 +290,32 @@ def test_fitted_model_rejects_data_with_other_modalities(profile, cohort):
     other = World.from_config(dataclasses.replace(profile.cohort, n_loci=24)).sample(8, 0).data
     with pytest.raises(ValueError, match="was trained on"):
         fitted.predict_proba(other)
+
+
+def test_an_epoch_covers_at_most_epoch_samples_drawn_afresh_each_time(profile, cohort,
+                                                                      monkeypatch):
+    """With 120 training samples, epochs of at most 40 samples (batches of 20): two batches
+    per epoch, and successive epochs draw different samples."""
+    data, _ = cohort
+    seen: list[list[bytes]] = []
+
+    class Counting(ClassifierModule):
+        def on_train_epoch_start(self):
+            super().on_train_epoch_start()
+            seen.append([])
+
+        def training_step(self, batch, batch_idx):
+            seen[-1].extend(r.tobytes() for r in batch["x"]["cna"].numpy())
+            return super().training_step(batch, batch_idx)
+
+    monkeypatch.setattr(fit_module, "ClassifierModule", Counting)
+    train_cfg = dataclasses.replace(profile.train, max_epochs=3, patience=10, batch_size=20,
+                                    epoch_samples=40, full_data="hold_out")
+    fit_neural("early_fusion_mlp", data, profile, train_cfg=train_cfg)
+    assert [len(s) for s in seen] == [40, 40, 40]
+    assert seen[0] != seen[1]
+    # no cap when the training part is no larger than epoch_samples
+    seen.clear()
+    fit_neural("early_fusion_mlp", data, profile,
+               train_cfg=dataclasses.replace(train_cfg, epoch_samples=1000))
+    assert [len(s) for s in seen] == [96, 96, 96]  # 120 less the validation fifth

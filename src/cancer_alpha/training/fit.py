@@ -146,8 +146,8 @@ def _fit_stage(module: ClassifierModule, dm: CohortDataModule, train_cfg: TrainC
     if early_stopping:
         callbacks.append(EarlyStopping(monitor="val_loss", patience=train_cfg.patience,
                                        mode="min"))
-    make_trainer(train_cfg, max_epochs=max_epochs, callbacks=callbacks).fit(module,
-                                                                             datamodule=dm)
+    make_trainer(train_cfg, max_epochs=max_epochs, callbacks=callbacks,
+                 **_epoch_limit(train_cfg, len(dm.train_index))).fit(module, datamodule=dm)
     # a NaN loss is recorded as inf: a run whose losses were all NaN or inf has no best epoch
     score = best.best_model_score
     if not best.best_model_path or (score is not None and not math.isfinite(float(score))):
@@ -162,7 +162,16 @@ def _fit_epochs(module: ClassifierModule, dm: CohortDataModule, train_cfg: Train
     """Fit ``module`` on every sample of ``dm`` (no validation) for ``epochs`` epochs of a
     schedule planned over ``max_epochs``; the last weights are kept."""
     make_trainer(train_cfg, max_epochs=max_epochs, callbacks=[_StopAfter(epochs)],
-                 limit_val_batches=0).fit(module, datamodule=dm)
+                 limit_val_batches=0, **_epoch_limit(train_cfg, len(dm.train_index))
+                 ).fit(module, datamodule=dm)
+
+
+def _epoch_limit(train_cfg: TrainConfig, n_train: int) -> dict[str, int]:
+    """The Trainer setting that caps an epoch at ``train_cfg.epoch_samples`` samples (batches
+    of a reshuffled pass), when the training part holds more."""
+    if not train_cfg.epoch_samples or n_train <= train_cfg.epoch_samples:
+        return {}
+    return {"limit_train_batches": math.ceil(train_cfg.epoch_samples / train_cfg.batch_size)}
 
 
 def fit_neural(name: str, train: MultiOmicsData, profile: Profile, seed: int = 0, *,
