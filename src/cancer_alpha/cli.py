@@ -447,10 +447,14 @@ def _train(args: argparse.Namespace) -> int:
         fitted = fit_neural(args.model, data, profile, seed=args.seed,
                             callbacks=[EpochProgress(profile.train.max_epochs, args.model)])
         val = data.subset(fitted.val_index)
-        report = classification_report(val.y, _probabilities(fitted, val), data.class_names)
-        role = ("early-stopping hold-out: the epoch kept was chosen on these samples, so "
-                "the scores are optimistic; use `cancer-alpha cv` or `evaluate` on other "
-                "samples for an unbiased estimate")
+        # the early-stopped model's scores, from before the refit learned these samples too
+        proba = (fitted.val_proba if fitted.val_proba is not None
+                 else _probabilities(fitted, val))
+        report = classification_report(val.y, proba, data.class_names)
+        role = ("early-stopping hold-out: the number of epochs was chosen on these samples "
+                "(scores of the model before it was refitted on all samples), so the scores "
+                "are optimistic; use `cancer-alpha cv` or `evaluate` on other samples for an "
+                "unbiased estimate")
         message = first_epoch_warning(fitted.best_epoch, fitted.epochs)
         if message:
             _warn(message)
