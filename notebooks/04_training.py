@@ -530,7 +530,7 @@ run.claim(claims.judge_c12(ensemble_acc, tuned_table.loc["voting_ensemble", "acc
 # refit on all samples), from {glue:text}`curve_small` to {glue:text}`curve_large` training
 # samples drawn from the generator, at the model size of this profile. Every size up to
 # {glue:text}`curve_all_seeds_up_to` samples is drawn {glue:text}`curve_seeds` times (seeds),
-# larger ones once, as the table's `seeds` column says.
+# larger ones once, as the table's `seeds` column says. {glue:text}`curve_cap_words`
 
 # %% tags=["hide-input"]
 curve_models = list(profile.evaluation.curve_models)
@@ -540,7 +540,8 @@ curve = pd.DataFrame(protocol.training_size_curve(
     pool, test_data, profile, curve_models, profile.evaluation.curve_sizes,
     seeds=profile.evaluation.seeds[:profile.evaluation.curve_seeds],
     n_jobs=profile.evaluation.n_jobs,
-    settings=tuned, all_seeds_up_to=profile.evaluation.curve_all_seeds_up_to))
+    settings=tuned, all_seeds_up_to=profile.evaluation.curve_all_seeds_up_to,
+    max_size=profile.evaluation.curve_max_size))
 del pool
 fig = run.figure(plots.accuracy_vs_training_size(curve, ceiling), "training_size",
                  caption=("Held-out accuracy against the number of training samples for the "
@@ -548,6 +549,11 @@ fig = run.figure(plots.accuracy_vs_training_size(curve, ceiling), "training_size
 by_size = curve.pivot_table(index="n_train", columns="model", values="accuracy")
 reading = protocol.read_curve(curve, ceiling, "mmt_modality")
 run.glue("curve_model_words", ", ".join(curve_models[:-1]) + " and " + curve_models[-1])
+caps = dict(profile.evaluation.curve_max_size)
+run.glue("curve_cap_words", "A compute cap: " + "; ".join(
+    f"{m} is fitted up to {n:,} samples only" for m, n in caps.items())
+    + " (its fits cost far more than the others' above that size; a dash in the table)."
+    if caps else "Every model is fitted at every size.")
 run.glue("curve_small", int(by_size.index.min()))
 run.glue("curve_large", int(by_size.index.max()))
 run.glue("curve_seeds", profile.evaluation.curve_seeds)

@@ -125,3 +125,32 @@ def test_neural_analysis_keeps_embedding_clustering_and_attention_shares():
     mlp = protocol.fit_one("early_fusion_mlp", data, {"test": test}, cfg, seed=0,
                            analyse=NeuralAnalysis(n=60))
     assert "attention_shares" not in mlp.extras  # no attention weights, no shares
+
+
+def test_the_slope_per_doubling_is_the_points_gained_per_doubling():
+    assert protocol.slope_per_doubling([1000, 2000, 4000], [0.70, 0.72, 0.74]) == \
+        pytest.approx(2.0)
+    with pytest.raises(ValueError, match="at least 2 points"):
+        protocol.slope_per_doubling([1000], [0.7])
+
+
+def test_reading_a_curve_where_one_model_stops_early():
+    import pandas as pd
+
+    rows = []
+    for n, accs in [(1000, {"a": .60, "b": .70, "c": .65}), (2000, {"a": .68, "b": .72, "c": .70}),
+                    (4000, {"a": .74, "b": .73, "c": .72}), (8000, {"a": .78, "b": .74})]:
+        rows += [{"model": m, "n_train": n, "accuracy": v, "seed": 0} for m, v in accs.items()]
+    reading = protocol.read_curve(pd.DataFrame(rows), 0.9, "a")
+    facts = reading.facts
+    # a is behind b up to 2000 and ahead from 4000 on; c stops at 4000 (a compute cap)
+    assert facts["overtakes"] == {"b": 4000, "c": 4000}
+    assert facts["largest_of_each"] == {"a": 8000, "b": 8000, "c": 4000}
+    assert facts["gaps_to_ceiling_points"]["c"] == pytest.approx(18.0)  # at its own largest
+    assert facts["slope_points_per_doubling"]["a"] == pytest.approx(5.0)
+    assert facts["slope_sizes"]["c"] == [1000, 2000, 4000]
+    assert "fitted up to 4,000" in reading.words and "still climbing" in reading.words
+    # never overtaking is said with the distance at the largest size both reach
+    never = protocol.read_curve(pd.DataFrame([r for r in rows if r["model"] != "a"]), 0.9, "c")
+    assert never.facts["overtakes"] == {"b": None}
+    assert "does not overtake b (1.0 points behind at 4,000)" in never.words

@@ -334,13 +334,16 @@ def best_epochs(fits: Sequence[Fit]) -> dict[str, list[int]]:
 def training_size_curve(pool: MultiOmicsData, test: MultiOmicsData, profile: Profile,
                         models: Sequence[str], sizes: Sequence[int], seeds: Sequence[int],
                         n_jobs: int = 1, *, settings: Mapping[str, Settings] | None = None,
-                        all_seeds_up_to: int | None = None) -> list[dict[str, Any]]:
+                        all_seeds_up_to: int | None = None,
+                        max_size: Mapping[str, int] | None = None) -> list[dict[str, Any]]:
     """Test accuracy of each model trained on stratified subsets of ``pool`` of each size.
 
     Every seed draws its own subset of each size; sizes above ``all_seeds_up_to`` use the first
-    seed only (a compute cap, reported by the ``seed`` column). ``settings`` (by model) go on
-    top of the profile's recipe.
+    seed only (a compute cap, reported by the ``seed`` column), and a model named in
+    ``max_size`` is not fitted above its size there. ``settings`` (by model) go on top of the
+    profile's recipe.
     """
+    max_size = dict(max_size or {})
     from sklearn.model_selection import train_test_split
 
     tasks = []
@@ -351,7 +354,8 @@ def training_size_curve(pool: MultiOmicsData, test: MultiOmicsData, profile: Pro
             idx = (np.arange(pool.n_samples) if n == pool.n_samples else
                    train_test_split(np.arange(pool.n_samples), train_size=n,
                                     random_state=seed, stratify=pool.y)[0])
-            tasks += [(name, seed, n, idx) for name in models]
+            tasks += [(name, seed, n, idx) for name in models
+                      if n <= max_size.get(name, n)]
 
     def work(name, seed, n, idx):
         fit = fit_one(name, pool.subset(idx), {"test": test}, profile, seed, keep_proba=False,
@@ -393,44 +397,53 @@ def read_curve(curve: Any, ceiling: float, model: str, near_ceiling: float = 0.0
     means = curve.groupby(["n_train", "model"])["accuracy"].mean().unstack()
     sizes = [int(n) for n in means.index]
     largest = sizes[-1]
+    reach = {m: int(means[m].last_valid_index()) for m in means.columns}  # largest size of each
     others = [m for m in means.columns if m != model]
     overtakes: dict[str, int | None] = {}
     for other in others:
-        ahead = (means[model] >= means[other]).to_numpy()
-        # the first size from which the model is never behind again
+        both = means[[model, other]].dropna()
+        ahead = (both[model] >= both[other]).to_numpy()
+        shared = [int(n) for n in both.index]
+        # the first size from which the model is never behind again (sizes both reach)
         behind = np.flatnonzero(~ahead)
-        overtakes[other] = (sizes[0] if behind.size == 0 else
-                            None if behind[-1] == len(sizes) - 1 else sizes[behind[-1] + 1])
-    gaps = {m: float(100 * (ceiling - means.loc[largest, m])) for m in means.columns}
-    tail = sizes[-last:]
-    slopes = {m: slope_per_doubling(tail, means.loc[tail, m]) for m in means.columns} \
-        if len(tail) >= 2 else {}
-    best = str(means.loc[largest].idxmax())
+        overtakes[other] = (shared[0] if behind.size == 0 else
+                            None if behind[-1] == len(shared) - 1 else shared[behind[-1] + 1])
+    gaps = {m: float(100 * (ceiling - means.loc[reach[m], m])) for m in means.columns}
+    tails = {m: [int(n) for n in means[m].dropna().index[-last:]] for m in means.columns}
+    slopes = {m: slope_per_doubling(tails[m], means.loc[tails[m], m])
+              for m in means.columns if len(tails[m]) >= 2}
+    at_largest = means.loc[largest].dropna()
+    best = str(at_largest.idxmax())
     facts = {"largest": largest, "model": model, "overtakes": overtakes,
-             "best_at_largest": best, "best_accuracy_at_largest": float(means.loc[largest, best]),
+             "largest_of_each": reach,
+             "best_at_largest": best, "best_accuracy_at_largest": float(at_largest[best]),
              "gap_to_ceiling_points": gaps[best], "gaps_to_ceiling_points": gaps,
              "within_1_point": gaps[best] <= 100 * near_ceiling,
-             "slope_sizes": tail, "slope_points_per_doubling": slopes}
+             "slope_sizes": tails, "slope_points_per_doubling": slopes}
     parts = []
     for other, at in overtakes.items():
+        upto = "" if reach[other] == largest else f" (fitted up to {reach[other]:,})"
         if at is None:
-            behind = 100 * (means.loc[largest, other] - means.loc[largest, model])
-            parts.append(f"it does not overtake {other} ({behind:.1f} points behind at "
-                         f"{largest:,})")
+            n = min(reach[other], reach[model])
+            behind = 100 * (means.loc[n, other] - means.loc[n, model])
+            parts.append(f"it does not overtake {other}{upto} ({behind:.1f} points behind at "
+                         f"{n:,})")
         elif at == sizes[0]:
-            parts.append(f"it is level with or ahead of {other} at every size")
+            parts.append(f"it is level with or ahead of {other}{upto} at every size")
         else:
-            parts.append(f"it overtakes {other} at {at:,} training samples and stays ahead")
-    gap_words = ", ".join(f"{m} {g:.1f}" for m, g in sorted(gaps.items(), key=lambda kv: kv[1]))
+            parts.append(f"it overtakes {other}{upto} at {at:,} training samples and stays "
+                         "ahead")
+    gap_words = ", ".join(f"{m} {g:.1f}" + ("" if reach[m] == largest else
+                                            f" (at {reach[m]:,})")
+                          for m, g in sorted(gaps.items(), key=lambda kv: kv[1]))
     slope_words = ", ".join(f"{m} {v:+.2f}" for m, v in slopes.items())
     climbing = [m for m, v in slopes.items() if v > 0.5]
     words = (f"For {model}: {'; '.join(parts)}. At {largest:,} training samples the models are "
-             f"this many points below the ceiling: {gap_words}. Over the last {len(tail)} sizes "
-             f"({', '.join(f'{n:,}' for n in tail)}) they gain, per doubling of the training "
-             f"set, {slope_words} points: "
-             + (f"{', '.join(climbing)} still climbing." if climbing else
-                "none is still climbing by more than half a point, so what remains is not a "
-                "shortage of data but of the models or their recipes."))
+             f"this many points below the ceiling: {gap_words}. Over each model's last "
+             f"{last} sizes they gain, per doubling of the training set, {slope_words} "
+             "points: " + (f"{', '.join(climbing)} still climbing." if climbing else
+                           "none is still climbing by more than half a point, so what remains "
+                           "is not a shortage of data but of the models or their recipes."))
     return CurveReading(facts, words)
 
 
