@@ -209,24 +209,16 @@ run.glue("rule_seeds_words", plural(profile.evaluation.rule_seeds, "seed"))
 n_fold = int(round(train_data.n_samples * (1 - 1 / profile.evaluation.n_folds)))
 run.glue("n_fit_fold", n_fold)
 run.glue("n_fit_holdout", n_fold - int(round(n_fold * profile.train.val_fraction)))
-for m in rule_models:
-    for rule in ("refit", "bagged"):
-        run.glue(f"gain_{rule}_{m}", rule_gain[m][rule])
-    run.glue(f"cost_bagged_{m}", rule_gain[m]["bagged_cost"])
-    run.glue(f"cost_refit_{m}", rule_gain[m]["refit_cost"])
+run.glue("rules_words", protocol.rules_words(rule_gain))
 readable(rules_table, 3)
 
 # %% [markdown]
-# Refitting gains {glue:text}`gain_refit_early_fusion_mlp:.1f` points for the early-fusion MLP
-# and {glue:text}`gain_refit_mmt_modality:.1f` for the transformer over the model that never
-# saw its stopping samples, at {glue:text}`cost_refit_mmt_modality:.1f` times the training
-# time of the transformer. Bagging gains more ({glue:text}`gain_bagged_early_fusion_mlp:.1f`
-# and {glue:text}`gain_bagged_mmt_modality:.1f` points) at {glue:text}`cost_bagged_mmt_modality:.1f`
-# times the time, although each of its members learns from no more samples than the held-out
-# model: most of its gain is the averaging of several models, an ensemble, not the data. The
-# book therefore refits: a single model is compared with single models, on the same samples.
-# The averaging that bagging buys is what the soft-voting ensemble buys the classical models;
-# a bagged neural model belongs beside it, and the table above shows how far that would go.
+# {glue:text}`rules_words`
+#
+# The book refits: a single model is compared with single models, on the same samples, at a
+# fraction of bagging's cost. Averaging several models is what the soft-voting ensemble does
+# for the classical models; a bagged neural model belongs beside that ensemble, not beside
+# single models, and the table above shows what it would add.
 #
 # ## A neural baseline anyone can check
 #

@@ -154,3 +154,13 @@ def test_reading_a_curve_where_one_model_stops_early():
     never = protocol.read_curve(pd.DataFrame([r for r in rows if r["model"] != "a"]), 0.9, "c")
     assert never.facts["overtakes"] == {"b": None}
     assert "does not overtake b (1.0 points behind at 4,000)" in never.words
+
+
+def test_the_rules_are_compared_in_words_from_the_numbers():
+    gains = {"mlp": {"refit": 1.5, "refit_cost": 1.9, "bagged": 4.0, "bagged_cost": 5.5},
+             "mmt": {"refit": 0.7, "refit_cost": 1.4, "bagged": 0.2, "bagged_cost": 5.0}}
+    words = protocol.rules_words(gains)
+    assert "+1.5 points for mlp (at 1.9 times" in words
+    assert "For mlp bagging gains more than the refit" in words and "For mlp and" not in words
+    gains["mlp"]["bagged"] = 1.0
+    assert "no more than the refit for any" in protocol.rules_words(gains)

@@ -511,6 +511,26 @@ def rule_gains(rows: Any, reference: str = "hold_out") -> dict[str, dict[str, fl
     return out
 
 
+def rules_words(gains: Mapping[str, Mapping[str, float]]) -> str:
+    """:func:`rule_gains` in words: what refitting and bagging changed for each model, at
+    what cost, and whether bagging's gain goes beyond the refit's (its members learn from no
+    more samples than the held-out model, so a gain beyond the refit's is the averaging)."""
+    def each(rule: str) -> str:
+        return " and ".join(f"{g[rule]:+.1f} points for {m} (at {g[f'{rule}_cost']:.1f} times "
+                            "its training time)" for m, g in gains.items())
+
+    out = (f"Refitting on all samples changed held-out accuracy by {each('refit')}; bagging by "
+           f"{each('bagged')}.")
+    beyond = [m for m, g in gains.items() if g["bagged"] > g["refit"]]
+    if beyond:
+        out += (f" For {' and '.join(beyond)} bagging gains more than the refit although each "
+                "of its members learns from no more samples than the held-out model: that "
+                "excess is the averaging of several models, an ensemble, not the data.")
+    else:
+        out += " Bagging gains no more than the refit for any of these models."
+    return out
+
+
 @dataclass(frozen=True)
 class Versus:
     """One model against a reference in a comparison table."""
