@@ -182,7 +182,7 @@ run.glue("control_words", control_words)
 
 # %% [markdown]
 # {glue:text}`control_words` The permuted-label control of Chapter 4 is the negative
-# counterpart: there every model must sit at chance, and does.
+# counterpart: trained on shuffled labels, every model must sit at chance.
 
 # %% [markdown]
 # ## Cross-modal attention (claim C08)
