@@ -90,7 +90,8 @@ recipe = recipe[recipe.iloc[:, 0] != recipe.iloc[:, 1]]
 
 # %% [markdown]
 # **Protocol.** {glue:text}`seeds_words`; the {glue:text}`n_train`-sample training cohort of
-# Chapter 1 (a stratified fifth held out for early stopping, as in Chapter 4) and the first
+# Chapter 1 (a stratified fifth held out to choose the number of epochs by early stopping,
+# then a refit on every training sample, as in Chapter 4) and the first
 # {glue:text}`n_test` samples of its held-out cohort for scoring. The full model is the
 # multi-modal transformer with modality tokens and its tuned settings (they differ from the
 # published recipe as the table below shows; at most {glue:text}`max_epochs` epochs with early

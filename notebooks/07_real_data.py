@@ -72,7 +72,8 @@ pd.DataFrame([{"data set": name, "split": part, "samples": d.n_samples,
 
 # %% [markdown]
 # Each model is trained on the training split with each of {glue:text}`seeds_words`
-# (neural models hold out a stratified fifth of it for early stopping) and scored on the test
+# (a neural model holds out a stratified fifth of it to choose its number of epochs by early
+# stopping, then learns from the whole training split for that many) and scored on the test
 # split. Scaling and any other preprocessing are fitted on the training split only.
 #
 # Models of Chapter 4 left out at this profile: {glue:text}`left_out`. The transformer with
