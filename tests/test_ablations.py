@@ -248,3 +248,37 @@ def test_prediction_keeps_no_attention_weights_unless_asked(world, cfg):
     assert model.return_attention is True  # the model's own setting is restored
     proba = fitted.predict_proba(data)
     assert proba.shape == (20, world.n_classes) and np.allclose(proba.sum(axis=1), 1.0)
+
+
+def test_the_positive_control_scores_every_model_beside_an_exact_ceiling():
+    from cancer_alpha.ablations import control_reading, interaction_profile, positive_control
+
+    profile = tiny_profile(control_samples=120, control_joint_loci=8, seeds=[0, 1],
+                           control_seeds=1, test_samples=200)
+    cohort = interaction_profile(profile).cohort
+    assert cohort.signal == "interaction" and cohort.n_joint_loci == 8
+    assert cohort.effect_size * cohort.max_tumour_fraction == pytest.approx(1.0)
+    result = positive_control(profile, ["logistic_regression", "early_fusion_mlp"], [0])
+    # each single modality leaves the exact posterior at the prior (float rounding only)
+    assert max(result.single_modality_information.values()) < 1e-9
+    assert result.pair_ceilings["methylation+cna"] == pytest.approx(result.ceiling)
+    assert result.ceiling > result.chance + 0.1
+    table = result.table()
+    assert list(table.index) == ["logistic_regression", "early_fusion_mlp"]
+    assert (table["n_runs"] == 1).all() and result.n_train == 120 and result.n_test == 200
+    words = control_reading(table, result.ceiling, result.chance)
+    assert "of 2 models closed at least 50%" in words
+
+
+def test_the_control_reading_follows_the_numbers():
+    import pandas as pd
+
+    from cancer_alpha.ablations import control_reading
+
+    table = pd.DataFrame({"accuracy_mean": [0.5, 0.85, 0.6]},
+                         index=["logistic_regression", "mmt_modality", "mmt_no_cross_attention"])
+    words = control_reading(table, ceiling=0.9, chance=0.5)
+    assert "1 of 3 models" in words and "(mmt_modality)" in words
+    assert "It learns the interaction" in words
+    table.loc["mmt_modality", "accuracy_mean"] = 0.55
+    assert "It does not learn the interaction" in control_reading(table, 0.9, 0.5)
