@@ -39,22 +39,34 @@ def _load_verification(profile: str, root: Path) -> dict[str, Any] | None:
     return found if found.get("profile") == profile else None
 
 
-def _chapters(manifest: dict[str, Any], records: dict[str, dict[str, Any]]) -> list[str]:
+def _files(names: list[str], profile: str) -> str:
+    """Result files as short words: 'records of 01, 04', 'tuning/synthetic.json'."""
+    records = [n.removeprefix(f"{profile}/")[:2] for n in names
+               if n.removeprefix(f"{profile}/")[:2].isdigit() and n.endswith(".json")
+               and "/" not in n.removeprefix(f"{profile}/")]
+    others = [n.removeprefix(f"{profile}/") for n in names
+              if n.removeprefix(f"{profile}/")[:2] not in records]
+    parts = ([f"record{'s' if len(records) > 1 else ''} of {', '.join(records)}"]
+             if records else []) + others
+    return ", ".join(parts)
+
+
+def _chapters(manifest: dict[str, Any], profile: str) -> list[str]:
     from .tables import plural
 
-    lines = ["| chapter | status | wall time | load (start, end) | read | wrote |",
+    lines = ["| chapter | status | wall time | load | results read | wrote |",
              "|---|---|---|---|---|---|"]
     for name, c in manifest["chapters"].items():
-        wrote = [w for w in c["writes"] if not w.startswith("figures/")]
+        wrote = ["its record"] + [w for w in c["writes"][1:] if not w.startswith("figures/")]
         figures = sum(1 for w in c["writes"] if w.startswith("figures/") and
                       w.endswith(".png"))
         if figures:
-            wrote.append(plural(figures, "figure") + " (image and data)")
+            wrote.append(plural(figures, "figure") + " with data")
         load = c.get("load_average") or {}
         lines.append(
             f"| {name} | {_cell(c['status'])} | {_seconds(c['wall_seconds'])} | "
-            f"{_cell(load.get('start'))}, {_cell(load.get('end'))} | "
-            f"{_cell(', '.join(c['reads']))} | {_cell(', '.join(wrote))} |")
+            f"{_cell(load.get('start'))} to {_cell(load.get('end'))} | "
+            f"{_cell(_files(c['reads'], profile))} | {_cell(', '.join(wrote))} |")
     return lines
 
 
@@ -117,8 +129,8 @@ def page(profile: str, root: Path) -> str:
         "Status is that of the last build: *executed* (and why) or *up to date* (its inputs "
         "had not changed since it last ran). Wall time is the chapter's own, from its first "
         "cell to its record; the load is the machine's one-minute load average when it "
-        "started and ended.", "",
-        *_chapters(manifest, records), "",
+        "started and when it ended.", "",
+        *_chapters(manifest, profile), "",
         "## Environment", "",
         f"The lock file `requirements.lock` has sha256 {_short(manifest['lock_sha256'], 16)}. "
         "Main versions:", "",

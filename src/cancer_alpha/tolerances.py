@@ -57,11 +57,11 @@ class Kind:
     def __post_init__(self) -> None:
         if self.name not in KINDS:
             raise ValueError(f"unknown tolerance kind {self.name!r}: expected one of {KINDS}")
-        if self.name == STOCHASTIC and not (self.absolute > 0 or self.relative > 0):
-            raise ValueError("a stochastic kind needs an absolute or relative tolerance > 0")
         if self.absolute < 0 or self.relative < 0:
             raise ValueError(f"tolerances must be >= 0, got absolute={self.absolute}, "
                              f"relative={self.relative}")
+        if self.name == STOCHASTIC and not (self.absolute > 0 or self.relative > 0):
+            raise ValueError("a stochastic kind needs an absolute or relative tolerance > 0")
 
     @property
     def compared(self) -> bool:

@@ -300,8 +300,8 @@ def verify(profile: str = "paper", only: str | None = None, claims: str | None =
     log("")
     log(f"{'chapter':<22}{'status':<32}{'compared':>9}{'moved':>7}  largest deviation")
     for c in (checks[c.name] for c in todo):
-        dev = "-" if c.largest_deviation is None else \
-            f"{c.largest_deviation:.3g} ({c.largest_key.split(':', 1)[1]})"
+        dev = "-" if c.largest_deviation is None else f"{c.largest_deviation:.3g}" + (
+            f" ({c.largest_key.split(':', 1)[1]})" if c.largest_deviation else "")
         log(f"{c.name:<22}{c.status:<32}{c.compared:>9}{len(c.moved):>7}  {dev}")
     log("")
     log(f"{'claim':<7}{'chapter':<22}{'published':<17}{'rerun':<17}{'compared':>9}"
@@ -319,8 +319,9 @@ def verify(profile: str = "paper", only: str | None = None, claims: str | None =
         log("")
         log(f"moved ({len(moved)}):")
         for d in moved:
-            log(f"  {d.key}: published {_fmt(d.published)}, rerun {_fmt(d.rerun)} "
-                f"[{d.tolerance or d.kind}: {d.problem}]")
+            why = d.problem if not d.problem.startswith("outside") else \
+                f"{d.tolerance}" + (f", deviation {d.deviation:.3g}" if d.deviation else "")
+            log(f"  {d.key}: published {_fmt(d.published)}, rerun {_fmt(d.rerun)} [{why}]")
     n = sum(c.compared for c in checks.values())
     log("")
     if code == 0:
