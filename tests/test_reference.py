@@ -125,3 +125,51 @@ def test_the_committed_smoke_reference_is_whole_small_and_of_its_profile():
     assert "tuning/synthetic.json" in manifest["files"]
     figures = reference.figure_data(ref, "01_data_synthesis")
     assert figures and all(f["drawn_by"] and f["axes"] for f in figures)
+
+
+# ------------------------------------------------------------------ the reproducibility page
+
+
+def test_the_reproducibility_page_shows_chapters_machine_and_the_last_verification(tmp_path):
+    from cancer_alpha import reproducibility
+
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "04_training.py").write_text("# %%\n")
+    (tmp_path / "requirements.lock").write_text("numpy==2.4.6\n")
+    record = {"chapter": "04_training", "profile": "tiny", "claims": [],
+              "figures": ["figures/04_training__roc.png"],
+              "figure_data": ["figures/04_training__roc.json"],
+              "provenance": {"git_commit": "0123456789abcdef", "wall_seconds": 150.0,
+                             "inputs": {"tiny/tuning/synthetic.json": "ab",
+                                        "tiny/01_data_synthesis.json": "cd"},
+                             "outputs": [], "versions": {"torch": "2.13.0"},
+                             "load_average": {"start": 0.5, "end": 3.5}},
+              "metrics": {"quietness": [{"block": "latency (C13)", "disturbed": True,
+                                         "reason": "matmul probe 40% below"}]}}
+    (tmp_path / "results" / "tiny").mkdir(parents=True)
+    (tmp_path / "results" / "tiny" / "04_training.json").write_text(json.dumps(record))
+    verification = {"profile": "tiny", "exit_code": 1, "commit": "feedfacecafe1234",
+                    "reference_commit": "0123456789abcdef", "values_compared": 12,
+                    "selection": {"use_build": False}, "kinds": {"exact": 12},
+                    "claims": [{"id": "C12", "chapter": "04_training", "published": "reproduced",
+                                "rerun": "not reproduced", "compared": 5,
+                                "largest_deviation": 0.0123, "within": False, "changed": True,
+                                "not_judged_here": ""}],
+                    "moved": [{"key": "04_training:metrics.x", "published": 1, "rerun": 2,
+                               "problem": "outside exact"}]}
+    (tmp_path / "build" / "tiny").mkdir(parents=True)
+    (tmp_path / "build" / "tiny" / "verification.json").write_text(json.dumps(verification))
+    page = reproducibility.page("tiny", tmp_path)
+    assert page.startswith("# Reproducibility")
+    assert "| 04_training | unknown | 2.5 min | record of 01, tuned settings (synthetic) | " \
+           "record, 1 figure |" in page
+    assert "| 04_training | 0.5 | 3.5 |" in page  # the load when it started and ended
+    assert "| 04_training | latency (C13) | yes | matmul probe 40% below |" in page
+    assert "| torch | 2.13.0 |" in page
+    assert "no published reference yet" in page
+    assert "at commit `feedfacecafe` against the reference published from commit " \
+           "`0123456789ab`" in page and "**FAILED" in page
+    assert "| C12 | 04_training | reproduced | not reproduced | 5 | 0.0123 | no, verdict " \
+           "changed |" in page
+    assert "- `04_training:metrics.x`: published 1, rerun 2 (outside exact)" in page
+    assert "cancer-alpha verify --profile tiny --claims C12" in page

@@ -40,33 +40,37 @@ def _load_verification(profile: str, root: Path) -> dict[str, Any] | None:
 
 
 def _files(names: list[str], profile: str) -> str:
-    """Result files as short words: 'records of 01, 04', 'tuning/synthetic.json'."""
-    records = [n.removeprefix(f"{profile}/")[:2] for n in names
-               if n.removeprefix(f"{profile}/")[:2].isdigit() and n.endswith(".json")
-               and "/" not in n.removeprefix(f"{profile}/")]
-    others = [n.removeprefix(f"{profile}/") for n in names
-              if n.removeprefix(f"{profile}/")[:2] not in records]
+    """Result files in short words: 'records of 01, 04', 'tuned settings (synthetic)'."""
+    names = [n.removeprefix(f"{profile}/") for n in names]
+    records = [n[:2] for n in names if n[:2].isdigit() and "/" not in n]
+    tuned = [Path(n).stem for n in names if n.startswith("tuning/")]
+    others = [n for n in names if n[:2] not in records and not n.startswith("tuning/")]
     parts = ([f"record{'s' if len(records) > 1 else ''} of {', '.join(records)}"]
-             if records else []) + others
-    return ", ".join(parts)
+             if records else []) + ([f"tuned settings ({', '.join(tuned)})"] if tuned else [])
+    return ", ".join(parts + others)
 
 
 def _chapters(manifest: dict[str, Any], profile: str) -> list[str]:
     from .tables import plural
 
-    lines = ["| chapter | status | wall time | load | results read | wrote |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| chapter | status | wall time | results read | wrote |", "|---|---|---|---|---|"]
     for name, c in manifest["chapters"].items():
-        wrote = ["its record"] + [w for w in c["writes"][1:] if not w.startswith("figures/")]
+        written = _files([w for w in c["writes"][1:] if not w.startswith("figures/")], profile)
+        wrote = ["record"] + ([written] if written else [])
         figures = sum(1 for w in c["writes"] if w.startswith("figures/") and
                       w.endswith(".png"))
         if figures:
-            wrote.append(plural(figures, "figure") + " with data")
+            wrote.append(plural(figures, "figure"))
+        lines.append(f"| {name} | {_cell(c['status'])} | {_seconds(c['wall_seconds'])} | "
+                     f"{_cell(_files(c['reads'], profile))} | {_cell(', '.join(wrote))} |")
+    return lines
+
+
+def _load(manifest: dict[str, Any]) -> list[str]:
+    lines = ["| chapter | load at its start | load at its end |", "|---|---|---|"]
+    for name, c in manifest["chapters"].items():
         load = c.get("load_average") or {}
-        lines.append(
-            f"| {name} | {_cell(c['status'])} | {_seconds(c['wall_seconds'])} | "
-            f"{_cell(load.get('start'))} to {_cell(load.get('end'))} | "
-            f"{_cell(_files(c['reads'], profile))} | {_cell(', '.join(wrote))} |")
+        lines.append(f"| {name} | {_cell(load.get('start'))} | {_cell(load.get('end'))} |")
     return lines
 
 
@@ -128,8 +132,8 @@ def page(profile: str, root: Path) -> str:
         "## Chapters", "",
         "Status is that of the last build: *executed* (and why) or *up to date* (its inputs "
         "had not changed since it last ran). Wall time is the chapter's own, from its first "
-        "cell to its record; the load is the machine's one-minute load average when it "
-        "started and when it ended.", "",
+        "cell to its record. Each figure is saved as an image and as the data it shows "
+        f"(`results/{profile}/figures/`).", "",
         *_chapters(manifest, profile), "",
         "## Environment", "",
         f"The lock file `requirements.lock` has sha256 {_short(manifest['lock_sha256'], 16)}. "
@@ -137,7 +141,10 @@ def page(profile: str, root: Path) -> str:
         "| package | version |", "|---|---|",
         *[f"| {k} | {v} |" for k, v in manifest["versions"].items()], "",
         "## Machine", "",
-        f"{m['cpu_model']}, {m['cores']} cores ({m['platform']}).", "",
+        f"{m['cpu_model']}, {m['cores']} cores ({m['platform']}). The machine's one-minute "
+        "load average when each chapter started and ended (above the number of cores, other "
+        "work was sharing the machine):", "",
+        *_load(manifest), "",
     ]
     quiet = m["quietness"]
     if quiet:
