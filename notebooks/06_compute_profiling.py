@@ -151,17 +151,10 @@ run.claim(claims.judge_c14(1 - ratio),
 # with $a\,n$ and $a\,n \log n$.
 
 # %% tags=["nbval-ignore-output", "hide-input"]
-rows = []
 with monitor.block("epoch time against samples (C04)") as time_block:
-    for n in profile.profiling.dataset_sizes:
-        t = prof.epoch_seconds("mmt_modality", n, paper_features, profile.train, profile.model,
-                               repeats=profile.profiling.repeats)
-        time_block.timings(t)
-        rows.append({"model": "mmt_modality", "samples": n, "seconds": t.low_s,
-                     "median_seconds": t.median_s, "repeats": t.repeats})
-timing = pd.DataFrame(rows)
-time_fit = prof.fit_power_law(timing["samples"], timing["seconds"])
-law = prof.compare_nlogn(timing["samples"], timing["seconds"])
+    timing = sweeps.time_sweep(profile.profiling.dataset_sizes, paper_features, profile.train,
+                               profile.model, profile.profiling.repeats, time_block)
+time_fit, law = sweeps.time_laws(timing)
 fig = run.figure(plots.scaling(timing, "samples", "seconds", {"mmt_modality": time_fit},
                                ylabel="seconds per training epoch"), "time_scaling",
                  caption=("Seconds per training epoch of the modality-token transformer against "

@@ -171,3 +171,20 @@ def test_a_few_steps_on_one_batch_lower_its_loss_and_keep_entropy_below_uniform(
     for key in ("entropy untrained", "entropy trained"):
         assert 0 < summary[key] <= summary["entropy of uniform weights"] + 1e-9
     assert len(before) == len(after) == profile.model.n_layers
+
+
+def test_the_time_sweep_hands_every_timing_to_its_quietness_check_and_fits_the_laws(smoke):
+    class Block:
+        timed = []
+
+        def timings(self, *reports):
+            self.timed.extend(reports)
+
+    block = Block()
+    timing = sweeps.time_sweep([16, 32], 8, smoke.train, smoke.model, repeats=1, block=block)
+    assert list(timing["samples"]) == [16, 32] and list(timing["repeats"]) == [1, 1]
+    assert len(block.timed) == 2 and (timing["seconds"] > 0).all()
+    planted = pd.DataFrame({"samples": [100, 200, 400, 800],
+                            "seconds": [0.01 * n * np.log(n) for n in (100, 200, 400, 800)]})
+    fit, law = sweeps.time_laws(planted)
+    assert law.preferred == "n log n" and 1.0 < fit.exponent < 1.2

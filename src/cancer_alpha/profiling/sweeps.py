@@ -1,7 +1,7 @@
 """Chapter 6's sweeps and the numbers its compute claims are judged on: memory against
 sequence length with its power laws (C03), the memory ratio of Perceiver IO to the
-full-attention transformer (C14), the paper's configuration (C05), and the quietness table of
-the timed blocks."""
+full-attention transformer (C14), the paper's configuration (C05), epoch time against samples
+(C04), and the quietness table of the timed blocks."""
 
 from __future__ import annotations
 
@@ -11,10 +11,14 @@ from typing import Any
 import pandas as pd
 
 from cancer_alpha.config import ModelConfig, TrainConfig
-from cancer_alpha.profiling.experiments import train_step_memory, training_state_mb
+from cancer_alpha.profiling.experiments import (
+    epoch_seconds,
+    train_step_memory,
+    training_state_mb,
+)
 from cancer_alpha.profiling.meters import run_in_subprocess
-from cancer_alpha.profiling.reports import PowerLawFit
-from cancer_alpha.profiling.scaling import fit_power_law
+from cancer_alpha.profiling.reports import PowerLawFit, ScalingComparison
+from cancer_alpha.profiling.scaling import compare_nlogn, fit_power_law
 
 MEMORY_MODELS = ("mmt_modality", "mmt_locus", "perceiver_io", "tab_transformer")
 """The models of the memory sweep: the two transformers, Perceiver IO and TabTransformer."""
@@ -78,6 +82,29 @@ def paper_memory(n_features: int, batch_size: int, train_cfg: TrainConfig,
         rows.append({"model": name, "state_mb": state, "step_peak_mb": r.tensor_peak_mb,
                      "total_mb": state + r.tensor_peak_mb, "rss_increase_mb": r.rss_peak_mb})
     return pd.DataFrame(rows).set_index("model")
+
+
+def time_sweep(sizes: Iterable[int], n_features: int, train_cfg: TrainConfig,
+               model_cfg: ModelConfig, repeats: int, block: Any,
+               model: str = "mmt_modality") -> pd.DataFrame:
+    """Seconds of one training epoch of ``model`` at each number of training samples (C04):
+    the low quantile of ``repeats`` epochs, their median and count, one row per size. Every
+    timing goes to ``block``, the quietness check around the sweep
+    (:meth:`cancer_alpha.profiling.QuietnessMonitor.block`)."""
+    rows = []
+    for n in sizes:
+        t = epoch_seconds(model, n, n_features, train_cfg, model_cfg, repeats=repeats)
+        block.timings(t)
+        rows.append({"model": model, "samples": n, "seconds": t.low_s,
+                     "median_seconds": t.median_s, "repeats": t.repeats})
+    return pd.DataFrame(rows)
+
+
+def time_laws(timing: pd.DataFrame) -> tuple[PowerLawFit, ScalingComparison]:
+    """The power law of epoch seconds against samples, and whether a n or a n log n
+    describes them better (C04's evidence)."""
+    return (fit_power_law(timing["samples"], timing["seconds"]),
+            compare_nlogn(timing["samples"], timing["seconds"]))
 
 
 def quietness_table(reports: Iterable[Any]) -> pd.DataFrame:
