@@ -38,11 +38,9 @@ import dataclasses
 import warnings
 
 import pandas as pd
-import torch
 
-from cancer_alpha import claims, config, data, interpret, plots, results, synth, training
-from cancer_alpha.losses import attention_entropy
-from cancer_alpha.models import MODEL_NAMES, build_model, complexity
+from cancer_alpha import architecture, claims, config, data, plots, results, synth
+from cancer_alpha.models import MODEL_NAMES, complexity
 from cancer_alpha.tables import readable
 
 profile = config.from_parameters(profile, cohort=cohort, model=model, train=train,
@@ -173,10 +171,8 @@ run.glue("attention_lambda", profile.train.attention_lambda)
 
 # %% tags=["hide-input"]
 names = {"modality tokens": "mmt_modality", "locus tokens": "mmt_locus"}
-transformers = {}
-for title, name in names.items():
-    torch.manual_seed(seed)
-    transformers[title] = build_model(name, specs, n_classes, profile.model)
+transformers = {title: architecture.build_seeded(name, specs, n_classes, profile.model, seed)
+                for title, name in names.items()}
 stages = {title: complexity.stage_shapes(m, batch, max_depth=3)
           for title, m in transformers.items()}
 fig = run.figure(plots.architecture_diagram(transformers, stages, batch_size), "diagram",
@@ -200,10 +196,8 @@ plots.stage_tables(stages, batch_size)
 # relative to the size of that input).
 
 # %% tags=["hide-input"]
-methylation = transformers["modality tokens"].encoders["methylation"]
-width = int(methylation.eval()(batch["x"]["methylation"]).shape[-1])
-kinds = complexity.layer_kinds(methylation)
-gap = complexity.residual_gap(methylation, (batch["x"]["methylation"],), "mlp", "norm")
+width, kinds, gap = architecture.methylation_evidence(
+    transformers["modality tokens"].encoders["methylation"], batch["x"]["methylation"])
 parts = claims.encoder_parts(kinds, gap)
 run.glue("c01_width", width)
 run.glue("c01_gap", gap)
@@ -232,18 +226,11 @@ print(f"C01: {c01['verdict']} (rule: {c01['rule_verdict']}; {width} dimensions)"
 # use the modality-token granularity.
 
 # %% tags=["hide-input"]
-count_batch = {"x": {k: v[:4] for k, v in batch["x"].items()}, "mask": batch["mask"][:4]}
-costs = {}
-for name in MODEL_NAMES:
-    torch.manual_seed(seed)
-    costs[name] = complexity.model_costs(build_model(name, specs, n_classes, profile.model),
-                                         count_batch)
+count_batch = architecture.first_samples({"x": batch["x"], "mask": batch["mask"]}, 4)
+costs = architecture.model_costs(MODEL_NAMES, specs, n_classes, profile.model, count_batch, seed)
 preset = dataclasses.replace(profile.model, **config.PRESETS["cancer_alpha"])
-cancer_alpha_preset = {}
-for name in ("mmt_modality", "mmt_locus"):
-    torch.manual_seed(seed)
-    cancer_alpha_preset[name] = complexity.model_costs(
-        build_model(name, specs, n_classes, preset), count_batch)
+cancer_alpha_preset = architecture.model_costs(("mmt_modality", "mmt_locus"), specs, n_classes,
+                                               preset, count_batch, seed)
 run.glue("cancer_alpha_d_model", preset.d_model)
 run.glue("cancer_alpha_heads", preset.n_heads)
 run.glue("n_features_total", sum(s.n_features for s in specs))
@@ -274,12 +261,8 @@ pd.Series(complexity.parameters_by_part(transformers["modality tokens"]),
 # {glue:text}`cancer_alpha_param_ratio:.0f`.
 
 # %% tags=["hide-input"]
-ratios = {"n_tokens_locus": sum(transformers["locus tokens"].counts),
-          "locus_ratio": costs["mmt_locus"]["flops_per_sample"]
-          / costs["mmt_modality"]["flops_per_sample"],
-          "cancer_alpha_width_ratio": preset.d_model / profile.model.d_model,
-          "cancer_alpha_param_ratio": cancer_alpha_preset["mmt_modality"]["parameters"]
-          / costs["mmt_modality"]["parameters"]}
+ratios = architecture.cost_ratios(sum(transformers["locus tokens"].counts), costs,
+                                  cancer_alpha_preset, preset, profile.model)
 for key, value in ratios.items():
     run.glue(key, value)
 
@@ -296,30 +279,15 @@ for key, value in ratios.items():
 
 # %% tags=["hide-input"]
 demo_samples, demo_steps = 16, 32
-demo = {"x": {k: v[:demo_samples] for k, v in batch["x"].items()},
-        "mask": batch["mask"][:demo_samples], "y": batch["y"][:demo_samples]}
+demo = architecture.first_samples(batch, demo_samples)
 run.glue("demo_samples", demo_samples)
 run.glue("demo_steps", demo_steps)
 # no validation set here: Lightning says so once; there is nothing to validate on one batch
 warnings.filterwarnings("ignore", message=r".*no `val_dataloader`.*")
 attention, summary = {}, {}
 for title, name in names.items():
-    torch.manual_seed(seed)
-    m = build_model(name, specs, n_classes, profile.model)
-    with torch.no_grad():
-        before = m.eval()(demo["x"], demo["mask"])
-    module = training.ClassifierModule(m.train(), profile.train, n_classes)
-    training.make_trainer(profile.train, max_epochs=demo_steps).fit(
-        module, train_dataloaders=training.batch_loader(demo, demo_samples))
-    with torch.no_grad():
-        after = m.cpu().eval()(demo["x"], demo["mask"])
-    attention[title] = (interpret.mean_attention(before), interpret.mean_attention(after))
-    keys = (after.attention_keys >= 0).sum(dim=1).double()
-    summary[title] = {"loss, first step": module.history[0]["train_loss"],
-                      "loss, last step": module.history[-1]["train_loss"],
-                      "entropy untrained": float(attention_entropy(before.attention)),
-                      "entropy trained": float(attention_entropy(after.attention)),
-                      "entropy of uniform weights": float(keys.log().mean())}
+    attention[title], summary[title] = architecture.one_batch_training(
+        name, specs, n_classes, profile, demo, demo_steps, seed)
 readable(pd.DataFrame(summary), 3)
 
 # %% tags=["hide-input"]

@@ -53,6 +53,7 @@ import torch
 
 from cancer_alpha import claims, config, plots, results
 from cancer_alpha import profiling as prof
+from cancer_alpha.profiling import sweeps
 from cancer_alpha.tables import readable
 
 profile = config.from_parameters(profile, cohort=cohort, model=model, train=train,
@@ -99,24 +100,14 @@ print(f"{label}; float32 matrix multiply peak {peak:.1f} GFLOP/s")
 # measurement down but does not change them, so these blocks run without the quietness check.
 
 # %% tags=["nbval-ignore-output", "hide-input"]
-memory_models = ["mmt_modality", "mmt_locus", "perceiver_io", "tab_transformer"]
-memory_batch = profile.profiling.memory_batch
-run.glue("memory_batch", memory_batch)
-rows = []
-for n in profile.profiling.sequence_lengths:
-    for name in memory_models:
-        r = prof.train_step_memory(name, n, memory_batch, profile.train, profile.model,
-                                   device=device)
-        rows.append({"model": name, "features": n, "tokens": 3 * n,
-                     "peak_mb": r.tensor_peak_mb, "rss_mb": r.rss_peak_mb})
-memory = pd.DataFrame(rows)
+run.glue("memory_batch", profile.profiling.memory_batch)
+memory = sweeps.memory_sweep(profile.profiling.sequence_lengths, profile.profiling.memory_batch,
+                             profile.train, profile.model, device=device)
 readable(memory.pivot(index="features", columns="model", values="peak_mb"), 1)
 
 # %% tags=["nbval-ignore-output", "hide-input"]
-fits = {name: prof.fit_power_law(g["features"], g["peak_mb"])
-        for name, g in memory.groupby("model", sort=False)}
-exponents = pd.DataFrame({n: {"exponent": f.exponent, "ci95_low": f.ci95[0],
-                              "ci95_high": f.ci95[1], "r2": f.r2} for n, f in fits.items()}).T
+fits = sweeps.memory_fits(memory)
+exponents = sweeps.exponent_table(fits)
 fig = run.figure(plots.scaling(memory, "features", "peak_mb", fits,
                                ylabel="peak memory of a training step (MB)"), "memory_scaling",
                  caption=("Peak memory of one training step against the number of input "
@@ -138,11 +129,10 @@ run.glue("locus_exponent", locus.exponent)
 run.glue("locus_lo", locus.ci95[0])
 run.glue("locus_hi", locus.ci95[1])
 run.glue("perceiver_exponent", fits["perceiver_io"].exponent)
-at = memory.set_index(["model", "features"])["peak_mb"]
-closest = min(profile.profiling.sequence_lengths, key=lambda n: abs(n - paper_features))
+closest = sweeps.closest_length(profile.profiling.sequence_lengths, paper_features)
 longest = max(profile.profiling.sequence_lengths)
-ratio = at[("perceiver_io", closest)] / at[("mmt_locus", closest)]
-ratio_long = at[("perceiver_io", longest)] / at[("mmt_locus", longest)]
+ratio = sweeps.memory_ratio(memory, closest)
+ratio_long = sweeps.memory_ratio(memory, longest)
 run.glue("c14_ratio", ratio)
 run.glue("c14_ratio_long", ratio_long)
 run.claim(claims.judge_c03(locus.exponent, locus.ci95),
@@ -161,17 +151,10 @@ run.claim(claims.judge_c14(1 - ratio),
 # with $a\,n$ and $a\,n \log n$.
 
 # %% tags=["nbval-ignore-output", "hide-input"]
-rows = []
 with monitor.block("epoch time against samples (C04)") as time_block:
-    for n in profile.profiling.dataset_sizes:
-        t = prof.epoch_seconds("mmt_modality", n, paper_features, profile.train, profile.model,
-                               repeats=profile.profiling.repeats)
-        time_block.timings(t)
-        rows.append({"model": "mmt_modality", "samples": n, "seconds": t.low_s,
-                     "median_seconds": t.median_s, "repeats": t.repeats})
-timing = pd.DataFrame(rows)
-time_fit = prof.fit_power_law(timing["samples"], timing["seconds"])
-law = prof.compare_nlogn(timing["samples"], timing["seconds"])
+    timing = sweeps.time_sweep(profile.profiling.dataset_sizes, paper_features, profile.train,
+                               profile.model, profile.profiling.repeats, time_block)
+time_fit, law = sweeps.time_laws(timing)
 fig = run.figure(plots.scaling(timing, "samples", "seconds", {"mmt_modality": time_fit},
                                ylabel="seconds per training epoch"), "time_scaling",
                  caption=("Seconds per training epoch of the modality-token transformer against "
@@ -200,15 +183,8 @@ run.claim(claims.judge_c04(time_fit.exponent, time_fit.ci95, law.preferred,
 # ## The paper's configuration: memory and total training time (claims C05 and C06)
 
 # %% tags=["nbval-ignore-output", "hide-input"]
-paper_rows = []
-for name in ["mmt_modality", "mmt_locus"]:
-    r = prof.run_in_subprocess(prof.train_step_memory, name, paper_features,
-                               profile.train.batch_size, profile.train, profile.model,
-                               device=device)
-    state = prof.training_state_mb(name, paper_features, profile.model)
-    paper_rows.append({"model": name, "state_mb": state, "step_peak_mb": r.tensor_peak_mb,
-                       "total_mb": state + r.tensor_peak_mb, "rss_increase_mb": r.rss_peak_mb})
-paper_memory = pd.DataFrame(paper_rows).set_index("model")
+paper_memory = sweeps.paper_memory(paper_features, profile.train.batch_size, profile.train,
+                                   profile.model, device=device)
 peak_mb = float(paper_memory.loc["mmt_modality", "total_mb"])
 run.glue("paper_peak_mb", peak_mb)
 run.glue("paper_peak_locus_mb", float(paper_memory.loc["mmt_locus", "total_mb"]))
@@ -310,13 +286,7 @@ readable(pd.DataFrame({"s per epoch (low quantile)": {n: loops[n].low_s for n in
 # not checked.
 
 # %% tags=["nbval-ignore-output", "hide-input"]
-quiet = pd.DataFrame([{
-    "block": r.block, "probe before (GFLOP/s)": r.peak_before_gflops,
-    "probe after (GFLOP/s)": r.peak_after_gflops, "best probe (GFLOP/s)": r.peak_best_gflops,
-    "spread": r.spread,
-    "other processes (% CPU)": None if r.foreign_share is None else 100 * r.foreign_share,
-    "quiet": "no" if r.disturbed else "yes", "why not": r.reason,
-} for r in monitor.reports]).set_index("block")
+quiet = sweeps.quietness_table(monitor.reports)
 run.glue("n_blocks", len(monitor.reports))
 run.glue("n_disturbed", len(monitor.disturbed))
 run.glue("disturbed_blocks", ", ".join(r.block for r in monitor.disturbed) or "none")

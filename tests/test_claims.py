@@ -162,7 +162,7 @@ def test_c03_needs_exponent_1_inside_the_interval():
 
 
 def test_c04_needs_n_log_n_preferred_to_a_linear_law():
-    assert claims.judge_c04(1.1, [0.9, 1.3], "nlogn").verdict == R
+    assert claims.judge_c04(1.1, [0.9, 1.3], claims.NLOGN).verdict == R
     j = claims.judge_c04(1.0, [0.9, 1.1], "n")
     assert j.verdict == N and "exponent 1 lies in the interval" in j.reason
     assert "lies in" not in claims.judge_c04(2.0, [1.5, 2.5], "n").reason
@@ -407,3 +407,14 @@ def test_the_evidence_of_the_run_records_of_chapters_4_and_5_gets_the_same_verdi
     assert {k: j.verdict for k, j in got.items()} == {
         "C03": R, "C04": N, "C05": N, "C06": R, "C07": T, "C08": T, "C10": N, "C13": R,
         "C14": P}
+
+
+def test_c04_reads_the_law_by_the_name_the_scaling_comparison_gives_it():
+    import numpy as np
+
+    from cancer_alpha.profiling import compare_nlogn
+
+    n = np.array([100.0, 200.0, 400.0, 800.0])
+    assert compare_nlogn(n, 0.01 * n * np.log(n)).preferred == claims.NLOGN
+    law = compare_nlogn(n, 0.01 * n * np.log(n)).preferred
+    assert claims.judge_c04(1.1, [0.9, 1.3], law).verdict == R

@@ -70,8 +70,19 @@ def _project(root):
     (root / "profiles" / "tiny.yml").write_text("profile: tiny\n")
     (root / "src" / "cancer_alpha" / "module.py").write_text("X = 1\n")
     (root / "requirements.lock").write_text("numpy==2.4.6\n")
+    (root / "src" / "cancer_alpha" / "used.py").write_text(
+        "def later():\n    from . import lazy  # imported inside a function\n")
+    (root / "src" / "cancer_alpha" / "lazy.py").write_text("Y = 1\n")
+    # the second chapter imports a module of the miniature's own package (the real package
+    # is the one installed, so it is loaded from its file under the package's name)
+    uses_module = ("import importlib.util, sys\n"
+                   "spec = importlib.util.spec_from_file_location('cancer_alpha.used', "
+                   "'src/cancer_alpha/used.py')\n"
+                   "sys.modules['cancer_alpha.used'] = importlib.util.module_from_spec(spec)\n"
+                   "spec.loader.exec_module(sys.modules['cancer_alpha.used'])\n")
     bodies = {"01_first": "run.metric('x', 1)",
-              "02_second": "run.metric('x', results.load(profile, '01_first', results_dir))",
+              "02_second": uses_module +
+                           "run.metric('x', results.load(profile, '01_first', results_dir))",
               "03_claims_audit": "run.metric('n', len(results.claims_table(profile, "
                                  "results_dir)))"}
     for name, body in bodies.items():
@@ -113,11 +124,18 @@ def test_a_chapter_reruns_only_when_something_it_depends_on_changed(tmp_path, mo
     nb.write_text(nb.read_text() + "\n# an edit\n")
     assert _executed(build()) == ["01_first", "02_second", "03_claims_audit"]
 
-    # the package changed: everything reruns, and the reason names the file
+    # a package module that no chapter imported changed: nothing reruns
     (tmp_path / "src" / "cancer_alpha" / "module.py").write_text("X = 2\n")
+    assert _executed(build()) == []
+    # a module the second chapter imported changed: it reruns (and the audit), the reason
+    # names the file; so it does for a module that one imports inside a function
+    (tmp_path / "src" / "cancer_alpha" / "used.py").write_text(
+        "def later():\n    from . import lazy  # edited\n")
     lines = build()
-    assert _executed(lines) == ["01_first", "02_second", "03_claims_audit"]
-    assert "the package changed: src/cancer_alpha/module.py" in "\n".join(lines)
+    assert _executed(lines) == ["02_second", "03_claims_audit"]
+    assert "a package module it used changed: src/cancer_alpha/used.py" in "\n".join(lines)
+    (tmp_path / "src" / "cancer_alpha" / "lazy.py").write_text("Y = 2\n")
+    assert _executed(build()) == ["02_second", "03_claims_audit"]
 
     # so does a change of the profile or the lock file; --force reruns everything regardless
     (tmp_path / "requirements.lock").write_text("numpy==2.4.7\n")
@@ -174,3 +192,57 @@ def test_a_staged_book_is_not_taken_for_the_project_root(tmp_path, monkeypatch):
     root = config.project_root()
     assert root != tmp_path and (root / "pyproject.toml").is_file()
     assert reproduce.chapters(root), "the chapters' sources are found from the staged book"
+
+
+def test_the_modules_a_chapter_used_include_those_imported_inside_functions(tmp_path):
+    pkg = tmp_path / "src" / "cancer_alpha"
+    (pkg / "plots").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "results.py").write_text("from .claims import CLAIMS\n")
+    (pkg / "claims.py").write_text("CLAIMS = {}\n")
+    (pkg / "training.py").write_text("def fit():\n    from .models import build\n")
+    (pkg / "models.py").write_text("import numpy\n")
+    (pkg / "unused.py").write_text("from . import results\n")
+    (pkg / "plots" / "__init__.py").write_text("from cancer_alpha.plots.style import STYLE\n")
+    (pkg / "plots" / "style.py").write_text("STYLE = 'cancer_alpha.mplstyle'\n")
+    (pkg / "plots" / "cancer_alpha.mplstyle").write_text("lines.linewidth: 1\n")
+    used = reproduce.used_package_files(["cancer_alpha.results", "cancer_alpha.training",
+                                         "cancer_alpha.plots", "numpy"], tmp_path)
+    files = {p.removeprefix("src/cancer_alpha/") for p in used}
+    assert files == {"__init__.py", "results.py", "claims.py", "training.py", "models.py",
+                     "plots/__init__.py", "plots/style.py", "plots/cancer_alpha.mplstyle"}
+    assert "unused.py" not in files  # imports a used module, but nothing imports it
+
+
+def test_a_stamp_holds_only_the_package_files_the_chapter_used(tmp_path, monkeypatch):
+    import json
+
+    monkeypatch.setenv("CANCER_ALPHA_ROOT", str(tmp_path))
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "_toc.yml").write_text("root: intro\n")
+    (tmp_path / "pyproject.toml").write_text("[project]\n")
+    pkg = tmp_path / "src" / "cancer_alpha"
+    pkg.mkdir(parents=True)
+    (tmp_path / "profiles" / "tiny.yml").write_text("profile: tiny\n")
+    (tmp_path / "notebooks" / "01_first.py").write_text("# %%\n")
+    for name in ("__init__", "results", "other"):
+        (pkg / f"{name}.py").write_text(f"# {name}\n")
+    chapter = reproduce.chapters(tmp_path)[0]
+    record = tmp_path / "results" / "tiny" / "01_first.json"
+    record.parent.mkdir(parents=True)
+    record.write_text(json.dumps({"provenance": {"inputs": {}, "modules": [
+        "cancer_alpha", "cancer_alpha.results", "numpy"]}}))
+    (tmp_path / "build" / "tiny" / "book" / "notebooks").mkdir(parents=True)
+    (tmp_path / "build" / "tiny" / "book" / "notebooks" / "01_first.ipynb").write_text("{}")
+    before = reproduce.fingerprint(chapter, "tiny", tmp_path)
+    reproduce.write_stamp(chapter, "tiny", tmp_path, before)
+    stamp = json.loads(reproduce.stamp_path(chapter, "tiny", tmp_path).read_text())
+    assert sorted(stamp["fingerprint"]["package"]) == ["src/cancer_alpha/__init__.py",
+                                                      "src/cancer_alpha/results.py"]
+    (pkg / "other.py").write_text("# edited\n")
+    (pkg / "new.py").write_text("# a new module\n")
+    assert reproduce.stale_reason(chapter, "tiny", tmp_path) is None
+    (pkg / "results.py").write_text("# edited\n")
+    assert reproduce.stale_reason(chapter, "tiny", tmp_path) == (
+        "a package module it used changed: src/cancer_alpha/results.py")

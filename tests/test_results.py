@@ -136,6 +136,39 @@ def test_a_figure_needs_a_caption_and_is_numbered_with_its_provenance(tmp_path, 
     assert 'alt="A bar of 15 claims, all partly."' in html
 
 
+def test_the_data_behind_a_figure_is_saved_beside_its_image(tmp_path, monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    monkeypatch.setattr(results, "_show_html", lambda html: True)
+    fig, (left, right) = plt.subplots(1, 2)
+    left.plot([1, 2, 3], [0.5, np.nan, 0.123456789], label="ceiling")
+    left.bar(["a", "b"], [3.0, 4.0])
+    left.set(xlabel="samples", ylabel="accuracy", yscale="log")
+    right.imshow(np.array([[0.0, 1.0], [2.0, 3.0]]))
+    right.scatter([0.1, 0.2], [1.0, 2.0], label="points")
+    fig.drawn_by = "tests.figure"
+    run = results.Run("04_demo", config.load_profile("smoke"), tmp_path)
+    run.figure(fig, "demo", caption="A demonstration.")
+    data = json.loads((tmp_path / "smoke" / "figures" / "04_demo__demo.json").read_text())
+    assert data["figure"] == "demo" and data["drawn_by"] == "tests.figure"
+    assert data["caption"] == "A demonstration."
+    first, second = data["axes"]
+    assert first["xlabel"] == "samples" and first["yscale"] == "log"
+    (line,) = first["lines"]
+    assert line == {"label": "ceiling", "x": [1, 2, 3], "y": [0.5, None, 0.123457]}
+    assert [b["height"] for b in first["bars"]] == [3.0, 4.0]
+    assert second["images"][0]["values"] == [[0.0, 1.0], [2.0, 3.0]]
+    assert second["points"][0]["offsets"] == [[0.1, 1.0], [0.2, 2.0]]
+    record = run.record()
+    assert record["figure_data"] == ["figures/04_demo__demo.json"]
+    assert record["provenance"]["outputs"] == []  # figures are not listed twice
+    assert "cancer_alpha.results" in record["provenance"]["modules"]
+
+
 def test_verdict_text_names_each_claim_and_why_one_was_not_judged(tmp_path):
     run = results.Run("x", config.load_profile("smoke"), tmp_path)
     assert run.verdict_text() == "none"

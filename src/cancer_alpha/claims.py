@@ -334,7 +334,7 @@ def judge_c03(exponent: float, ci95: Sequence[float], *, quiet: Sequence[Any] = 
         "exponent of memory vs features per modality (mmt_locus)"), quiet)
 
 
-NLOGN = "nlogn"
+NLOGN = "n log n"
 """C04: the name :func:`cancer_alpha.profiling.compare_nlogn` gives the n log n law."""
 
 

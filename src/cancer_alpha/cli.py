@@ -47,6 +47,8 @@ examples:
   cancer-alpha reproduce --profile smoke --book     execute every chapter, render the book
   cancer-alpha reproduce --profile paper --only 01,03
   cancer-alpha tune --profile smoke --models logistic_regression,mmt_modality
+  cancer-alpha publish --profile paper                after `make book`: reference/paper/
+  cancer-alpha verify --profile paper --claims C08,C12   rerun and compare with the reference
   cancer-alpha synthesize --profile smoke --out cohort/
   cancer-alpha train --data cohort/ --out run/               (model: mmt_modality)
   cancer-alpha train --data cohort/ --model random_forest --out rf_run/
@@ -810,7 +812,77 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="also write the metrics as JSON to this file")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.set_defaults(func=_evaluate)
+    _add_reference_commands(sub, common)
     return parser
+
+
+# ---------------------------------------------------------------- the published reference
+
+
+def _publish(args: argparse.Namespace) -> int:
+    from .reference import publish
+
+    publish(args.profile, out=Path(args.out) if args.out else None)
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from .verify import verify
+
+    result = verify(args.profile, only=args.only, claims=args.claims, use_build=args.use_build,
+                    reference_folder=Path(args.reference) if args.reference else None,
+                    out=Path(args.json) if args.json else None)
+    return int(result["exit_code"])
+
+
+def _add_reference_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("publish", parents=[common],
+                       help="freeze a built book's run records as its published reference",
+                       description="Copy the run records of every chapter of PROFILE, the "
+                                   "tuned settings (with the Optuna storage where small), the "
+                                   "data behind every figure and a manifest (commit, lock-file "
+                                   "hash, machine, each chapter's wall time, the sha256 of "
+                                   "every file) into reference/PROFILE/, the reference that "
+                                   "`cancer-alpha verify` compares reruns with. Every chapter "
+                                   "must be up to date: build the book first (make book "
+                                   "PROFILE=...).")
+    p.add_argument("--profile", default=DEFAULT_PROFILE,
+                   help="profile whose built book to publish (default paper)")
+    p.add_argument("--out", help="folder to write (default reference/PROFILE/)")
+    p.set_defaults(func=_publish)
+
+    p = sub.add_parser("verify", parents=[common],
+                       help="rerun chapters and compare every number with the published "
+                            "reference",
+                       description="Execute the named chapters (--only), or those that "
+                                   "register the named claims (--claims), or every chapter, in "
+                                   "build/PROFILE/verify/, taking the chapters not executed "
+                                   "from the reference as inputs; compare every value of the "
+                                   "rerun records with reference/PROFILE/ by the kind each "
+                                   "chapter declares (exact, stochastic within a tolerance, "
+                                   "machine-dependent: compared by its claim's verdict only, "
+                                   "not compared); print claim by claim and write the same as "
+                                   "JSON. Exit status 0: no verdict changed and every value is "
+                                   "within its tolerance; 1: something moved (named); 3: "
+                                   "nothing moved but a timing claim could not be judged on "
+                                   "a busy machine; 2: bad input or reference.")
+    p.add_argument("--profile", default=DEFAULT_PROFILE,
+                   help="profile of the reference (default paper)")
+    p.add_argument("--only", metavar="NN[,NN...]",
+                   help="chapters to execute again, e.g. 04 (default: all)")
+    p.add_argument("--claims", metavar="CNN[,CNN...]",
+                   help="claims to check, e.g. C08,C12: the chapters holding their evidence "
+                        "are executed again")
+    p.add_argument("--use-build", action="store_true",
+                   help="compare the records of the up-to-date build in results/PROFILE/ "
+                        "instead of executing again (refused when a chapter is not up to date "
+                        "with this checkout)")
+    p.add_argument("--reference", metavar="DIR",
+                   help="reference folder (default reference/PROFILE/)")
+    p.add_argument("--json", metavar="FILE",
+                   help="where to write the verification (default "
+                        "build/PROFILE/verification.json)")
+    p.set_defaults(func=_verify)
 
 
 # --------------------------------------------------------------------------- main

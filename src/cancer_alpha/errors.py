@@ -25,9 +25,14 @@ class OptionError(CancerAlphaError):
     """A command-line option or function argument with an invalid value or path."""
 
 
+class ReferenceFolderError(CancerAlphaError):
+    """A published reference (``reference/<profile>/``) that is missing, altered or of
+    another profile, or results that cannot be published."""
+
+
 class CancerAlphaWarning(UserWarning):
     """Input accepted, but probably not what the user meant (the message says why)."""
 
 
 __all__ = ["CancerAlphaError", "DataFolderError", "RunFolderError", "OptionError",
-           "CancerAlphaWarning"]
+           "ReferenceFolderError", "CancerAlphaWarning"]

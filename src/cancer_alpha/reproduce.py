@@ -5,10 +5,14 @@ different profiles never overwrite each other; run records go to ``results/<prof
 
 A chapter is executed again only when something it depends on changed. After a successful
 execution a stamp (``build/<profile>/stamps/<chapter>.json``) keeps the sha256 of everything the
-chapter depends on: its notebook source, the profile file, every file of the package, the lock
-file and project file, and the result files the chapter read while it ran (listed in its run
-record, e.g. Chapter 6 reads Chapter 4's record). The next build compares hashes, not times,
-so a checkout or a copy that changes no content reruns nothing. A chapter that failed or was
+chapter depends on: its notebook source, the profile file, the package modules it used, the
+lock file and project file, and the result files the chapter read while it ran (listed in its
+run record, e.g. Chapter 6 reads Chapter 4's record). The modules it used are those its run
+record lists as imported while it ran, with the modules these import inside functions (what
+worker processes run; :func:`module_closure`), and the data files (the figure style) of the
+package folders among them: a change to a module that a chapter never imported reruns
+nothing. The next build compares hashes, not times, so a checkout or a copy that changes no
+content reruns nothing. A chapter that failed or was
 interrupted has no stamp and always reruns. The claims audit reruns whenever any chapter did.
 This is a small explicit content hash rather than jupyter-cache or Snakemake: jupyter-cache
 keys on a notebook's code cells alone and would miss a change to the package, the profile or
@@ -111,7 +115,8 @@ def _sha256(path: Path) -> str:
 
 
 def fingerprint(chapter: Chapter, profile: str, root: Path) -> dict[str, dict[str, str]]:
-    """The sha256 of each file a chapter depends on before it runs, by kind of input."""
+    """The sha256 of each file a chapter may depend on before it runs, by kind of input
+    (every package file: which of them it uses is known once it has run)."""
     package = root / "src" / "cancer_alpha"
     return {
         "notebook": {chapter.source.relative_to(root).as_posix(): _sha256(chapter.source)},
@@ -123,6 +128,69 @@ def fingerprint(chapter: Chapter, profile: str, root: Path) -> dict[str, dict[st
         "environment": {name: _sha256(root / name) for name in ENVIRONMENT_FILES
                         if (root / name).is_file()},
     }
+
+
+def module_file(name: str, root: Path) -> Path | None:
+    """The source file of module ``name`` (``cancer_alpha.plots.style``) in this checkout."""
+    base = root / "src" / Path(*name.split("."))
+    for candidate in (base / "__init__.py", base.with_suffix(".py")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imports_of(name: str, root: Path) -> set[str]:
+    """The modules of this package that module ``name`` imports anywhere in its source,
+    inside functions too (and the packages holding them)."""
+    import ast
+
+    path = module_file(name, root)
+    if path is None:
+        return set()
+    top = name.split(".")[0]
+    here = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.ImportFrom):
+            base = ".".join(here[:len(here) - node.level + 1] + [node.module or ""]) \
+                if node.level else (node.module or "")
+            base = base.rstrip(".")
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    out = set()
+    for mod in found:
+        parts = mod.split(".")
+        if parts[0] != top:
+            continue
+        out.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+    return {m for m in out if module_file(m, root) is not None}
+
+
+def module_closure(modules: list[str] | set[str], root: Path) -> set[str]:
+    """``modules`` with every module of this package they import, directly or not, at the top
+    of a file or inside a function: a worker process or a later call may import what the
+    chapter's own process did not."""
+    seen: set[str] = set()
+    todo = [m for m in modules if module_file(m, root) is not None]
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(_imports_of(name, root) - seen)
+    return seen
+
+
+def used_package_files(modules: list[str] | set[str], root: Path) -> list[str]:
+    """The package files (relative to ``root``) a chapter that imported ``modules`` depends
+    on: their sources, those of :func:`module_closure`, and the data files (not modules) of
+    the package folders among them, such as the figure style."""
+    files = {module_file(m, root) for m in module_closure(modules, root)}
+    folders = {f.parent for f in files if f is not None and f.name == "__init__.py"}
+    data = {p for folder in folders for p in folder.iterdir()
+            if p.suffix in PACKAGE_SUFFIXES and p.suffix != ".py"}
+    return sorted(p.relative_to(root).as_posix() for p in (files | data) if p is not None)
 
 
 def stamp_path(chapter: Chapter, profile: str, root: Path) -> Path:
@@ -159,9 +227,13 @@ def stale_reason(chapter: Chapter, profile: str, root: Path) -> str | None:
         return f"its stamp {stamp.relative_to(root)} is unreadable"
     now = fingerprint(chapter, profile, root)
     labels = {"notebook": "its notebook changed", "profile": "the profile file changed",
-              "package": "the package changed", "environment": "the pinned environment changed"}
+              "package": "a package module it used changed",
+              "environment": "the pinned environment changed"}
     for kind, label in labels.items():
-        changed = _changed(before.get(kind, {}), now[kind])
+        old = before.get(kind, {})
+        # a package file the chapter did not use (absent from its stamp) does not matter
+        changed = _changed(old, {k: v for k, v in now[kind].items() if k in old}) \
+            if kind == "package" else _changed(old, now[kind])
         if changed:
             return label if kind in ("notebook", "profile") else f"{label}: {_preview(changed)}"
     results = root / "results"
@@ -185,21 +257,52 @@ def write_stamp(chapter: Chapter, profile: str, root: Path,
         raise RuntimeError(f"{chapter.name} ran but wrote no run record {path.relative_to(root)}:"
                            f" its results.Run must be named {chapter.name!r}, after the notebook")
     record = json.loads(path.read_text())
-    inputs = record.get("provenance", {}).get("inputs", {})
+    provenance = record.get("provenance", {})
+    inputs = provenance.get("inputs", {})
+    if "modules" in provenance:  # the modules it used; every package file otherwise
+        used = set(used_package_files(provenance["modules"], root))
+        before = {**before, "package": {k: v for k, v in before["package"].items()
+                                        if k in used}}
     atomic_write_text(stamp_path(chapter, profile, root),
                       json.dumps({"fingerprint": before, "inputs": inputs}, indent=1) + "\n")
 
 
-def execute(chapter: Chapter, profile: str, root: Path) -> Path:
-    """Execute one chapter at one profile; the executed notebook appears only on success."""
+def status_path(profile: str, root: Path) -> Path:
+    return root / "build" / profile / "status.json"
+
+
+def read_status(profile: str, root: Path) -> dict[str, dict[str, str]]:
+    """How each chapter fared in the last build of ``profile``: executed (and why) or up to
+    date; the reproducibility page shows it."""
+    import json
+
+    try:
+        return dict(json.loads(status_path(profile, root).read_text()))
+    except (OSError, ValueError, TypeError):
+        return {}
+
+
+def write_status(profile: str, root: Path, status: dict[str, dict[str, str]]) -> None:
+    import json
+
+    from .results import atomic_write_text
+
+    atomic_write_text(status_path(profile, root), json.dumps(status, indent=1) + "\n")
+
+
+def execute(chapter: Chapter, profile: str, root: Path, *, results: Path | None = None,
+            notebooks: Path | None = None) -> Path:
+    """Execute one chapter at one profile; the executed notebook appears only on success.
+    ``results`` is the results folder it reads and writes (default ``results/``),
+    ``notebooks`` the folder of the executed notebook (default the staged book's)."""
     import jupytext
     import papermill
 
     # the profile by name: the notebook loads it (and any per-section overrides) itself
-    params = {"profile": profile, "results_dir": str(root / "results")}
-    out = stage_dir(profile, root) / "notebooks" / f"{chapter.name}.ipynb"
+    params = {"profile": profile, "results_dir": str(results or root / "results")}
+    out = (notebooks or stage_dir(profile, root) / "notebooks") / f"{chapter.name}.ipynb"
     out.parent.mkdir(parents=True, exist_ok=True)
-    failed_dir = root / "build" / profile / "failed"
+    failed_dir = (notebooks.parent if notebooks else root / "build" / profile) / "failed"
     with tempfile.TemporaryDirectory(prefix="cancer-alpha-") as tmp:
         src = Path(tmp) / f"{chapter.name}.ipynb"
         nb = jupytext.read(chapter.source)
@@ -237,6 +340,9 @@ def build_book(profile: str, root: Path) -> Path:
             f"cannot build the {profile!r} book: not yet executed: {', '.join(missing)} "
             f"(run: cancer-alpha reproduce --profile {profile})"
         )
+    from .reproducibility import write as write_reproducibility_page
+
+    write_reproducibility_page(profile, root, stage)  # from the records, built, not typed
     # every page is rebuilt (--all); pages of renamed or removed chapters must not linger
     shutil.rmtree(stage / "_build" / "html", ignore_errors=True)
     exe = Path(sys.executable).with_name("jupyter-book")
@@ -277,6 +383,7 @@ def reproduce(profile: str, only: str | None = None, book: bool = False,
         log(f"removed {stale.relative_to(root)}: no chapter of that name any more", flush=True)
     total = time.perf_counter()
     executed = 0
+    status = read_status(profile, root)
     for i, chapter in enumerate(todo, 1):
         head = f"[{i}/{len(todo)}] {chapter.name} (profile {profile})"
         if force:
@@ -287,16 +394,22 @@ def reproduce(profile: str, only: str | None = None, book: bool = False,
             reason = stale_reason(chapter, profile, root)
         if reason is None:
             log(f"{head}: up to date", flush=True)
+            status[chapter.name] = {"status": "up to date", "reason": ""}
             continue
         log(f"{head}: executing ({reason}) ...", flush=True)
         before = fingerprint(chapter, profile, root)
         stamp_path(chapter, profile, root).unlink(missing_ok=True)
+        status.pop(chapter.name, None)
         t0 = time.perf_counter()
         path = execute(chapter, profile, root)
         write_stamp(chapter, profile, root, before)
         executed += 1
+        status[chapter.name] = {"status": "executed", "reason": reason,
+                                "seconds": round(time.perf_counter() - t0, 1)}
+        write_status(profile, root, status)
         log(f"      done in {time.perf_counter() - t0:.1f} s -> {path.relative_to(root)}",
             flush=True)
+    write_status(profile, root, status)
     index = None
     if book:
         log(f"building the {profile!r} book with jupyter-book ...", flush=True)

@@ -10,6 +10,7 @@ import json
 import os
 import platform
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterable
@@ -38,11 +39,41 @@ def atomic_write_text(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _OUTPUTS.add(Path(path).resolve())
 
 
 # result files this process has read (path relative to the results root -> sha256 when read):
 # a chapter's record lists them, and a rebuild reruns the chapter when one of them changes
 _INPUTS: dict[str, str] = {}
+# files this process has written through atomic_write_text: a chapter's record lists those
+# under its results folder (the tuning chapters' settings), which the published reference keeps
+_OUTPUTS: set[Path] = set()
+PACKAGE = __name__.rsplit(".", 1)[0]
+
+
+def imported_modules() -> list[str]:
+    """The modules of this package imported in this process so far: what a chapter ran."""
+    return sorted(name for name, module in list(sys.modules.items())
+                  if (name == PACKAGE or name.startswith(PACKAGE + "."))
+                  and getattr(module, "__file__", None))
+
+
+def _load_average() -> float | None:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:  # pragma: no cover - platforms without a load average
+        return None
+
+
+def threads() -> dict[str, Any]:
+    """The thread settings a chapter computed with: the environment's OMP_NUM_THREADS and,
+    where torch is loaded, its intra-op threads (float sums may differ in the last bits with
+    the number of threads, so a verification reruns with the same)."""
+    out: dict[str, Any] = {"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS")}
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        out["torch"] = torch.get_num_threads()
+    return out
 
 
 def note_input(path: Path, results_dir: str | os.PathLike[str] | None = None) -> None:
@@ -117,9 +148,12 @@ class Run:
         self.metrics: dict[str, Any] = {}
         self.claims: dict[str, dict[str, Any]] = {}
         self.figures: list[str] = []
+        self.figure_data: list[str] = []
         self._t0 = time.perf_counter()
         _INPUTS.clear()  # one chapter per process: what it reads from here on
+        _OUTPUTS.clear()
         self._started = datetime.now(UTC).isoformat(timespec="seconds")
+        self._load_start = _load_average()
 
     def metric(self, key: str, value: Any) -> Any:
         """Record one chapter metric; returns the value."""
@@ -161,6 +195,13 @@ class Run:
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=150, bbox_inches="tight", metadata={"Software": None})
         self.figures.append(str(path.relative_to(self.dir)))
+        from .plots.data import figure_data
+
+        data = path.with_suffix(".json")
+        atomic_write_text(data, json.dumps({"chapter": self.chapter, "figure": name,
+                                            "caption": caption.strip(), **figure_data(fig)},
+                                           separators=(",", ":")) + "\n")
+        self.figure_data.append(str(data.relative_to(self.dir)))
         number = f"{int(self.chapter.split('_', 1)[0])}.{len(self.figures)}"
         drawn_by = getattr(fig, "drawn_by", None)
         record = f"results/{self.profile.name}/{self.chapter}.json"
@@ -198,6 +239,20 @@ class Run:
         own = f"{self.profile.name}/{self.chapter}.json"
         return {k: v for k, v in sorted(_INPUTS.items()) if k != own}
 
+    def outputs(self) -> list[str]:
+        """The files under this profile's results folder that this chapter wrote besides its
+        record and figures (relative to the folder): the tuning chapters' settings."""
+        mine = set(self.figures) | set(self.figure_data)
+        out = []
+        for path in sorted(_OUTPUTS):
+            try:
+                rel = path.relative_to(self.dir.resolve()).as_posix()
+            except ValueError:
+                continue
+            if rel not in mine and rel != f"{self.chapter}.json":
+                out.append(rel)
+        return out
+
     def record(self) -> dict[str, Any]:
         """The JSON document of this run, in the layout of the design document."""
         commit, dirty = git_state()
@@ -208,12 +263,15 @@ class Run:
                 "git_commit": commit, "dirty": dirty, "seeds": self.seeds,
                 "device": self.device, "versions": package_versions(),
                 "params": self.profile.to_dict(), "started_utc": self._started,
-                "inputs": self.inputs(),
+                "inputs": self.inputs(), "outputs": self.outputs(),
+                "modules": imported_modules(), "threads": threads(),
+                "load_average": {"start": self._load_start, "end": _load_average()},
                 "wall_seconds": round(time.perf_counter() - self._t0, 3),
             },
             "metrics": self.metrics,
             "claims": list(self.claims.values()),
             "figures": self.figures,
+            "figure_data": self.figure_data,
         }
 
     def verdict_text(self) -> str:

@@ -1,0 +1,98 @@
+"""Chapter 2's measurements of the models as built: the methylation encoder's evidence for
+C01, the size and cost of every model, the cost ratios the chapter quotes, and attention before
+and after a short training run on one batch.
+
+Every model is built after ``torch.manual_seed(seed)``, so that the same seed gives the same
+weights whichever function builds it and in whatever order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from .config import ModelConfig, Profile
+from .data import ModalitySpec
+
+
+def build_seeded(name: str, specs: Sequence[ModalitySpec], n_classes: int,
+                 model_cfg: ModelConfig, seed: int) -> Any:
+    """Model ``name`` built after ``torch.manual_seed(seed)``."""
+    import torch
+
+    from .models import build_model
+
+    torch.manual_seed(seed)
+    return build_model(name, list(specs), n_classes, model_cfg)
+
+
+def methylation_evidence(encoder: Any, x: Any) -> tuple[int, dict[str, int], float]:
+    """C01's evidence, measured on the encoder: the width of its output on ``x``, the count of
+    each kind of layer it holds, and the relative gap between the input of its final layer
+    normalisation and its MLP's input plus output (0 for a residual connection)."""
+    from .models import complexity
+
+    width = int(encoder.eval()(x).shape[-1])
+    return width, complexity.layer_kinds(encoder), \
+        complexity.residual_gap(encoder, (x,), "mlp", "norm")
+
+
+def model_costs(names: Iterable[str], specs: Sequence[ModalitySpec], n_classes: int,
+                model_cfg: ModelConfig, batch: Mapping[str, Any], seed: int
+                ) -> dict[str, dict[str, float]]:
+    """Parameters and forward FLOPs per sample of each model, built with ``seed``, counted on
+    ``batch`` (:func:`cancer_alpha.models.complexity.model_costs`)."""
+    from .models import complexity
+
+    return {name: complexity.model_costs(
+        build_seeded(name, specs, n_classes, model_cfg, seed), batch) for name in names}
+
+
+def cost_ratios(locus_tokens: int, costs: Mapping[str, Mapping[str, float]],
+                preset_costs: Mapping[str, Mapping[str, float]], preset: ModelConfig,
+                model_cfg: ModelConfig) -> dict[str, float]:
+    """The chapter's comparisons of cost: tokens of the locus-token transformer, its FLOPs
+    per sample over the modality-token transformer's, and the Cancer Alpha paper's preset's
+    width and parameters over this profile's."""
+    return {"n_tokens_locus": locus_tokens,
+            "locus_ratio": costs["mmt_locus"]["flops_per_sample"]
+            / costs["mmt_modality"]["flops_per_sample"],
+            "cancer_alpha_width_ratio": preset.d_model / model_cfg.d_model,
+            "cancer_alpha_param_ratio": preset_costs["mmt_modality"]["parameters"]
+            / costs["mmt_modality"]["parameters"]}
+
+
+def first_samples(batch: Mapping[str, Any], n: int) -> dict[str, Any]:
+    """The first ``n`` samples of a batch of tensors (inputs, mask and labels)."""
+    return {"x": {k: v[:n] for k, v in batch["x"].items()}, "mask": batch["mask"][:n],
+            **({"y": batch["y"][:n]} if "y" in batch else {})}
+
+
+def one_batch_training(name: str, specs: Sequence[ModalitySpec], n_classes: int,
+                       profile: Profile, batch: Mapping[str, Any], steps: int, seed: int
+                       ) -> tuple[tuple[Any, Any], dict[str, float]]:
+    """Train model ``name`` (built with ``seed``) for ``steps`` optimiser steps on one
+    ``batch`` with the book's recipe (the composite loss, AdamW, warm-up and cosine schedule,
+    gradient clipping). Returns the mean attention of each layer before and after
+    (:func:`cancer_alpha.interpret.mean_attention`), and the training loss of the first and
+    last step with the mean attention entropy before, after and of uniform weights."""
+    import torch
+
+    from . import interpret, training
+    from .losses import attention_entropy
+
+    model = build_seeded(name, specs, n_classes, profile.model, seed)
+    with torch.no_grad():
+        before = model.eval()(batch["x"], batch["mask"])
+    module = training.ClassifierModule(model.train(), profile.train, n_classes)
+    training.make_trainer(profile.train, max_epochs=steps).fit(
+        module, train_dataloaders=training.batch_loader(dict(batch), len(batch["y"])))
+    with torch.no_grad():
+        after = model.cpu().eval()(batch["x"], batch["mask"])
+    keys = (after.attention_keys >= 0).sum(dim=1).double()
+    summary = {"loss, first step": module.history[0]["train_loss"],
+               "loss, last step": module.history[-1]["train_loss"],
+               "entropy untrained": float(attention_entropy(before.attention)),
+               "entropy trained": float(attention_entropy(after.attention)),
+               "entropy of uniform weights": float(keys.log().mean())}
+    return (interpret.mean_attention(before), interpret.mean_attention(after)), summary

@@ -1,0 +1,323 @@
+"""The published reference of a book: its run records, frozen in the repository.
+
+``cancer-alpha publish --profile P``, run after the book of profile P was built, copies into
+``reference/P/``:
+
+- the run record of every chapter (``<chapter>.json``);
+- the tuned settings of the tuning studies (``tuning/<data set>.json``), with their Optuna
+  storage (``.db``) where it is smaller than :data:`DB_LIMIT`;
+- the data behind every figure, one compressed file per chapter
+  (``figures/<chapter>.json.gz``, from ``results/P/figures/*.json``);
+- ``manifest.json``: the commit, the lock file's hash, the main versions, the machine (cores,
+  CPU model, its load while each chapter ran and the quietness checks of the timed blocks),
+  each chapter's wall time, status and the files it read and wrote, and the sha256 of every
+  other file of the folder.
+
+``cancer-alpha verify`` reads it back (:func:`load`), refusing a folder that is missing, whose
+files do not match the manifest's checksums, or that is of another profile.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import platform
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .errors import ReferenceFolderError
+
+MANIFEST = "manifest.json"
+DB_LIMIT = 1_000_000
+"""Bytes: an Optuna storage up to this size is published beside its settings; a larger one
+(every trial of a long study) is left out, and its settings file alone is kept."""
+VERSIONS = ("python", "torch", "pytorch-lightning", "numpy", "scikit-learn", "optuna")
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def reference_dir(profile: str, root: Path | None = None) -> Path:
+    """``reference/<profile>/`` of the checkout."""
+    from .config import project_root
+
+    return (root or project_root()) / "reference" / profile
+
+
+def cpu_model() -> str:
+    """The CPU's model name (Linux), or what the platform says."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def machine() -> dict[str, Any]:
+    """This machine, as a manifest and a verification name it."""
+    return {"cores": os.cpu_count(), "cpu_model": cpu_model(),
+            "platform": platform.platform(terse=True)}
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+# ------------------------------------------------------------------------------- publish
+
+
+def _records(profile: str, root: Path, *, require_current: bool) -> dict[str, dict[str, Any]]:
+    """Every chapter's record of ``profile``; with ``require_current``, a clear error for a
+    chapter that is missing or not up to date with this checkout."""
+    from .reproduce import chapters, stale_reason
+
+    results = root / "results" / profile
+    out: dict[str, dict[str, Any]] = {}
+    problems = []
+    for chapter in chapters(root):
+        path = results / f"{chapter.name}.json"
+        if not path.is_file():
+            problems.append(f"{chapter.name}: no run record {_rel(path, root)}")
+            continue
+        if require_current:
+            reason = stale_reason(chapter, profile, root)
+            if reason is not None:
+                problems.append(f"{chapter.name}: not up to date ({reason})")
+                continue
+        record = json.loads(path.read_text())
+        if record.get("profile") != profile:
+            problems.append(f"{chapter.name}: {_rel(path, root)} is a record of profile "
+                            f"{record.get('profile')!r}")
+        out[chapter.name] = record
+    if problems:
+        raise ReferenceFolderError(
+            f"cannot publish the {profile!r} book: " + "; ".join(problems) +
+            f". Build it first: make book PROFILE={profile} (cancer-alpha reproduce --profile "
+            f"{profile} --book)")
+    return out
+
+
+def chapter_entry(name: str, record: dict[str, Any], status: dict[str, Any] | None
+                  ) -> dict[str, Any]:
+    """A chapter as the manifest lists it: where and how long it ran, what it read and
+    wrote, its verdicts."""
+    prov = record.get("provenance", {})
+    writes = [f"{name}.json", *record.get("figures", []), *record.get("figure_data", []),
+              *prov.get("outputs", [])]
+    return {
+        "record": f"{name}.json", "commit": prov.get("git_commit"), "dirty": prov.get("dirty"),
+        "started_utc": prov.get("started_utc"), "wall_seconds": prov.get("wall_seconds"),
+        "execution_seconds": (status or {}).get("seconds"),
+        "status": (status or {}).get("status", "unknown"),
+        "threads": prov.get("threads", {}), "load_average": prov.get("load_average", {}),
+        "reads": sorted(prov.get("inputs", {})), "writes": writes,
+        "verdicts": {c["id"]: c["verdict"] for c in record.get("claims", [])},
+    }
+
+
+def quietness(records: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The quietness checks of the timed blocks (Chapter 6's record and Chapter 5's timed
+    pair): block, disturbed or not, and why."""
+    blocks = []
+    for name, record in records.items():
+        metrics = record.get("metrics", {})
+        found = list(metrics.get("quietness", []) or [])
+        if isinstance(metrics.get("c07_quietness"), dict):
+            found.append(metrics["c07_quietness"])
+        for q in found:
+            if isinstance(q, dict) and "block" in q:
+                blocks.append({"chapter": name, "block": q["block"],
+                               "disturbed": bool(q.get("disturbed")),
+                               "reason": q.get("reason") or ""})
+    return blocks
+
+
+def build_manifest(profile: str, root: Path, records: dict[str, dict[str, Any]],
+                   files: dict[str, str] | None = None) -> dict[str, Any]:
+    """The manifest of ``records`` (every chapter of one profile) built by this checkout."""
+    from .reproduce import read_status
+    from .results import git_state
+
+    commit, dirty = git_state()
+    status = read_status(profile, root)
+    versions = next((r["provenance"].get("versions", {}) for r in records.values()
+                     if "provenance" in r), {})
+    lock = root / "requirements.lock"
+    return {
+        "profile": profile,
+        "commit": commit, "dirty": dirty,
+        "published_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "lock_sha256": sha256(lock) if lock.is_file() else None,
+        "versions": {k: v for k, v in versions.items() if k in VERSIONS or k == "cancer-alpha"},
+        "machine": {**machine(), "quietness": quietness(records)},
+        "chapters": {name: chapter_entry(name, r, status.get(name))
+                     for name, r in records.items()},
+        "files": files or {},
+    }
+
+
+def _figure_bundle(record: dict[str, Any], results: Path) -> bytes | None:
+    """The data of a chapter's figures in one gzip file (fixed time stamp: the same data
+    give the same bytes)."""
+    figures = []
+    for rel in record.get("figure_data", []):
+        path = results / rel
+        if path.is_file():
+            figures.append(json.loads(path.read_text()))
+    if not figures:
+        return None
+    text = json.dumps({"chapter": record["chapter"], "figures": figures},
+                      separators=(",", ":"), sort_keys=True)
+    return gzip.compress(text.encode(), mtime=0)
+
+
+def publish(profile: str, root: Path | None = None, out: Path | None = None,
+            log=print) -> Path:
+    """Write the reference of ``profile`` (default ``reference/<profile>/``) from the built
+    book's records: every chapter must have run, up to date with this checkout. The folder
+    is assembled beside its target and renamed into place: it is never half-written."""
+    from .config import available_profiles, project_root
+
+    root = root or project_root()
+    if profile not in available_profiles():
+        raise ReferenceFolderError(f"unknown profile {profile!r}: expected one of "
+                                   f"{available_profiles()}")
+    records = _records(profile, root, require_current=True)
+    results = root / "results" / profile
+    target = out or reference_dir(profile, root)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        left_out = []
+        for name in records:
+            shutil.copyfile(results / f"{name}.json", tmp / f"{name}.json")
+            bundle = _figure_bundle(records[name], results)
+            if bundle is not None:
+                (tmp / "figures").mkdir(exist_ok=True)
+                (tmp / "figures" / f"{name}.json.gz").write_bytes(bundle)
+            for rel in records[name].get("provenance", {}).get("outputs", []):
+                src = results / rel
+                if not src.is_file():
+                    continue
+                (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src, tmp / rel)
+                db = src.with_suffix(".db")  # tuning.save writes the storage beside
+                if db.is_file() and db.stat().st_size <= DB_LIMIT:
+                    shutil.copyfile(db, tmp / Path(rel).with_suffix(".db"))
+                elif db.is_file():
+                    left_out.append(f"{_rel(db, root)} ({db.stat().st_size / 1e6:.1f} MB)")
+        files = {p.relative_to(tmp).as_posix(): sha256(p)
+                 for p in sorted(tmp.rglob("*")) if p.is_file()}
+        manifest = build_manifest(profile, root, records, files)
+        manifest["left_out"] = left_out
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
+        old = None
+        if target.exists():
+            old = target.with_name(f".{target.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            target.rename(old)
+        tmp.rename(target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    size = sum(p.stat().st_size for p in target.rglob("*") if p.is_file())
+    log(f"published the {profile!r} reference: {_rel(target, root)} ({len(files) + 1} files, "
+        f"{size / 1e6:.2f} MB; commit {str(manifest['commit'])[:12]}"
+        f"{', with local edits' if manifest['dirty'] else ''})")
+    for item in left_out:
+        log(f"  left out (larger than {DB_LIMIT / 1e6:g} MB): {item}")
+    return target
+
+
+# ---------------------------------------------------------------------------------- load
+
+
+@dataclass
+class Reference:
+    """A published reference, checked against its manifest."""
+
+    profile: str
+    folder: Path
+    manifest: dict[str, Any]
+    records: dict[str, dict[str, Any]]
+
+    def files_of(self, prefix: str) -> list[str]:
+        return [f for f in self.manifest["files"] if f.startswith(prefix)]
+
+
+def load(profile: str, root: Path | None = None, folder: Path | None = None) -> Reference:
+    """The reference of ``profile`` (default ``reference/<profile>/``), or one clear error: no
+    reference, a manifest that cannot be read, a reference of another profile, a file missing,
+    altered (its sha256 differs from the manifest's) or not listed."""
+    from .config import project_root
+
+    root = root or project_root()
+    folder = folder or reference_dir(profile, root)
+    where = _rel(folder, root)
+    manifest_path = folder / MANIFEST
+    if not manifest_path.is_file():
+        raise ReferenceFolderError(
+            f"no published reference of profile {profile!r}: {where}/{MANIFEST} does not "
+            f"exist. It is made by building the book and publishing it: make book "
+            f"PROFILE={profile} && cancer-alpha publish --profile {profile}")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+        files = manifest["files"]
+        found = manifest["profile"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ReferenceFolderError(f"{where}/{MANIFEST} is not a reference manifest "
+                                   f"({type(exc).__name__}: {exc})") from None
+    if found != profile:
+        raise ReferenceFolderError(f"{where} is the reference of profile {found!r}, not of "
+                                   f"{profile!r}: verify --profile {found}, or publish "
+                                   f"--profile {profile}")
+    for rel, expected in files.items():
+        path = folder / rel
+        if not path.is_file():
+            raise ReferenceFolderError(f"{where}/{rel} is missing: the manifest lists it")
+        actual = sha256(path)
+        if actual != expected:
+            raise ReferenceFolderError(
+                f"{where}/{rel} is corrupted: its sha256 is {actual[:16]}..., the manifest "
+                f"says {expected[:16]}... (restore it: git checkout -- {where}/{rel})")
+    extra = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
+                   if p.is_file() and p.name != MANIFEST
+                   and p.relative_to(folder).as_posix() not in files)
+    if extra:
+        raise ReferenceFolderError(f"{where} holds files its manifest does not list: "
+                                   f"{', '.join(extra)}")
+    records = {}
+    for name in manifest.get("chapters", {}):
+        path = folder / f"{name}.json"
+        if f"{name}.json" not in files:
+            raise ReferenceFolderError(f"{where}/{MANIFEST} lists chapter {name} but not its "
+                                       f"record {name}.json among its files")
+        record = json.loads(path.read_text())
+        if record.get("profile") != profile:
+            raise ReferenceFolderError(f"{where}/{name}.json is a record of profile "
+                                       f"{record.get('profile')!r}, not {profile!r}")
+        records[name] = record
+    return Reference(profile, folder, manifest, records)
+
+
+def figure_data(reference: Reference, chapter: str) -> list[dict[str, Any]]:
+    """The data of a chapter's figures, as published."""
+    path = reference.folder / "figures" / f"{chapter}.json.gz"
+    if not path.is_file():
+        return []
+    return json.loads(gzip.decompress(path.read_bytes()))["figures"]

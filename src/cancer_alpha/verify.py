@@ -1,0 +1,369 @@
+"""``cancer-alpha verify``: rerun chapters and compare every number with the published reference.
+
+The chapters named (``--only 04``), or those that register the named claims (``--claims
+C08,C12``), or all of them, are executed again in a scratch results folder
+(``build/<profile>/verify/``). Chapters that are not executed again are taken from the
+reference as inputs: checking Chapter 4 reads the published tuned settings instead of rerunning
+Chapter 3's studies, and its verification says which inputs came from the reference. Each
+rerun record is compared with the published one value by value, each with the kind its chapter
+declares (:mod:`cancer_alpha.tolerances`). The report goes claim by claim: the published
+verdict, the rerun verdict, how many values were compared, the largest deviation and whether
+every value is within its tolerance; the same goes to a JSON file.
+
+Exit status: 0 when no verdict changed and every compared value is within its tolerance;
+:data:`EXIT_MOVED` when something moved (each moved key is named); :data:`EXIT_INCONCLUSIVE`
+when nothing moved but a compute claim could not be judged on this machine (a timing block
+disturbed by other work: its rule's verdict is compared, and a quiet machine must confirm).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import OptionError, ReferenceFolderError
+
+EXIT_MOVED = 1
+EXIT_INCONCLUSIVE = 3
+RE_EXECUTED, FROM_REFERENCE, FROM_BUILD = ("re-executed", "from the reference",
+                                           "taken from the up-to-date build")
+
+
+@dataclass
+class ClaimCheck:
+    """One claim compared between the reference and the rerun."""
+
+    id: str
+    chapter: str
+    published: str
+    rerun: str
+    compared: int = 0  # values of its evidence compared (exact or stochastic)
+    numbers: int = 0  # of which numbers
+    largest_deviation: float | None = None
+    largest_key: str = ""
+    within: bool = True
+    changed: bool = False
+    not_judged_here: str = ""  # why a timing-based verdict could not be judged on a machine
+
+
+@dataclass
+class ChapterCheck:
+    """One chapter of a verification."""
+
+    name: str
+    status: str
+    seconds: float | None = None
+    inputs_from_reference: list[str] = field(default_factory=list)
+    compared: int = 0
+    numbers: int = 0
+    moved: list[str] = field(default_factory=list)
+    largest_deviation: float | None = None
+    largest_key: str = ""
+
+
+def parse_claims(text: str | None) -> list[str]:
+    """``"C08,c12"`` -> ``["C08", "C12"]``, or a clear error naming an unknown id."""
+    from .claims import CLAIMS
+
+    if not text:
+        return []
+    ids = []
+    for part in text.split(","):
+        cid = part.strip().upper()
+        if not cid:
+            continue
+        if cid not in CLAIMS:
+            raise OptionError(f"--claims: unknown claim {part.strip()!r}: expected ids among "
+                              f"{', '.join(CLAIMS)}")
+        if cid not in ids:
+            ids.append(cid)
+    return ids
+
+
+def claim_chapters(reference: Any, ids: Sequence[str]) -> dict[str, str]:
+    """The chapter whose record registers each claim in the reference."""
+    where = {c["id"]: name for name, r in reference.records.items()
+             for c in r.get("claims", [])}
+    missing = [cid for cid in ids if cid not in where]
+    if missing:
+        raise ReferenceFolderError(f"the {reference.profile!r} reference registers no claim "
+                                   f"{', '.join(missing)}")
+    return {cid: where[cid] for cid in ids}
+
+
+def _copy_inputs(reference: Any, rerun: set[str], results: Path) -> list[str]:
+    """Copy into the scratch results the reference's records of the chapters not rerun and
+    its tuning files: the inputs of the chapters that are. Returns what was copied, relative
+    to the results root (as records list their inputs)."""
+    profile = reference.profile
+    copied = []
+    dest = results / profile
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in reference.records:
+        if name not in rerun:
+            shutil.copyfile(reference.folder / f"{name}.json", dest / f"{name}.json")
+            copied.append(f"{profile}/{name}.json")
+    for rel in reference.files_of("tuning/"):
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(reference.folder / rel, dest / rel)
+        copied.append(f"{profile}/{rel}")
+    return copied
+
+
+def _threads_env(record: dict[str, Any] | None) -> str | None:
+    return ((record or {}).get("provenance", {}).get("threads") or {}).get("OMP_NUM_THREADS")
+
+
+def _execute(chapter: Any, profile: str, root: Path, scratch: Path,
+             threads: str | None) -> float:
+    """Execute one chapter into the scratch folder with the reference's OMP_NUM_THREADS."""
+    from .reproduce import execute
+
+    before = os.environ.get("OMP_NUM_THREADS")
+    if threads is None:
+        os.environ.pop("OMP_NUM_THREADS", None)
+    else:
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+    t0 = time.perf_counter()
+    try:
+        execute(chapter, profile, root, results=scratch / "results",
+                notebooks=scratch / "notebooks")
+    finally:
+        if before is None:
+            os.environ.pop("OMP_NUM_THREADS", None)
+        else:
+            os.environ["OMP_NUM_THREADS"] = before
+    return time.perf_counter() - t0
+
+
+def _noisy(entry: dict[str, Any] | None) -> bool:
+    from .claims import NOISY_MACHINE, NOT_JUDGED
+
+    return bool(entry) and entry.get("verdict") == NOT_JUDGED and \
+        str(entry.get("reason", "")).startswith(NOISY_MACHINE)
+
+
+def _claim_checks(ids: Sequence[str], chapters: dict[str, str], published: dict[str, Any],
+                  rerun: dict[str, Any], diffs: list[Any]) -> list[ClaimCheck]:
+    out = []
+    for cid in ids:
+        name = chapters[cid]
+        old = next((c for c in published[name].get("claims", []) if c["id"] == cid), None)
+        new = next((c for c in (rerun.get(name) or {}).get("claims", []) if c["id"] == cid),
+                   None)
+        check = ClaimCheck(cid, name, old["verdict"] if old else "absent",
+                           new["verdict"] if new else "absent")
+        mine = [d for d in diffs if d.chapter == name and cid in d.claims]
+        for d in mine:
+            if not d.compared:
+                continue
+            check.compared += 1
+            if d.deviation is not None:
+                check.numbers += 1
+                if check.largest_deviation is None or d.deviation > check.largest_deviation:
+                    check.largest_deviation, check.largest_key = d.deviation, d.key
+            if not d.within and d.path != ("claims", cid, "verdict"):
+                check.within = False
+        if _noisy(old) or _noisy(new):
+            # a timing block was disturbed: the rule's own verdict on those numbers is kept
+            effective_old = old.get("rule_verdict") if _noisy(old) else check.published
+            effective_new = new.get("rule_verdict") if _noisy(new) else check.rerun
+            check.changed = effective_old != effective_new
+            check.not_judged_here = ("the published run" if _noisy(old) else "this rerun") + \
+                " ran on a noisy machine: its rule's verdict is compared"
+        else:
+            check.changed = check.published != check.rerun
+        out.append(check)
+    return out
+
+
+def _fmt(value: Any) -> str:
+    from .tolerances import MISSING
+
+    if value is MISSING:
+        return "nothing"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    text = json.dumps(value) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def verify(profile: str = "paper", only: str | None = None, claims: str | None = None, *,
+           use_build: bool = False, reference_folder: Path | None = None,
+           out: Path | None = None, root: Path | None = None, log=print) -> dict[str, Any]:
+    """Rerun and compare (see the module's docstring); returns the verification as written to
+    ``out`` (default ``build/<profile>/verification.json``), with its ``exit_code``."""
+    from . import reference as ref
+    from .claims import CLAIMS
+    from .config import available_profiles, project_root
+    from .reproduce import chapters, select, stale_reason
+    from .results import atomic_write_text, git_state
+    from .tolerances import compare_records
+
+    root = root or project_root()
+    if profile not in available_profiles():
+        raise OptionError(f"--profile: unknown profile {profile!r}: expected one of "
+                          f"{available_profiles()}")
+    reference = ref.load(profile, root, reference_folder)
+    ids = parse_claims(claims)
+    where = claim_chapters(reference, ids)
+    picked = select(only, root) if only else []
+    wanted = {c.name for c in picked} | set(where.values())
+    todo = [c for c in chapters(root) if c.name in wanted] if wanted else chapters(root)
+    unknown = [c.name for c in todo if c.name not in reference.records]
+    if unknown:
+        raise ReferenceFolderError(f"the {profile!r} reference has no record of "
+                                   f"{', '.join(unknown)}: publish it again")
+    names = {c.name for c in todo}
+    commit, dirty = git_state()
+    lock = root / "requirements.lock"
+    lock_sha = ref.sha256(lock) if lock.is_file() else None
+    here = ref.machine()
+    warnings = []
+    if lock_sha != reference.manifest.get("lock_sha256"):
+        warnings.append("the lock file differs from the one the reference was built with: "
+                        "the environment is not the published one")
+    there = reference.manifest.get("machine", {})
+    if there.get("cpu_model") and there.get("cpu_model") != here["cpu_model"]:
+        warnings.append(f"the reference was built on {there['cpu_model']}, this machine is "
+                        f"{here['cpu_model']}: float32 training may differ in the last bits "
+                        "on another CPU, which can move exact numbers of trained models")
+    log(f"verify: profile {profile} against {ref._rel(reference.folder, root)} (commit "
+        f"{str(reference.manifest.get('commit'))[:12]}, published "
+        f"{reference.manifest.get('published_utc')}); this checkout: {str(commit)[:12]}"
+        f"{' with local edits' if dirty else ''}", flush=True)
+    for w in warnings:
+        log(f"  warning: {w}", flush=True)
+
+    checks: dict[str, ChapterCheck] = {}
+    rerun: dict[str, dict[str, Any]] = {}
+    scratch = root / "build" / profile / "verify"
+    if use_build:
+        results = root / "results" / profile
+        stale = [f"{c.name} ({stale_reason(c, profile, root)})" for c in todo
+                 if stale_reason(c, profile, root) is not None]
+        if stale:
+            raise ReferenceFolderError(
+                f"--use-build: the {profile!r} build is not up to date with this checkout: "
+                f"{'; '.join(stale)}. Run: cancer-alpha reproduce --profile {profile}")
+        for c in todo:
+            rerun[c.name] = json.loads((results / f"{c.name}.json").read_text())
+            checks[c.name] = ChapterCheck(c.name, FROM_BUILD)
+        log(f"  {len(todo)} chapter(s) {FROM_BUILD} (results/{profile}/), executed from this "
+            "checkout; not executed again", flush=True)
+    else:
+        shutil.rmtree(scratch, ignore_errors=True)
+        copied = _copy_inputs(reference, names, scratch / "results")
+        for i, c in enumerate(todo, 1):
+            log(f"[{i}/{len(todo)}] {c.name} (profile {profile}): re-executing in "
+                f"{ref._rel(scratch, root)} ...", flush=True)
+            seconds = _execute(c, profile, root, scratch,
+                               _threads_env(reference.records.get(c.name)))
+            record = json.loads((scratch / "results" / profile / f"{c.name}.json").read_text())
+            rerun[c.name] = record
+            used = sorted(k for k in record.get("provenance", {}).get("inputs", {})
+                          if k in copied)
+            # what it wrote (the tuning chapter's settings) no longer comes from the reference
+            copied = [k for k in copied if k not in {
+                f"{profile}/{o}" for o in record.get("provenance", {}).get("outputs", [])}]
+            checks[c.name] = ChapterCheck(c.name, RE_EXECUTED, round(seconds, 1), used)
+            log(f"      done in {seconds:.1f} s"
+                + (f"; inputs from the reference: {', '.join(used)}" if used else ""),
+                flush=True)
+
+    diffs = []
+    for name in names:
+        found = compare_records(name, reference.records[name], rerun[name])
+        diffs.extend(found)
+        check = checks[name]
+        for d in found:
+            if d.compared:
+                check.compared += 1
+                if d.deviation is not None:
+                    check.numbers += 1
+                    if check.largest_deviation is None or \
+                            d.deviation > check.largest_deviation:
+                        check.largest_deviation, check.largest_key = d.deviation, d.key
+    report_ids = ids or sorted({c["id"] for n in names
+                                for c in reference.records[n].get("claims", [])})
+    where = claim_chapters(reference, report_ids)
+    claim_checks = _claim_checks(report_ids, where, reference.records, rerun, diffs)
+    noisy_verdicts = {("claims", c.id, "verdict") for c in claim_checks
+                      if c.not_judged_here and not c.changed}
+    moved = [d for d in diffs if not d.within and
+             not (d.path in noisy_verdicts and d.chapter == where.get(d.path[1]))]
+    for d in moved:
+        checks[d.chapter].moved.append(d.key)
+    changed = [c for c in claim_checks if c.changed]
+    inconclusive = [c for c in claim_checks if c.not_judged_here and not c.changed]
+    code = EXIT_MOVED if moved or changed else EXIT_INCONCLUSIVE if inconclusive else 0
+
+    log("")
+    log(f"{'chapter':<22}{'status':<32}{'compared':>9}{'moved':>7}  largest deviation")
+    for c in (checks[c.name] for c in todo):
+        dev = "-" if c.largest_deviation is None else f"{c.largest_deviation:.3g}" + (
+            f" ({c.largest_key.split(':', 1)[1]})" if c.largest_deviation else "")
+        log(f"{c.name:<22}{c.status:<32}{c.compared:>9}{len(c.moved):>7}  {dev}")
+    log("")
+    log(f"{'claim':<7}{'chapter':<22}{'published':<17}{'rerun':<17}{'compared':>9}"
+        f"{'largest deviation':>19}  within")
+    for c in claim_checks:
+        dev = "-" if c.largest_deviation is None else f"{c.largest_deviation:.3g}"
+        flag = "yes" if c.within else "NO"
+        if c.changed:
+            flag += ", VERDICT CHANGED"
+        if c.not_judged_here:
+            flag += f" ({c.not_judged_here})"
+        log(f"{c.id:<7}{c.chapter:<22}{c.published:<17}{c.rerun:<17}{c.compared:>9}{dev:>19}"
+            f"  {flag}")
+    if moved:
+        log("")
+        log(f"moved ({len(moved)}):")
+        for d in moved:
+            why = d.problem if not d.problem.startswith("outside") else \
+                f"{d.tolerance}" + (f", deviation {d.deviation:.3g}" if d.deviation else "")
+            log(f"  {d.key}: published {_fmt(d.published)}, rerun {_fmt(d.rerun)} [{why}]")
+    n = sum(c.compared for c in checks.values())
+    log("")
+    if code == 0:
+        log(f"verified: no verdict changed; {n} values compared, every one within its "
+            "tolerance")
+    elif code == EXIT_INCONCLUSIVE:
+        log(f"not confirmed: nothing moved ({n} values compared), but "
+            f"{', '.join(c.id for c in inconclusive)} could not be judged on this machine "
+            "(disturbed timings); rerun them on a quiet machine")
+    else:
+        log(f"FAILED: {len(moved)} value(s) moved, {len(changed)} verdict(s) changed: "
+            + ", ".join([d.key for d in moved][:20] + [f"{c.id} verdict" for c in changed]))
+
+    result = {
+        "profile": profile,
+        "reference": ref._rel(reference.folder, root),
+        "reference_commit": reference.manifest.get("commit"),
+        "reference_published_utc": reference.manifest.get("published_utc"),
+        "commit": commit, "dirty": dirty,
+        "lock_matches": lock_sha == reference.manifest.get("lock_sha256"),
+        "machine": here, "warnings": warnings,
+        "selection": {"only": only, "claims": ids, "use_build": use_build},
+        "chapters": [asdict(checks[c.name]) for c in todo],
+        "from_reference": sorted(set(reference.records) - names) if not use_build else [],
+        "claims": [asdict(c) for c in claim_checks],
+        "moved": [{"key": d.key, "kind": d.kind, "tolerance": d.tolerance, "problem": d.problem,
+                   "published": d.published, "rerun": d.rerun, "deviation": d.deviation,
+                   "reason": d.reason} for d in moved],
+        "values_compared": n,
+        "kinds": {k: sum(1 for d in diffs if d.kind == k) for k in
+                  ("exact", "stochastic", "machine-dependent", "not compared", "undeclared")},
+        "exit_code": code,
+        "claim_ids": list(CLAIMS),
+    }
+    target = out or root / "build" / profile / "verification.json"
+    atomic_write_text(target, json.dumps(result, indent=1, default=str) + "\n")
+    log(f"written to {ref._rel(target, root)} (exit {code})")
+    return result

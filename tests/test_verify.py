@@ -1,0 +1,121 @@
+"""``cancer-alpha verify`` end to end on a checkout in miniature: publish a built book, rerun
+chapters with the others taken from the reference, and name what moved."""
+
+import json
+
+import pytest
+
+from cancer_alpha import reference, reproduce
+from cancer_alpha import verify as verifier
+from cancer_alpha.errors import ReferenceFolderError
+
+CHAPTER = '''# %% [markdown]
+# # {name}
+
+# %% tags=["parameters"]
+profile = "tiny"
+results_dir = "results"
+
+# %%
+from cancer_alpha import config, results
+
+run = results.Run("{name}", config.from_parameters(profile), results_dir)
+{body}
+run.save()
+'''
+
+
+def _project(root):
+    """Two chapters named as the book's (so that their declared kinds apply); the second
+    reads the first's record."""
+    for folder in ("notebooks", "profiles", "src/cancer_alpha"):
+        (root / folder).mkdir(parents=True)
+    (root / "_toc.yml").write_text("format: jb-book\nroot: intro\n")
+    (root / "pyproject.toml").write_text("[project]\nname = \"miniature\"\n")
+    (root / "profiles" / "tiny.yml").write_text("profile: tiny\n")
+    (root / "requirements.lock").write_text("numpy==2.4.6\n")
+    bodies = {"01_data_synthesis": "run.metric('bayes_accuracy', 0.779)",
+              "04_training": "first = results.load(profile, '01_data_synthesis', results_dir)\n"
+                             "run.metric('ceiling', first['metrics']['bayes_accuracy'])"}
+    for name, body in bodies.items():
+        (root / "notebooks" / f"{name}.py").write_text(CHAPTER.format(name=name, body=body))
+
+
+@pytest.mark.slow
+def test_verify_reruns_compares_and_names_what_moved(tmp_path, monkeypatch):
+    _project(tmp_path)
+    monkeypatch.setenv("CANCER_ALPHA_ROOT", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    quiet = {"log": lambda *a, **k: None}
+    reproduce.reproduce("tiny", **quiet)
+    reference.publish("tiny", tmp_path, **quiet)
+    manifest = json.loads((tmp_path / "reference" / "tiny" / "manifest.json").read_text())
+    assert manifest["chapters"]["04_training"]["reads"] == ["tiny/01_data_synthesis.json"]
+
+    # every chapter again: nothing moved
+    result = verifier.verify("tiny", root=tmp_path, **quiet)
+    assert result["exit_code"] == 0 and not result["moved"]
+    assert [c["status"] for c in result["chapters"]] == [verifier.RE_EXECUTED] * 2
+    assert result["values_compared"] > 0
+
+    # one chapter again, the one before it taken from the reference, and said so
+    result = verifier.verify("tiny", only="04", root=tmp_path, **quiet)
+    assert result["exit_code"] == 0
+    (chapter,) = result["chapters"]
+    assert chapter["name"] == "04_training"
+    assert chapter["inputs_from_reference"] == ["tiny/01_data_synthesis.json"]
+    assert result["from_reference"] == ["01_data_synthesis"]
+    written = json.loads((tmp_path / "build" / "tiny" / "verification.json").read_text())
+    assert written["exit_code"] == 0 and written["chapters"] == result["chapters"]
+
+    # a number that moves is named with its key, and the exit status says so
+    source = tmp_path / "notebooks" / "01_data_synthesis.py"
+    source.write_text(source.read_text().replace("0.779", "0.781"))
+    lines = []
+    result = verifier.verify("tiny", only="01", root=tmp_path,
+                             log=lambda m="", **_: lines.append(m))
+    assert result["exit_code"] == verifier.EXIT_MOVED
+    assert [m["key"] for m in result["moved"]] == ["01_data_synthesis:metrics.bayes_accuracy"]
+    assert result["moved"][0]["deviation"] == pytest.approx(0.002)
+    assert any(line.startswith("FAILED") and "01_data_synthesis:metrics.bayes_accuracy" in line
+               for line in lines)
+
+    # the build is now older than the checkout: its records cannot stand for a rerun
+    with pytest.raises(ReferenceFolderError, match="not up to date with this checkout: "
+                                                   "01_data_synthesis"):
+        verifier.verify("tiny", use_build=True, root=tmp_path, **quiet)
+    # and cannot be published
+    with pytest.raises(ReferenceFolderError, match="01_data_synthesis: not up to date"):
+        reference.publish("tiny", tmp_path, **quiet)
+
+
+def test_claims_name_the_chapters_that_register_them():
+    class Ref:
+        profile = "smoke"
+        records = {"04_training": {"claims": [{"id": "C12"}]},
+                   "05_ablations": {"claims": [{"id": "C08"}]}}
+
+    assert verifier.parse_claims("c08, C12,C08") == ["C08", "C12"]
+    assert verifier.claim_chapters(Ref, ["C08", "C12"]) == {"C08": "05_ablations",
+                                                            "C12": "04_training"}
+    with pytest.raises(ReferenceFolderError, match="registers no claim C13"):
+        verifier.claim_chapters(Ref, ["C13"])
+
+
+def _check(published, rerun):
+    records = {"06_compute_profiling": {"claims": [{"id": "C13", **published}]}}
+    reruns = {"06_compute_profiling": {"claims": [{"id": "C13", **rerun}]}}
+    (check,) = verifier._claim_checks(["C13"], {"C13": "06_compute_profiling"}, records,
+                                      reruns, [])
+    return check
+
+
+def test_a_compute_claim_that_a_busy_machine_could_not_judge_compares_its_rules_verdict():
+    quiet = {"verdict": "reproduced", "reason": "single-sample low quantile 2.2 ms"}
+    noisy = {"verdict": "not judged", "reason": "noisy machine: inference latency (C13): ...",
+             "rule_verdict": "reproduced"}
+    check = _check(quiet, noisy)
+    assert not check.changed and "this rerun ran on a noisy machine" in check.not_judged_here
+    flipped = _check(quiet, {**noisy, "rule_verdict": "not reproduced"})
+    assert flipped.changed
+    assert _check(quiet, {"verdict": "not reproduced", "reason": "18 ms"}).changed
