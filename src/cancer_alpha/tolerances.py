@@ -235,8 +235,15 @@ SPECIFIC: dict[str, tuple[Rule, ...]] = {
         Rule("metrics.glued.*ensemble*", exact(), _SEEDED, ("C12",)),
         Rule("metrics.attention_shares.**", exact(), _SEEDED, ("C15",)),
         Rule("metrics.glued.top_modalities", exact(), _SEEDED, ("C15",)),
+        # what refitting and bagging cost: ratios of training times, and the sentence that
+        # quotes them beside the (seeded, exact) accuracy gains
+        Rule("metrics.full_data_gains.*.*_cost", machine(), _TIMING),
+        Rule("metrics.glued.rules_words", machine(), _TIMING),
     ),
     "05_ablations": (
+        # the positive control: what the verdicts on cross-modal attention are read against
+        Rule("metrics.positive_control.**", exact(), _SEEDED, ("C08", "C09", "C10")),
+        Rule("metrics.glued.control_*", exact(), _SEEDED, ("C08", "C09", "C10")),
         # progressive training is judged on seconds to the same validation loss (C07)
         Rule("metrics.progressive_timing.seed.**", exact(), "the seed of the timed pair", ("C07",)),
         Rule("metrics.progressive_timing.target_val_loss.**", exact(), _SEEDED, ("C07",)),
