@@ -505,8 +505,16 @@ class FragmentomicsEncoder(nn.Module):
 class CNAEncoder(nn.Module):
     """Copy-number encoder of the MMT paper: 1-D convolutions (``channels`` wide) for local
     alterations and a bidirectional GRU along the genome for chromosome-scale patterns, with
-    a residual connection around them, projected to d_model (one token per bin in sequence
-    mode, else their average).
+    a residual connection around them, projected to d_model: one token per bin in sequence
+    mode; otherwise one token projected from the features of every bin side by side, so that
+    it keeps which locus carries which copy number.
+
+    Why not their average (as the fragment-length encoder pools, which the MMT paper
+    specifies for it; for copy number it specifies no pooling): an average over the genome
+    forgets where an alteration sits, and with it the locus-by-locus alignment with
+    methylation that a cross-modal interaction at the same loci needs. On the positive control
+    of Chapter 5 the transformer with an averaging copy-number encoder stayed near chance
+    where the same transformer with MLP encoders learnt the interaction.
 
     A convolution stem reads each bin in its neighbourhood; its features are cut into patches
     of ``stride`` bins (a strided convolution), on which the residual convolution block and
@@ -532,30 +540,21 @@ class CNAEncoder(nn.Module):
         # the recurrence runs at the convolution's width: a d_model-wide GRU cost more than
         # the whole transformer on a CPU
         self.gru = BiGRU(channels, channels)
-        self.proj = Linear(channels, d_model)
+        # sequence mode: each bin's features to a token; otherwise every bin's, side by side
+        self.proj = (Linear(channels, d_model) if sequence
+                     else Linear(channels * n_features, d_model))
         self.norm = nn.LayerNorm(d_model)
 
     def forward(self, x: Tensor) -> Tensor:
         p = x.shape[1]
         x = x[:, None, :]  # (B, 1, P)
-        if not self.sequence and not _plain_for(x):
-            # only the patches of the stem's features and their average are needed: both
-            # without forming the features (Patches.after, conv_mean)
-            z = self.conv(self.down.after(self.stem, x).transpose(1, 2))  # (B, C, T)
-            r = self.gru(z.transpose(1, 2))  # forward + backward directions: (B, T, C)
-            # the average over bins of the stem's features plus each patch's state repeated
-            # over its bins (the last patch may have fewer)
-            bins = torch.full((r.shape[1],), float(self.stride), dtype=r.dtype, device=r.device)
-            bins[-1] = p - self.stride * (r.shape[1] - 1)
-            h = conv_mean(self.stem, x) + (bins / p) @ r  # (B, C)
-            return self.norm(self.proj(h))  # pooled before the projection: (B, D)
         c = self.stem(x)  # (B, C, P)
         z = self.conv(self.down(c).transpose(1, 2))  # patches: (B, C, T), T = ceil(P / s)
         r = self.gru(z.transpose(1, 2))  # forward + backward directions: (B, T, C)
         h = c.transpose(1, 2) + r.repeat_interleave(self.stride, dim=1)[:, :p]  # (B, P, C)
         if self.sequence:
             return self.norm(self.proj(h))  # (B, P, D)
-        return self.norm(self.proj(h.mean(dim=1)))  # pooled before the projection: (B, D)
+        return self.norm(self.proj(h.flatten(1)))  # every bin's features: (B, D)
 
 
 ENCODERS: dict[str, type[nn.Module]] = {
