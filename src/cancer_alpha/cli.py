@@ -49,10 +49,13 @@ examples:
   cancer-alpha reproduce --profile paper --only 01,03
   cancer-alpha tune --profile smoke --models logistic_regression,mmt_modality
   cancer-alpha synthesize --profile smoke --out cohort/
-  cancer-alpha train --data cohort/ --out run/               (model: mmt_modality)
-  cancer-alpha train --data cohort/ --model random_forest --out rf_run/
+  cancer-alpha cv --data cohort/ --tune --models mmt_modality,logistic_regression --out cv/
+                                     (each model tuned inside each fold, beside its recipe)
+  cancer-alpha tune --data cohort/ --models mmt_modality --out tuned/
+  cancer-alpha train --data cohort/ --tuned tuned/ --out run/  (model: mmt_modality)
+  cancer-alpha train --data cohort/ --model random_forest --out rf_run/   (published recipe)
   cancer-alpha cv --data cohort/ --models mmt_modality,random_forest --folds 5 --seeds 0,1,2 \\
-                  --out cv/
+                  --out cv_recipe/
   cancer-alpha evaluate --run run/ --data labelled_samples/
   cancer-alpha predict --run run/ --data new_samples/ --out predictions.csv
 
