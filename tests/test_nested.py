@@ -190,3 +190,11 @@ def test_cv_tune_refuses_what_the_inner_folds_cannot_split(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and not (tmp_path / "cv").exists()
     assert "inner folds" in err and "--folds" in err
+
+
+def test_a_partial_folder_that_kept_nothing_is_not_in_the_way(tmp_path):
+    empty = PartialRun.open(tmp_path / "cv", {"folds": 5}, overwrite=False, command="cv")
+    assert empty.kept_or_remove() == "" and not empty.path.exists()
+    PartialRun.open(tmp_path / "cv", {"folds": 5}, overwrite=False, command="cv")
+    again = PartialRun.open(tmp_path / "cv", {"folds": 3}, overwrite=False, command="cv")
+    assert again.identity == {"folds": 3}

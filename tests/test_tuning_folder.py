@@ -205,3 +205,18 @@ def test_a_study_resumed_from_its_storage_equals_its_trials_so_far(ws, tmp_path)
                             storage=storage)
     assert more.n_trials == 3 and more.best_value <= first.best_value
     assert np.isfinite(more.best_value)
+
+
+def test_train_tuned_builds_the_neural_model_with_its_tuned_settings(ws, capsys):
+    folder = ws / "tuned_mmt"
+    assert run(["tune", "--data", ws / "cohort", "--out", folder, "--profile", "smoke",
+                "--models", "mmt_modality"], capsys)[0] == 0
+    best = json.loads((folder / "tuning.json").read_text())["mmt_modality"]["best_params"]
+    code, _, _ = run(["train", "--data", ws / "cohort", "--tuned", folder, "--out",
+                      ws / "mmt_tuned", "--profile", "smoke", "--max-epochs", "1"], capsys)
+    assert code == 0
+    config_ = json.loads((ws / "mmt_tuned" / "config.json").read_text())
+    assert config_["tuned"]["settings"] == best
+    for key, value in best["model"].items():
+        assert config_["model_config"][key] == value
+    assert config_["model_config"]["d_model"] % config_["model_config"]["n_heads"] == 0

@@ -853,8 +853,11 @@ def _cv(args: argparse.Namespace) -> int:
                 "tuned": settings, "tune": args.tune,
                 "trials": profile.tuning.n_trials if args.tune else None}
     partial = PartialRun.open(out, identity, overwrite=args.overwrite, command="cv")
-    _Interrupt.kept = lambda: (f"{partial.kept()} in {partial.path}" if partial.kept()
-                               else "")
+    def kept() -> str:
+        text = partial.kept_or_remove()
+        return f"{text} in {partial.path}" if text else ""
+
+    _Interrupt.kept = kept
     kept = partial.kept()
     if kept:
         print(f"resuming: {kept} kept in {partial.path} by an interrupted run",

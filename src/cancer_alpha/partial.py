@@ -83,7 +83,7 @@ class PartialRun:
                 manifest = None
             before = manifest.get("identity") if isinstance(manifest, dict) else None
             if before != identity:
-                if not overwrite:
+                if not overwrite and _holds_work(path):
                     differs = (sorted(k for k in set(before) | set(identity)
                                       if before.get(k) != identity.get(k))
                                if isinstance(before, dict) else ["(unreadable)"])
@@ -148,6 +148,20 @@ class PartialRun:
 
     def remove(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
+
+    def kept_or_remove(self) -> str:
+        """What is kept here, in words; the folder is removed when it keeps nothing."""
+        kept = self.kept()
+        if not kept and not _holds_work(self.path):
+            self.remove()
+        return kept
+
+
+def _holds_work(path: Path) -> bool:
+    """Whether a partial folder holds any finished work (fits, chosen settings, trials)."""
+    files = [f for f in path.rglob("*") if f.is_file()]
+    return (any(f.suffix == ".json" and f.name != MANIFEST for f in files)
+            or any(f.suffix == ".db" and _trials_in(f) for f in files))
 
 
 def _trials_in(db: Path) -> int:
