@@ -141,7 +141,8 @@ def test_an_interrupted_nested_run_keeps_its_folds_and_resumes_to_the_same_numbe
 
 
 def test_a_partial_folder_of_other_options_is_refused_not_mixed(tmp_path):
-    PartialRun.open(tmp_path / "cv", {"folds": 5}, overwrite=False, command="cv")
+    first = PartialRun.open(tmp_path / "cv", {"folds": 5}, overwrite=False, command="cv")
+    first.save("chosen-s0-f0", {"settings": {}})  # a finished outer fold
     with pytest.raises(Exception, match=r"other folds: rerun that command to resume it"):
         PartialRun.open(tmp_path / "cv", {"folds": 3}, overwrite=False, command="cv")
     PartialRun.open(tmp_path / "cv", {"folds": 3}, overwrite=True, command="cv")
