@@ -77,6 +77,15 @@ def no_work(monkeypatch, no_training):
     monkeypatch.setattr(datasets, "read_folder", refuse)
 
 
+def reseal(run: Path) -> Path:
+    """Checksums written anew after an edit, as if the run had been saved that way: the checks
+    behind the checksums (structure, model against config) are then what refuses it."""
+    from cancer_alpha.training.runs import write_checksums
+
+    write_checksums(run)
+    return run
+
+
 def tree(path: Path) -> dict[str, bytes]:
     return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*"))
             if p.is_file()}
@@ -591,6 +600,7 @@ def test_a_hand_edited_run_is_reported_as_malformed(ws, capsys, case):
     config = json.loads((run / "config.json").read_text())
     edit(config)
     (run / "config.json").write_text(json.dumps(config))
+    reseal(run)
     code, _, err = call(["evaluate", "--run", run, "--data", ws / "new"], capsys)
     assert code == 2
     assert "is not a valid run folder" in err
@@ -622,6 +632,7 @@ def test_a_damaged_run_file_is_one_clear_error(ws, capsys, case):
         (run / name).write_bytes(data[: len(data) // 3])
     else:
         (run / name).write_bytes(content)
+    reseal(run)
     code, _, err = call(["predict", "--run", run, "--data", ws / "new", "--out",
                          ws / f"{case}.csv"], capsys)
     assert code == 2 and pytest.importorskip("re").search(message, err), err
@@ -635,7 +646,10 @@ def test_weights_of_another_model_are_refused(ws, capsys):
                      "--out", str(other), *SMOKE]) == 0
     shutil.copy(other / "model.pt", mixed / "model.pt")
     code, _, err = call(["evaluate", "--run", mixed, "--data", ws / "new"], capsys)
-    assert code == 2 and "does not fit model 'mmt_modality'" in err
+    assert code == 2 and "model.pt was changed after the run was saved" in err
+    code, _, err = call(["evaluate", "--run", reseal(mixed), "--data", ws / "new"], capsys)
+    assert code == 2 and "model.pt and config.json disagree on the model" in err
+    assert "'early_fusion_mlp'" in err and "'mmt_modality'" in err
 
 
 class Exploit:
@@ -646,6 +660,7 @@ class Exploit:
 def test_a_malicious_pickle_in_place_of_weights_is_refused(ws, capsys):
     run = copy(ws, "run", "pickled")
     torch.save({"x": Exploit()}, run / "model.pt")
+    reseal(run)
     code, _, err = call(["evaluate", "--run", run, "--data", ws / "new"], capsys)
     assert code == 2 and "is not a readable checkpoint" in err
     assert not Path("/tmp/cancer_alpha_pwned").exists()
@@ -665,6 +680,7 @@ def test_a_classical_run_with_an_untrusted_type_is_refused(ws, capsys):
 
     run = copy(ws, "lr", "untrusted")
     sio.dump(make_pipeline(FunctionTransformer(Shady())), run / "model.skops")
+    reseal(run)
     code, _, err = call(["evaluate", "--run", run, "--data", ws / "new"], capsys)
     assert code == 2 and "holds types this project never saves" in err and "Shady" in err
 
@@ -676,6 +692,7 @@ def test_a_classical_run_holding_no_classifier_is_refused(ws, capsys):
 
     run = copy(ws, "lr", "scaler_only")
     sio.dump(make_pipeline(StandardScaler()), run / "model.skops")
+    reseal(run)
     code, _, err = call(["evaluate", "--run", run, "--data", ws / "new"], capsys)
     assert code == 2 and "not a fitted classifier" in err
 
@@ -684,6 +701,7 @@ def test_a_truncated_classical_run_is_refused(ws, capsys):
     run = copy(ws, "lr", "truncated_lr")
     data = (run / "model.skops").read_bytes()
     (run / "model.skops").write_bytes(data[:100])
+    reseal(run)
     code, _, err = call(["evaluate", "--run", run, "--data", ws / "new"], capsys)
     assert code == 2 and "is not a readable skops file" in err
 

@@ -1,7 +1,8 @@
 """Property: whatever a folder holds (shapes, values, encodings, ids, labels, metadata), the
 reader either returns valid data or raises the project's error; no other exception, and never
 a NaN or an infinity where a sample is present. The training rules and the scaling keep the
-same promise on whatever the reader accepted.
+same promise on whatever the reader accepted. Run folders keep it too: a run whose files were
+swapped, truncated or edited after it was saved is refused, never used to predict.
 
 Hypothesis runs derandomized with a bounded number of examples, so CI is deterministic.
 """
@@ -14,6 +15,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -185,3 +187,130 @@ def test_arbitrary_bytes_in_any_file_raise_the_project_error_or_read(content, na
     if name.startswith(("labels", "modalities")):
         files["a.csv"] = b"id,f\ns1,1\ns2,2\n"
     read_everything(files)
+
+
+# --------------------------------------------------------------------------- run folders
+
+RUN_SOURCES = {"mmt": ("mmt_modality", 0), "mmt_seed1": ("mmt_modality", 1),
+               "fusion": ("early_fusion_mlp", 0), "lr": ("logistic_regression", 0),
+               "rf": ("random_forest", 0)}
+RUN_CORRUPTIONS = ("swap", "truncate", "flip_byte", "append", "delete", "edit_json")
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Valid runs of both families (the same model with two seeds among them), the data they
+    predict, and each run's predictions on it."""
+    import torch
+
+    from cancer_alpha import cli
+    from cancer_alpha.datasets import align_features
+    from cancer_alpha.training import load_run
+
+    torch.set_num_threads(1)
+    root = tmp_path_factory.mktemp("runs")
+    assert cli.main(["synthesize", "--profile", "smoke", "--out", str(root / "cohort"),
+                     "--n-samples", "80", "--seed", "1"]) == 0
+    for name, (model, seed) in RUN_SOURCES.items():
+        assert cli.main(["train", "--data", str(root / "cohort"), "--out", str(root / name),
+                         "--model", model, "--seed", str(seed), "--profile", "smoke",
+                         "--max-epochs", "1"]) == 0
+    data = read_folder(root / "cohort", labels=False)
+    predictions = {}
+    for name in RUN_SOURCES:
+        fitted, config = load_run(root / name)
+        predictions[name] = fitted.predict_proba(
+            align_features(data, fitted.specs, config["feature_names"]))
+    return root, data, predictions
+
+
+def _edit_json(value, path: list[int]):
+    """``value`` with one element changed, chosen by ``path`` (draws of integers)."""
+    if isinstance(value, dict) and value:
+        key = sorted(value)[path[0] % len(value)]
+        return {**value, key: _edit_json(value[key], path[1:] or [0])}
+    if isinstance(value, list) and value:
+        if path[0] % 3 == 0:
+            return value[::-1] if value != value[::-1] else value + value[:1]
+        i = path[0] % len(value)
+        return [*value[:i], _edit_json(value[i], path[1:] or [0]), *value[i + 1:]]
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int | float):
+        return value + 1
+    if isinstance(value, str):
+        return value + "x"
+    return 0 if value is None else value
+
+
+@st.composite
+def run_corruptions(draw):
+    run = draw(st.sampled_from(sorted(RUN_SOURCES)))
+    steps = []
+    for _ in range(draw(st.integers(1, 3))):
+        kind = draw(st.sampled_from(RUN_CORRUPTIONS))
+        steps.append((kind, draw(st.integers(0, 10)), draw(st.sampled_from(sorted(RUN_SOURCES))),
+                      draw(st.floats(0, 1, exclude_max=True)),
+                      draw(st.lists(st.integers(0, 50), min_size=1, max_size=4)),
+                      draw(st.binary(min_size=1, max_size=8))))
+    return run, steps
+
+
+def _corrupt(folder: Path, root: Path, steps) -> None:
+    import shutil
+
+    for kind, which, other, where, path, extra in steps:
+        files = sorted(p.name for p in folder.iterdir() if p.is_file())
+        if not files:
+            return
+        name = files[which % len(files)]
+        target = folder / name
+        raw = target.read_bytes()
+        if kind == "swap" and (root / other / name).is_file():
+            shutil.copyfile(root / other / name, target)
+        elif kind == "truncate":
+            target.write_bytes(raw[: int(where * len(raw))])
+        elif kind == "flip_byte" and raw:
+            i = int(where * len(raw))
+            target.write_bytes(raw[:i] + bytes([raw[i] ^ 0x55]) + raw[i + 1:])
+        elif kind == "append":
+            target.write_bytes(raw + extra)
+        elif kind == "delete":
+            target.unlink()
+        elif kind == "edit_json" and name.endswith(".json"):
+            try:
+                value = json.loads(raw)
+            except ValueError:
+                continue
+            target.write_text(json.dumps(_edit_json(value, path)))
+
+
+@settings(max_examples=150, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(case=run_corruptions())
+def test_a_corrupted_run_folder_is_refused_or_predicts_exactly_as_saved(runs, case):
+    """Swapped (from another run, the same model with another seed among them), truncated,
+    edited, extended or deleted files: the run is refused with the project's error, or (when
+    the corruption changed nothing, e.g. a file swapped for an identical one) it predicts
+    exactly as it did."""
+    import shutil
+
+    from cancer_alpha.datasets import align_features
+    from cancer_alpha.training import load_run
+
+    root, data, predictions = runs
+    name, steps = case
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore", CancerAlphaWarning)
+        folder = Path(tmp) / "run"
+        shutil.copytree(root / name, folder)
+        before = {p.name: p.read_bytes() for p in folder.iterdir()}
+        _corrupt(folder, root, steps)
+        after = {p.name: p.read_bytes() for p in folder.iterdir()}
+        try:
+            fitted, config = load_run(folder)
+        except CancerAlphaError:
+            return
+        assert after == before, f"a changed run folder was accepted: {steps}"
+        proba = fitted.predict_proba(align_features(data, fitted.specs, config["feature_names"]))
+        np.testing.assert_array_equal(proba, predictions[name])

@@ -381,3 +381,36 @@ def test_a_saved_run_writes_null_with_a_reason_for_nan_metrics(tmp_path):
     assert "NaN" not in text
     assert json.loads(text)["validation"] == {"roc_auc": None,
                                               "roc_auc_undefined": "not defined for these data"}
+
+
+def test_a_table_without_its_header_row_is_refused(tmp_path):
+    """Without a header, the first sample's values would become the feature names and that
+    sample would silently lose the modality."""
+    (tmp_path / "a.csv").write_text("s1,0.53,0.12,0.77\ns2,0.10,0.20,0.30\ns3,0.4,0.5,0.6\n")
+    with pytest.raises(DataFolderError, match=r"a\.csv: the first row \('s1', '0\.53', "
+                                              r"'0\.12', '0\.77'\) reads as measurements, "
+                                              r"not feature names.*Add a header row"):
+        read_folder(tmp_path)
+
+
+@pytest.mark.parametrize("header", ["id,1,2,3", "id,0.5,1.5,2.5", "id,100,75,50",
+                                    "id,cg01,cg02,cg03"])
+def test_numbered_feature_names_are_still_a_header(tmp_path, header):
+    """Fragment lengths, genome bins and positions make numeric names: whole numbers, or
+    numbers increasing along the row, are names, not measurements."""
+    (tmp_path / "a.csv").write_text(header + "\ns1,0.53,0.12,0.77\ns2,0.1,0.2,0.3\n")
+    data = read_folder(tmp_path)
+    assert data.feature_names["a"] == header.split(",")[1:] and data.n_samples == 2
+
+
+def test_the_positions_error_names_the_file_the_modality_and_both_fixes(tmp_path):
+    (tmp_path / "cna.csv").write_text("id,b1,b2,b3\ns1,0.1,0.2,0.3\n")
+    (tmp_path / "modalities.json").write_text(
+        '{"modalities": {"cna": {"kind": "cna", "positions": [1.5, 2.5]}}}')
+    with pytest.raises(DataFolderError) as err:
+        read_folder(tmp_path)
+    message = str(err.value)
+    assert message.startswith(f"{tmp_path / 'modalities.json'}: modality 'cna' has 2 positions")
+    assert f"the 3 feature columns of {tmp_path / 'cna.csv'}" in message
+    assert "one position per feature column (3 numbers, in the order of the columns" in message
+    assert "or drop its 'positions'" in message

@@ -315,7 +315,8 @@ BAD_FOLDERS = {
         r"modalities\.yml: modality 'a' has kind 'protein'"),
     "positions-of-wrong-length": (
         {"a.csv": OK_TABLE, "modalities.json": '{"modalities": {"a": {"positions": [1]}}}'},
-        r"modalities\.json: modality 'a' has 1 positions for 2 feature columns"),
+        r"modalities\.json: modality 'a' has 1 positions for the 2 feature columns of "
+        r".*a\.csv"),
     "metadata-modality-without-table": (
         {"a.csv": OK_TABLE, "modalities.json": '{"modalities": {"cna": "cna"}}'},
         r"modalities\.json: modality 'cna' has no table"),

@@ -45,7 +45,8 @@ def strict_json(path):
 def test_train_writes_a_complete_run_with_the_default_model(workspace):
     run = workspace / "run"
     assert {p.name for p in run.iterdir()} == {"model.pt", "config.json", "preprocessing.json",
-                                               "metrics.json", "history.json"}
+                                               "metrics.json", "history.json",
+                                               "checksums.sha256"}
     config = strict_json(run / "config.json")
     assert config["model"] == cli.DEFAULT_MODEL == "mmt_modality"
     assert config["preprocessing"] == {"constant": "error", "dropped_features": {},
@@ -60,7 +61,7 @@ def test_classical_run_is_saved_without_pickle_and_predicts_like_the_pipeline(wo
     run = workspace / "lr"
     assert {p.name for p in run.iterdir()} == {"model.skops", "config.json",
                                                "preprocessing.json", "metrics.json",
-                                               "history.json"}
+                                               "history.json", "checksums.sha256"}
     assert strict_json(run / "config.json")["family"] == "classical"
     fitted, config = load_run(run)
     data = align_features(read_folder(workspace / "new", labels=False), fitted.specs,
@@ -132,6 +133,7 @@ def test_cv_runs_the_protocol_and_writes_the_comparison(workspace, capsys):
     assert "± " in printed and "AUC 95% CI" in printed and "n_runs" in printed
     assert {p.name for p in out.iterdir()} == {"comparison.csv", "comparison.json",
                                                "fits.csv", "table.txt"}
+    assert not (workspace / ".cv.partial").exists()  # the kept fits go once the output is in
     fits = pd.read_csv(out / "fits.csv")
     assert len(fits) == 8 and set(fits["model"]) == {"logistic_regression", "random_forest"}
     table = pd.read_csv(out / "comparison.csv", index_col="model")

@@ -121,3 +121,15 @@ def test_a_profile_can_be_named_or_given_as_a_yaml_path(tmp_path):
     assert config.from_parameters("smoke") == config.load_profile("smoke")
     with pytest.raises(ValueError, match="unknown profile section 'trian'"):
         config.from_parameters("smoke", trian={"max_epochs": 1})
+
+
+def test_a_profile_that_is_not_utf8_text_names_its_file(tmp_path, capsys):
+    from cancer_alpha import cli
+
+    path = tmp_path / "binary.yml"
+    path.write_bytes(b"profile: x\ntrain:\n  lr: 0.1\n\xb9\x00\xff")
+    with pytest.raises(ValueError, match=r"binary\.yml: not UTF-8 text \(byte 0xb9 on line 4\)"
+                                         r": expected a YAML file of settings"):
+        config.load_profile(path)
+    assert cli.main(["tune", "--profile", str(path), "--models", "logistic_regression"]) == 2
+    assert f"profile {path}: not UTF-8 text" in capsys.readouterr().err

@@ -22,6 +22,15 @@ def test_unknown_notebook_lists_the_valid_ones():
         reproduce.select("99")
 
 
+@pytest.mark.parametrize("only", [",", "", " , "])
+def test_only_without_a_chapter_is_refused(capsys, only):
+    with pytest.raises(ValueError, match="names no chapter"):
+        reproduce.select(only)
+    assert cli.main(["reproduce", "--profile", "smoke", "--only", only]) == 2
+    err = capsys.readouterr().err
+    assert f"--only {only!r} names no chapter" in err and "e.g. 01,03" in err
+
+
 def test_unknown_profile_is_one_clear_error(capsys):
     assert cli.main(["reproduce", "--profile", "huge"]) == 2
     err = capsys.readouterr().err

@@ -3,7 +3,8 @@
 
 Every path and option is checked before any data is read or any model trained; bad input ends
 in one line on stderr and exit status 2 (``--debug`` shows the traceback), an interruption in
-exit status 130, and nothing half-written is left behind.
+exit status 130 (Ctrl-C) or 143 (SIGTERM) within seconds, and nothing half-written is left
+behind: what a long command finished is kept where the same command resumes it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 EXIT_BAD_INPUT = 2
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
+EXIT_TERMINATED = 143  # SIGTERM (128 + SIGTERM), as a scheduler stopping the job sends it
 
 # The model registry (cancer_alpha.models) imports torch; these names are checked against it
 # by the tests, so that `--help` needs no heavy import.
@@ -50,10 +52,13 @@ examples:
   cancer-alpha publish --profile paper                after `make book`: reference/paper/
   cancer-alpha verify --profile paper --claims C08,C12   rerun and compare with the reference
   cancer-alpha synthesize --profile smoke --out cohort/
-  cancer-alpha train --data cohort/ --out run/               (model: mmt_modality)
-  cancer-alpha train --data cohort/ --model random_forest --out rf_run/
+  cancer-alpha cv --data cohort/ --tune --models mmt_modality,logistic_regression --out cv/
+                                     (each model tuned inside each fold, beside its recipe)
+  cancer-alpha tune --data cohort/ --models mmt_modality --out tuned/
+  cancer-alpha train --data cohort/ --tuned tuned/ --out run/  (model: mmt_modality)
+  cancer-alpha train --data cohort/ --model random_forest --out rf_run/   (published recipe)
   cancer-alpha cv --data cohort/ --models mmt_modality,random_forest --folds 5 --seeds 0,1,2 \\
-                  --out cv/
+                  --out cv_recipe/
   cancer-alpha evaluate --run run/ --data labelled_samples/
   cancer-alpha predict --run run/ --data new_samples/ --out predictions.csv
 
@@ -287,9 +292,13 @@ def _load_for(args: argparse.Namespace, labels: bool):
     from .training.runs import load_run, run_dropped_features
 
     fitted, config = load_run(args.run)
-    data = read_folder(args.data, labels=labels, range_check=False, positions=False)
+    data = read_folder(args.data, labels=labels, range_check=False, positions=False,
+                       absent_listed=True)
     data = align_features(data, fitted.specs, config["feature_names"],
                           dropped=run_dropped_features(config))
+    absent = [s.name for j, s in enumerate(fitted.specs) if not data.mask[:, j].any()]
+    if absent:
+        _predict_without(fitted, config, absent, args.data)
     trained_checked = (config.get("preprocessing") or {}).get("range_check", True)
     if not args.no_range_check and trained_checked:
         check_value_ranges(data)
@@ -307,6 +316,81 @@ def _load_for(args: argparse.Namespace, labels: bool):
         data.y = remap[data.y]
         data.class_names = list(fitted.class_names)
     return fitted, data
+
+
+def _predict_without(fitted: Any, config: dict[str, Any], absent: list[str],
+                     where: str) -> None:
+    """A modality of the run absent from every sample: masked for a model that has masks
+    (with what Chapter 5 measured it costs), refused for one that cannot do without it."""
+    from .errors import DataFolderError
+
+    names = " and ".join(repr(m) for m in absent)
+    if config.get("family") == "classical":
+        unseen = _never_missing(fitted, absent)
+        if unseen:
+            raise DataFolderError(
+                f"{where}: modality {unseen[0]!r} is absent from every sample, and the "
+                f"{fitted.name} run cannot predict without it: it never saw a training sample "
+                f"lacking {unseen[0]!r} (its imputer would put training means in its place, "
+                "which the model never learned to read as missing). Supply "
+                f"{unseen[0]}.csv, or predict with a neural run, which masks a missing "
+                "modality")
+        _warn(f"modality {names} is absent from every sample of {where}: the {fitted.name} "
+              "run imputes it as it learned to for training samples that lacked it"
+              + _cost_of_missing(config, fitted, absent))
+        return
+    _warn(f"modality {names} is absent from every sample of {where}: predicting with it "
+          "masked" + _cost_of_missing(config, fitted, absent))
+
+
+def _never_missing(fitted: Any, absent: list[str]) -> list[str]:
+    """The modalities of ``absent`` that a classical run never saw missing in training."""
+    imputer = fitted.model.steps[0][1]
+    indicator = getattr(imputer, "indicator_", None)
+    learned = set(getattr(indicator, "features_", ()) if indicator is not None else ())
+    out, start = [], 0
+    for spec in fitted.specs:
+        if spec.name in absent and not set(range(start, start + spec.n_features)) <= learned:
+            out.append(spec.name)
+        start += spec.n_features
+    return out
+
+
+def _cost_of_missing(config: dict[str, Any], fitted: Any, absent: list[str]) -> str:
+    """What Chapter 5 measured a missing modality costs, when the run was trained on the
+    synthetic world of its profile (the same modalities, kinds, features and classes)."""
+    import json
+
+    from .config import load_profile
+    from .results import results_root
+    from .synth import World
+
+    unknown = ("; what it costs on this data is not known here: `evaluate` on a labelled "
+               "folder without it measures it")
+    name = config.get("profile")
+    try:
+        world = World.from_config(load_profile(name).cohort)
+    except Exception:  # not a profile of this checkout: not the synthetic world
+        return unknown
+    same = ([(s.name, s.kind, s.n_features) for s in world.specs()]
+            == [(s.name, s.kind, s.n_features) for s in fitted.specs]
+            and world.class_names == list(fitted.class_names))
+    if not same:
+        return unknown
+    rest = "+".join(s.name for s in world.specs() if s.name not in absent)
+    whole = "+".join(s.name for s in world.specs())
+    record = results_root() / name / "05_ablations.json"
+    try:
+        subsets = json.loads(record.read_text())["metrics"]["subset_accuracy"]
+        acc, full = subsets[rest]["model"], subsets[whole]["model"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return (f"; the run was trained on the synthetic world of profile {name!r}, whose "
+                f"cost of a missing modality Chapter 5 measures (cancer-alpha reproduce "
+                f"--profile {name} --only 05 writes {record})")
+    return (f"; on the synthetic world of profile {name!r}, on which this run was trained, "
+            f"Chapter 5 measured accuracy {acc:.3f} with only {rest} observed against "
+            f"{full:.3f} with every modality (the tuned transformer trained with modality "
+            f"dropout; this run is {fitted.name})")
 
 
 def _probabilities(fitted: Any, data: Any) -> Any:
@@ -348,30 +432,159 @@ def _tune(args: argparse.Namespace) -> int:
     import time
 
     from .config import load_profile
-    from .synth import World
-    from .tuning import SEARCH_SPACES, save, tune
+    from .tuning import SEARCH_SPACES
+    from .tuning_folder import kept_trials, tune_into, with_trials
 
-    profile = load_profile(args.profile)
-    if args.trials is not None:
-        profile = profile.replace(tuning={"n_trials": args.trials, "startup_trials": min(
-            profile.tuning.startup_trials, args.trials)})
+    if args.data is not None:
+        return _tune_data(args)
+    if args.out is not None:
+        from .errors import OptionError
+
+        raise OptionError(f"--out {args.out!r}: names the tuning folder of --data; the studies "
+                          "of the profile's synthetic cohort go to --results "
+                          "(RESULTS/PROFILE/tuning/)")
+    for option in ("constant", "no_range_check"):
+        if getattr(args, option) not in (None, False):
+            from .errors import OptionError
+
+            raise OptionError(f"--{option.replace('_', '-')}: applies to --data only")
+    profile = with_trials(load_profile(args.profile), args.trials)
     models = args.models or [m for m in profile.evaluation.models if m in SEARCH_SPACES]
+    _tunable(models)
+    from .synth import World
+    from .tuning import tuning_dir
+    from .tuning_folder import replaced_studies
+
+    folder = tuning_dir(profile.name, args.results)
+    replaced_studies(folder, "synthetic", models, overwrite=args.overwrite)  # before any work
     world = World.from_config(profile.cohort)
     train = world.sample(profile.cohort.n_samples, seed=profile.evaluation.data_seed).data
+    _Interrupt.kept = lambda: _kept_trials_text(kept_trials(folder), folder)
     t = profile.tuning
+    jobs = args.jobs or profile.evaluation.n_jobs
     print(f"tuning {len(models)} models on the {train.n_samples}-sample training cohort of "
           f"profile {profile.name!r}: {t.n_trials} trials each, {t.inner_folds} inner folds, "
-          f"{args.jobs or profile.evaluation.n_jobs} worker process(es)", file=sys.stderr)
+          f"{jobs} worker process(es)", file=sys.stderr)
     t0 = time.perf_counter()
-    studies = tune(train, profile, models, n_jobs=args.jobs)
-    path = save(studies, profile.name, "synthetic", args.results)
-    print(f"{'model':<22}{'trials':>7}{'pruned':>7}{'log-loss':>10}{'seconds':>9}  note")
-    for name, r in studies.items():
-        print(f"{name:<22}{r.n_trials:>7}{r.n_pruned:>7}{r.best_value:>10.4f}"
-              f"{r.wall_seconds:>9.1f}  {r.note}")
+    done = tune_into(folder, "synthetic", train, profile, models, n_jobs=jobs,
+                     overwrite=args.overwrite, say=_say)
+    _print_studies(done)
+    path = done.path
     print(f"best settings in {path}; every trial in {path.with_suffix('.db')} "
           f"(optuna-dashboard sqlite:///{path.with_suffix('.db')}); "
           f"{time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _tunable(models: list[str]) -> None:
+    from .errors import OptionError
+    from .tuning import SEARCH_SPACES
+
+    untuned = [m for m in models if m not in SEARCH_SPACES]
+    if untuned:
+        raise OptionError(f"--models: {untuned} have no search space of their own (ablations "
+                          "of mmt_modality take its tuned settings): tune mmt_modality")
+
+
+def _kept_trials_text(kept: dict[str, int], folder: Path) -> str:
+    total = sum(kept.values())
+    if not total:
+        return ""
+    return (f"{total} finished trial{'s' * (total != 1)} in {folder / '.partial'} "
+            f"({len(kept)} stud{'y' if len(kept) == 1 else 'ies'})")
+
+
+def _print_studies(done: Any) -> None:
+    for text in done.replaced:
+        print(f"replaced the earlier study of {text}", file=sys.stderr)
+    print(f"{'model':<22}{'trials':>7}{'pruned':>7}{'log-loss':>10}{'seconds':>9}  note")
+    for name, r in done.studies.items():
+        print(f"{name:<22}{r.n_trials:>7}{r.n_pruned:>7}{r.best_value:>10.4f}"
+              f"{r.wall_seconds:>9.1f}  {r.note}")
+
+
+def tuning_output(path: str, inputs: dict[str, Path]) -> Path:
+    """A tuning folder to create or add to: absent, empty, or one `tune --data` wrote."""
+    from .tuning_folder import ABOUT, DATA_NAME, PARTIAL
+
+    p = Path(path)
+    _not_an_input(p, "--out", inputs)
+    if p.exists() and not p.is_dir():
+        raise _err("--out", p, "is a file: expected a tuning folder to create or add to")
+    ours = {f"{DATA_NAME}.json", f"{DATA_NAME}.db", ABOUT, PARTIAL}
+    if p.is_dir():
+        foreign = sorted(e.name for e in p.iterdir() if e.name not in ours
+                         and not e.name.startswith("."))
+        if foreign:
+            raise _err("--out", p, f"exists and holds {foreign[0]!r}, which is no part of a "
+                                   "tuning folder: choose another path (a tuning folder is "
+                                   "added to, never replaced)")
+    parent = _existing_ancestor(p, "--out")
+    _check_can_write(p if p.is_dir() else p.parent if p.parent.exists() else parent, "--out",
+                     p)
+    return p
+
+
+def _tune_data(args: argparse.Namespace) -> int:
+    """`tune --data`: the book's studies on a researcher's own folder."""
+    import time
+
+    import numpy as np
+
+    from .errors import OptionError
+    from .tuning import real_data_budget
+    from .tuning_folder import (
+        DATA_NAME,
+        about_data,
+        check_same_data,
+        kept_trials,
+        replaced_studies,
+        tune_into,
+        with_trials,
+    )
+
+    data_dir = input_folder(args.data, "--data")
+    if args.out is None:
+        raise OptionError("--data: needs --out, the tuning folder to write the studies and "
+                          "the chosen settings to")
+    out = tuning_output(args.out, inputs={"--data": data_dir})
+    args.constant = args.constant or "error"
+    profile = with_trials(real_data_budget(_profile(args)), args.trials)
+    models = args.models or [DEFAULT_MODEL]
+    _tunable(models)
+    replaced_studies(out, DATA_NAME, models, overwrite=args.overwrite)  # before any work
+    data, dropped = _read_training_data(args, val_fraction=None, seed=profile.tuning.seed)
+    t = profile.tuning
+    counts = np.bincount(data.y, minlength=data.n_classes)
+    smallest = int(counts[counts > 0].min())
+    if smallest < t.inner_folds:
+        rare = data.class_names[int(np.flatnonzero(counts == smallest)[0])]
+        raise OptionError(f"--data {str(data_dir)!r}: class {rare!r} has {smallest} "
+                          f"sample(s), fewer than the {t.inner_folds} inner folds a study "
+                          "scores each trial on: add samples of it, or use a profile with "
+                          "fewer tuning.inner_folds")
+    prep = {"constant": args.constant, "dropped_features": dropped,
+            "range_check": not args.no_range_check}
+    about = about_data(data, profile, str(data_dir), prep)
+    fresh = check_same_data(out, about, overwrite=args.overwrite)
+    _Interrupt.kept = lambda: _kept_trials_text(kept_trials(out), out)
+    jobs = args.jobs or 1
+    print(f"tuning {len(models)} model(s) on the {data.n_samples} samples of {data_dir}: "
+          f"{t.n_trials} trials each (the profile's budget for a real data set, as in Chapter "
+          f"7), each scored on {t.inner_folds} inner folds; {jobs} worker process(es)",
+          file=sys.stderr)
+    t0 = time.perf_counter()
+    done = tune_into(out, DATA_NAME, data, profile, models, n_jobs=jobs,
+                     overwrite=args.overwrite or bool(fresh), about=about, fresh=bool(fresh),
+                     say=_say)
+    done.replaced = fresh or done.replaced
+    _print_studies(done)
+    print(f"chosen settings in {done.path} (train --tuned {out}, cv --tuned {out}); every "
+          f"trial in {done.path.with_suffix('.db')}; {time.perf_counter() - t0:.0f} s")
     return 0
 
 
@@ -417,13 +630,65 @@ def _warn_if_untrainable(data: Any, counts: Any, n: int) -> None:
         _warn(f"`train` will refuse this folder as it stands: {exc}")
 
 
+def _tuned_folder(args: argparse.Namespace, inputs: dict[str, Path]) -> Any:
+    """The tuning folder of ``--tuned``, read and checked before any data is."""
+    if getattr(args, "tuned", None) is None:
+        return None
+    from .tuning_folder import read_tuning_folder
+
+    folder = input_folder(args.tuned, "--tuned")
+    inputs["--tuned"] = folder
+    return read_tuning_folder(folder)
+
+
+def _tuned_notes(tuned: Any, data: Any, profile: Any) -> None:
+    """Warnings when tuned settings meet other data or another profile than they were tuned
+    with (they still apply: settings of the same models)."""
+    from .tuning_folder import data_fingerprint
+
+    about = tuned.about
+    if about.get("profile") not in (None, profile.name):
+        _warn(f"--tuned {str(tuned.path)!r}: the settings were tuned with profile "
+              f"{about['profile']!r}, and the rest of the recipe comes from profile "
+              f"{profile.name!r} (pass --profile {about['profile']} to match)")
+    if about.get("data_fingerprint") not in (None, data_fingerprint(data)):
+        _warn(f"--tuned {str(tuned.path)!r}: the settings were tuned on another data folder "
+              f"({about.get('data')!r}, {about.get('n_samples')} samples)")
+
+
+def _fit_classical(name: str, data: Any, seed: int, settings: Any) -> Any:
+    """A classical model with ``settings`` (tuned ones, or none: the published recipe)."""
+    import time
+
+    from .baselines import FittedBaseline, fit_baseline
+    from .data import Standardizer
+    from .protocol import estimator_params
+
+    t0 = time.perf_counter()
+    model = fit_baseline(name, data, seed=seed, params=estimator_params(name, settings))
+    return FittedBaseline(name, model, list(data.specs), list(data.class_names),
+                          Standardizer().fit(data), time.perf_counter() - t0)
+
+
 def _train(args: argparse.Namespace) -> int:
     data_dir = input_folder(args.data, "--data")
-    out = output_folder(args.out, "--out", overwrite=args.overwrite,
-                        inputs={"--data": data_dir})
+    inputs = {"--data": data_dir}
+    tuned = _tuned_folder(args, inputs)
+    out = output_folder(args.out, "--out", overwrite=args.overwrite, inputs=inputs)
+    settings = None
+    if tuned is not None:
+        from .nested import tuned_as
+
+        settings = tuned.settings_for(tuned_as(args.model))
     profile = _profile(args, max_epochs=args.max_epochs, val_fraction=args.val_fraction)
+    if settings is not None:
+        from .protocol import apply_settings
+
+        profile = apply_settings(profile, settings)
     val_fraction = profile.train.val_fraction
     data, dropped = _read_training_data(args, val_fraction=val_fraction, seed=args.seed)
+    if tuned is not None:
+        _tuned_notes(tuned, data, profile)
 
     from .datasets.checks import collapse_warning, first_epoch_warning, generic_encoders_note
     from .evaluate import classification_report, format_report
@@ -433,16 +698,15 @@ def _train(args: argparse.Namespace) -> int:
     if note:
         _warn(note)
     if args.model in CLASSICAL_MODELS:
-        from .baselines import fit_baseline_model
         from .data import train_val_split
 
         tr, va = train_val_split(data.y, val_fraction, args.seed)
         val = data.subset(va)
-        held = fit_baseline_model(args.model, data.subset(tr), seed=args.seed)
+        held = _fit_classical(args.model, data.subset(tr), args.seed, settings)
         report = classification_report(val.y, _probabilities(held, val), data.class_names)
         role = ("held out: a model fitted on the other samples was scored on them; the saved "
                 "model is then refitted on all samples")
-        fitted = fit_baseline_model(args.model, data, seed=args.seed)
+        fitted = _fit_classical(args.model, data, args.seed, settings)
     else:
         from .training import EpochProgress, fit_neural
 
@@ -471,9 +735,13 @@ def _train(args: argparse.Namespace) -> int:
                "best_epoch": fitted.best_epoch, "seed": args.seed, "profile": profile.name}
     prep = {"constant": args.constant, "dropped_features": dropped,
             "range_check": not args.no_range_check}
+    facts = {"seed": args.seed, "profile": profile.name, "val_fraction": val_fraction}
+    if tuned is not None:
+        facts["tuned"] = {"from": str(tuned.path), "settings": settings}
+        metrics["recipe"] = f"tuned (settings from {tuned.path})"
     save_run(fitted, out, model_cfg=profile.model, metrics=metrics,
              feature_names=data.feature_names, overwrite=args.overwrite, preprocessing=prep,
-             settings={"seed": args.seed, "profile": profile.name, "val_fraction": val_fraction})
+             settings=facts)
     print(f"scores on the {val.n_samples} {role.split(':')[0]} samples:")
     print(format_report(report))
     print(f"run written to {out}")
@@ -531,9 +799,25 @@ def _cv(args: argparse.Namespace) -> int:
     from .errors import OptionError
 
     data_dir = input_folder(args.data, "--data")
-    out = output_folder(args.out, "--out", overwrite=args.overwrite,
-                        inputs={"--data": data_dir})
+    inputs = {"--data": data_dir}
+    if args.tune and args.tuned is not None:
+        raise OptionError(f"--tune and --tuned {args.tuned!r}: choose one (--tune tunes "
+                          "inside each fold; --tuned uses settings tuned before)")
+    if args.trials is not None and not args.tune:
+        raise OptionError(f"--trials {args.trials}: applies to --tune only")
+    tuned = _tuned_folder(args, inputs)
+    out = output_folder(args.out, "--out", overwrite=args.overwrite, inputs=inputs)
     profile = _profile(args, max_epochs=args.max_epochs, val_fraction=args.val_fraction)
+    settings = None
+    if tuned is not None:
+        from .nested import tuned_as
+
+        settings = {m: tuned.settings_for(tuned_as(m)) for m in args.models}
+    if args.tune:
+        from .tuning import real_data_budget
+        from .tuning_folder import with_trials
+
+        profile = with_trials(real_data_budget(profile), args.trials)
     data, dropped = _read_training_data(args, val_fraction=None, seed=args.seeds[0])
     counts = np.bincount(data.y, minlength=data.n_classes)
     smallest = int(counts[counts > 0].min())
@@ -545,72 +829,217 @@ def _cv(args: argparse.Namespace) -> int:
                           if smallest >= 2 else
                           f"--folds {args.folds}: class {rare!r} has a single sample, which "
                           "no stratified split can place in both a training and a test part")
+    inner = profile.tuning.inner_folds
+    least = smallest - -(-smallest // args.folds)  # in the smallest outer training part
+    if args.tune and least < inner:
+        rare = data.class_names[int(np.flatnonzero(counts == smallest)[0])]
+        raise OptionError(f"--tune: class {rare!r} has {smallest} samples, so an outer "
+                          f"training part may hold only {least}, fewer than the {inner} inner "
+                          "folds that score each trial: use fewer --folds, or a profile with "
+                          "fewer tuning.inner_folds")
+    if tuned is not None:
+        _tuned_notes(tuned, data, profile)
+        seen = tuned.overlap(data.sample_ids)
+        if seen:
+            _warn(f"--tuned {str(tuned.path)!r}: the settings were tuned on {seen} of these "
+                  f"{data.n_samples} samples, which cv holds out in turn, so the tuned scores "
+                  "are optimistic (the held-out folds took part in choosing the settings); "
+                  "`cv --tune` tunes inside each fold instead")
 
-    import pandas as pd
-
-    from .datasets.checks import collapse_warning, first_epoch_warning, generic_encoders_note
-    from .datasets.folder import replace_folder
-    from .protocol import cross_validate, cv_comparison
+    from .datasets.checks import generic_encoders_note
+    from .partial import PartialRun
+    from .tuning_folder import data_fingerprint, settings_fingerprint
 
     for name in args.models:
         note = generic_encoders_note(name, data.specs)
         if note:
             _warn(note)
     profile = profile.replace(evaluation={"max_runs": {}})
+    identity = {"data": data_fingerprint(data), "settings": settings_fingerprint(profile),
+                "models": args.models, "seeds": args.seeds, "folds": args.folds,
+                "tuned": settings, "tune": args.tune,
+                "trials": profile.tuning.n_trials if args.tune else None}
+    partial = PartialRun.open(out, identity, overwrite=args.overwrite, command="cv")
+    def kept() -> str:
+        text = partial.kept_or_remove()
+        return f"{text} in {partial.path}" if text else ""
+
+    _Interrupt.kept = kept
+    kept = partial.kept()
+    if kept:
+        print(f"resuming: {kept} kept in {partial.path} by an interrupted run",
+              file=sys.stderr)
     n_runs = len(args.models) * len(args.seeds) * args.folds
-    print(f"{n_runs} fits: {len(args.models)} model(s) x {len(args.seeds)} seed(s) x "
-          f"{args.folds} folds", file=sys.stderr)
-    fits = cross_validate(data, profile, args.models, seeds=args.seeds, n_folds=args.folds,
-                          n_jobs=args.jobs, keep_proba=True, progress=True)
-    rows = []
-    for name in args.models:
-        mine = [f for f in fits if f.model == name]
-        collapsed = sum(collapse_warning(f.proba["cv"].argmax(axis=1), data.class_names,
-                                         None) is not None for f in mine)
-        if collapsed:
-            _warn(f"{name} predicted one class for nearly every test sample in {collapsed} of "
-                  f"{len(mine)} runs")
-        first = sum(first_epoch_warning(f.best_epoch, f.epochs) is not None for f in mine)
-        if first:
-            _warn(f"{name}: early stopping kept the weights of epoch 1 in {first} of "
-                  f"{len(mine)} runs (barely trained; see --val-fraction, --max-epochs)")
-    for f in fits:
-        rows.append({"model": f.model, "seed": f.seed, "fold": f.fold,
-                     **f.metrics["cv"], "fit_seconds": f.fit_seconds,
-                     "epochs": f.epochs, "best_epoch": f.best_epoch})
-    table = cv_comparison(fits)
-    reference = table.attrs["reference"]
-    text = _format_cv(table, reference, data.n_classes)
-    print(text)
-    auc_kind = "binary" if data.n_classes == 2 else "macro one-vs-rest"
-    summary = {"data": str(data_dir), "models": args.models, "seeds": args.seeds,
-               "folds": args.folds, "profile": profile.name, "n_samples": data.n_samples,
-               "classes": data.class_names, "roc_auc": auc_kind, "reference": reference,
-               "dropped_features": dropped,
-               "table": {name: row.to_dict() for name, row in table.iterrows()}}
+    if args.tune:
+        from .nested import nested_cross_validate, studied_models
+        from .tuning_folder import quiet_interrupted_trials
+
+        quiet_interrupted_trials()
+        t = profile.tuning
+        print(f"{2 * n_runs} fits: {len(args.models)} model(s) x {len(args.seeds)} seed(s) x "
+              f"{args.folds} folds, each with the published recipe and with settings tuned "
+              f"inside the fold ({t.n_trials} trials per study of "
+              f"{', '.join(studied_models(args.models))}, on {t.inner_folds} inner folds of "
+              "the fold's training part)", file=sys.stderr)
+        result = nested_cross_validate(data, profile, args.models, seeds=args.seeds,
+                                       n_folds=args.folds, n_jobs=args.jobs, partial=partial,
+                                       progress=True)
+        recipes = {"published recipe": result.published, "tuned": result.tuned}
+    else:
+        from .protocol import cross_validate
+
+        recipe = "published" if settings is None else "tuned"
+        done = {(f.model, f.seed, f.fold): f for k, f in partial.fits().items()
+                if f.recipe == recipe}
+        print(f"{n_runs} fits: {len(args.models)} model(s) x {len(args.seeds)} seed(s) x "
+              f"{args.folds} folds" + (f", settings from {tuned.path}" if tuned else ""),
+              file=sys.stderr)
+        fits = cross_validate(data, profile, args.models, seeds=args.seeds,
+                              n_folds=args.folds, n_jobs=args.jobs, keep_proba=True,
+                              progress=True, settings=settings, recipe=recipe, done=done,
+                              on_fit=partial.save_fit)
+        recipes = {"published recipe" if settings is None else "tuned": fits}
+    _write_cv(args, out, data, data_dir, dropped, profile, recipes, partial,
+              tuned=tuned, chosen=result.chosen if args.tune else None)
+    partial.remove()
+    print(f"comparison written to {out}")
+    return 0
+
+
+def _cv_warnings(name: str, fits: list, data: Any, label: str) -> None:
+    from .datasets.checks import collapse_warning, first_epoch_warning
+
+    collapsed = sum(collapse_warning(f.proba["cv"].argmax(axis=1), data.class_names,
+                                     None) is not None for f in fits)
+    if collapsed:
+        _warn(f"{name}{label} predicted one class for nearly every test sample in {collapsed} "
+              f"of {len(fits)} runs")
+    first = sum(first_epoch_warning(f.best_epoch, f.epochs) is not None for f in fits)
+    if first:
+        _warn(f"{name}{label}: early stopping kept the weights of epoch 1 in {first} of "
+              f"{len(fits)} runs (barely trained; see --val-fraction, --max-epochs)")
+
+
+def _write_cv(args: argparse.Namespace, out: Path, data: Any, data_dir: Path, dropped: Any,
+              profile: Any, recipes: dict[str, list], partial: Any, *, tuned: Any,
+              chosen: dict | None) -> None:
+    """Print the tables and write the comparison folder, assembled beside and renamed."""
     import json
     import shutil
 
-    from .datasets.folder import staging_folder
+    import pandas as pd
+
+    from .datasets.folder import replace_folder, staging_folder
     from .evaluate import json_safe
+    from .partial import move_studies
+    from .protocol import cv_comparison
+
+    rows = []
+    tables = {}
+    texts = []
+    for recipe, fits in recipes.items():
+        label = "" if len(recipes) == 1 and recipe == "published recipe" else f" ({recipe})"
+        for name in args.models:
+            _cv_warnings(name, [f for f in fits if f.model == name], data, label)
+        for f in fits:
+            rows.append({"model": f.model, "recipe": f.recipe, "seed": f.seed, "fold": f.fold,
+                         **f.metrics["cv"], "fit_seconds": f.fit_seconds,
+                         "epochs": f.epochs, "best_epoch": f.best_epoch})
+        table = cv_comparison(fits)
+        tables[recipe] = table
+        heading = ("" if len(recipes) == 1 and tuned is None else
+                   f"{recipe}" + (f" (settings from {tuned.path})" if tuned is not None else
+                                  " (tuned inside each outer fold)" if recipe == "tuned"
+                                  else "") + ":\n")
+        texts.append(heading + _format_cv(table, table.attrs["reference"], data.n_classes))
+    side = None
+    if len(recipes) == 2:
+        side = _recipe_table(recipes["published recipe"], recipes["tuned"], args.models)
+        texts.append("side by side (accuracy; change = tuned - published recipe, paired on "
+                     "(seed, fold)):\n" + _format_recipes(side))
+    text = "\n\n".join(texts)
+    print(text)
+    auc_kind = "binary" if data.n_classes == 2 else "macro one-vs-rest"
+    first = next(iter(tables.values()))
+    summary = {"data": str(data_dir), "models": args.models, "seeds": args.seeds,
+               "folds": args.folds, "profile": profile.name, "n_samples": data.n_samples,
+               "classes": data.class_names, "roc_auc": auc_kind,
+               "reference": first.attrs["reference"], "dropped_features": dropped,
+               "recipes": list(recipes),
+               "table": {name: row.to_dict() for name, row in first.iterrows()}}
+    if tuned is not None:
+        summary["tuned_from"] = str(tuned.path)
+    if len(tables) == 2:
+        summary["tables"] = {r: {name: row.to_dict() for name, row in t.iterrows()}
+                             for r, t in tables.items()}
+        summary["tuning"] = {"n_trials": profile.tuning.n_trials,
+                             "inner_folds": profile.tuning.inner_folds}
+        summary["side_by_side"] = {name: row.to_dict() for name, row in side.iterrows()}
+
+    def renamed(t: Any) -> Any:
+        return t.rename(columns={"roc_auc_macro_mean": "roc_auc_mean",
+                                 "roc_auc_macro_sd": "roc_auc_sd"})
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = staging_folder(out)
     try:
-        table.rename(columns={"roc_auc_macro_mean": "roc_auc_mean",
-                              "roc_auc_macro_sd": "roc_auc_sd"}).to_csv(
-            tmp / "comparison.csv", index_label="model")
+        if len(tables) == 1:
+            renamed(first).to_csv(tmp / "comparison.csv", index_label="model")
+        else:
+            pd.concat({r: renamed(t) for r, t in tables.items()}, names=["recipe", "model"]
+                      ).to_csv(tmp / "comparison.csv")
+            side.to_csv(tmp / "recipes.csv", index_label="model")
         pd.DataFrame(rows).rename(columns={"roc_auc_macro": "roc_auc"}).to_csv(
             tmp / "fits.csv", index=False)
         (tmp / "comparison.json").write_text(
             json.dumps(json_safe(summary), indent=2, allow_nan=False) + "\n")
         (tmp / "table.txt").write_text(text + "\n")
+        if chosen is not None:
+            (tmp / "tuned_settings.json").write_text(
+                json.dumps(json_safe(chosen), indent=1, allow_nan=False) + "\n")
+            move_studies(partial, tmp / "studies")
         replace_folder(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    print(f"comparison written to {out}")
-    return 0
+
+
+def _recipe_table(published: list, tuned: list, models: list[str]) -> Any:
+    """Each model's accuracy with both recipes, and the change tuning made, paired on the
+    same (seed, fold)."""
+    import pandas as pd
+
+    from .evaluate import mean_sd, paired_difference
+
+    rows = {}
+    for name in models:
+        a = {(f.seed, f.fold): f.metrics["cv"]["accuracy"] for f in published if f.model == name}
+        b = {(f.seed, f.fold): f.metrics["cv"]["accuracy"] for f in tuned if f.model == name}
+        keys = sorted(set(a) & set(b))
+        d = paired_difference([b[k] for k in keys], [a[k] for k in keys])
+        (pm, ps), (tm, ts) = mean_sd(list(a.values())), mean_sd(list(b.values()))
+        rows[name] = {"published_accuracy_mean": pm, "published_accuracy_sd": ps,
+                      "tuned_accuracy_mean": tm, "tuned_accuracy_sd": ts,
+                      "change_points": 100 * d["delta_mean"],
+                      "change_ci95_low": 100 * d["delta_ci95"][0],
+                      "change_ci95_high": 100 * d["delta_ci95"][1], "n_pairs": d["n"]}
+    return pd.DataFrame(rows).T.astype({"n_pairs": int})
+
+
+def _format_recipes(side: Any) -> str:
+    import math
+
+    head = (f"{'model':<24} {'published recipe':>17} {'tuned':>17} "
+            f"{'change (points) [95% CI]':>27} {'n_runs':>6}")
+    lines = [head, "-" * len(head)]
+    for name, r in side.iterrows():
+        ci = ("" if math.isnan(r["change_ci95_low"]) else
+              f" [{r['change_ci95_low']:+.1f}, {r['change_ci95_high']:+.1f}]")
+        lines.append(f"{name:<24} {r['published_accuracy_mean']:>9.3f} ± "
+                     f"{r['published_accuracy_sd']:.3f} {r['tuned_accuracy_mean']:>9.3f} ± "
+                     f"{r['tuned_accuracy_sd']:.3f} {r['change_points']:>+13.1f}{ci:>14} "
+                     f"{int(r['n_pairs']):>6}")
+    return "\n".join(lines)
 
 
 def _format_cv(table: Any, reference: str, n_classes: int) -> str:
@@ -686,26 +1115,49 @@ def build_parser() -> argparse.ArgumentParser:
                         "profile, package, lock file, results they read) did not change")
     p.set_defaults(func=_reproduce)
 
-    p = sub.add_parser("tune", parents=[common],
-                       help="tune every model on a profile's training cohort (Chapter 3)",
-                       description="Run the equal-budget hyper-parameter studies of Chapter 3 "
-                                   "outside the book: for each model, tuning.n_trials TPE "
-                                   "trials scored by the mean validation log-loss over inner "
-                                   "folds of the profile's synthetic training cohort (the "
-                                   "held-out cohort is never drawn). Writes RESULTS/PROFILE/"
-                                   "tuning/synthetic.json (the settings the chapters read) and "
-                                   "synthetic.db (every trial, for optuna-dashboard).")
+    p = sub.add_parser("tune", parents=[common], formatter_class=raw,
+                       help="tune models on a profile's training cohort (Chapter 3) or on "
+                            "your own data folder",
+                       description=_fill(
+                           "Run the equal-budget hyper-parameter studies of Chapter 3: for "
+                           "each model, TPE trials drawn from its search space, each scored "
+                           "by the mean validation log-loss over inner folds of the training "
+                           "data, hopeless neural trials pruned. Without --data, on the "
+                           "profile's synthetic training cohort (the held-out cohort is never "
+                           "drawn), written to RESULTS/PROFILE/tuning/synthetic.json (the "
+                           "settings the chapters read) and synthetic.db (every trial, for "
+                           "optuna-dashboard). With --data, on your folder, with the "
+                           "profile's budget for a real data set (Chapter 7's), written to "
+                           "the tuning folder --out that `train --tuned` and `cv --tuned` "
+                           "read.") + "\n\n" + _fill(
+                           "Studies are never lost: new models are merged into the studies "
+                           "already there, and replacing a model's study needs --overwrite. "
+                           "Every finished trial is kept as it ends; after an interruption "
+                           "(Ctrl-C, SIGTERM), the same command resumes each study."))
     p.add_argument("--profile", default=DEFAULT_PROFILE,
                    help="profile (smoke, paper, large or a YAML file; default paper)")
+    p.add_argument("--data", help="tune on this data folder of your own (" + DATA_HELP + ")")
+    p.add_argument("--out", help="with --data: the tuning folder to create or add to "
+                                 "(tuning.json: the chosen settings; tuning.db: every trial; "
+                                 "about.json: what was tuned on)")
     p.add_argument("--models", type=model_list, metavar="MODEL[,MODEL...]",
-                   help="models to tune (default: the profile's evaluation.models); the voting "
-                        "ensemble needs its three members, mmt_locus needs mmt_modality")
+                   help="models to tune (default: the profile's evaluation.models; with --data, "
+                        f"{DEFAULT_MODEL}); the voting ensemble needs its three members, "
+                        "mmt_locus needs mmt_modality")
     p.add_argument("--trials", type=positive_int,
-                   help="trials per model (default: the profile's tuning.n_trials)")
+                   help="trials per model (default: the profile's tuning.n_trials; with "
+                        "--data, tuning.real_data_trials)")
     p.add_argument("--jobs", type=positive_int,
-                   help="worker processes, one study each (default: evaluation.n_jobs)")
+                   help="worker processes, one study each (default: evaluation.n_jobs; with "
+                        "--data, 1)")
     p.add_argument("--results", default="results",
                    help="results folder (default results/, as the book's)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the study of a model already tuned there (it is named)")
+    p.add_argument("--constant", choices=["error", "drop", "keep"],
+                   help="with --data: features with one value in every sample (as for train)")
+    p.add_argument("--no-range-check", action="store_true",
+                   help="with --data: accept values outside their kind's range")
     p.set_defaults(func=_tune)
 
     p = sub.add_parser("synthesize", parents=[common],
@@ -756,6 +1208,10 @@ def build_parser() -> argparse.ArgumentParser:
     data_options(p, training=True)
     p.add_argument("--model", type=model_name, default=DEFAULT_MODEL, metavar="MODEL",
                    help=f"model to train (default {DEFAULT_MODEL}; list below)")
+    p.add_argument("--tuned", metavar="DIR",
+                   help="train with the settings tuned for the model in this tuning folder "
+                        "(`cancer-alpha tune --data ... --out DIR`); default: the published "
+                        "recipe")
     p.add_argument("--out", required=True, help="run folder to create")
     p.add_argument("--seed", type=seed_int, default=0, help="seed (default 0)")
     p.add_argument("--overwrite", action="store_true", help="replace a non-empty --out")
@@ -769,7 +1225,12 @@ def build_parser() -> argparse.ArgumentParser:
                                    "writes the table (mean ± sd over runs, AUC with a 95% "
                                    "interval, accuracy difference from the first model, "
                                    "n_runs) to --out: comparison.csv, comparison.json, "
-                                   "fits.csv (every run), table.txt."),
+                                   "fits.csv (every run), table.txt. With --tune, every model "
+                                   "is also tuned inside each outer fold and the tuned table "
+                                   "is printed beside the published recipe's (recipes.csv, "
+                                   "tuned_settings.json, studies/). Finished fits are kept in "
+                                   "a hidden .OUT.partial folder until the end: after an "
+                                   "interruption the same command resumes."),
                        epilog=KINDS_EPILOG)
     data_options(p, training=True)
     p.add_argument("--models", type=model_list, default=[DEFAULT_MODEL],
@@ -779,10 +1240,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--folds", type=folds_int, default=5, help="stratified folds (default 5)")
     p.add_argument("--seeds", type=seed_list, default=[0], metavar="S[,S...]",
                    help="seeds; each draws its own folds and initialisations (default 0)")
+    p.add_argument("--tune", action="store_true",
+                   help="the nested protocol: tune every model inside each outer fold on its "
+                        "training part alone (Chapter 3's studies, the profile's budget for a "
+                        "real data set), and print the tuned beside the published recipe")
+    p.add_argument("--trials", type=positive_int,
+                   help="with --tune: trials per study (default: the profile's "
+                        "tuning.real_data_trials)")
+    p.add_argument("--tuned", metavar="DIR",
+                   help="use the settings of this tuning folder (`cancer-alpha tune --data`); "
+                        "tuned on the same samples, they make the scores optimistic, which "
+                        "--tune avoids")
     p.add_argument("--jobs", type=positive_int, default=1,
                    help="worker processes for independent fits (default 1)")
     p.add_argument("--out", required=True, help="folder to create for the comparison")
-    p.add_argument("--overwrite", action="store_true", help="replace a non-empty --out")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a non-empty --out (and discard the kept work of an "
+                        "interrupted cv with other options)")
     p.set_defaults(func=_cv)
 
     p = sub.add_parser("predict", parents=[common],
@@ -913,15 +1387,50 @@ def _warnings_as_lines(command: str) -> Iterator[None]:
 
 
 class _Interrupt:
-    """Whether Ctrl-C arrived during the command: Lightning turns the KeyboardInterrupt of a
-    fit into ``SystemExit(1)``, so the signal itself is noted."""
+    """The signal that stopped the command (Ctrl-C's SIGINT, or SIGTERM as schedulers such as
+    Slurm and Kubernetes send it), and what the command keeps for a rerun. Lightning turns
+    the KeyboardInterrupt of a fit into ``SystemExit(1)``, so the signal itself is noted."""
 
-    seen = False
+    signum: int | None = None
+    kept: Any = None  # () -> str: the work kept for a rerun, in words ('' for none)
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.signum, cls.kept = None, None
 
     @classmethod
     def handler(cls, signum: int, frame: Any) -> None:
-        cls.seen = True
-        raise KeyboardInterrupt
+        if cls.signum is None:
+            cls.signum = signum
+            raise KeyboardInterrupt
+
+
+def _stop_workers() -> None:
+    """End the worker processes of parallel fits at once (joblib's loky executor), rather
+    than leave them running after the command."""
+    loky = sys.modules.get("joblib.externals.loky.reusable_executor")
+    executor = getattr(loky, "_executor", None)
+    if executor is not None:
+        try:
+            executor.shutdown(wait=False, kill_workers=True)
+        except Exception:  # already broken by the interruption: nothing left to stop
+            pass
+
+
+def _interrupted(prefix: str) -> int:
+    import signal
+
+    for s in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(s, signal.SIG_IGN)  # a second signal must not cut the clean-up short
+    _stop_workers()
+    try:
+        kept = _Interrupt.kept() if _Interrupt.kept is not None else ""
+    except Exception:  # reporting must not hide the interruption
+        kept = ""
+    what = (f"kept {kept}: run the same command again to resume" if kept
+            else "nothing was written")
+    print(f"{prefix}: interrupted; {what}", file=sys.stderr)
+    return EXIT_TERMINATED if _Interrupt.signum == signal.SIGTERM else EXIT_INTERRUPTED
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -932,19 +1441,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     prefix = f"cancer-alpha {args.command}"
-    previous = signal.getsignal(signal.SIGINT)
-    _Interrupt.seen = False
-    signal.signal(signal.SIGINT, _Interrupt.handler)
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    _Interrupt.reset()
+    for s in previous:
+        signal.signal(s, _Interrupt.handler)
     try:
         with _warnings_as_lines(args.command):
             return args.func(args)
     except KeyboardInterrupt:
-        print(f"{prefix}: interrupted; nothing was written", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return _interrupted(prefix)
     except SystemExit as exc:
-        if exc.code not in (0, None) and _Interrupt.seen:
-            print(f"{prefix}: interrupted; nothing was written", file=sys.stderr)
-            return EXIT_INTERRUPTED
+        if _Interrupt.signum is not None and exc.code != 0:
+            return _interrupted(prefix)
         raise
     except (CancerAlphaError, ValueError, FileNotFoundError) as exc:
         if args.debug:
@@ -964,7 +1472,8 @@ def main(argv: Sequence[str] | None = None) -> int:
               "the traceback)", file=sys.stderr)
         return 1
     finally:
-        signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
+        for s, handler in previous.items():
+            signal.signal(s, handler if handler is not None else signal.SIG_DFL)
 
 
 if __name__ == "__main__":

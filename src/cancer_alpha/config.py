@@ -692,8 +692,16 @@ def read_profile_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     import yaml
 
     path = Path(path)
+    raw = path.read_bytes()
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ValueError(f"profile {path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} on "
+                         f"line {line}): expected a YAML file of settings, saved as UTF-8 "
+                         "text") from None
+    try:
+        data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
         raise ValueError(f"{path}: not valid YAML ({exc})") from None
     if not isinstance(data, dict):

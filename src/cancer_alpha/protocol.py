@@ -168,13 +168,17 @@ def cross_validate(data: MultiOmicsData, profile: Profile, models: Sequence[str]
                    n_jobs: int | None = None, keep_proba: bool = False,
                    analyse: Callable[..., dict[str, Any]] | None = None,
                    progress: bool = False, settings: Mapping[str, Settings] | None = None,
-                   recipe: str = "published") -> list[Fit]:
+                   recipe: str = "published", done: Mapping[tuple, Fit] | None = None,
+                   on_fit: Callable[[Fit], None] | None = None) -> list[Fit]:
     """Every model on every (seed, fold) of a stratified k-fold split of ``data``.
 
     The split of a seed is shared by all models, so their differences are paired. Fits are
     independent and deterministic given their seed, so they run in ``n_jobs`` processes with
     identical results. ``profile.evaluation.max_runs`` caps the runs of named models.
     ``settings`` (by model) go on top of the profile's recipe; ``recipe`` labels the fits.
+    ``done`` holds fits finished earlier, by (model, seed, fold): they are not run again.
+    ``on_fit(fit)`` is called as each fit finishes, in the process that ran it (to keep it
+    somewhere an interruption cannot take it).
     """
     seeds = list(profile.evaluation.seeds if seeds is None else seeds)
     n_folds = profile.evaluation.n_folds if n_folds is None else n_folds
@@ -189,16 +193,22 @@ def cross_validate(data: MultiOmicsData, profile: Profile, models: Sequence[str]
         for seed, fold in order[:caps.get(name, len(order))]:
             tr, te = splits[seed][fold]
             tasks.append((name, seed, fold, tr, te))
+    done = dict(done or {})
     def work(name, seed, fold, tr, te):
         sets = {"cv": data.subset(te), **(evals or {})}
-        return fit_one(name, data.subset(tr), sets, profile, seed, fold=fold,
-                       keep_proba=keep_proba, analyse=analyse,
-                       settings=(settings or {}).get(name), recipe=recipe)
+        fit = fit_one(name, data.subset(tr), sets, profile, seed, fold=fold,
+                      keep_proba=keep_proba, analyse=analyse,
+                      settings=(settings or {}).get(name), recipe=recipe)
+        if on_fit is not None:
+            on_fit(fit)
+        return fit
 
     # longest first: neural before classical, and among them the most tightly capped first
     # (a model is capped because it is slow); fits come back in the order of ``models``
-    return run_tasks(work, tasks, n_jobs, progress=progress,
-                     cost=lambda t: (t[0] in BASELINES, caps.get(t[0], len(order))))
+    todo = [t for t in tasks if t[:3] not in done]
+    fresh = iter(run_tasks(work, todo, n_jobs, progress=progress,
+                           cost=lambda t: (t[0] in BASELINES, caps.get(t[0], len(order)))))
+    return [done[t[:3]] if t[:3] in done else next(fresh) for t in tasks]
 
 
 def summary(fits: Sequence[Fit], eval_set: str = "test",

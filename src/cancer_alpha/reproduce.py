@@ -58,9 +58,14 @@ def chapters(root: Path | None = None) -> list[Chapter]:
 def select(only: str | None, root: Path | None = None) -> list[Chapter]:
     """Chapters named by ``--only`` ("01,03" or full names), or all of them."""
     every = chapters(root)
-    if not only:
+    if only is None:
         return every
     wanted = [w.strip() for w in only.split(",") if w.strip()]
+    if not wanted:
+        valid = ", ".join(c.number for c in every)
+        raise ValueError(f"--only {only!r} names no chapter: expected chapter numbers or names "
+                         f"separated by commas, e.g. 01,03 (chapters: {valid}), or no --only "
+                         "for all of them")
     picked = []
     for w in wanted:
         match = [c for c in every if w in (c.number, c.name)]

@@ -283,8 +283,9 @@ def make_pruner(profile: Profile) -> Any:
 
 def _optimise(study: Any, name: str, data: MultiOmicsData, profile: Profile,
               folds: Sequence[tuple[np.ndarray, np.ndarray]], base: Settings | None,
-              n_trials: int) -> None:
-    """Run ``n_trials`` more trials of ``study``, one after another."""
+              n_trials: int, callbacks: Sequence[Any] = ()) -> None:
+    """Run ``n_trials`` more trials of ``study``, one after another (``callbacks``: Optuna's,
+    called after each trial)."""
     space = SEARCH_SPACES[name]
     seed = profile.tuning.seed
 
@@ -292,7 +293,7 @@ def _optimise(study: Any, name: str, data: MultiOmicsData, profile: Profile,
         drawn = settings_of({f"{p.section}.{p.name}": p.suggest(trial) for p in space})
         return inner_log_loss(name, data, profile, merge(base, drawn), folds, seed, trial)
 
-    study.optimize(objective, n_trials=n_trials, catch=())
+    study.optimize(objective, n_trials=n_trials, catch=(), callbacks=list(callbacks))
 
 
 def _result(name: str, trials: Sequence[Any], base: Settings | None, seconds: float,
@@ -310,8 +311,13 @@ def _result(name: str, trials: Sequence[Any], base: Settings | None, seconds: fl
 
 
 def run_study(name: str, data: MultiOmicsData, profile: Profile, *, n_trials: int,
-              inner_folds: int, base: Settings | None = None, note: str = "") -> StudyResult:
-    """One model's study on ``data`` (training data only), trials one after another."""
+              inner_folds: int, base: Settings | None = None, note: str = "",
+              storage: str | None = None, callbacks: Sequence[Any] = ()) -> StudyResult:
+    """One model's study on ``data`` (training data only), trials one after another.
+
+    With ``storage`` (an Optuna storage URL) every finished trial is kept there as it ends,
+    and a study already there is resumed: its finished trials count towards ``n_trials``.
+    ``callbacks`` are called by Optuna after each trial (``callback(study, trial)``)."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -324,8 +330,11 @@ def run_study(name: str, data: MultiOmicsData, profile: Profile, *, n_trials: in
                            inner_folds, note)
     study = optuna.create_study(study_name=name, direction="minimize",
                                 sampler=_sampler(profile, n_trials), pruner=make_pruner(profile))
-    _optimise(study, name, data, profile, folds, base, n_trials)
-    return _result(name, study.trials, base, time.perf_counter() - t0, inner_folds, note)
+    study = _stored(study, storage, profile, n_trials)
+    _optimise(study, name, data, profile, folds, base,
+              max(n_trials - len(finished_trials(study)), 0), callbacks)
+    return _result(name, finished_trials(study), base, time.perf_counter() - t0, inner_folds,
+                   note)
 
 
 def extend(result: StudyResult, data: MultiOmicsData, profile: Profile, n_trials: int,
@@ -361,9 +370,45 @@ def truncate(result: StudyResult, n_trials: int, base: Settings | None = None) -
                    f"the first {n_trials} of {result.n_trials} trials")
 
 
+def finished_trials(study: Any) -> list[Any]:
+    """The trials of ``study`` that ended (complete or pruned): not those left running or
+    failed by an interruption."""
+    import optuna
+
+    done = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    return [t for t in study.trials if t.state in done]
+
+
+def _stored(study: Any, storage: str | None, profile: Profile, n_trials: int) -> Any:
+    """``study`` (in memory) moved into ``storage`` with its sampler and pruner, resuming the
+    study of that name already there. A resumed sampler is seeded past the trials already
+    drawn, so that it does not draw the first trials' settings again."""
+    import optuna
+
+    if storage is None:
+        return study
+    store = optuna.storages.get_storage(storage)
+    stored = optuna.create_study(study_name=study.study_name, storage=store,
+                                 direction="minimize", sampler=study.sampler,
+                                 pruner=study.pruner, load_if_exists=True)
+    study_id = store.get_study_id_from_name(study.study_name)
+    for t in stored.get_trials(deepcopy=False,
+                               states=(optuna.trial.TrialState.RUNNING,
+                                       optuna.trial.TrialState.WAITING)):
+        # left behind by an interrupted process: it will never finish
+        trial_id = store.get_trial_id_from_study_id_trial_number(study_id, t.number)
+        store.set_trial_state_values(trial_id, optuna.trial.TrialState.FAIL)
+    done = len(finished_trials(stored))
+    if done:
+        ahead = profile.replace(tuning={"seed": profile.tuning.seed + done})
+        stored.sampler = _sampler(ahead, n_trials)
+    return stored
+
+
 def _study_task(name: str, data: MultiOmicsData, profile: Profile, base: Settings | None,
-                ) -> StudyResult:
+                storage: str | None = None, callbacks: Sequence[Any] = ()) -> StudyResult:
     t = profile.tuning
+    kept = {"storage": storage, "callbacks": callbacks}
     if name in INHERITS and t.locus_trials == 0:
         # no study and no score: scoring alone would cost as much as several full studies of
         # the other models
@@ -372,11 +417,12 @@ def _study_task(name: str, data: MultiOmicsData, profile: Profile, base: Setting
     if name in INHERITS:
         note = f"{t.locus_trials} trials on {t.locus_inner_folds} inner folds"
         return run_study(name, data, profile, n_trials=t.locus_trials,
-                         inner_folds=t.locus_inner_folds, note=note)
+                         inner_folds=t.locus_inner_folds, note=note, **kept)
     if name == "voting_ensemble":
         return run_study(name, data, profile, n_trials=0, inner_folds=t.inner_folds, base=base,
                          note="no search of its own: the tuned settings of its members")
-    return run_study(name, data, profile, n_trials=t.n_trials, inner_folds=t.inner_folds)
+    return run_study(name, data, profile, n_trials=t.n_trials, inner_folds=t.inner_folds,
+                     **kept)
 
 
 # --------------------------------------------------------------------------- budget check
@@ -438,11 +484,14 @@ def real_data_budget(profile: Profile) -> Profile:
 
 
 def tune(data: MultiOmicsData, profile: Profile, models: Sequence[str],
-         n_jobs: int | None = None) -> dict[str, StudyResult]:
+         n_jobs: int | None = None, *, storages: Mapping[str, str] | None = None,
+         callbacks: Mapping[str, Sequence[Any]] | None = None) -> dict[str, StudyResult]:
     """A study per model on ``data``, the training data only, in ``n_jobs`` processes.
 
     Models that build on another model's result (the voting ensemble on its members, the
-    locus-token transformer on the modality-token model's recipe) run after it.
+    locus-token transformer on the modality-token model's recipe) run after it. ``storages``
+    (by model, Optuna storage URLs) keep each finished trial as it ends and resume a study
+    found there; ``callbacks`` (by model) are called after each of its trials.
     """
     from .protocol import run_tasks
 
@@ -470,7 +519,8 @@ def tune(data: MultiOmicsData, profile: Profile, models: Sequence[str],
                 base = merge(results[INHERITS[m]].best_settings)
             else:
                 base = None
-            tasks.append((m, data, profile, base))
+            tasks.append((m, data, profile, base, (storages or {}).get(m),
+                          tuple((callbacks or {}).get(m, ()))))
         # the neural studies first: they take longest
         done = run_tasks(_study_task, tasks, n_jobs, cost=lambda t: t[0] in BASELINES)
         results.update({r.model: r for r in done})
@@ -565,7 +615,8 @@ __all__ = [
     "Param", "SEARCH_SPACES", "ENSEMBLE_MEMBERS", "INHERITS", "Settings", "StudyResult",
     "search_space_table", "settings_of", "merge", "log_loss",
     "fit_predict", "inner_log_loss", "run_study", "extend", "truncate", "make_pruner", "tune",
-    "sensitivity_models", "extend_all", "best_so_far", "real_data_budget", "save", "load",
+    "sensitivity_models", "extend_all", "best_so_far", "finished_trials", "real_data_budget",
+    "save", "load",
     "tuned_settings",
     "load_study", "importances", "tuning_dir",
 ]

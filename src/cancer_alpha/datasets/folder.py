@@ -206,6 +206,19 @@ def _numeric_hint(value: Any) -> str:
     return ""
 
 
+def _header_is_data(features: Sequence[str]) -> bool:
+    """Whether a header row reads as a row of measurements: every name a number, some with a
+    fraction, and not in increasing order (numbered columns, such as fragment lengths or genome
+    positions, are integers or increase along the row)."""
+    try:
+        values = [float(f) for f in features]
+    except ValueError:
+        return False
+    if not all(np.isfinite(values)) or all(v.is_integer() for v in values):
+        return False
+    return len(values) < 3 or not all(a < b for a, b in zip(values, values[1:], strict=False))
+
+
 def _read_table(path: Path) -> _Table:
     header, frame = _read_frame(path, as_text=False)
     features = [_clean(h) for h in header[1:]]
@@ -213,6 +226,13 @@ def _read_table(path: Path) -> _Table:
         raise DataFolderError(
             f"{path}: no feature columns: expected a sample id column followed by one column "
             "per feature" + _separator_hint(path, header, TABLE_FORMATS[path.suffix.lower()]))
+    if path.suffix.lower() != ".parquet" and _header_is_data(features):
+        raise DataFolderError(
+            f"{path}: the first row ({_preview([header[0], *features], 4)}) reads as "
+            "measurements, not feature names: the table seems to lack its header row, so its "
+            "first sample would become the feature names. Add a header row (sample id column, "
+            "then one name per feature); if these numbers really are the feature names, "
+            "prefix them with a letter")
     if len(frame) == 0:
         raise DataFolderError(f"{path}: the modality has no samples: expected at least one "
                               "data row")
@@ -409,7 +429,8 @@ def _read_metadata(path: Path) -> tuple[dict[str, tuple[str, tuple[float, ...] |
 
 
 def read_folder(path: str | os.PathLike[str], *, labels: bool | None = None,
-                range_check: bool = True, positions: bool = True) -> MultiOmicsData:
+                range_check: bool = True, positions: bool = True,
+                absent_listed: bool = False) -> MultiOmicsData:
     """Read a bring-your-own-data folder into a :class:`MultiOmicsData`.
 
     ``labels``: None reads ``labels.*`` when the folder has one; True requires it; False
@@ -431,6 +452,8 @@ def read_folder(path: str | os.PathLike[str], *, labels: bool | None = None,
     trained run, whose own positions apply). What training alone requires (two classes, two
     samples per class, no constant feature) is checked by
     :func:`cancer_alpha.datasets.check_training_data`, not here: a test set may be small.
+    ``absent_listed`` reads a modality that ``modalities.*`` lists but no table holds as
+    absent (prediction, where a trained run masks it) instead of refusing it.
     """
     folder = Path(path)
     if labels not in (None, True, False):
@@ -442,7 +465,9 @@ def read_folder(path: str | os.PathLike[str], *, labels: bool | None = None,
     table_paths, labels_path, meta_path = _scan_folder(folder)
     meta, meta_classes = _read_metadata(meta_path) if meta_path else ({}, None)
     unlisted = [m for m in meta if m not in table_paths]
-    if unlisted:
+    if absent_listed:
+        meta = {m: v for m, v in meta.items() if m in table_paths}
+    elif unlisted:
         raise DataFolderError(
             f"{meta_path}: modality {unlisted[0]!r} has no table in {folder}: expected "
             f"{unlisted[0]}.csv|.tsv|.parquet (if no sample has it, remove it from "
@@ -459,9 +484,12 @@ def read_folder(path: str | os.PathLike[str], *, labels: bool | None = None,
         pos = meta.get(m, ("generic", None))[1] if positions else None
         if pos is not None and len(pos) != len(table.features):
             raise DataFolderError(
-                f"{meta_path}: modality {m!r} has {len(pos)} positions for "
-                f"{len(table.features)} feature columns in {table.path.name}: expected one "
-                "per feature column")
+                f"{meta_path}: modality {m!r} has {len(pos)} positions for the "
+                f"{len(table.features)} feature columns of {table.path}. Fix "
+                f"{meta_path.name} in one of two ways: give modality {m!r} one position per "
+                f"feature column ({len(table.features)} numbers, in the order of the columns "
+                f"of {table.path.name}), or drop its 'positions' (only the locus-token model, "
+                "mmt_locus, uses them)")
         pos_of[m] = pos
 
     y: np.ndarray | None = None

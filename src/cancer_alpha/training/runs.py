@@ -2,9 +2,16 @@
 
 A run folder holds ``config.json`` (model name, modality specs, classes, feature names and
 the preprocessing choices of training), ``preprocessing.json`` (the training scaling),
-``metrics.json``, ``history.json`` and the model: ``model.pt`` (neural weights, read with
+``metrics.json``, ``history.json``, the model: ``model.pt`` (neural weights, read with
 ``weights_only=True``) or ``model.skops`` (a classical pipeline, read with an explicit list of
-trusted types). Nothing in a run folder is read with unrestricted pickle.
+trusted types), and ``checksums.sha256`` (the SHA-256 of every other file, in the format
+``sha256sum -c`` reads). Nothing in a run folder is read with unrestricted pickle.
+
+A run folder cannot contradict itself. The model file carries its own description (model
+name, classes in order, modalities, feature names), written with it; loading checks the
+checksums first, then the model against ``config.json``: its type, its classes and their
+order, the number and names of its features, its modalities. A file changed, truncated or
+swapped after the run was saved is refused, naming the file and both sides of a mismatch.
 """
 
 from __future__ import annotations
@@ -17,9 +24,16 @@ from typing import Any
 from cancer_alpha.data import KINDS, ModalitySpec, Standardizer
 from cancer_alpha.errors import OptionError, RunFolderError
 
-RUN_FORMAT = "cancer-alpha-run/1"
+RUN_FORMAT = "cancer-alpha-run/2"
+# runs written before checksums and model descriptions: read, with a warning that they cannot
+# be checked
+UNCHECKED_FORMATS: tuple[str, ...] = ("cancer-alpha-run/1",)
 RUN_FILES: tuple[str, ...] = ("config.json", "preprocessing.json", "metrics.json",
                               "history.json")
+CHECKSUMS = "checksums.sha256"
+MODEL_FILES: tuple[str, ...] = ("model.pt", "model.skops")
+# the attribute of a saved pipeline that describes it (skops keeps it with the pipeline)
+DESCRIPTION_ATTRIBUTE = "cancer_alpha_run_"
 
 
 def _dumps(value: Any, indent: int | None = 2) -> str:
@@ -60,13 +74,16 @@ def save_run(fitted: Any, path: str | Path, *, model_cfg: Any = None,
         raise OptionError("model_cfg is required to save a neural model")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = staging_folder(target)
+    about = describe_model(fitted, feature_names or {})
     try:
         if classical:
+            setattr(fitted.model, DESCRIPTION_ATTRIBUTE, about)
             save_pipeline(fitted.model, tmp / "model.skops")
         else:
             import torch
 
-            torch.save(fitted.model.state_dict(), tmp / "model.pt")
+            torch.save({"format": RUN_FORMAT, "about": about,
+                        "state_dict": fitted.model.state_dict()}, tmp / "model.pt")
         config = {
             "format": RUN_FORMAT, "model": fitted.name,
             "family": "classical" if classical else "neural",
@@ -84,11 +101,70 @@ def save_run(fitted: Any, path: str | Path, *, model_cfg: Any = None,
         (tmp / "preprocessing.json").write_text(_dumps(scaler, indent=None))
         (tmp / "metrics.json").write_text(_dumps(metrics or {}))
         (tmp / "history.json").write_text(_dumps(list(fitted.history or []), indent=1))
+        write_checksums(tmp)
         replace_folder(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
+
+
+def describe_model(fitted: Any, feature_names: Mapping[str, list[str]]) -> dict[str, Any]:
+    """What a model file says of itself: model name, classes in order, modalities (name, kind,
+    number of features) and feature names."""
+    return {"model": fitted.name, "class_names": list(fitted.class_names),
+            "modalities": [[s.name, s.kind, int(s.n_features)] for s in fitted.specs],
+            "feature_names": {m: [str(f) for f in v] for m, v in feature_names.items()}}
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_checksums(folder: Path) -> None:
+    """``checksums.sha256``: the SHA-256 of every other file of ``folder``, one line each."""
+    lines = [f"{_sha256(f)}  {f.name}\n" for f in sorted(folder.iterdir())
+             if f.is_file() and f.name != CHECKSUMS]
+    (folder / CHECKSUMS).write_text("".join(lines), encoding="utf-8")
+
+
+def verify_checksums(run: Path) -> None:
+    """Every file of the run as it was saved: none changed, missing or added since."""
+    import re
+
+    path = run / CHECKSUMS
+    if not path.is_file():
+        raise _malformed(run, f"{CHECKSUMS} is missing, so its files cannot be checked")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (UnicodeDecodeError, OSError) as exc:
+        raise _malformed(run, f"{CHECKSUMS} cannot be read ({exc})") from None
+    expected: dict[str, str] = {}
+    for i, line in enumerate(text.splitlines(), 1):
+        found = re.fullmatch(r"([0-9a-f]{64})  ([^/\\]+)", line)
+        if not found or found.group(2) in expected:
+            raise _malformed(run, f"{CHECKSUMS} line {i} is not '<sha256>  <file name>' of "
+                                  "a file listed once")
+        expected[found.group(2)] = found.group(1)
+    present = {f.name for f in run.iterdir() if f.is_file() and f.name != CHECKSUMS}
+    for name, digest in expected.items():
+        if name not in present:
+            raise _malformed(run, f"{name} is missing (it was saved with the run)")
+        if _sha256(run / name) != digest:
+            raise _malformed(run, f"{name} was changed after the run was saved (its SHA-256 "
+                                  f"differs from the one in {CHECKSUMS}): it was edited, "
+                                  "truncated or replaced by another file")
+    # files of the user's (notes, say) may sit beside a run; a file the loader reads may not
+    extra = sorted((present - set(expected)) & {*RUN_FILES, *MODEL_FILES})
+    if extra:
+        raise _malformed(run, f"{extra[0]} was added after the run was saved (it is not in "
+                              f"{CHECKSUMS})")
 
 
 def _malformed(run: Path, what: str) -> RunFolderError:
@@ -114,7 +190,7 @@ def _check_config(run: Path, config: Any) -> tuple[list[ModalitySpec], dict[str,
 
     if not isinstance(config, dict):
         raise _malformed(run, "config.json does not hold a JSON object")
-    if config.get("format") != RUN_FORMAT:
+    if config.get("format") not in (RUN_FORMAT, *UNCHECKED_FORMATS):
         raise _malformed(run, f"config.json has format {config.get('format')!r}, expected "
                               f"{RUN_FORMAT!r}")
     for key, kind in (("model", str), ("specs", list), ("class_names", list),
@@ -195,6 +271,19 @@ def load_run(path: str | Path) -> tuple[Any, dict[str, Any]]:
     if not (run / "config.json").is_file():
         raise RunFolderError(f"{run} is not a run folder: {run / 'config.json'} is missing "
                              "(expected a folder written by `cancer-alpha train`)")
+    # a run of an earlier version has no checksums; a folder holding them is always checked
+    checked = (run / CHECKSUMS).exists() or _peek_format(run) not in UNCHECKED_FORMATS
+    if checked:
+        verify_checksums(run)
+    else:
+        import warnings
+
+        from cancer_alpha.errors import CancerAlphaWarning
+
+        warnings.warn(f"{run} was written by an earlier version of this project, without "
+                      "checksums or a model description: its files cannot be checked against "
+                      "each other; train it again to have them", CancerAlphaWarning,
+                      stacklevel=2)
     config = _read_json(run, "config.json")
     specs, _ = _check_config(run, config)
     scaler = _read_scaler(run, specs)
@@ -208,17 +297,98 @@ def load_run(path: str | Path) -> tuple[Any, dict[str, Any]]:
         if not (run / "model.skops").is_file():
             raise _malformed(run, "model.skops is missing")
         pipeline = load_pipeline(run / "model.skops")
-        n_in = getattr(pipeline, "n_features_in_", None)
-        if n_in is not None and n_in != sum(s.n_features for s in specs):
-            raise _malformed(run, f"model.skops reads {n_in} features, the specs hold "
-                                  f"{sum(s.n_features for s in specs)}")
+        _check_pipeline(run, pipeline, config, specs, checked)
         return FittedBaseline(config["model"], pipeline, specs, list(config["class_names"]),
                               scaler, history=history), config
-    return _load_neural(run, config, specs, scaler, history), config
+    return _load_neural(run, config, specs, scaler, history, checked), config
+
+
+def _peek_format(run: Path) -> Any:
+    """The format a run's config.json declares (None when it cannot be read)."""
+    try:
+        config = json.loads((run / "config.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return None
+    found = config.get("format") if isinstance(config, dict) else None
+    return found if isinstance(found, str) else None
+
+
+def _check_description(run: Path, file: str, about: Any, config: Mapping[str, Any],
+                       specs: list[ModalitySpec]) -> None:
+    """The model file's description of itself against ``config.json``, naming both sides."""
+    if not isinstance(about, dict):
+        raise _malformed(run, f"{file} carries no description of its model (a run folder "
+                              "of this version always has one)")
+
+    def differ(what: str, in_model: Any, in_config: Any) -> RunFolderError:
+        return RunFolderError(
+            f"{run}: {file} and config.json disagree on {what}: the model file has "
+            f"{in_model!r}, config.json has {in_config!r}. One of them was replaced or edited "
+            "after training; train again rather than mixing files of different runs")
+
+    if about.get("model") != config["model"]:
+        raise differ("the model", about.get("model"), config["model"])
+    if about.get("class_names") != list(config["class_names"]):
+        raise differ("the classes and their order", about.get("class_names"),
+                     list(config["class_names"]))
+    mods = [[s.name, s.kind, s.n_features] for s in specs]
+    if about.get("modalities") != mods:
+        raise differ("the modalities (name, kind, number of features)",
+                     about.get("modalities"), mods)
+    names = {m: list(v) for m, v in config["feature_names"].items()}
+    if about.get("feature_names") != names:
+        theirs = about.get("feature_names") if isinstance(about.get("feature_names"),
+                                                          dict) else {}
+        m = next((m for m in names if theirs.get(m) != names[m]), next(iter(theirs), None))
+        raise differ(f"the feature names of modality {m!r}", theirs.get(m), names.get(m))
+
+
+def _structure(estimator: Any) -> Any:
+    """The types of a (possibly nested) scikit-learn estimator, as nested lists of names."""
+    from sklearn.ensemble import VotingClassifier
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(estimator, Pipeline):
+        return ["Pipeline", [_structure(step) for _, step in estimator.steps]]
+    if isinstance(estimator, VotingClassifier):
+        return ["VotingClassifier", [_structure(e) for _, e in estimator.estimators]]
+    return type(estimator).__name__
+
+
+def _check_pipeline(run: Path, pipeline: Any, config: Mapping[str, Any],
+                    specs: list[ModalitySpec], checked: bool) -> None:
+    """A classical model against its config: the estimator the config's model builds,
+    classes within the config's, the config's number of features and its description."""
+    import numpy as np
+
+    from cancer_alpha.baselines import make_baseline
+
+    expected = _structure(make_baseline(config["model"]))
+    found = _structure(pipeline)
+    if found != expected:
+        raise RunFolderError(
+            f"{run}: model.skops holds another estimator than config.json's model "
+            f"{config['model']!r}: the model file has {found}, {config['model']} is "
+            f"{expected}. The model file was replaced; train again")
+    n_in = getattr(pipeline, "n_features_in_", None)
+    total = sum(s.n_features for s in specs)
+    if n_in is not None and n_in != total:
+        raise RunFolderError(f"{run}: model.skops reads {n_in} features, config.json's "
+                             f"modalities hold {total}")
+    classes = np.asarray(getattr(pipeline, "classes_", []))
+    n_classes = len(config["class_names"])
+    if classes.size and (classes.dtype.kind not in "iu" or classes.min() < 0
+                         or classes.max() >= n_classes):
+        raise RunFolderError(f"{run}: model.skops predicts classes {classes.tolist()}, "
+                             f"config.json has {n_classes} classes (indices 0 to "
+                             f"{n_classes - 1})")
+    if checked:
+        _check_description(run, "model.skops", getattr(pipeline, DESCRIPTION_ATTRIBUTE, None),
+                           config, specs)
 
 
 def _load_neural(run: Path, config: dict[str, Any], specs: list[ModalitySpec],
-                 scaler: Standardizer | None, history: list) -> Any:
+                 scaler: Standardizer | None, history: list, checked: bool = True) -> Any:
     import torch
 
     from cancer_alpha.config import ModelConfig
@@ -248,6 +418,12 @@ def _load_neural(run: Path, config: dict[str, Any], specs: list[ModalitySpec],
     except Exception as exc:  # truncated or foreign files raise many different errors
         raise RunFolderError(f"{weights} is not a readable checkpoint of this project: "
                              f"{type(exc).__name__}: {exc}") from None
+    if checked:
+        if not (isinstance(state, dict) and "state_dict" in state):
+            raise _malformed(run, "model.pt is not a checkpoint of this version (expected "
+                                  "its weights with a description of the model)")
+        _check_description(run, "model.pt", state.get("about"), config, specs)
+        state = state["state_dict"]
     try:
         model.load_state_dict(state)
     except (RuntimeError, TypeError, AttributeError, ValueError) as exc:
@@ -269,4 +445,5 @@ def run_dropped_features(config: Mapping[str, Any]) -> dict[str, list[str]]:
     return {m: list(v) for m, v in (prep.get("dropped_features") or {}).items()}
 
 
-__all__ = ["RUN_FORMAT", "RUN_FILES", "save_run", "load_run", "run_dropped_features"]
+__all__ = ["RUN_FORMAT", "RUN_FILES", "CHECKSUMS", "save_run", "load_run",
+           "run_dropped_features", "describe_model", "write_checksums", "verify_checksums"]
