@@ -502,6 +502,9 @@ class FragmentomicsEncoder(nn.Module):
         return self.norm(self.proj(self.down(h)))  # (B, ceil(P / pool), D)
 
 
+LOCUS_CHANNELS = 4  # features per copy-number bin in the modality token (see CNAEncoder)
+
+
 class CNAEncoder(nn.Module):
     """Copy-number encoder of the MMT paper: 1-D convolutions (``channels`` wide) for local
     alterations and a bidirectional GRU along the genome for chromosome-scale patterns, with
@@ -540,9 +543,12 @@ class CNAEncoder(nn.Module):
         # the recurrence runs at the convolution's width: a d_model-wide GRU cost more than
         # the whole transformer on a CPU
         self.gru = BiGRU(channels, channels)
-        # sequence mode: each bin's features to a token; otherwise every bin's, side by side
+        # sequence mode: each bin's features to a token; otherwise each bin's features narrowed
+        # to LOCUS_CHANNELS (one map shared by the bins), then all bins side by side to one
+        # token: it keeps every locus apart with a tenth of the weights of the full features
+        self.narrow = None if sequence else Linear(channels, LOCUS_CHANNELS)
         self.proj = (Linear(channels, d_model) if sequence
-                     else Linear(channels * n_features, d_model))
+                     else Linear(LOCUS_CHANNELS * n_features, d_model))
         self.norm = nn.LayerNorm(d_model)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -554,7 +560,7 @@ class CNAEncoder(nn.Module):
         h = c.transpose(1, 2) + r.repeat_interleave(self.stride, dim=1)[:, :p]  # (B, P, C)
         if self.sequence:
             return self.norm(self.proj(h))  # (B, P, D)
-        return self.norm(self.proj(h.flatten(1)))  # every bin's features: (B, D)
+        return self.norm(self.proj(self.narrow(h).flatten(1)))  # every bin's features: (B, D)
 
 
 ENCODERS: dict[str, type[nn.Module]] = {
