@@ -71,11 +71,11 @@ def test_no_held_out_sample_is_fitted_or_scored_while_tuning(cohort, monkeypatch
     result = nested.nested_cross_validate(cohort, TINY, MODELS, seeds=[0], n_folds=3)
 
     during = [e for e in log if e[0] == "tuning"]
-    # in each of 3 outer folds: two trials of logistic regression on two inner folds each;
-    # the neural model's trials at least once each (a pruned trial stops before its folds end)
-    assert len([e for e in during if e[1] == "fit classical"]) == 3 * 2 * 2
+    # in each of 3 outer folds: two trials of each model, each on one or two inner folds (the
+    # pruner may stop a trial, classical or neural, after its first inner fold)
+    assert 3 * 2 <= len([e for e in during if e[1] == "fit classical"]) <= 3 * 2 * 2
     assert len([e for e in during if e[1] == "fit neural"]) >= 3 * 2
-    assert len([e for e in during if e[1] == "score"]) >= 3 * 2 * 2 + 3
+    assert len([e for e in during if e[1] == "score"]) >= 3 * 2 * 2
     splits = protocol.stratified_folds(cohort.y, 3, 0)
     outer = {e[2] for e in log if e[0] == "outer"}
     for tr, te in splits:

@@ -579,9 +579,6 @@ class TuningConfig:
         check_params(s, self)
         require(self.startup_trials <= self.n_trials, s, "startup_trials", self.startup_trials,
                 f"at most n_trials={self.n_trials}")
-        require(self.sensitivity_trials == 0 or self.sensitivity_trials >= self.n_trials, s,
-                "sensitivity_trials", self.sensitivity_trials,
-                f"0 (no sensitivity check) or at least n_trials={self.n_trials}")
 
 
 SECTIONS: dict[str, type] = {
