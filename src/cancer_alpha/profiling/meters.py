@@ -41,7 +41,6 @@ from __future__ import annotations
 import gc
 import math
 import multiprocessing
-import platform
 import time
 import weakref
 from collections.abc import Callable, Mapping
@@ -86,14 +85,9 @@ def _sync(dev: torch.device) -> None:
 
 
 def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown CPU"
+    from cancer_alpha.reference import cpu_model  # light: the manifest's reading of the CPU
+
+    return cpu_model()
 
 
 def device_label(device: str | torch.device | None = None) -> str:
