@@ -21,10 +21,10 @@
 # **One pruner for every model.** Successive halving {cite}`akiba2019optuna` measures a trial's
 # progress in epochs trained: a neural trial reports its validation log-loss after every
 # epoch, and every trial reports its mean log-loss after every inner fold (a fold counts as
-# the epochs a neural fit may run). At {glue:text}`prune_min_epochs` epochs, then at
+# the epochs a neural fit may run). At {glue:text}`prune_min_words`, then at
 # {glue:text}`prune_factor` times as many, and so on, a trial goes on only if it is among the
-# best third of the trials of its study that reached that point; the others are stopped
-# (pruned). Most trials of a poor region of the search space thus cost a few epochs, which
+# best {glue:text}`prune_share` of the trials of its study that reached that point; the others
+# are stopped (pruned). Most trials of a poor region of the search space thus cost a few epochs, which
 # makes room for more trials.
 #
 # **The budget is equal.** Every model gets {glue:text}`n_trials` trials. The voting ensemble
@@ -68,7 +68,7 @@ import pandas as pd
 
 from cancer_alpha import config, plots, results, synth
 from cancer_alpha import tuning as tuner
-from cancer_alpha.tables import readable
+from cancer_alpha.tables import plural, readable
 
 profile = config.from_parameters(profile, cohort=cohort, model=model, train=train,
                              evaluation=evaluation, profiling=profiling, ablation=ablation,
@@ -81,8 +81,10 @@ run.glue("n_trials", profile.tuning.n_trials)
 run.glue("inner_folds", profile.tuning.inner_folds)
 run.glue("locus_trials", profile.tuning.locus_trials)
 run.glue("locus_inner_folds", profile.tuning.locus_inner_folds)
-run.glue("prune_min_epochs", profile.tuning.prune_min_epochs)
+run.glue("prune_min_words", plural(profile.tuning.prune_min_epochs, "epoch"))
 run.glue("prune_factor", profile.tuning.prune_reduction_factor)
+run.glue("prune_share", {2: "half", 3: "third", 4: "quarter"}.get(
+    profile.tuning.prune_reduction_factor, f"1/{profile.tuning.prune_reduction_factor}"))
 run.glue("sensitivity_trials", profile.tuning.sensitivity_trials)
 run.glue("n_train", train_data.n_samples)
 run.glue("n_models", len(models))
