@@ -24,8 +24,8 @@
 # the epochs a neural fit may run). At {glue:text}`prune_min_words`, then at
 # {glue:text}`prune_factor` times as many, and so on, a trial goes on only if it is among the
 # best {glue:text}`prune_share` of the trials of its study that reached that point; the others
-# are stopped (pruned). Most trials of a poor region of the search space thus cost a few epochs, which
-# makes room for more trials.
+# are stopped (pruned). Most trials of a poor region of the search space thus cost a few
+# epochs, which makes room for more trials.
 #
 # **The budget is equal.** Every model gets {glue:text}`n_trials` trials. The voting ensemble
 # has no search of its own (it combines its members' tuned settings). The transformer with
@@ -185,9 +185,7 @@ tuner.save(extended, profile.name, "synthetic_extended", results_dir)
 budget = pd.DataFrame({
     m: {"role": role, f"{profile.tuning.n_trials} trials": studies[m].best_value,
         f"{profile.tuning.sensitivity_trials} trials": extended[m].best_value,
-        "best trial": 1 + min(
-            (t for t in extended[m].trials if t.value is not None
-             and t.value == extended[m].best_value), key=lambda t: t.number).number,
+        "best trial": tuner.best_trial_number(extended[m]),
         "pruned": extended[m].n_pruned,
         "same settings": extended[m].best_settings == studies[m].best_settings}
     for role, m in roles.items()}).T

@@ -191,6 +191,7 @@ def test_the_first_trials_of_a_continued_study_are_the_shorter_study(cohorts):
     assert len(curve) == 6
     assert all(b <= a for a, b in zip(curve[:-1], curve[1:], strict=True) if a == a)
     assert curve[-1] == longer.best_value
+    assert curve[tuning.best_trial_number(longer) - 1] == longer.best_value
     with pytest.raises(ValueError, match="expected at least 6"):
         tuning.extend(longer, train, TINY, 4)
 

@@ -261,6 +261,15 @@ def _profile(args: argparse.Namespace, **train: Any):
     return profile.replace(train=changes) if changes else profile
 
 
+def _rarest_class(data) -> tuple[str, int]:
+    """The class with the fewest samples among those that have any, and its count."""
+    import numpy as np
+
+    counts = np.bincount(data.y, minlength=data.n_classes)
+    smallest = int(counts[counts > 0].min())
+    return data.class_names[int(np.flatnonzero(counts == smallest)[0])], smallest
+
+
 def _read_training_data(args: argparse.Namespace, *, val_fraction: float | None, seed: int):
     from .datasets import check_training_data, drop_constant_features, read_folder
     from .datasets.checks import kind_warnings
@@ -533,8 +542,6 @@ def _tune_data(args: argparse.Namespace) -> int:
     """`tune --data`: the book's studies on a researcher's own folder."""
     import time
 
-    import numpy as np
-
     from .errors import OptionError
     from .tuning import real_data_budget
     from .tuning_folder import (
@@ -559,10 +566,8 @@ def _tune_data(args: argparse.Namespace) -> int:
     replaced_studies(out, DATA_NAME, models, overwrite=args.overwrite)  # before any work
     data, dropped = _read_training_data(args, val_fraction=None, seed=profile.tuning.seed)
     t = profile.tuning
-    counts = np.bincount(data.y, minlength=data.n_classes)
-    smallest = int(counts[counts > 0].min())
+    rare, smallest = _rarest_class(data)
     if smallest < t.inner_folds:
-        rare = data.class_names[int(np.flatnonzero(counts == smallest)[0])]
         raise OptionError(f"--data {str(data_dir)!r}: class {rare!r} has {smallest} "
                           f"sample(s), fewer than the {t.inner_folds} inner folds a study "
                           "scores each trial on: add samples of it, or use a profile with "
@@ -794,7 +799,6 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _cv(args: argparse.Namespace) -> int:
-    import numpy as np
 
     from .errors import OptionError
 
@@ -819,10 +823,8 @@ def _cv(args: argparse.Namespace) -> int:
 
         profile = with_trials(real_data_budget(profile), args.trials)
     data, dropped = _read_training_data(args, val_fraction=None, seed=args.seeds[0])
-    counts = np.bincount(data.y, minlength=data.n_classes)
-    smallest = int(counts[counts > 0].min())
+    rare, smallest = _rarest_class(data)
     if smallest < args.folds:
-        rare = data.class_names[int(np.flatnonzero(counts == smallest)[0])]
         raise OptionError(f"--folds {args.folds}: class {rare!r} has {smallest} sample(s), "
                           f"fewer than the folds: stratified folds need at least one sample "
                           f"of each class per fold (use --folds {max(smallest, 2)} or fewer)"
@@ -832,7 +834,6 @@ def _cv(args: argparse.Namespace) -> int:
     inner = profile.tuning.inner_folds
     least = smallest - -(-smallest // args.folds)  # in the smallest outer training part
     if args.tune and least < inner:
-        rare = data.class_names[int(np.flatnonzero(counts == smallest)[0])]
         raise OptionError(f"--tune: class {rare!r} has {smallest} samples, so an outer "
                           f"training part may hold only {least}, fewer than the {inner} inner "
                           "folds that score each trial: use fewer --folds, or a profile with "

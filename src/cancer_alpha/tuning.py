@@ -462,6 +462,12 @@ def extend_all(results: Mapping[str, StudyResult], data: MultiOmicsData, profile
     return {r.model: r for r in done}
 
 
+def best_trial_number(result: StudyResult) -> int:
+    """The trial (counted from 1) that first reached the study's best value."""
+    return 1 + min(t.number for t in result.trials
+                   if t.value is not None and t.value == result.best_value)
+
+
 def best_so_far(result: StudyResult) -> list[float]:
     """The lowest inner log-loss among the complete trials up to each trial, in trial order
     (NaN until the first complete trial): the study's best-so-far curve."""
@@ -615,7 +621,8 @@ __all__ = [
     "Param", "SEARCH_SPACES", "ENSEMBLE_MEMBERS", "INHERITS", "Settings", "StudyResult",
     "search_space_table", "settings_of", "merge", "log_loss",
     "fit_predict", "inner_log_loss", "run_study", "extend", "truncate", "make_pruner", "tune",
-    "sensitivity_models", "extend_all", "best_so_far", "finished_trials", "real_data_budget",
+    "sensitivity_models", "extend_all", "best_so_far",
+    "best_trial_number", "finished_trials", "real_data_budget",
     "save", "load",
     "tuned_settings",
     "load_study", "importances", "tuning_dir",
