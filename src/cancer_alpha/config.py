@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 MODALITIES: tuple[str, ...] = ("methylation", "fragmentomics", "cna")
 # "not judged": a profile too small for its measurements to judge any claim (the smoke profile)
@@ -21,9 +21,10 @@ VERDICTS: tuple[str, ...] = ("reproduced", "partly", "not reproduced", "not test
 
 
 # --------------------------------------------------------------------------- constraints
-# Every setting of every section has an entry in PARAMETER_CONSTRAINTS (a test checks this):
-# what values it accepts, in words a reader of the error message understands. Rules that tie
-# several settings together (n_heads divides d_model, priors sum to 1) are written out in the
+# Every setting of every section has an entry in its class's ``constraints``, written right
+# after the fields it constrains (a test checks that every field has one): what values it
+# accepts, in words a reader of the error message understands. Rules that tie several
+# settings together (n_heads divides d_model, priors sum to 1) are written out in the
 # section's ``__post_init__`` with :func:`require`, which gives the same message format.
 
 
@@ -163,126 +164,6 @@ FLAG = Options((True, False))
 NAME = Kind((str,), "a string")
 SEEDS = ListOf(NON_NEGATIVE_INT, distinct=True, text="a non-empty list of distinct integers >= 0")
 
-PARAMETER_CONSTRAINTS: dict[str, dict[str, Any]] = {
-    "cohort": {
-        "n_samples": POSITIVE_INT,
-        "n_loci": Interval(int, 22, text="an integer >= 22 (one per autosome)"),
-        "n_fragment_bins": POSITIVE_INT,
-        "n_fragments": POSITIVE_INT,
-        "class_names": ListOf(NAME, min_len=2, distinct=True,
-                              text="at least 2 classes with distinct names"),
-        "class_priors": ListOf(PROBABILITY, min_len=2, text="probabilities, one per class"),
-        "effect_size": NON_NEGATIVE,
-        "missing_rate": PROBABILITY_BELOW_1,
-        "modalities": ListOf(Options(MODALITIES), distinct=True,
-                             text=f"a non-empty subset of {list(MODALITIES)}"),
-        "n_joint_loci": NON_NEGATIVE_INT,
-        "signal": Options(("full", "interaction")),
-        "world_seed": NON_NEGATIVE_INT,
-        "tumour_fraction_resolution": Interval(float, 0, 1, closed="right"),
-        "max_tumour_fraction": Interval(float, 0, 1, closed="right"),
-    },
-    "model": {
-        "d_model": POSITIVE_INT,
-        "n_heads": POSITIVE_INT,
-        "n_layers": POSITIVE_INT,
-        "ff_mult": POSITIVE_INT,
-        "dropout": PROBABILITY_BELOW_1,
-        "token_mode": Options(("modality", "locus")),
-        "n_bins": POSITIVE_INT,
-        "n_latents": POSITIVE_INT,
-        "tab_token_dim": POSITIVE_INT,
-        "tab_dim_head": POSITIVE_INT,
-        "perceiver_width_divisor": POSITIVE_INT,
-        "conv_channels": POSITIVE_INT,
-        "cna_stride": POSITIVE_INT,
-        "fragment_pool": POSITIVE_INT,
-    },
-    "train": {
-        "max_epochs": POSITIVE_INT,
-        "batch_size": POSITIVE_INT,
-        "eval_batch_size": POSITIVE_INT,
-        "lr": POSITIVE,
-        "weight_decay": NON_NEGATIVE,
-        "warmup_epochs": NON_NEGATIVE_INT,
-        "gradient_clip": POSITIVE,
-        "patience": POSITIVE_INT,
-        "focal_gamma": NON_NEGATIVE,
-        "attention_lambda": NON_NEGATIVE,
-        "modality_dropout": PROBABILITY_BELOW_1,
-        "aux_loss_weight": NON_NEGATIVE,
-        "progressive": FLAG,
-        "pretrain_epochs": POSITIVE_INT,
-        "val_fraction": Interval(float, 0, 1, closed="neither", text="a fraction in (0, 1)"),
-        "full_data": Options(("refit", "hold_out")),
-        "epoch_samples": NON_NEGATIVE_INT,
-        "accelerator": NAME,
-        "precision": Options(("auto", "32-true", "16-mixed", "bf16-mixed", "64-true")),
-        "devices": Kind((int, str, list, tuple), "an integer, 'auto' or a list of devices"),
-        "strategy": NAME,
-        "num_threads": NON_NEGATIVE_INT,
-    },
-    "evaluation": {
-        "seeds": ListOf(Kind((int,), "an integer"), distinct=True,
-                        text="a non-empty list of integers"),
-        "n_folds": Interval(int, 2),
-        "data_seed": NON_NEGATIVE_INT,
-        "test_samples": POSITIVE_INT,
-        "curve_samples": POSITIVE_INT,
-        "curve_sizes": ListOf(Interval(int, 20), min_len=2, text="at least 2 integers >= 20"),
-        "curve_seeds": POSITIVE_INT,
-        "curve_all_seeds_up_to": POSITIVE_INT,
-        "curve_models": ListOf(NAME, distinct=True,
-                               text="a non-empty list of distinct model names"),
-        "rule_seeds": POSITIVE_INT,
-        "curve_max_size": MappingOf(POSITIVE_INT, text="a mapping of model name to the "
-                                    "largest training size it is fitted at"),
-        "models": ListOf(NAME, distinct=True, text="a non-empty list of distinct model names"),
-        "n_jobs": POSITIVE_INT,
-        "max_runs": MappingOf(POSITIVE_INT, text="a mapping of model name to an integer >= 1"),
-        "real_data_models": Kind((tuple, list, None), "a non-empty subset of evaluation.models"),
-        "analysis_samples": POSITIVE_INT,
-        "importance_repeats": POSITIVE_INT,
-        "judge_claims": FLAG,
-    },
-    "profiling": {
-        "sequence_lengths": ListOf(POSITIVE_INT, min_len=2,
-                                   text="at least 2 positive integers"),
-        "dataset_sizes": ListOf(POSITIVE_INT, min_len=2, text="at least 2 positive integers"),
-        "repeats": POSITIVE_INT,
-        "latency_samples": POSITIVE_INT,
-        "memory_batch": POSITIVE_INT,
-        "claim_features": POSITIVE_INT,
-        "overhead_samples": POSITIVE_INT,
-    },
-    "ablation": {
-        "seeds": SEEDS,
-        "test_samples": POSITIVE_INT,
-        "easy_effect_size": POSITIVE,
-        "lambda_grid": ListOf(NON_NEGATIVE, text="a non-empty list of numbers >= 0"),
-        "modality_dropout": PROBABILITY_BELOW_1,
-        "locus_seeds": POSITIVE_INT,
-        "locus_max_epochs": POSITIVE_INT,
-        "attention_samples": POSITIVE_INT,
-        "control_samples": Interval(int, 20, text="an integer >= 20"),
-        "control_joint_loci": POSITIVE_INT,
-        "control_models": ListOf(NAME, distinct=True,
-                                 text="a non-empty list of distinct model names"),
-        "control_seeds": POSITIVE_INT,
-    },
-    "tuning": {
-        "n_trials": POSITIVE_INT,
-        "startup_trials": POSITIVE_INT,
-        "inner_folds": Interval(int, 2),
-        "seed": NON_NEGATIVE_INT,
-        "prune_min_epochs": POSITIVE_INT,
-        "prune_reduction_factor": Interval(int, 2, text="an integer >= 2"),
-        "sensitivity_trials": NON_NEGATIVE_INT,
-        "locus_trials": NON_NEGATIVE_INT,
-        "locus_inner_folds": Interval(int, 2),
-        "real_data_trials": POSITIVE_INT,
-    },
-}
 
 
 def check_params(section: str, values: Any) -> None:
@@ -323,6 +204,26 @@ class CohortConfig:
     # (the first class is healthy: fraction 0 exactly). effect_size * max_tumour_fraction <= 1.
     tumour_fraction_resolution: float = 0.01
     max_tumour_fraction: float = 0.6
+
+    # what each setting above accepts, in the words of the error message (check_params)
+    constraints: ClassVar[dict[str, Any]] = {
+        "n_samples": POSITIVE_INT,
+        "n_loci": Interval(int, 22, text="an integer >= 22 (one per autosome)"),
+        "n_fragment_bins": POSITIVE_INT,
+        "n_fragments": POSITIVE_INT,
+        "class_names": ListOf(NAME, min_len=2, distinct=True,
+                              text="at least 2 classes with distinct names"),
+        "class_priors": ListOf(PROBABILITY, min_len=2, text="probabilities, one per class"),
+        "effect_size": NON_NEGATIVE,
+        "missing_rate": PROBABILITY_BELOW_1,
+        "modalities": ListOf(Options(MODALITIES), distinct=True,
+                             text=f"a non-empty subset of {list(MODALITIES)}"),
+        "n_joint_loci": NON_NEGATIVE_INT,
+        "signal": Options(("full", "interaction")),
+        "world_seed": NON_NEGATIVE_INT,
+        "tumour_fraction_resolution": Interval(float, 0, 1, closed="right"),
+        "max_tumour_fraction": Interval(float, 0, 1, closed="right"),
+    }
 
     def __post_init__(self) -> None:
         s = "cohort"
@@ -365,6 +266,24 @@ class ModelConfig:
     conv_channels: int = 32  # channels of the fragmentomics and copy-number convolutions
     cna_stride: int = 4  # copy-number bins per recurrent step: 110 bins -> a GRU over 28 steps
     fragment_pool: int = 4  # fragment-length bins per token in locus mode: 110 -> 28 tokens
+
+    # what each setting above accepts, in the words of the error message (check_params)
+    constraints: ClassVar[dict[str, Any]] = {
+        "d_model": POSITIVE_INT,
+        "n_heads": POSITIVE_INT,
+        "n_layers": POSITIVE_INT,
+        "ff_mult": POSITIVE_INT,
+        "dropout": PROBABILITY_BELOW_1,
+        "token_mode": Options(("modality", "locus")),
+        "n_bins": POSITIVE_INT,
+        "n_latents": POSITIVE_INT,
+        "tab_token_dim": POSITIVE_INT,
+        "tab_dim_head": POSITIVE_INT,
+        "perceiver_width_divisor": POSITIVE_INT,
+        "conv_channels": POSITIVE_INT,
+        "cna_stride": POSITIVE_INT,
+        "fragment_pool": POSITIVE_INT,
+    }
 
     def __post_init__(self) -> None:
         s = "model"
@@ -415,6 +334,32 @@ class TrainConfig:
     strategy: str = "auto"
     num_threads: int = 0  # torch intra-op threads; 0 leaves torch's default
 
+    # what each setting above accepts, in the words of the error message (check_params)
+    constraints: ClassVar[dict[str, Any]] = {
+        "max_epochs": POSITIVE_INT,
+        "batch_size": POSITIVE_INT,
+        "eval_batch_size": POSITIVE_INT,
+        "lr": POSITIVE,
+        "weight_decay": NON_NEGATIVE,
+        "warmup_epochs": NON_NEGATIVE_INT,
+        "gradient_clip": POSITIVE,
+        "patience": POSITIVE_INT,
+        "focal_gamma": NON_NEGATIVE,
+        "attention_lambda": NON_NEGATIVE,
+        "modality_dropout": PROBABILITY_BELOW_1,
+        "aux_loss_weight": NON_NEGATIVE,
+        "progressive": FLAG,
+        "pretrain_epochs": POSITIVE_INT,
+        "val_fraction": Interval(float, 0, 1, closed="neither", text="a fraction in (0, 1)"),
+        "full_data": Options(("refit", "hold_out")),
+        "epoch_samples": NON_NEGATIVE_INT,
+        "accelerator": NAME,
+        "precision": Options(("auto", "32-true", "16-mixed", "bf16-mixed", "64-true")),
+        "devices": Kind((int, str, list, tuple), "an integer, 'auto' or a list of devices"),
+        "strategy": NAME,
+        "num_threads": NON_NEGATIVE_INT,
+    }
+
     def __post_init__(self) -> None:
         check_params("train", self)
 
@@ -464,6 +409,31 @@ class EvaluationConfig:
     # anything (smoke) records "not judged" beside the rule's own verdict
     judge_claims: bool = True
 
+    # what each setting above accepts, in the words of the error message (check_params)
+    constraints: ClassVar[dict[str, Any]] = {
+        "seeds": ListOf(Kind((int,), "an integer"), distinct=True,
+                        text="a non-empty list of integers"),
+        "n_folds": Interval(int, 2),
+        "data_seed": NON_NEGATIVE_INT,
+        "test_samples": POSITIVE_INT,
+        "curve_samples": POSITIVE_INT,
+        "curve_sizes": ListOf(Interval(int, 20), min_len=2, text="at least 2 integers >= 20"),
+        "curve_seeds": POSITIVE_INT,
+        "curve_all_seeds_up_to": POSITIVE_INT,
+        "curve_models": ListOf(NAME, distinct=True,
+                               text="a non-empty list of distinct model names"),
+        "rule_seeds": POSITIVE_INT,
+        "curve_max_size": MappingOf(POSITIVE_INT, text="a mapping of model name to the "
+                                    "largest training size it is fitted at"),
+        "models": ListOf(NAME, distinct=True, text="a non-empty list of distinct model names"),
+        "n_jobs": POSITIVE_INT,
+        "max_runs": MappingOf(POSITIVE_INT, text="a mapping of model name to an integer >= 1"),
+        "real_data_models": Kind((tuple, list, None), "a non-empty subset of evaluation.models"),
+        "analysis_samples": POSITIVE_INT,
+        "importance_repeats": POSITIVE_INT,
+        "judge_claims": FLAG,
+    }
+
     def __post_init__(self) -> None:
         s = "evaluation"
         check_params(s, self)
@@ -498,6 +468,18 @@ class ProfilingConfig:
     # C13 and the Lightning overhead): the papers' configuration, 110 features per modality
     claim_features: int = 110
     overhead_samples: int = 640  # samples of the epoch timed under Lightning and plain PyTorch
+
+    # what each setting above accepts, in the words of the error message (check_params)
+    constraints: ClassVar[dict[str, Any]] = {
+        "sequence_lengths": ListOf(POSITIVE_INT, min_len=2,
+                                   text="at least 2 positive integers"),
+        "dataset_sizes": ListOf(POSITIVE_INT, min_len=2, text="at least 2 positive integers"),
+        "repeats": POSITIVE_INT,
+        "latency_samples": POSITIVE_INT,
+        "memory_batch": POSITIVE_INT,
+        "claim_features": POSITIVE_INT,
+        "overhead_samples": POSITIVE_INT,
+    }
 
     def __post_init__(self) -> None:
         check_params("profiling", self)
@@ -538,6 +520,23 @@ class AblationConfig:
                                        "sklearn_mlp", "mmt_no_cross_attention", "mmt_modality")
     control_seeds: int = 2
 
+    # what each setting above accepts, in the words of the error message (check_params)
+    constraints: ClassVar[dict[str, Any]] = {
+        "seeds": SEEDS,
+        "test_samples": POSITIVE_INT,
+        "easy_effect_size": POSITIVE,
+        "lambda_grid": ListOf(NON_NEGATIVE, text="a non-empty list of numbers >= 0"),
+        "modality_dropout": PROBABILITY_BELOW_1,
+        "locus_seeds": POSITIVE_INT,
+        "locus_max_epochs": POSITIVE_INT,
+        "attention_samples": POSITIVE_INT,
+        "control_samples": Interval(int, 20, text="an integer >= 20"),
+        "control_joint_loci": POSITIVE_INT,
+        "control_models": ListOf(NAME, distinct=True,
+                                 text="a non-empty list of distinct model names"),
+        "control_seeds": POSITIVE_INT,
+    }
+
     def __post_init__(self) -> None:
         s = "ablation"
         check_params(s, self)
@@ -574,6 +573,20 @@ class TuningConfig:
     # training splits hold a few hundred samples, but up to 600 features per sample)
     real_data_trials: int = 6
 
+    # what each setting above accepts, in the words of the error message (check_params)
+    constraints: ClassVar[dict[str, Any]] = {
+        "n_trials": POSITIVE_INT,
+        "startup_trials": POSITIVE_INT,
+        "inner_folds": Interval(int, 2),
+        "seed": NON_NEGATIVE_INT,
+        "prune_min_epochs": POSITIVE_INT,
+        "prune_reduction_factor": Interval(int, 2, text="an integer >= 2"),
+        "sensitivity_trials": NON_NEGATIVE_INT,
+        "locus_trials": NON_NEGATIVE_INT,
+        "locus_inner_folds": Interval(int, 2),
+        "real_data_trials": POSITIVE_INT,
+    }
+
     def __post_init__(self) -> None:
         s = "tuning"
         check_params(s, self)
@@ -590,6 +603,10 @@ SECTIONS: dict[str, type] = {
     "ablation": AblationConfig,
     "tuning": TuningConfig,
 }
+
+# every section's constraints by section name (each stands in its class, beside its fields)
+PARAMETER_CONSTRAINTS: dict[str, dict[str, Any]] = {
+    name: cls.constraints for name, cls in SECTIONS.items()}
 
 
 @dataclass(frozen=True)
