@@ -86,7 +86,7 @@ def test_ddp_two_cpu_processes_train_one_epoch_on_disjoint_shards(tmp_path):
     samples = 64  # 8 batches of 8: 4 per rank, so Lightning's sampler pads nothing
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     run = subprocess.run(
-        [sys.executable, "-m", "cancer_alpha.distributed", "--devices", "2", "--samples",
+        [sys.executable, "-m", "cancer_alpha.profiling.distributed", "--devices", "2", "--samples",
          str(samples), "--batch-size", "8", "--out", str(out)],
         capture_output=True, text=True, timeout=180, env=env, cwd=tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr[-3000:]

@@ -2,7 +2,8 @@
 that the machine was quiet around a block of timings (``quietness``), scaling fits
 (``scaling``), and Chapter 6's experiments built on them (``experiments``).
 
-Importing this package imports torch but not pytorch_lightning.
+Importing this package imports torch but not pytorch_lightning. ``distributed`` is a script
+(``python -m cancer_alpha.profiling.distributed``): one epoch under DDP on several CPU processes.
 """
 
 from cancer_alpha.profiling.experiments import (

@@ -1,6 +1,6 @@
 """One epoch of a neural model under Lightning's DDP on several CPU processes (gloo).
 
-    python -m cancer_alpha.distributed --devices 2 --samples 64 --out ddp.json
+    python -m cancer_alpha.profiling.distributed --devices 2 --samples 64 --out ddp.json
 
 Lightning's ``strategy="ddp"`` starts the other ranks by running this same command again
 (with ``LOCAL_RANK`` set), shards the training batches across ranks and all-reduces the
@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # torch and Lightning load only when a run starts, not for --
     import pytorch_lightning as pl
     from torch import Tensor, nn
 
-    from .losses import Batch
+    from ..losses import Batch
 
 
 def _weights_digest(module: nn.Module) -> tuple[str, float]:
@@ -121,7 +121,7 @@ def train_one_epoch(model: str = "mmt_modality", devices: int = 2, samples: int 
     to see disjoint samples, ``samples / batch_size`` batches must divide evenly among the
     ``devices * num_nodes`` ranks (Lightning's sampler otherwise repeats a batch to even them).
     """
-    from .config import load_profile, require
+    from ..config import load_profile, require
 
     for name, value in (("devices", devices), ("samples", samples),
                         ("batch_size", batch_size), ("num_nodes", num_nodes)):
@@ -130,10 +130,10 @@ def train_one_epoch(model: str = "mmt_modality", devices: int = 2, samples: int 
     import pytorch_lightning as pl
     import torch
 
-    from .data import to_tensors
-    from .models import build_model
-    from .synth import World
-    from .training import ClassifierModule, CohortDataModule, make_trainer
+    from ..data import to_tensors
+    from ..models import build_model
+    from ..synth import World
+    from ..training import ClassifierModule, CohortDataModule, make_trainer
 
     profile = load_profile(profile_name)
     cohort_cfg = dataclasses.replace(profile.cohort, n_samples=samples)
@@ -175,7 +175,7 @@ def train_one_epoch(model: str = "mmt_modality", devices: int = 2, samples: int 
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: train one epoch under DDP and write the gathered record."""
-    parser = argparse.ArgumentParser(prog="python -m cancer_alpha.distributed",
+    parser = argparse.ArgumentParser(prog="python -m cancer_alpha.profiling.distributed",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="mmt_modality", help="neural model (default: "
                         "mmt_modality)")
@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     if result is None:  # not rank 0: rank 0 reports
         return 0
     if args.out is not None:
-        from .results import atomic_write_text
+        from ..results import atomic_write_text
 
         atomic_write_text(args.out, json.dumps(result, indent=1) + "\n")
     checks = result["checks"]
