@@ -24,17 +24,15 @@ from cancer_alpha.config import ModelConfig
 from cancer_alpha.data import ModalitySpec
 from cancer_alpha.models import CrossModalAttention, attention_returned, build_model
 from cancer_alpha.models.encoders import (
-    ONEDNN_MIN_MACS,
     BiGRU,
     CNAEncoder,
     ConvBlock,
     FragmentomicsEncoder,
-    Linear,
     Patches,
     conv_mean,
-    plain_computation,
 )
 from cancer_alpha.models.inference import ONE_THREAD_MAX_BATCH
+from cancer_alpha.models.kernels import ONEDNN_MIN_MACS, Linear, plain_computation
 
 P, K = 22, 4  # 22 bins: the copy-number patches of 4 leave a last patch of 2
 SPECS = [

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import Tensor, nn
 
-from cancer_alpha.models.encoders import Linear, is_plain
+from cancer_alpha.models.kernels import Linear, is_plain
 
 
 def masked_mean(x: Tensor, mask: Tensor) -> Tensor:

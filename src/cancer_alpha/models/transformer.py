@@ -33,7 +33,6 @@ from cancer_alpha.models.attention import (
 )
 from cancer_alpha.models.encoders import (
     BatchNorm1d,
-    Linear,
     build_encoder,
     encode_present,
     feature_positions,
@@ -41,6 +40,7 @@ from cancer_alpha.models.encoders import (
     sinusoidal_encoding,
 )
 from cancer_alpha.models.inference import one_thread, small_inference
+from cancer_alpha.models.kernels import Linear
 
 
 class ModelOutput(NamedTuple):
