@@ -24,15 +24,21 @@ from cancer_alpha.config import ModelConfig
 from cancer_alpha.data import ModalitySpec
 from cancer_alpha.models import CrossModalAttention, attention_returned, build_model
 from cancer_alpha.models.encoders import (
-    BiGRU,
     CNAEncoder,
     ConvBlock,
     FragmentomicsEncoder,
     Patches,
-    conv_mean,
 )
 from cancer_alpha.models.inference import ONE_THREAD_MAX_BATCH
-from cancer_alpha.models.kernels import ONEDNN_MIN_MACS, Linear, plain_computation
+from cancer_alpha.models.kernels import (
+    ONEDNN_MIN_MACS,
+    BiGRU,
+    Linear,
+    conv_block_mean_after,
+    conv_mean,
+    patches_after,
+    plain_computation,
+)
 
 P, K = 22, 4  # 22 bins: the copy-number patches of 4 leave a last patch of 2
 SPECS = [
@@ -184,10 +190,10 @@ def test_kernel_products_equal_the_layers_they_replace(length):
     x = torch.randn(3, 1, length, dtype=torch.float64)
     h = stem(x)
     close(conv_mean(block.conv2, h), block.conv2(h).mean(dim=-1), 1e-12)
-    close(block.mean_after(stem, x), block(h).mean(dim=-1), 1e-12)
+    close(conv_block_mean_after(block, stem, x), block(h).mean(dim=-1), 1e-12)
     for size in (4, 3):
         patches = Patches(8, size).double()
-        close(patches.after(stem, x), patches(h), 1e-12)
+        close(patches_after(patches, stem, x), patches(h), 1e-12)
 
 
 @pytest.mark.parametrize("encoder", [FragmentomicsEncoder, CNAEncoder])
