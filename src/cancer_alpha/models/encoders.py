@@ -18,6 +18,9 @@ from torch import Tensor, nn
 
 from cancer_alpha.config import ModelConfig
 from cancer_alpha.data import ModalitySpec
+
+# Linear and BiGRU are nn.Linear and a summed bidirectional nn.GRU (the same parameters and
+# function) that train faster on a CPU; models.kernels holds them and the composed form
 from cancer_alpha.models.kernels import BiGRU, Linear, conv_block_mean_after, plain_for
 
 # the defaults of ModelConfig.cna_stride and ModelConfig.fragment_pool, which set them

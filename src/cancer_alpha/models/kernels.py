@@ -22,6 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+# The switch: the plain computation (every layer as written) or the fast forms below.
+
 _PLAIN = False  # see plain_computation
 
 
@@ -47,6 +49,8 @@ def is_plain(x: Tensor) -> bool:
     different rounding would matter)."""
     return _PLAIN or torch.is_autocast_enabled(x.device.type)
 
+
+# Linear layers whose large float32 CPU products run in oneDNN.
 
 # oneDNN's matrix product, which torch reaches for float32 only through this operator (the
 # one its compiler uses); None where torch was built without oneDNN
@@ -236,6 +240,8 @@ def patches_after(patches: nn.Module, stem: nn.Conv1d, x: Tensor) -> Tensor:
                       patches.proj.bias, x, n, stride=patches.size)
 
 
+# The bidirectional GRU of the copy-number encoder, with a hand-written backward pass.
+
 _GRU_PARAMETERS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
 
 
@@ -335,6 +341,9 @@ class BiGRU(nn.GRU):
         weights = [torch.stack([getattr(self, n), getattr(self, n + "_reverse")])
                    for n in _GRU_PARAMETERS]
         return _BiGRUFunction.apply(x, *weights)
+
+
+# Cross-modal attention: single-token groups at once, and the weights packed for the loss.
 
 
 def one_token_per_group(attn: nn.Module, tokens: Tensor, mask: Tensor | None, weights: bool
