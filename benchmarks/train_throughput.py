@@ -69,7 +69,7 @@ def onednn_peak_gflops(size: int = 2048, repeats: int = 5) -> float:
     """Best GFLOP/s of the oneDNN float32 product the models use, on size x size matrices."""
     import torch
 
-    from cancer_alpha.models.encoders import matmul_t
+    from cancer_alpha.models.kernels import matmul_t
 
     g = torch.Generator().manual_seed(0)
     a, b = torch.randn(size, size, generator=g), torch.randn(size, size, generator=g)

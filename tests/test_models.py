@@ -28,7 +28,6 @@ from cancer_alpha.models import (
 from cancer_alpha.models.attention import (
     masked_softmax,
     other_group_tokens,
-    pack_attention,
     scatter_attention,
 )
 from cancer_alpha.models.complexity import count_parameters, flops_per_sample, stage_shapes
@@ -38,6 +37,7 @@ from cancer_alpha.models.encoders import (
     pool_positions,
     sinusoidal_encoding,
 )
+from cancer_alpha.models.kernels import pack_attention
 from cancer_alpha.models.peers import PERCEIVER_WIDTH_DIVISOR, TAB_DIM_HEAD
 
 P, K, B = 12, 4, 8

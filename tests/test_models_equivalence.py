@@ -24,17 +24,22 @@ from cancer_alpha.config import ModelConfig
 from cancer_alpha.data import ModalitySpec
 from cancer_alpha.models import CrossModalAttention, attention_returned, build_model
 from cancer_alpha.models.encoders import (
-    ONEDNN_MIN_MACS,
-    BiGRU,
     CNAEncoder,
     ConvBlock,
     FragmentomicsEncoder,
-    Linear,
     Patches,
-    conv_mean,
-    plain_computation,
 )
 from cancer_alpha.models.inference import ONE_THREAD_MAX_BATCH
+from cancer_alpha.models.kernels import (
+    ONEDNN_MIN_MACS,
+    BiGRU,
+    Linear,
+    conv_block_mean_after,
+    conv_mean,
+    pack_attention,
+    patches_after,
+    plain_computation,
+)
 
 P, K = 22, 4  # 22 bins: the copy-number patches of 4 leave a last patch of 2
 SPECS = [
@@ -186,10 +191,10 @@ def test_kernel_products_equal_the_layers_they_replace(length):
     x = torch.randn(3, 1, length, dtype=torch.float64)
     h = stem(x)
     close(conv_mean(block.conv2, h), block.conv2(h).mean(dim=-1), 1e-12)
-    close(block.mean_after(stem, x), block(h).mean(dim=-1), 1e-12)
+    close(conv_block_mean_after(block, stem, x), block(h).mean(dim=-1), 1e-12)
     for size in (4, 3):
         patches = Patches(8, size).double()
-        close(patches.after(stem, x), patches(h), 1e-12)
+        close(patches_after(patches, stem, x), patches(h), 1e-12)
 
 
 @pytest.mark.parametrize("encoder", [FragmentomicsEncoder, CNAEncoder])
@@ -275,4 +280,68 @@ def test_the_same_seed_gives_the_same_training_step():
     first, second = step(), step()
     assert len(first) == len(second) > 20
     for a, b in zip(first, second, strict=True):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("length", [3, 22, 110])
+def test_composed_convolution_gradients_equal_those_of_the_layers_they_replace(length):
+    # float64, training mode (batch statistics): the identities are exact up to rounding, so
+    # 1e-10 on gradients of order 1 to 10 is far above float64 rounding (1e-16 per
+    # operation) and far below any missing or misplaced term
+    torch.manual_seed(length)
+    stem = nn.Conv1d(1, 8, 5, padding=2).double()
+    block = ConvBlock(8, 5).double().train()
+    x = torch.randn(4, 1, length, dtype=torch.float64)
+    cases = [(lambda: conv_block_mean_after(block, stem, x), lambda: block(stem(x)).mean(-1),
+              [*stem.parameters(), *block.parameters()])]
+    for size in (4, 3):
+        patches = Patches(8, size).double()
+        cases.append((lambda p=patches: patches_after(p, stem, x), lambda p=patches: p(stem(x)),
+                      [*stem.parameters(), *patches.parameters()]))
+    for fast, plain, params in cases:
+        out, ref = fast(), plain()
+        close(out, ref, 1e-12)
+        g = torch.randn_like(ref)
+        for a, b in zip(torch.autograd.grad(out, params, g), torch.autograd.grad(ref, params, g),
+                        strict=True):
+            close(a, b, 1e-10)
+
+
+def test_one_token_attention_gradients_match_the_grouped_computation():
+    # float32; the same sums in another order: 1e-5 relative to the largest gradient of each
+    # parameter, as for the models' training step above
+    torch.manual_seed(0)
+    attn = CrossModalAttention(16, 2).train()  # dropout 0: nothing random
+    tokens = torch.randn(5, 4, 16, requires_grad=True)
+    mask = torch.ones(5, 4, dtype=torch.bool)
+    mask[1, 0] = False
+    mask[2, 1:] = False
+    params = [tokens, *attn.parameters()]
+
+    def grads(plain: bool):
+        with plain_computation() if plain else torch.enable_grad():
+            out, w = attn.across_groups(tokens, [1, 1, 1, 1], mask)
+        weights = w[0] if not plain else torch.cat(w, dim=2)
+        loss = out.square().sum() + (weights * torch.arange(3.0)).sum()
+        return torch.autograd.grad(loss, params)
+
+    for a, b in zip(grads(False), grads(True), strict=True):
+        scale = b.abs().max().clamp_min(1.0)
+        close(a / scale, b / scale)
+
+
+def test_packed_attention_equals_padding_and_concatenating_the_blocks():
+    # pure copies forward and views backward: equal bit for bit, so no tolerance
+    torch.manual_seed(0)
+    width = 6
+    layers = [[torch.randn(2, 3, n, k, requires_grad=True) for n, k in ((3, 4), (1, 6), (2, 5))]
+              for _ in range(2)]
+    packed = pack_attention(layers, width)
+    eager = torch.stack([torch.cat([F.pad(w, (0, width - w.shape[-1])) for w in layer], dim=2)
+                         for layer in layers], dim=1)
+    assert torch.equal(packed, eager)
+    g = torch.randn_like(eager)
+    blocks = [w for layer in layers for w in layer]
+    for a, b in zip(torch.autograd.grad(packed, blocks, g), torch.autograd.grad(eager, blocks, g),
+                    strict=True):
         assert torch.equal(a, b)

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import Tensor, nn
 
-from cancer_alpha.models.encoders import Linear, is_plain
+from cancer_alpha.models.kernels import Linear, is_plain, one_token_per_group
 
 
 def masked_mean(x: Tensor, mask: Tensor) -> Tensor:
@@ -109,17 +109,17 @@ class CrossModalAttention(nn.Module):
         ``mask`` (B, groups) says which groups are present (None: all). Returns the tokens
         (B, N, D) and the weights as row blocks: stacked in token order, each row zero-padded
         to N - min(sizes) key slots, they are the weights of every token over the other
-        groups' tokens in token order (:func:`pack_attention`). With ``weights=False``
-        the weights are None and never formed.
+        groups' tokens in token order (:func:`~cancer_alpha.models.kernels.pack_attention`).
+        With ``weights=False`` the weights are None and never formed.
 
-        With one token per group all tokens attend at once, their own masked: one product
-        over N x N scores costs less than a loop over groups. Otherwise the attention is
-        computed per query group against the concatenated tokens of the other groups, so no
-        same-group score is ever formed, and each group's weights (B, H, N_m, N - N_m) are
-        one block.
+        The attention is computed per query group against the concatenated tokens of the
+        other groups, so no same-group score is ever formed, and each group's weights
+        (B, H, N_m, N - N_m) are one block.
         """
+        # fast path, the same function: with one token per group all tokens attend at once,
+        # their own masked; one product over N x N scores costs less than a loop over groups
         if len(sizes) > 1 and max(sizes) == 1 and not is_plain(tokens):
-            out, w = self._one_token_per_group(tokens, mask, weights)
+            out, w = one_token_per_group(self, tokens, mask, weights)
             return self.norm(tokens + self.drop(self.to_out(out))), None if w is None else [w]
         q, k, v = self._project(tokens, tokens)
         # split into views; their backward is one concatenation, not a zero-filled copy each
@@ -145,37 +145,6 @@ class CrossModalAttention(nn.Module):
             outs.append(out)
             blocks.append(w)
         return self._residual(tokens, torch.cat(outs, dim=2)), blocks if weights else None
-
-    def _one_token_per_group(self, tokens: Tensor, mask: Tensor | None, weights: bool
-                             ) -> tuple[Tensor, Tensor | None]:
-        """Attention of N single-token groups, each to the others: the heads' outputs merged
-        (B, N, D) and, with ``weights``, the weights (B, H, N, N - 1) over the other tokens
-        in token order.
-
-        With so few tokens every score is one element-wise product and sum in the
-        projections' own layout (B, N, H, d_k): no reordering of heads, and no batched
-        matrix products of a few rows each.
-        """
-        n = tokens.shape[1]
-        q = (self.to_q(tokens) * self.scale).unflatten(-1, (self.n_heads, -1))  # (B, N, H, d)
-        k, v = (t.unflatten(-1, (self.n_heads, -1)) for t in self.to_kv(tokens).chunk(2, -1))
-        scores = (q[:, :, None] * k[:, None]).sum(dim=-1)  # (B, N queries, N keys, H)
-        allowed = ~torch.eye(n, dtype=torch.bool, device=tokens.device)  # (N, N): the others
-        if mask is not None:
-            allowed = allowed & mask[:, None, :]  # (B, N, N)
-        scores += torch.zeros(allowed.shape, dtype=scores.dtype, device=scores.device
-                              ).masked_fill_(~allowed, torch.finfo(scores.dtype).min)[..., None]
-        w = scores.softmax(dim=2)
-        if mask is not None:
-            # a missing query, or one without any present key, attends to nothing
-            w = w * (mask & allowed.any(dim=-1))[:, :, None, None]
-        out = (w[..., None] * v[:, None]).sum(dim=2).flatten(2)  # (B, N, D)
-        if not weights:
-            return out, None
-        # (B, H, N, N) without the diagonal: the other tokens in token order
-        keys = (~torch.eye(n, dtype=torch.bool, device=tokens.device)).nonzero()[:, 1]
-        w = w.permute(0, 3, 1, 2)
-        return out, w.gather(-1, keys.view(1, 1, n, n - 1).expand(*w.shape[:3], n - 1))
 
 
 def _others(parts: tuple[Tensor, ...], m: int, dim: int) -> Tensor:
@@ -230,45 +199,6 @@ def other_group_tokens(sizes: list[int]) -> Tensor:
         others = (group != m).nonzero().squeeze(1)
         keys[group == m, :others.numel()] = others
     return keys
-
-
-class _PackRows(torch.autograd.Function):
-    """Row blocks (B, H, N_i, K_i), ``per_layer`` of them a layer, -> (B, layers, H, sum N_i,
-    width), each row zero-padded to width.
-
-    One write per entry into the layout the loss reads; the backward hands each block a view
-    of the incoming gradient. (Padding each block, then concatenating, writes every entry
-    twice; packing heads before layers makes the backward copy the whole gradient.)
-    """
-
-    @staticmethod
-    def forward(ctx, width: int, per_layer: int, *blocks: Tensor) -> Tensor:
-        b, h = blocks[0].shape[:2]
-        layers = len(blocks) // per_layer
-        n = sum(w.shape[2] for w in blocks[:per_layer])
-        out = blocks[0].new_empty((b, layers, h, n, width))
-        ctx.spans = []
-        for i, w in enumerate(blocks):
-            layer, row = divmod(i, per_layer)
-            if row == 0:
-                start = 0
-            rows, k = w.shape[2], w.shape[3]
-            out[:, layer, :, start:start + rows, :k].copy_(w)
-            out[:, layer, :, start:start + rows, k:].zero_()
-            ctx.spans.append((layer, start, rows, k))
-            start += rows
-        return out
-
-    @staticmethod
-    def backward(ctx, grad: Tensor) -> tuple[Tensor | None, ...]:
-        return None, None, *(grad[:, layer, :, start:start + rows, :k]
-                             for layer, start, rows, k in ctx.spans)
-
-
-def pack_attention(weights: list[list[Tensor]], width: int) -> Tensor:
-    """(B, layers, H, N, width) from per-layer lists of row blocks (B, H, N_i, K_i), stacked
-    in row order and each row zero-padded to ``width`` keys."""
-    return _PackRows.apply(width, len(weights[0]), *(w for layer in weights for w in layer))
 
 
 def scatter_attention(attention: Tensor, keys: Tensor) -> Tensor:

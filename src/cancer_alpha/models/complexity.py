@@ -11,7 +11,7 @@ import torch
 from torch import Tensor, nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from cancer_alpha.models.encoders import plain_computation
+from cancer_alpha.models.kernels import plain_computation
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
@@ -32,7 +32,7 @@ def _linear_flops(input_shape, weight_shape, *args, out_shape=None, **kwargs) ->
 
 
 # kernels that FlopCounterMode has no formula for: the CPU's fused attention (it has the CUDA
-# ones) and the oneDNN matrix product of ``models.encoders.matmul_t``
+# ones) and the oneDNN matrix product of ``models.kernels.matmul_t``
 _EXTRA_FORMULAS = {torch.ops.aten._scaled_dot_product_flash_attention_for_cpu:
                    _fused_attention_flops}
 if hasattr(torch.ops, "mkldnn") and hasattr(torch.ops.mkldnn, "_linear_pointwise"):
@@ -50,7 +50,7 @@ def flops_per_sample(model: nn.Module, example_batch: Mapping[str, Any]) -> floa
     the recurrent layer on a CUDA GPU, where ``nn.GRU`` runs cuDNN's fused kernel
     (``aten._cudnn_rnn`` has no FLOP formula): count on the CPU for a complete figure.
 
-    The count is of the architecture as written (:func:`~cancer_alpha.models.encoders.
+    The count is of the architecture as written (:func:`~cancer_alpha.models.kernels.
     plain_computation`): the cheaper equal forms the models use otherwise (a convolution and
     an average as one product, for instance) do not lower it.
     """

@@ -27,12 +27,12 @@ from cancer_alpha.data import ModalitySpec
 from cancer_alpha.models.attention import FeedForward, masked_softmax
 from cancer_alpha.models.encoders import (
     BatchNorm1d,
-    Linear,
     build_encoder,
     encode_present,
     feature_positions,
     sinusoidal_encoding,
 )
+from cancer_alpha.models.kernels import Linear
 from cancer_alpha.models.transformer import ClassifierHead, ModelOutput
 
 # the defaults of ModelConfig.perceiver_width_divisor and ModelConfig.tab_dim_head, which set them

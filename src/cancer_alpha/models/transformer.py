@@ -28,12 +28,10 @@ from cancer_alpha.models.attention import (
     CrossModalBlock,
     masked_mean,
     other_group_tokens,
-    pack_attention,
     scatter_attention,
 )
 from cancer_alpha.models.encoders import (
     BatchNorm1d,
-    Linear,
     build_encoder,
     encode_present,
     feature_positions,
@@ -41,6 +39,7 @@ from cancer_alpha.models.encoders import (
     sinusoidal_encoding,
 )
 from cancer_alpha.models.inference import one_thread, small_inference
+from cancer_alpha.models.kernels import Linear, pack_attention
 
 
 class ModelOutput(NamedTuple):
@@ -172,6 +171,8 @@ class MultiModalTransformer(nn.Module):
         per_modality = torch.stack([t.mean(dim=1) for t in h.split(self.counts, dim=1)],
                                    dim=1)  # (B, M, D)
         embedding = masked_mean(per_modality, mask)  # (B, D)
+        # the row blocks padded and stacked by one write per entry, with a backward of views
+        # (padding then concatenating writes every weight twice): see models.kernels
         return ModelOutput(
             logits=self.head(embedding),
             embedding=embedding,
