@@ -13,13 +13,13 @@ import pytest
 
 from cancer_alpha.data import ModalitySpec, MultiOmicsData, Standardizer, train_val_split
 from cancer_alpha.datasets import read_folder, write_folder
-from cancer_alpha.datasets.checks import (
+from cancer_alpha.datasets.checks import kind_warnings
+from cancer_alpha.errors import CancerAlphaError, CancerAlphaWarning, DataFolderError
+from cancer_alpha.training.diagnostics import (
     collapse_warning,
     first_epoch_warning,
     generic_encoders_note,
-    kind_warnings,
 )
-from cancer_alpha.errors import CancerAlphaError, CancerAlphaWarning, DataFolderError
 
 LABELS = "id,y\ns1,u\ns2,v\ns3,u\ns4,v\n"
 TABLE = "id,f1,f2\ns1,1,2\ns2,3,1\ns3,2,9\ns4,0,4\n"

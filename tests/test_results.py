@@ -109,7 +109,7 @@ def test_jsonable_makes_numpy_tuples_and_non_finite_floats_plain_json():
 
     import numpy as np
 
-    from cancer_alpha.jsonable import jsonable
+    from cancer_alpha.safe_write import jsonable
 
     value = {1: (np.float32(0.5), np.int64(3)), "a": [float("nan"), np.inf, np.arange(2)]}
     plain = jsonable(value)

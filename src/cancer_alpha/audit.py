@@ -4,7 +4,7 @@ The audit chapter reads every run record of a profile and shows each claim of th
 (:mod:`cancer_alpha.claims`) as a card: its text and where the papers state it, the stated and
 the measured value, the device, the verdict as a badge, the rule's reason and a link to the
 section of the chapter that holds the evidence. :func:`render` writes the cards as one block of
-self-contained HTML (its own scoped style), :func:`render_criteria` the table of what each
+self-contained HTML (with the book's stylesheet), :func:`render_criteria` the table of what each
 verdict needs. :func:`findings` reads the headline numbers of the comparison and the real-data
 chapters from their records, formatted for the introduction's prose; a record that is missing
 gives "n/a" and is named by :func:`missing_records`. Nothing here decides a verdict: verdicts
@@ -102,39 +102,16 @@ def verdict_label(verdict: str, profile: str) -> str:
 
 # ------------------------------------------------------------------------------- HTML
 
-STYLE = """
-<style>
-.ca-audit { --ca-line: var(--pst-color-border, #d0d7de);
-  --ca-muted: var(--pst-color-text-muted, #57606a); font-size: 0.95rem; }
-.ca-audit .ca-card { border: 1px solid var(--ca-line); border-left: 6px solid var(--ca-accent);
-  border-radius: 6px; padding: 0.7rem 1rem 0.8rem; margin: 0 0 1rem; }
-.ca-audit .ca-head { display: flex; flex-wrap: wrap; align-items: center; gap: 0.3rem 0.6rem; }
-.ca-audit .ca-id { font-weight: 700; font-size: 1.05rem; }
-.ca-audit .ca-source { color: var(--ca-muted); font-size: 0.85rem; margin-left: auto; }
-.ca-audit .ca-claim { margin: 0.45rem 0 0.6rem; font-size: 1.02rem; }
-.ca-audit .verdict, .ca-audit .ca-rule-badge { display: inline-block; border-radius: 999px;
-  padding: 0.05rem 0.6rem; font-size: 0.82rem; font-weight: 600; white-space: nowrap; }
-.ca-audit .verdict { background: var(--ca-accent); color: var(--ca-on-accent, #fff); }
-.ca-audit .ca-rule-badge { border: 1.5px solid var(--ca-rule); color: inherit; font-weight: 500; }
-.ca-audit .ca-rule { font-size: 0.82rem; color: var(--ca-muted); }
-.ca-audit dl.ca-facts { display: grid; grid-template-columns: 7.5rem 1fr; gap: 0.25rem 0.8rem;
-  margin: 0; }
-.ca-audit dl.ca-facts dt { color: var(--ca-muted); font-weight: 600; margin: 0; }
-.ca-audit dl.ca-facts dd { margin: 0; overflow-wrap: anywhere; }
-.ca-audit .ca-unit { color: var(--ca-muted); font-size: 0.85rem; }
-.ca-audit table.ca-criteria { width: 100%; border-collapse: collapse; table-layout: auto; }
-.ca-audit table.ca-criteria th, .ca-audit table.ca-criteria td { border-top: 1px solid
-  var(--ca-line); padding: 0.45rem 0.5rem; vertical-align: top; text-align: left; }
-.ca-audit table.ca-criteria ul { margin: 0; padding-left: 0; list-style: none; }
-.ca-audit table.ca-criteria li { margin: 0 0 0.25rem; }
-.ca-audit table.ca-criteria td:nth-child(2), .ca-audit table.ca-criteria td:last-child {
-  white-space: nowrap; }
-.ca-audit .ca-note { border-left: 4px solid var(--ca-line); padding: 0.3rem 0.8rem;
-  color: var(--ca-muted); margin: 0 0 1rem; }
-.ca-audit figure { margin: 0; }
-.ca-audit figure img { max-width: 100%; height: auto; }
-</style>
-"""
+# the audit's style is the book's stylesheet (its ".ca-audit" rules), which the book links on
+# every page; the HTML carries it too, so that it looks the same where it is shown outside the
+# book (a notebook run in Jupyter)
+STYLESHEET = Path(__file__).resolve().parents[2] / "book" / "_static" / "cancer-alpha.css"
+
+
+def style() -> str:
+    """The book's stylesheet as a ``<style>`` element ('' where the package is installed
+    without the book)."""
+    return f"<style>\n{STYLESHEET.read_text()}</style>\n" if STYLESHEET.is_file() else ""
 
 # text colour on each verdict's badge, chosen for contrast with plots.style.VERDICT_COLORS
 _ON_ACCENT = {"partly": "#1b1b1b", "not judged": "#1b1b1b", "pending": "#1b1b1b"}
@@ -223,7 +200,7 @@ def card(row: Mapping[str, Any], profile: str) -> str:
 def render(rows: Sequence[Mapping[str, Any]], profile: str) -> str:
     """The claims of ``rows`` as HTML cards, in registry order, with the audit's style."""
     cards = "".join(card(r, profile) for r in rows)
-    return f'{STYLE}<div class="ca-audit">{cards}</div>'
+    return f'{style()}<div class="ca-audit">{cards}</div>'
 
 
 _CRITERION_SPLIT = re.compile(r";\s*(?=(?:reproduced|partly|not reproduced|not testable)\b"
@@ -261,13 +238,13 @@ def render_criteria() -> str:
             f"{chapter_number(c.chapter)}</a></td></tr>")
     head = ("<thead><tr><th>Claim</th><th>Stated</th><th>What each verdict needs</th>"
             "<th>Tested in</th></tr></thead>")
-    return (f'{STYLE}<div class="ca-audit"><table class="ca-criteria">{head}'
+    return (f'{style()}<div class="ca-audit"><table class="ca-criteria">{head}'
             f'<tbody>{"".join(body)}</tbody></table></div>')
 
 
 def render_notes(notes: Sequence[str]) -> str:
     """Notes to the reader (a record that is missing, a profile that judges nothing)."""
-    return STYLE + '<div class="ca-audit">' + "".join(
+    return style() + '<div class="ca-audit">' + "".join(
         f'<p class="ca-note">{_esc(n)}</p>' for n in notes) + "</div>"
 
 

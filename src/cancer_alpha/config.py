@@ -624,7 +624,7 @@ class Profile:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict (tuples as lists), as stored in run records."""
-        from .jsonable import jsonable
+        from .safe_write import jsonable
 
         return jsonable(dataclasses.asdict(self))
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .jsonable import jsonable
+from .safe_write import jsonable
 
 
 def expected_calibration_error(y: np.ndarray, proba: np.ndarray, n_bins: int = 15) -> float:
@@ -108,20 +108,9 @@ def classification_report(y: np.ndarray, proba: np.ndarray, class_names: list[st
 
 def json_safe(value, reasons: dict[str, str] | None = None):
     """``value`` with NaN and infinities replaced by None, and ``<key>_undefined`` beside each
-    replaced entry of a mapping (the reason from ``reasons`` or a generic one): valid JSON."""
-    reasons = reasons or {}
-    if isinstance(value, dict):
-        out = {}
-        for key, v in value.items():
-            if isinstance(v, float | np.floating) and not np.isfinite(v):
-                out[key] = None
-                out[f"{key}_undefined"] = reasons.get(key, "not defined for these data")
-            else:
-                out[key] = json_safe(v, reasons)
-        return out
-    if isinstance(value, list | tuple):
-        return [json_safe(v, reasons) for v in value]
-    return jsonable(value)
+    replaced entry of a mapping (the reason from ``reasons`` or a generic one): valid JSON
+    (:func:`cancer_alpha.safe_write.jsonable` with ``explain``)."""
+    return jsonable(value, explain=True, reasons=reasons)
 
 
 def format_report(report: dict) -> str:

@@ -35,10 +35,10 @@ def fit_key(model: str, seed: int, fold: int, recipe: str) -> str:
 
 
 def _write_json(path: Path, value: Any) -> None:
-    from .evaluate import json_safe
     from .results import atomic_write_text
+    from .safe_write import json_text
 
-    atomic_write_text(path, json.dumps(json_safe(value), allow_nan=False) + "\n")
+    atomic_write_text(path, json_text(value, explain=True))
 
 
 def fit_to_dict(fit: Any) -> dict[str, Any]:

@@ -25,13 +25,13 @@ import json
 import os
 import platform
 import shutil
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from .errors import ReferenceFolderError
+from .safe_write import atomic_folder, json_text
 
 MANIFEST = "manifest.json"
 DB_LIMIT = 1_000_000
@@ -179,8 +179,8 @@ def _figure_bundle(record: dict[str, Any], results: Path) -> bytes | None:
             figures.append(json.loads(path.read_text()))
     if not figures:
         return None
-    text = json.dumps({"chapter": record["chapter"], "figures": figures},
-                      separators=(",", ":"), sort_keys=True)
+    text = json_text({"chapter": record["chapter"], "figures": figures}, convert=False,
+                     separators=(",", ":"), sort_keys=True, end="")
     return gzip.compress(text.encode(), mtime=0)
 
 
@@ -198,9 +198,7 @@ def publish(profile: str, root: Path | None = None, out: Path | None = None,
     records = _records(profile, root, require_current=True)
     results = root / "results" / profile
     target = out or reference_dir(profile, root)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
+    with atomic_folder(target) as tmp:
         left_out = []
         for name in records:
             shutil.copyfile(results / f"{name}.json", tmp / f"{name}.json")
@@ -223,18 +221,7 @@ def publish(profile: str, root: Path | None = None, out: Path | None = None,
                  for p in sorted(tmp.rglob("*")) if p.is_file()}
         manifest = build_manifest(profile, root, records, files)
         manifest["left_out"] = left_out
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
-        old = None
-        if target.exists():
-            old = target.with_name(f".{target.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            target.rename(old)
-        tmp.rename(target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        (tmp / MANIFEST).write_text(json_text(manifest, indent=1))
     size = sum(p.stat().st_size for p in target.rglob("*") if p.is_file())
     log(f"published the {profile!r} reference: {_rel(target, root)} ({len(files) + 1} files, "
         f"{size / 1e6:.2f} MB; commit {str(manifest['commit'])[:12]}"

@@ -256,6 +256,7 @@ def write_stamp(chapter: Chapter, profile: str, root: Path,
     import json
 
     from .results import atomic_write_text
+    from .safe_write import json_text
 
     path = _record_path(chapter, profile, root)
     if not path.is_file():
@@ -269,7 +270,7 @@ def write_stamp(chapter: Chapter, profile: str, root: Path,
         before = {**before, "package": {k: v for k, v in before["package"].items()
                                         if k in used}}
     atomic_write_text(stamp_path(chapter, profile, root),
-                      json.dumps({"fingerprint": before, "inputs": inputs}, indent=1) + "\n")
+                      json_text({"fingerprint": before, "inputs": inputs}, indent=1))
 
 
 def status_path(profile: str, root: Path) -> Path:
@@ -288,11 +289,11 @@ def read_status(profile: str, root: Path) -> dict[str, dict[str, str]]:
 
 
 def write_status(profile: str, root: Path, status: dict[str, dict[str, str]]) -> None:
-    import json
 
     from .results import atomic_write_text
+    from .safe_write import json_text
 
-    atomic_write_text(status_path(profile, root), json.dumps(status, indent=1) + "\n")
+    atomic_write_text(status_path(profile, root), json_text(status, indent=1))
 
 
 def execute(chapter: Chapter, profile: str, root: Path, *, results: Path | None = None,

@@ -11,7 +11,6 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -20,7 +19,7 @@ from typing import Any
 
 from .claims import CLAIMS, Judgement, for_profile
 from .config import Profile
-from .jsonable import jsonable
+from .safe_write import json_text, jsonable, write_text
 
 
 def results_root(results_dir: str | os.PathLike[str] | None = None) -> Path:
@@ -29,16 +28,9 @@ def results_root(results_dir: str | os.PathLike[str] | None = None) -> Path:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename: never half-written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``text`` to ``path`` atomically (:func:`cancer_alpha.safe_write.write_text`) and
+    count it among the outputs of this process's chapter."""
+    write_text(path, text)
     _OUTPUTS.add(Path(path).resolve())
 
 
@@ -198,9 +190,9 @@ class Run:
         from .plots.data import figure_data
 
         data = path.with_suffix(".json")
-        atomic_write_text(data, json.dumps({"chapter": self.chapter, "figure": name,
-                                            "caption": caption.strip(), **figure_data(fig)},
-                                           separators=(",", ":")) + "\n")
+        atomic_write_text(data, json_text({"chapter": self.chapter, "figure": name,
+                                           "caption": caption.strip(), **figure_data(fig)},
+                                          convert=False, separators=(",", ":")))
         self.figure_data.append(str(data.relative_to(self.dir)))
         number = f"{int(self.chapter.split('_', 1)[0])}.{len(self.figures)}"
         drawn_by = getattr(fig, "drawn_by", None)
@@ -289,7 +281,7 @@ class Run:
     def save(self) -> Path:
         """Write results/<profile>/<chapter>.json atomically; returns its path."""
         path = self.dir / f"{self.chapter}.json"
-        atomic_write_text(path, json.dumps(jsonable(self.record()), indent=2) + "\n")
+        atomic_write_text(path, json_text(self.record(), indent=2))
         return path
 
 

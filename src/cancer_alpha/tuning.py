@@ -550,16 +550,13 @@ def save(results: Mapping[str, StudyResult], profile: str, name: str = "syntheti
     not at all."""
     import optuna
 
-    from .jsonable import jsonable
     from .results import atomic_write_text
+    from .safe_write import atomic_file, json_text
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     folder = tuning_dir(profile, results_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    db = folder / f"{name}.db"
-    tmp = folder / f".{name}.db.tmp"
-    tmp.unlink(missing_ok=True)
-    try:
+    with atomic_file(folder / f"{name}.db") as tmp:
         storage = optuna.storages.RDBStorage(f"sqlite:///{tmp}")
         for r in results.values():
             if r.trials:
@@ -567,12 +564,9 @@ def save(results: Mapping[str, StudyResult], profile: str, name: str = "syntheti
                                             direction="minimize")
                 study.add_trials(r.trials)
         del storage
-        os.replace(tmp, db)
-    finally:
-        tmp.unlink(missing_ok=True)
-    summary = jsonable({m: r.summary() for m, r in results.items()})
+    summary = {m: r.summary() for m, r in results.items()}
     path = folder / f"{name}.json"
-    atomic_write_text(path, json.dumps(summary, indent=2, allow_nan=False) + "\n")
+    atomic_write_text(path, json_text(summary, indent=2))
     return path
 
 

@@ -270,16 +270,14 @@ def save_studies(results: Mapping[str, StudyResult], folder: Path, name: str, *,
     renamed into place; the storage first, the summaries last (a reader goes by them)."""
     import optuna
 
-    from .jsonable import jsonable
     from .results import atomic_write_text
+    from .safe_write import atomic_file, json_text, jsonable
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     folder.mkdir(parents=True, exist_ok=True)
     existing = {} if fresh else read_studies(folder, name)
     db = folder / f"{name}.db"
-    tmp = folder / f".{name}.db.tmp"
-    tmp.unlink(missing_ok=True)
-    try:
+    with atomic_file(db) as tmp:
         if db.is_file() and not fresh:
             shutil.copyfile(db, tmp)
         storage = optuna.storages.RDBStorage(f"sqlite:///{tmp}")
@@ -293,14 +291,11 @@ def save_studies(results: Mapping[str, StudyResult], folder: Path, name: str, *,
                 study.add_trials(r.trials)
         storage.engine.dispose()
         del storage
-        os.replace(tmp, db)
-    finally:
-        tmp.unlink(missing_ok=True)
     merged = {**existing, **jsonable({m: r.summary() for m, r in results.items()})}
     if about is not None:
-        atomic_write_text(folder / ABOUT, json.dumps(jsonable(dict(about)), indent=1) + "\n")
+        atomic_write_text(folder / ABOUT, json_text(about, indent=1))
     path = folder / f"{name}.json"
-    atomic_write_text(path, json.dumps(merged, indent=2, allow_nan=False) + "\n")
+    atomic_write_text(path, json_text(merged, indent=2))
     return path
 
 

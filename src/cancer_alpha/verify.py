@@ -204,6 +204,7 @@ def verify(profile: str = "paper", only: str | None = None, claims: str | None =
     from .config import available_profiles, project_root
     from .reproduce import chapters, select, stale_reason
     from .results import atomic_write_text, git_state
+    from .safe_write import json_text
     from .tolerances import compare_records
 
     root = root or project_root()
@@ -364,6 +365,6 @@ def verify(profile: str = "paper", only: str | None = None, claims: str | None =
         "claim_ids": list(CLAIMS),
     }
     target = out or root / "build" / profile / "verification.json"
-    atomic_write_text(target, json.dumps(result, indent=1, default=str) + "\n")
+    atomic_write_text(target, json_text(result, indent=1, convert=False, default=str))
     log(f"written to {ref._rel(target, root)} (exit {code})")
     return result

@@ -3,9 +3,10 @@
 Reading (:func:`~cancer_alpha.datasets.read_folder`) accepts any well-formed folder. Values
 are judged against the kind of their modality here (:func:`check_value_ranges`); training
 has rules of its own (:func:`check_training_data`, :func:`drop_constant_features`) that a
-test set need not meet; and some results are legal but suspicious (a model that predicts one
-class, early stopping that kept the first epoch), which the ``*_warning`` functions put into
-words.
+test set need not meet; and kinds declared against the data's columns are doubted
+(:func:`kind_warnings`). What a trained model's results deserve a warning about (a model that
+predicts one class, early stopping that kept the first epoch) is
+:mod:`cancer_alpha.training.diagnostics`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from cancer_alpha.data import (
     SPECIFIC_ENCODER_KINDS,
     ModalitySpec,
     MultiOmicsData,
-    Standardizer,
     train_val_split,
 )
 from cancer_alpha.errors import CancerAlphaError, CancerAlphaWarning, DataFolderError
@@ -31,10 +31,6 @@ CONSTANT_POLICIES: tuple[str, ...] = ("error", "drop", "keep")
 _TOLERANCE = 1e-6
 # fewer columns than this cannot be a histogram or a genome profile worth a convolution
 MIN_ORDERED_FEATURES = 8
-# median |z| of a prediction set on the training scale above which the scales differ
-SHIFT_Z = 10.0
-# share of predictions in one class above which a model is said to predict one class
-COLLAPSE_SHARE = 0.95
 
 
 def _preview(items: Sequence[object], k: int = 5) -> str:
@@ -42,7 +38,8 @@ def _preview(items: Sequence[object], k: int = 5) -> str:
     return shown + (f" and {len(items) - k} more" if len(items) > k else "")
 
 
-def _where(data: MultiOmicsData, name: str) -> str:
+def origin(data: MultiOmicsData, name: str) -> str:
+    """Where the modality ``name`` of ``data`` was read from, for messages."""
     return data.sources.get(name, f"modality {name!r}")
 
 
@@ -66,7 +63,7 @@ def check_value_ranges(data: MultiOmicsData) -> None:
         share = out.mean()
         lo, hi = float(values.min()), float(values.max())
         message = (
-            f"{_where(data, spec.name)}: value {values[i, j]:.6g} for sample "
+            f"{origin(data, spec.name)}: value {values[i, j]:.6g} for sample "
             f"{data.sample_ids[present[i]]!r} in column "
             f"{data.feature_names[spec.name][j]!r} is outside [{info.low:g}, {info.high:g}] "
             f"({share:.1%} of the values, which span [{lo:.4g}, {hi:.4g}]): kind "
@@ -105,13 +102,13 @@ def drop_constant_features(data: MultiOmicsData, policy: str = "error"
             bad = [f for f, c in zip(feats, const, strict=True) if c]
             if policy == "error":
                 raise DataFolderError(
-                    f"{_where(data, spec.name)}: constant feature(s) {_preview(bad)} (the same "
+                    f"{origin(data, spec.name)}: constant feature(s) {_preview(bad)} (the same "
                     f"value in all {len(rows)} samples that have modality {spec.name!r}): they "
                     "carry no information; remove them, or pass --constant drop to drop them "
                     "(the run drops them again when it predicts) or --constant keep to keep "
                     "them (constant='drop' / 'keep' from Python)")
             if const.all():
-                raise DataFolderError(f"{_where(data, spec.name)}: every feature of modality "
+                raise DataFolderError(f"{origin(data, spec.name)}: every feature of modality "
                                       f"{spec.name!r} is constant: nothing is left after "
                                       "dropping them")
             dropped[spec.name] = bad
@@ -162,7 +159,7 @@ def check_training_data(data: MultiOmicsData, *, val_fraction: float | None = 0.
         if not data.mask[tr, m].any():
             have = np.flatnonzero(data.mask[:, m])
             raise DataFolderError(
-                f"{_where(data, spec.name)}: modality {spec.name!r} is present in "
+                f"{origin(data, spec.name)}: modality {spec.name!r} is present in "
                 f"{len(have)} sample(s) ({_preview([data.sample_ids[i] for i in have])}), all "
                 "in the early-stopping hold-out: its scaling could not be fitted; add "
                 "samples with this modality or remove its table")
@@ -196,63 +193,14 @@ def kind_warnings(specs: Sequence[ModalitySpec]) -> list[str]:
     return out
 
 
-def generic_encoders_note(model: str, specs: Sequence[ModalitySpec]) -> str | None:
-    """Why ``mmt_generic_encoders`` is ``mmt_modality`` itself for these modalities, if it is."""
-    if model != "mmt_generic_encoders":
-        return None
-    if any(s.kind in SPECIFIC_ENCODER_KINDS for s in specs):
-        return None
-    return ("mmt_generic_encoders is the same network as mmt_modality here: only "
-            f"{' and '.join(SPECIFIC_ENCODER_KINDS)} modalities have encoders of their own "
-            "(methylation and generic ones use the same MLP), and these data have none")
+# the training diagnostics that lived here, still imported from here by the command line
+_MOVED = ("collapse_warning", "first_epoch_warning", "generic_encoders_note",
+          "scale_shift_warning", "COLLAPSE_SHARE", "SHIFT_Z")
 
 
-def scale_shift_warning(data: MultiOmicsData, scaler: Standardizer) -> list[str]:
-    """Modalities whose values sit far from the training distribution (another scale?)."""
-    out = []
-    for m, spec in enumerate(data.specs):
-        rows = data.mask[:, m]
-        if not rows.any() or spec.name not in scaler.mean:
-            continue
-        z = np.abs((data.x[spec.name][rows] - scaler.mean[spec.name]) / scaler.scale[spec.name])
-        med = float(np.median(z))
-        if med > SHIFT_Z:
-            out.append(
-                f"{_where(data, spec.name)}: values of modality {spec.name!r} sit a median "
-                f"{med:.3g} training standard deviations from the training means: were they "
-                "measured and scaled as the training data were (e.g. betas, not percentages)?")
-    return out
+def __getattr__(name: str):
+    if name in _MOVED:  # imported on use: training.diagnostics imports this module
+        from cancer_alpha.training import diagnostics
 
-
-def collapse_warning(pred: np.ndarray, class_names: Sequence[str],
-                     y: np.ndarray | None = None, what: str = "the model") -> str | None:
-    """Say so when (nearly) every prediction is one class, unless the labels are so too."""
-    pred = np.asarray(pred)
-    if len(pred) < 10:
-        return None
-    counts = np.bincount(pred, minlength=len(class_names))
-    k = int(counts.argmax())
-    share = counts[k] / len(pred)
-    if share < COLLAPSE_SHARE:
-        return None
-    if y is not None:
-        true_share = float(np.bincount(np.asarray(y), minlength=len(class_names)).max()
-                           / len(y))
-        if true_share >= COLLAPSE_SHARE:
-            return None
-        truth = f" (the largest class holds {true_share:.0%} of the labels)"
-    else:
-        truth = ""
-    return (f"{what} predicts {class_names[k]!r} for {share:.0%} of {len(pred)} samples"
-            f"{truth}: it has probably collapsed onto one class; try more epochs, another "
-            "seed or model, and compare models with `cancer-alpha cv`")
-
-
-def first_epoch_warning(best_epoch: int | None, epochs: int | None) -> str | None:
-    """Say so when early stopping kept the weights of the first epoch of several."""
-    if best_epoch is None or epochs is None or epochs < 2 or best_epoch != 0:
-        return None
-    return (f"early stopping kept the weights of epoch 1 of {epochs}: the hold-out loss never "
-            "improved after the first epoch, so the saved model is barely trained (the "
-            "learning rate may be too high for these data, or the hold-out too small: see "
-            "--val-fraction)")
+        return getattr(diagnostics, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,9 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import unicodedata
-import uuid
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +25,11 @@ import pandas as pd
 from cancer_alpha.data import FLOAT32_MAX, KINDS, ModalitySpec, MultiOmicsData
 from cancer_alpha.datasets.checks import check_value_ranges
 from cancer_alpha.errors import CancerAlphaWarning, DataFolderError, OptionError
+from cancer_alpha.safe_write import atomic_folder, folder_target, json_text
+
+# the command line still imports these two from here
+from cancer_alpha.safe_write import replace_folder as replace_folder
+from cancer_alpha.safe_write import staging_folder as staging_folder
 
 TABLE_FORMATS: dict[str, str | None] = {".csv": ",", ".tsv": "\t", ".parquet": None}
 
@@ -609,12 +612,11 @@ def write_folder(data: MultiOmicsData, path: str | os.PathLike[str], *, fmt: str
     """
     if fmt not in ("csv", "tsv", "parquet"):
         raise OptionError(f"fmt = {fmt!r} is invalid: expected 'csv', 'tsv' or 'parquet'")
-    target = Path(path)
-    if target.exists() and not target.is_dir():
-        raise OptionError(f"path = {str(target)!r} is invalid: it is a file, expected a folder")
-    if target.is_dir() and any(target.iterdir()) and not overwrite:
-        raise OptionError(f"path = {str(target)!r} is invalid: the folder is not empty "
-                          "(pass overwrite=True to replace it)")
+    target = folder_target(
+        path, overwrite=overwrite, error=OptionError,
+        is_file="path = {path!r} is invalid: it is a file, expected a folder",
+        not_empty="path = {path!r} is invalid: the folder is not empty (pass overwrite=True "
+                  "to replace it)")
     _check_writable(data)
     ids = [str(s) for s in data.sample_ids]
     try:
@@ -622,8 +624,7 @@ def write_folder(data: MultiOmicsData, path: str | os.PathLike[str], *, fmt: str
     except (FileExistsError, NotADirectoryError):
         raise OptionError(f"path = {str(target)!r} is invalid: a part of it is a file, "
                           "expected folders") from None
-    tmp = staging_folder(target)
-    try:
+    with atomic_folder(target) as tmp:
         meta: dict[str, Any] = {"modalities": {}}
         for j, spec in enumerate(data.specs):
             rows = np.flatnonzero(data.mask[:, j])
@@ -645,35 +646,8 @@ def write_folder(data: MultiOmicsData, path: str | os.PathLike[str], *, fmt: str
             _write_frame(labels, tmp / f"{LABELS}.{fmt}", fmt)
         if data.class_names:
             meta["classes"] = list(data.class_names)
-        (tmp / "modalities.json").write_text(json.dumps(meta, indent=1) + "\n")
-        replace_folder(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        (tmp / "modalities.json").write_text(json_text(meta, indent=1))
     return target
-
-
-def staging_folder(target: Path) -> Path:
-    """A new empty hidden sibling of ``target`` to assemble it in: on the same file system,
-    so that :func:`replace_folder` moves it into place with a rename."""
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-    tmp.mkdir()
-    return tmp
-
-
-def replace_folder(new: Path, target: Path) -> None:
-    """Move ``new`` to ``target``; the old content is removed only once the new one is there."""
-    if not target.exists():
-        new.rename(target)
-        return
-    old = target.with_name(f".{target.name}.{uuid.uuid4().hex}.old")
-    target.rename(old)
-    try:
-        new.rename(target)
-    except BaseException:
-        old.rename(target)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def align_features(data: MultiOmicsData, specs: Sequence[ModalitySpec],

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
-import json
 import math
 import os
 import sys
@@ -198,8 +197,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.out is not None:
         from ..results import atomic_write_text
+        from ..safe_write import json_text
 
-        atomic_write_text(args.out, json.dumps(result, indent=1) + "\n")
+        atomic_write_text(args.out, json_text(result, indent=1, convert=False))
     checks = result["checks"]
     print(f"{args.model}: {result['devices'] * result['num_nodes']} processes, "
           f"backend {result['ranks'][0]['backend']}, one epoch")

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from cancer_alpha.jsonable import jsonable
+from cancer_alpha.safe_write import jsonable
 
 MB = 1e6
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from cancer_alpha.data import KINDS, ModalitySpec, Standardizer
 from cancer_alpha.errors import OptionError, RunFolderError
+from cancer_alpha.safe_write import atomic_folder, folder_target, json_text
 
 RUN_FORMAT = "cancer-alpha-run/2"
 # runs written before checksums and model descriptions: read, with a warning that they cannot
@@ -34,12 +35,6 @@ CHECKSUMS = "checksums.sha256"
 MODEL_FILES: tuple[str, ...] = ("model.pt", "model.skops")
 # the attribute of a saved pipeline that describes it (skops keeps it with the pipeline)
 DESCRIPTION_ATTRIBUTE = "cancer_alpha_run_"
-
-
-def _dumps(value: Any, indent: int | None = 2) -> str:
-    from cancer_alpha.evaluate import json_safe
-
-    return json.dumps(json_safe(value), indent=indent, allow_nan=False) + "\n"
 
 
 def save_run(fitted: Any, path: str | Path, *, model_cfg: Any = None,
@@ -58,24 +53,19 @@ def save_run(fitted: Any, path: str | Path, *, model_cfg: Any = None,
     are written as null with a reason, never as bare NaN.
     """
     import dataclasses
-    import shutil
 
     from cancer_alpha.baselines import FittedBaseline, save_pipeline
-    from cancer_alpha.datasets.folder import replace_folder, staging_folder
 
-    target = Path(path)
-    if target.exists() and not target.is_dir():
-        raise OptionError(f"{target} is a file: expected a folder for the run")
-    if target.is_dir() and any(target.iterdir()) and not overwrite:
-        raise OptionError(f"{target} exists and is not empty: choose another --out, remove it, "
-                          "or pass --overwrite")
+    target = folder_target(
+        path, overwrite=overwrite, error=OptionError,
+        is_file="{path} is a file: expected a folder for the run",
+        not_empty="{path} exists and is not empty: choose another --out, remove it, or pass "
+                  "--overwrite")
     classical = isinstance(fitted, FittedBaseline)
     if not classical and model_cfg is None:
         raise OptionError("model_cfg is required to save a neural model")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = staging_folder(target)
     about = describe_model(fitted, feature_names or {})
-    try:
+    with atomic_folder(target) as tmp:
         if classical:
             setattr(fitted.model, DESCRIPTION_ATTRIBUTE, about)
             save_pipeline(fitted.model, tmp / "model.skops")
@@ -96,16 +86,13 @@ def save_run(fitted: Any, path: str | Path, *, model_cfg: Any = None,
             "epochs": fitted.epochs, "best_epoch": fitted.best_epoch,
             **dict(settings or {}),
         }
-        (tmp / "config.json").write_text(_dumps(config))
+        (tmp / "config.json").write_text(json_text(config, indent=2, explain=True))
         scaler = fitted.scaler.to_dict() if fitted.scaler is not None else None
-        (tmp / "preprocessing.json").write_text(_dumps(scaler, indent=None))
-        (tmp / "metrics.json").write_text(_dumps(metrics or {}))
-        (tmp / "history.json").write_text(_dumps(list(fitted.history or []), indent=1))
+        (tmp / "preprocessing.json").write_text(json_text(scaler, explain=True))
+        (tmp / "metrics.json").write_text(json_text(metrics or {}, indent=2, explain=True))
+        (tmp / "history.json").write_text(json_text(list(fitted.history or []), indent=1,
+                                                    explain=True))
         write_checksums(tmp)
-        replace_folder(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return target
 
 
