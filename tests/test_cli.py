@@ -170,11 +170,13 @@ def test_predict_with_a_modality_missing_for_some_and_all_samples(workspace):
 
 
 def test_every_model_of_the_book_is_reachable_by_name():
+    from cancer_alpha import models
     from cancer_alpha.baselines import BASELINES
-    from cancer_alpha.models import MODEL_NAMES
+    from cancer_alpha.model_names import BASELINE_MODELS, NEURAL_MODELS
 
-    assert tuple(cli.NEURAL_MODELS) == MODEL_NAMES
-    assert tuple(cli.CLASSICAL_MODELS) == BASELINES
+    assert tuple(NEURAL_MODELS) == models.MODEL_NAMES
+    assert set(models._BUILDERS) == set(NEURAL_MODELS)  # a builder for every name
+    assert tuple(BASELINE_MODELS) == BASELINES
 
 
 def test_help_is_fast_and_imports_nothing_heavy():

@@ -17,29 +17,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from .model_names import BASELINE_MODELS as CLASSICAL_MODELS
+from .model_names import NEURAL_MODELS
+
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 EXIT_TERMINATED = 143  # SIGTERM (128 + SIGTERM), as a scheduler stopping the job sends it
 
-# The model registry (cancer_alpha.models) imports torch; these names are checked against it
-# by the tests, so that `--help` needs no heavy import.
-NEURAL_MODELS: dict[str, str] = {
-    "mmt_modality": "the multi-modal transformer, one token per modality (the paper's)",
-    "mmt_locus": "the transformer with one token per feature (slow)",
-    "mmt_no_cross_attention": "ablation: the transformer without cross-modal attention",
-    "mmt_generic_encoders": "ablation: the transformer with the generic MLP for every kind",
-    "tab_transformer": "TabTransformer over quantile-binned features",
-    "perceiver_io": "Perceiver IO over feature tokens",
-    "early_fusion_mlp": "one MLP over all modalities side by side",
-    "late_fusion": "one encoder and classifier per modality, probabilities averaged",
-}
-CLASSICAL_MODELS: dict[str, str] = {
-    "logistic_regression": "scikit-learn: mean imputation, scaling, logistic regression",
-    "random_forest": "scikit-learn: random forest of 300 trees",
-    "gradient_boosting": "scikit-learn: histogram gradient boosting",
-    "voting_ensemble": "scikit-learn: soft vote of the three above",
-    "sklearn_mlp": "scikit-learn: MLPClassifier on all samples (reference neural network)",
-}
 MODELS: dict[str, str] = {**NEURAL_MODELS, **CLASSICAL_MODELS}
 DEFAULT_MODEL = "mmt_modality"
 DEFAULT_PROFILE = "paper"
