@@ -179,6 +179,27 @@ def test_every_model_of_the_book_is_reachable_by_name():
     assert tuple(BASELINE_MODELS) == BASELINES
 
 
+HEAVY = ("torch", "sklearn", "lightning", "pytorch_lightning", "optuna", "matplotlib", "pandas",
+         "scipy")
+
+
+@pytest.mark.parametrize("command", [None, "reproduce", "tune", "synthesize", "train", "cv",
+                                     "predict", "evaluate", "publish", "verify"])
+def test_every_help_imports_no_heavy_library(command):
+    argv = ["--help"] if command is None else [command, "--help"]
+    code = ("import sys, contextlib, io\n"
+            "from cancer_alpha.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    try:\n"
+            f"        main({argv!r})\n"
+            "    except SystemExit:\n"
+            "        pass\n"
+            f"print([m for m in {HEAVY!r} if m in sys.modules])")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
 def test_help_is_fast_and_imports_nothing_heavy():
     code = ("import sys, cancer_alpha.cli as c\n"
             "try:\n    c.main(['--help'])\nexcept SystemExit:\n    pass\n"
