@@ -170,11 +170,34 @@ def test_predict_with_a_modality_missing_for_some_and_all_samples(workspace):
 
 
 def test_every_model_of_the_book_is_reachable_by_name():
+    from cancer_alpha import models
     from cancer_alpha.baselines import BASELINES
-    from cancer_alpha.models import MODEL_NAMES
+    from cancer_alpha.model_names import BASELINE_MODELS, NEURAL_MODELS
 
-    assert tuple(cli.NEURAL_MODELS) == MODEL_NAMES
-    assert tuple(cli.CLASSICAL_MODELS) == BASELINES
+    assert tuple(NEURAL_MODELS) == models.MODEL_NAMES
+    assert set(models._BUILDERS) == set(NEURAL_MODELS)  # a builder for every name
+    assert tuple(BASELINE_MODELS) == BASELINES
+
+
+HEAVY = ("torch", "sklearn", "lightning", "pytorch_lightning", "optuna", "matplotlib", "pandas",
+         "scipy")
+
+
+@pytest.mark.parametrize("command", [None, "reproduce", "tune", "synthesize", "train", "cv",
+                                     "predict", "evaluate", "publish", "verify"])
+def test_every_help_imports_no_heavy_library(command):
+    argv = ["--help"] if command is None else [command, "--help"]
+    code = ("import sys, contextlib, io\n"
+            "from cancer_alpha.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    try:\n"
+            f"        main({argv!r})\n"
+            "    except SystemExit:\n"
+            "        pass\n"
+            f"print([m for m in {HEAVY!r} if m in sys.modules])")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
 
 
 def test_help_is_fast_and_imports_nothing_heavy():

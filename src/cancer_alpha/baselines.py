@@ -17,11 +17,9 @@ import numpy as np
 
 from .data import ModalitySpec, MultiOmicsData, Standardizer
 from .errors import CancerAlphaError, RunFolderError
+from .model_names import BASELINE_MODELS
 
-BASELINES: tuple[str, ...] = (
-    "logistic_regression", "random_forest", "gradient_boosting", "voting_ensemble",
-    "sklearn_mlp",
-)
+BASELINES: tuple[str, ...] = tuple(BASELINE_MODELS)
 # scikit-learn's own neural network: fitted like the classical models (one pipeline, all the
 # training data, no early-stopping split), counted in neither family of the comparison; it is
 # the reference a reviewer would try first for the project's own neural models

@@ -14,6 +14,7 @@ from torch import nn
 
 from cancer_alpha.config import ModelConfig, require
 from cancer_alpha.data import ModalitySpec
+from cancer_alpha.model_names import NEURAL_MODELS
 from cancer_alpha.models.attention import CrossModalAttention, masked_mean, masked_softmax
 from cancer_alpha.models.encoders import (
     CNAEncoder,
@@ -47,7 +48,7 @@ _BUILDERS: dict[str, _Builder] = {
     "late_fusion": LateFusion,
 }
 
-MODEL_NAMES: tuple[str, ...] = tuple(_BUILDERS)
+MODEL_NAMES: tuple[str, ...] = tuple(NEURAL_MODELS)  # a builder above for each
 
 
 def build_model(name: str, specs: list[ModalitySpec], n_classes: int, model_cfg: ModelConfig
