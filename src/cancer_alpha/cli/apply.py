@@ -16,8 +16,8 @@ def _load_for(args: argparse.Namespace, labels: bool):
     import numpy as np
 
     from ..datasets import align_features, check_value_ranges, read_folder
-    from ..datasets.checks import scale_shift_warning
     from ..errors import DataFolderError
+    from ..training.diagnostics import scale_shift_warning
     from ..training.runs import load_run, run_dropped_features
 
     fitted, config = load_run(args.run)
@@ -146,8 +146,8 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from ..datasets.checks import collapse_warning
     from ..evaluate import classification_report, format_report
+    from ..training.diagnostics import collapse_warning
 
     run = input_folder(args.run, "--run")
     data_dir = input_folder(args.data, "--data")

@@ -75,8 +75,8 @@ def _cv(args: argparse.Namespace) -> int:
                   "are optimistic (the held-out folds took part in choosing the settings); "
                   "`cv --tune` tunes inside each fold instead")
 
-    from ..datasets.checks import generic_encoders_note
     from ..partial import PartialRun
+    from ..training.diagnostics import generic_encoders_note
     from ..tuning_folder import data_fingerprint, settings_fingerprint
 
     for name in args.models:

@@ -10,7 +10,7 @@ from .steps import warn
 
 
 def _cv_warnings(name: str, fits: list, data: Any, label: str) -> None:
-    from ..datasets.checks import collapse_warning, first_epoch_warning
+    from ..training.diagnostics import collapse_warning, first_epoch_warning
 
     collapsed = sum(collapse_warning(f.proba["cv"].argmax(axis=1), data.class_names,
                                      None) is not None for f in fits)
@@ -27,15 +27,11 @@ def write_cv(args: argparse.Namespace, out: Path, data: Any, data_dir: Path, dro
               profile: Any, recipes: dict[str, list], partial: Any, *, tuned: Any,
               chosen: dict | None) -> None:
     """Print the tables and write the comparison folder, assembled beside and renamed."""
-    import json
-    import shutil
-
     import pandas as pd
 
-    from ..datasets.folder import replace_folder, staging_folder
-    from ..evaluate import json_safe
     from ..partial import move_studies
     from ..protocol import cv_comparison
+    from ..safe_write import atomic_folder, json_text
 
     rows = []
     tables = {}
@@ -83,9 +79,7 @@ def write_cv(args: argparse.Namespace, out: Path, data: Any, data_dir: Path, dro
         return t.rename(columns={"roc_auc_macro_mean": "roc_auc_mean",
                                  "roc_auc_macro_sd": "roc_auc_sd"})
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = staging_folder(out)
-    try:
+    with atomic_folder(out) as tmp:
         if len(tables) == 1:
             renamed(first).to_csv(tmp / "comparison.csv", index_label="model")
         else:
@@ -94,17 +88,11 @@ def write_cv(args: argparse.Namespace, out: Path, data: Any, data_dir: Path, dro
             side.to_csv(tmp / "recipes.csv", index_label="model")
         pd.DataFrame(rows).rename(columns={"roc_auc_macro": "roc_auc"}).to_csv(
             tmp / "fits.csv", index=False)
-        (tmp / "comparison.json").write_text(
-            json.dumps(json_safe(summary), indent=2, allow_nan=False) + "\n")
+        (tmp / "comparison.json").write_text(json_text(summary, indent=2, explain=True))
         (tmp / "table.txt").write_text(text + "\n")
         if chosen is not None:
-            (tmp / "tuned_settings.json").write_text(
-                json.dumps(json_safe(chosen), indent=1, allow_nan=False) + "\n")
+            (tmp / "tuned_settings.json").write_text(json_text(chosen, indent=1, explain=True))
             move_studies(partial, tmp / "studies")
-        replace_folder(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def _recipe_table(published: list, tuned: list, models: list[str]) -> Any:

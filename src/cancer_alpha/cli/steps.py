@@ -103,9 +103,7 @@ def probabilities(fitted: Any, data: Any) -> Any:
 
 
 def write_json(path: Path, value: Any) -> None:
-    import json
-
-    from ..evaluate import json_safe
     from ..results import atomic_write_text
+    from ..safe_write import json_text
 
-    atomic_write_text(path, json.dumps(json_safe(value), indent=2, allow_nan=False) + "\n")
+    atomic_write_text(path, json_text(value, indent=2, explain=True))

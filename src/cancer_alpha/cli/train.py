@@ -55,8 +55,8 @@ def _train(args: argparse.Namespace) -> int:
     if tuned is not None:
         tuned_notes(tuned, data, profile)
 
-    from ..datasets.checks import collapse_warning, first_epoch_warning, generic_encoders_note
     from ..evaluate import classification_report, format_report
+    from ..training.diagnostics import collapse_warning, first_epoch_warning, generic_encoders_note
     from ..training.runs import save_run
 
     note = generic_encoders_note(args.model, data.specs)

@@ -192,15 +192,3 @@ def kind_warnings(specs: Sequence[ModalitySpec]) -> list[str]:
                 "by position")
     return out
 
-
-# the training diagnostics that lived here, still imported from here by the command line
-_MOVED = ("collapse_warning", "first_epoch_warning", "generic_encoders_note",
-          "scale_shift_warning", "COLLAPSE_SHARE", "SHIFT_Z")
-
-
-def __getattr__(name: str):
-    if name in _MOVED:  # imported on use: training.diagnostics imports this module
-        from cancer_alpha.training import diagnostics
-
-        return getattr(diagnostics, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -28,8 +28,6 @@ from cancer_alpha.errors import CancerAlphaWarning, DataFolderError, OptionError
 from cancer_alpha.safe_write import atomic_folder, folder_target, json_text
 
 # the command line still imports these two from here
-from cancer_alpha.safe_write import replace_folder as replace_folder
-from cancer_alpha.safe_write import staging_folder as staging_folder
 
 TABLE_FORMATS: dict[str, str | None] = {".csv": ",", ".tsv": "\t", ".parquet": None}
 
