@@ -24,13 +24,8 @@
 
 # %% tags=["parameters", "hide-input"]
 profile = "paper"  # a profile of profiles/ by name, or the path of a YAML file
-# optional overrides of single settings, section by section: train = {"max_epochs": 5}
-cohort = {}
-model = {}
-train = {}
-evaluation = {}
-profiling = {}
-ablation = {}
+# optional settings over the profile's, dotted or by section: {"train.max_epochs": 5}
+overrides = {}
 results_dir = "results"
 
 # %% tags=["hide-input"]
@@ -43,10 +38,10 @@ from cancer_alpha import architecture, claims, config, data, plots, results, syn
 from cancer_alpha.models import MODEL_NAMES, complexity
 from cancer_alpha.tables import readable
 
-profile = config.from_parameters(profile, cohort=cohort, model=model, train=train,
-                             evaluation=evaluation, profiling=profiling, ablation=ablation)
+run = results.start_run("02_architecture", profile, overrides, results_dir,
+                        seeds=lambda p: p.evaluation.seeds[:1])
+profile = run.profile
 seed = profile.evaluation.seeds[0]
-run = results.Run("02_architecture", profile, results_dir, seeds=[seed])
 train_cohort, _ = synth.standard_cohorts(profile)
 specs, n_classes = train_cohort.data.specs, train_cohort.data.n_classes
 scaler = data.Standardizer().fit(train_cohort.data)

@@ -53,27 +53,20 @@
 
 # %% tags=["parameters", "hide-input"]
 profile = "paper"  # a profile of profiles/ by name, or the path of a YAML file
-# optional overrides of single settings, section by section: train = {"max_epochs": 5}
-cohort = {}
-model = {}
-train = {}
-evaluation = {}
-profiling = {}
-ablation = {}
-tuning = {}
+# optional settings over the profile's, dotted or by section: {"train.max_epochs": 5}
+overrides = {}
 results_dir = "results"
 
 # %% tags=["remove-output", "hide-input"]
 import pandas as pd
 
-from cancer_alpha import config, plots, results, synth
+from cancer_alpha import plots, results, synth
 from cancer_alpha import tuning as tuner
 from cancer_alpha.tables import plural, readable
 
-profile = config.from_parameters(profile, cohort=cohort, model=model, train=train,
-                             evaluation=evaluation, profiling=profiling, ablation=ablation,
-                             tuning=tuning)
-run = results.Run("03_tuning", profile, results_dir, seeds=[profile.tuning.seed])
+run = results.start_run("03_tuning", profile, overrides, results_dir,
+                        seeds=lambda p: [p.tuning.seed])
+profile = run.profile
 world = synth.World.from_config(profile.cohort)
 train_data = world.sample(profile.cohort.n_samples, seed=profile.evaluation.data_seed).data
 models = [m for m in profile.evaluation.models if m in tuner.SEARCH_SPACES]

@@ -49,11 +49,8 @@
 
 # %% tags=["parameters", "hide-input"]
 profile = "paper"  # a profile of profiles/ by name, or the path of a YAML file
-# optional overrides of single settings, section by section: train = {"max_epochs": 5}
-cohort = {}
-model = {}
-train = {}
-evaluation = {}
+# optional settings over the profile's, dotted or by section: {"train.max_epochs": 5}
+overrides = {}
 results_dir = "results"
 
 # %% tags=["hide-input"]
@@ -64,7 +61,6 @@ from IPython.display import Markdown
 from cancer_alpha import (
     bayes,
     claims,
-    config,
     evaluate,
     interpret,
     plots,
@@ -75,9 +71,8 @@ from cancer_alpha import (
 )
 from cancer_alpha.tables import plural, readable
 
-profile = config.from_parameters(profile, cohort=cohort, model=model, train=train,
-                             evaluation=evaluation)
-run = results.Run("04_training", profile, results_dir)
+run = results.start_run("04_training", profile, overrides, results_dir)
+profile = run.profile
 tuned = tuning.tuned_settings(tuning.load(profile.name, "synthetic", results_dir))
 world = synth.World.from_config(profile.cohort)
 train_cohort, test_cohort = synth.standard_cohorts(profile)

@@ -33,13 +33,8 @@
 
 # %% tags=["parameters", "hide-input"]
 profile = "paper"  # a profile of profiles/ by name, or the path of a YAML file
-# optional overrides of single settings, section by section: train = {"max_epochs": 5}
-cohort = {}
-model = {}
-train = {}
-evaluation = {}
-profiling = {}
-ablation = {}
+# optional settings over the profile's, dotted or by section: {"train.max_epochs": 5}
+overrides = {}
 results_dir = "results"
 
 # %% tags=["hide-input"]
@@ -51,7 +46,6 @@ from cancer_alpha import (
     ablations,
     bayes,
     claims,
-    config,
     evaluate,
     plots,
     protocol,
@@ -60,9 +54,9 @@ from cancer_alpha import (
 )
 from cancer_alpha.tables import plural, readable
 
-published = config.from_parameters(profile, cohort=cohort, model=model, train=train,
-                                   evaluation=evaluation, ablation=ablation)
-run = results.Run("05_ablations", published, results_dir, seeds=published.ablation.seeds)
+run = results.start_run("05_ablations", profile, overrides, results_dir,
+                        seeds=lambda p: p.ablation.seeds)
+published = run.profile
 tuned = tuning.tuned_settings(tuning.load(published.name, "synthetic", results_dir))
 # the full model of every ablation: the transformer with its settings tuned in Chapter 3
 profile = protocol.apply_settings(published, tuned["mmt_modality"])

@@ -38,29 +38,23 @@
 
 # %% tags=["parameters", "hide-input"]
 profile = "paper"  # a profile of profiles/ by name, or the path of a YAML file
-# optional overrides of single settings, section by section: train = {"max_epochs": 5}
-cohort = {}
-model = {}
-train = {}
-evaluation = {}
-profiling = {}
-ablation = {}
+# optional settings over the profile's, dotted or by section: {"train.max_epochs": 5}
+overrides = {}
 results_dir = "results"
 
 # %% tags=["hide-input"]
 import pandas as pd
 import torch
 
-from cancer_alpha import claims, config, plots, results
+from cancer_alpha import claims, plots, results
 from cancer_alpha import profiling as prof
 from cancer_alpha.profiling import sweeps
 from cancer_alpha.tables import readable
 
-profile = config.from_parameters(profile, cohort=cohort, model=model, train=train,
-                             evaluation=evaluation, profiling=profiling, ablation=ablation)
 device = "cuda" if torch.cuda.is_available() else "cpu"
 label = prof.device_label(device)
-run = results.Run("06_compute_profiling", profile, results_dir, device=label)
+run = results.start_run("06_compute_profiling", profile, overrides, results_dir, device=label)
+profile = run.profile
 paper_features = profile.profiling.claim_features  # the papers': 110 features per modality
 run.glue("device", label)
 run.glue("paper_features", paper_features)
