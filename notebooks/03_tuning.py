@@ -62,6 +62,8 @@ import pandas as pd
 
 from cancer_alpha import plots, results, synth
 from cancer_alpha import tuning as tuner
+from cancer_alpha.baselines import ENSEMBLE
+from cancer_alpha.models import TRANSFORMER
 from cancer_alpha.tables import plural, readable
 
 run = results.start_run("03_tuning", profile, overrides, results_dir,
@@ -141,7 +143,7 @@ fig = run.figure(plots.optimisation_history(list(loaded.values())), "optimisatio
 
 # %% tags=["hide-input"]
 importance = {m: tuner.importances(s, seed=profile.tuning.seed) for m, s in loaded.items()}
-mmt_importance = importance.get("mmt_modality") or {}
+mmt_importance = importance.get(TRANSFORMER) or {}
 run.glue("mmt_top_setting", max(mmt_importance, key=mmt_importance.get) if mmt_importance
          else "not measured (too few completed trials)")
 fig = run.figure(plots.importance_map(importance), "importance_map",
@@ -150,7 +152,7 @@ fig = run.figure(plots.importance_map(importance), "importance_map",
                           "setting."))
 
 # %% tags=["hide-input"]
-fig = run.figure(plots.parameter_importances(loaded["mmt_modality"], seed=profile.tuning.seed),
+fig = run.figure(plots.parameter_importances(loaded[TRANSFORMER], seed=profile.tuning.seed),
                  "importances_mmt_modality",
                  caption=("fANOVA importance of each setting in the study of the modality-token "
                           "transformer."))
@@ -216,7 +218,7 @@ chosen = pd.DataFrame({"published recipe": [recipe.get(r, None) for r in rows],
 readable(chosen, significant=3)
 
 # %% tags=["hide-input"]
-classical = [m for m in models if m not in neural and m != "voting_ensemble"]
+classical = [m for m in models if m not in neural and m != ENSEMBLE]
 readable(pd.DataFrame({m: studies[m].best_settings.get("estimator", {})
                        for m in classical}).T, significant=3)
 

@@ -52,6 +52,7 @@ from cancer_alpha import (
     results,
     tuning,
 )
+from cancer_alpha.models import TRANSFORMER
 from cancer_alpha.tables import plural, readable
 
 run = results.start_run("05_ablations", profile, overrides, results_dir,
@@ -59,7 +60,7 @@ run = results.start_run("05_ablations", profile, overrides, results_dir,
 published = run.profile
 tuned = tuning.tuned_settings(tuning.load(published.name, "synthetic", results_dir))
 # the full model of every ablation: the transformer with its settings tuned in Chapter 3
-profile = protocol.apply_settings(published, tuned["mmt_modality"])
+profile = protocol.apply_settings(published, tuned[TRANSFORMER])
 data = ablations.settings(profile)
 default, easy = data[ablations.DEFAULT], data[ablations.EASY]
 ceilings = bayes.subset_ceilings(bayes.BayesClassifier(default.world), default.test)
@@ -470,7 +471,7 @@ run.metric("positive_control", {
     "pair_ceilings": control.pair_ceilings, "n_train": control.n_train,
     "n_test": control.n_test, "seeds": control_seeds,
     "models": control_table.to_dict(orient="index"), "reading": control_words})
-run.metric("full_model_settings", tuned["mmt_modality"])
+run.metric("full_model_settings", tuned[TRANSFORMER])
 run.metric("ablations", table)
 run.metric("ablations_published_recipe", published_table)
 run.metric("published_recipe_verdicts", {k: j.verdict for k, j in published_verdicts.items()})

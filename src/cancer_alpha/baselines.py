@@ -18,8 +18,9 @@ import numpy as np
 from .data import ModalitySpec, MultiOmicsData, Standardizer
 from .errors import CancerAlphaError, RunFolderError
 
+ENSEMBLE = "voting_ensemble"  # the soft vote of the classical models
 BASELINES: tuple[str, ...] = (
-    "logistic_regression", "random_forest", "gradient_boosting", "voting_ensemble",
+    "logistic_regression", "random_forest", "gradient_boosting", ENSEMBLE,
     "sklearn_mlp",
 )
 # scikit-learn's own neural network: fitted like the classical models (one pipeline, all the
