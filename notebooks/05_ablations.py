@@ -61,7 +61,7 @@ published = run.profile
 tuned = tuning.tuned_settings(tuning.load(published.name, "synthetic", results_dir))
 # the full model of every ablation: the transformer with its settings tuned in Chapter 3
 profile = protocol.apply_settings(published, tuned[TRANSFORMER])
-data = ablations.settings(profile)
+data = ablations.difficulty_data(profile)
 default, easy = data[ablations.DEFAULT], data[ablations.EASY]
 ceilings = bayes.subset_ceilings(bayes.BayesClassifier(default.world), default.test)
 joint_key = ablations.subset_key(default.test.modalities)
