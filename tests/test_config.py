@@ -100,6 +100,13 @@ def test_injected_profile_sections_are_idempotent():
     assert config.from_parameters("smoke", sections) == config.load_profile("smoke")
 
 
+def test_the_strongest_effect_size_is_the_largest_the_generator_allows():
+    cohort = config.load_profile("smoke").cohort
+    assert cohort.strongest_effect_size == 1.0 / cohort.max_tumour_fraction
+    assert cohort.strongest_effect_size != config.load_profile("smoke").ablation.easy_effect_size
+    config.Profile().replace(cohort={"effect_size": cohort.strongest_effect_size,
+                                     "max_tumour_fraction": cohort.max_tumour_fraction})
+
 
 def test_replace_validates():
     p = config.Profile()

@@ -345,6 +345,12 @@ class CohortConfig:
                 f"a number <= 1 / max_tumour_fraction = {1 / fmax:.6g} (a mixture weight "
                 "effect_size * tumour fraction above 1 is impossible)")
 
+    @property
+    def strongest_effect_size(self) -> float:
+        """The largest effect size the generator allows, 1 / max_tumour_fraction: a tumour at
+        the largest fraction then shows its full signal (the strongest signal of Chapter 4,
+        not the easier difficulty of the ablations, ``ablation.easy_effect_size``)."""
+        return 1.0 / self.max_tumour_fraction
 
 
 @dataclass(frozen=True)
