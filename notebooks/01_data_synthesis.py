@@ -30,25 +30,20 @@
 
 # %% tags=["parameters", "hide-input"]
 profile = "paper"  # a profile of profiles/ by name, or the path of a YAML file
-# optional overrides of single settings, section by section: train = {"max_epochs": 5}
-cohort = {}
-model = {}
-train = {}
-evaluation = {}
-profiling = {}
-ablation = {}
+# optional settings over the profile's, dotted or by section: {"train.max_epochs": 5}
+overrides = {}
 results_dir = "results"
 
 # %% tags=["hide-input"]
 import numpy as np
 import pandas as pd
 
-from cancer_alpha import bayes, config, plots, results, synth
+from cancer_alpha import bayes, plots, results, synth
 from cancer_alpha.tables import readable
 
-profile = config.from_parameters(profile, cohort=cohort, model=model, train=train,
-                             evaluation=evaluation, profiling=profiling, ablation=ablation)
-run = results.Run("01_data_synthesis", profile, results_dir, seeds=[profile.evaluation.data_seed])
+run = results.start_run("01_data_synthesis", profile, overrides, results_dir,
+                        seeds=lambda p: [p.evaluation.data_seed])
+profile = run.profile
 world = synth.World.from_config(profile.cohort)
 train_cohort, test_cohort = synth.standard_cohorts(profile)
 run.glue("n_train", train_cohort.data.n_samples)

@@ -24,13 +24,8 @@
 
 # %% tags=["parameters", "hide-input"]
 profile = "paper"  # a profile of profiles/ by name, or the path of a YAML file
-# optional overrides of single settings, section by section: train = {"max_epochs": 5}
-cohort = {}
-model = {}
-train = {}
-evaluation = {}
-profiling = {}
-ablation = {}
+# optional settings over the profile's, dotted or by section: {"train.max_epochs": 5}
+overrides = {}
 results_dir = "results"
 
 # %% tags=["hide-input"]
@@ -40,13 +35,13 @@ import warnings
 import pandas as pd
 
 from cancer_alpha import architecture, claims, config, data, plots, results, synth
-from cancer_alpha.models import MODEL_NAMES, complexity
+from cancer_alpha.models import LOCUS_TRANSFORMER, MODEL_NAMES, TRANSFORMER, complexity
 from cancer_alpha.tables import readable
 
-profile = config.from_parameters(profile, cohort=cohort, model=model, train=train,
-                             evaluation=evaluation, profiling=profiling, ablation=ablation)
+run = results.start_run("02_architecture", profile, overrides, results_dir,
+                        seeds=lambda p: p.evaluation.seeds[:1])
+profile = run.profile
 seed = profile.evaluation.seeds[0]
-run = results.Run("02_architecture", profile, results_dir, seeds=[seed])
 train_cohort, _ = synth.standard_cohorts(profile)
 specs, n_classes = train_cohort.data.specs, train_cohort.data.n_classes
 scaler = data.Standardizer().fit(train_cohort.data)
@@ -170,7 +165,7 @@ run.glue("attention_lambda", profile.train.attention_lambda)
 # standardised with the cohort's statistics.
 
 # %% tags=["hide-input"]
-names = {"modality tokens": "mmt_modality", "locus tokens": "mmt_locus"}
+names = {"modality tokens": TRANSFORMER, "locus tokens": LOCUS_TRANSFORMER}
 transformers = {title: architecture.build_seeded(name, specs, n_classes, profile.model, seed)
                 for title, name in names.items()}
 stages = {title: complexity.stage_shapes(m, batch, max_depth=3)
@@ -229,7 +224,7 @@ print(f"C01: {c01['verdict']} (rule: {c01['rule_verdict']}; {width} dimensions)"
 count_batch = architecture.first_samples({"x": batch["x"], "mask": batch["mask"]}, 4)
 costs = architecture.model_costs(MODEL_NAMES, specs, n_classes, profile.model, count_batch, seed)
 preset = dataclasses.replace(profile.model, **config.PRESETS["cancer_alpha"])
-cancer_alpha_preset = architecture.model_costs(("mmt_modality", "mmt_locus"), specs, n_classes,
+cancer_alpha_preset = architecture.model_costs((TRANSFORMER, LOCUS_TRANSFORMER), specs, n_classes,
                                                preset, count_batch, seed)
 run.glue("cancer_alpha_d_model", preset.d_model)
 run.glue("cancer_alpha_heads", preset.n_heads)

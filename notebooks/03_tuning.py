@@ -53,27 +53,22 @@
 
 # %% tags=["parameters", "hide-input"]
 profile = "paper"  # a profile of profiles/ by name, or the path of a YAML file
-# optional overrides of single settings, section by section: train = {"max_epochs": 5}
-cohort = {}
-model = {}
-train = {}
-evaluation = {}
-profiling = {}
-ablation = {}
-tuning = {}
+# optional settings over the profile's, dotted or by section: {"train.max_epochs": 5}
+overrides = {}
 results_dir = "results"
 
 # %% tags=["remove-output", "hide-input"]
 import pandas as pd
 
-from cancer_alpha import config, plots, results, synth
+from cancer_alpha import plots, results, synth
 from cancer_alpha import tuning as tuner
+from cancer_alpha.baselines import ENSEMBLE
+from cancer_alpha.models import TRANSFORMER
 from cancer_alpha.tables import plural, readable
 
-profile = config.from_parameters(profile, cohort=cohort, model=model, train=train,
-                             evaluation=evaluation, profiling=profiling, ablation=ablation,
-                             tuning=tuning)
-run = results.Run("03_tuning", profile, results_dir, seeds=[profile.tuning.seed])
+run = results.start_run("03_tuning", profile, overrides, results_dir,
+                        seeds=lambda p: [p.tuning.seed])
+profile = run.profile
 world = synth.World.from_config(profile.cohort)
 train_data = world.sample(profile.cohort.n_samples, seed=profile.evaluation.data_seed).data
 models = [m for m in profile.evaluation.models if m in tuner.SEARCH_SPACES]
@@ -148,7 +143,7 @@ fig = run.figure(plots.optimisation_history(list(loaded.values())), "optimisatio
 
 # %% tags=["hide-input"]
 importance = {m: tuner.importances(s, seed=profile.tuning.seed) for m, s in loaded.items()}
-mmt_importance = importance.get("mmt_modality") or {}
+mmt_importance = importance.get(TRANSFORMER) or {}
 run.glue("mmt_top_setting", max(mmt_importance, key=mmt_importance.get) if mmt_importance
          else "not measured (too few completed trials)")
 fig = run.figure(plots.importance_map(importance), "importance_map",
@@ -157,7 +152,7 @@ fig = run.figure(plots.importance_map(importance), "importance_map",
                           "setting."))
 
 # %% tags=["hide-input"]
-fig = run.figure(plots.parameter_importances(loaded["mmt_modality"], seed=profile.tuning.seed),
+fig = run.figure(plots.parameter_importances(loaded[TRANSFORMER], seed=profile.tuning.seed),
                  "importances_mmt_modality",
                  caption=("fANOVA importance of each setting in the study of the modality-token "
                           "transformer."))
@@ -223,7 +218,7 @@ chosen = pd.DataFrame({"published recipe": [recipe.get(r, None) for r in rows],
 readable(chosen, significant=3)
 
 # %% tags=["hide-input"]
-classical = [m for m in models if m not in neural and m != "voting_ensemble"]
+classical = [m for m in models if m not in neural and m != ENSEMBLE]
 readable(pd.DataFrame({m: studies[m].best_settings.get("estimator", {})
                        for m in classical}).T, significant=3)
 

@@ -49,11 +49,8 @@
 
 # %% tags=["parameters", "hide-input"]
 profile = "paper"  # a profile of profiles/ by name, or the path of a YAML file
-# optional overrides of single settings, section by section: train = {"max_epochs": 5}
-cohort = {}
-model = {}
-train = {}
-evaluation = {}
+# optional settings over the profile's, dotted or by section: {"train.max_epochs": 5}
+overrides = {}
 results_dir = "results"
 
 # %% tags=["hide-input"]
@@ -64,7 +61,6 @@ from IPython.display import Markdown
 from cancer_alpha import (
     bayes,
     claims,
-    config,
     evaluate,
     interpret,
     plots,
@@ -73,11 +69,12 @@ from cancer_alpha import (
     synth,
     tuning,
 )
+from cancer_alpha.baselines import ENSEMBLE
+from cancer_alpha.models import TRANSFORMER
 from cancer_alpha.tables import plural, readable
 
-profile = config.from_parameters(profile, cohort=cohort, model=model, train=train,
-                             evaluation=evaluation)
-run = results.Run("04_training", profile, results_dir)
+run = results.start_run("04_training", profile, overrides, results_dir)
+profile = run.profile
 tuned = tuning.tuned_settings(tuning.load(profile.name, "synthetic", results_dir))
 world = synth.World.from_config(profile.cohort)
 train_cohort, test_cohort = synth.standard_cohorts(profile)
@@ -150,11 +147,11 @@ for key, s in (("pub", before), ("tuned", after)):
     run.glue(f"mmt_minus_lr_{key}", s.transformer_minus_logistic)
 run.glue("n_models", after.n_models)
 run.glue("best_neural_gap", 100 * (ceiling - after.best_neural_accuracy))
-run.glue("mmt_acc_pub", published.loc["mmt_modality", "accuracy_mean"])
-run.glue("mmt_acc_tuned", tuned_table.loc["mmt_modality", "accuracy_mean"])
+run.glue("mmt_acc_pub", published.loc[TRANSFORMER, "accuracy_mean"])
+run.glue("mmt_acc_tuned", tuned_table.loc[TRANSFORMER, "accuracy_mean"])
 run.glue("best_classical_tuned", best_classical)
 run.glue("best_classical_acc_tuned", after.best_classical_accuracy)
-mmt_gap = 100 * (after.best_classical_accuracy - tuned_table.loc["mmt_modality", "accuracy_mean"])
+mmt_gap = 100 * (after.best_classical_accuracy - tuned_table.loc[TRANSFORMER, "accuracy_mean"])
 run.glue("mmt_classical_gap", mmt_gap)
 run.glue("changes", Markdown("\n".join(f"- {line}" for line in
                                       protocol.changed_conclusions(before, after))))
@@ -197,7 +194,7 @@ fig = run.figure(plots.accuracy_by_recipe(tables, ceiling, ceiling_ci, chance),
 # comparison with their tuned settings, {glue:text}`rule_seeds_words` each:
 
 # %% tags=["hide-input"]
-rule_models = ["early_fusion_mlp", "mmt_modality"]
+rule_models = ["early_fusion_mlp", TRANSFORMER]
 rule_rows = pd.DataFrame(protocol.full_data_rules(
     train_data, test_data, profile, rule_models,
     seeds=profile.evaluation.seeds[:profile.evaluation.rule_seeds],
@@ -278,13 +275,13 @@ readable(budget, 3)
 # %% tags=["hide-input"]
 single = [[m] for m in train_data.modalities] + [list(train_data.modalities)]
 by_subset = pd.DataFrame(protocol.modality_subset_scores(
-    train_data, test_data, profile, ["mmt_modality", best_classical], single,
+    train_data, test_data, profile, [TRANSFORMER, best_classical], single,
     seed=profile.evaluation.seeds[0], n_jobs=profile.evaluation.n_jobs, settings=tuned))
 subset_ceilings = bayes.subset_ceilings(bayes.BayesClassifier(world), test_data)
 subset_table = by_subset.pivot(index="subset", columns="model", values="accuracy")
 subset_table = subset_table.loc[["+".join(s) for s in single]]
 subset_table["Bayes ceiling"] = [subset_ceilings[k]["accuracy"] for k in subset_table.index]
-subset_table["transformer's share of the ceiling"] = (subset_table["mmt_modality"]
+subset_table["transformer's share of the ceiling"] = (subset_table[TRANSFORMER]
                                                       / subset_table["Bayes ceiling"])
 worst = subset_table["transformer's share of the ceiling"].idxmin()
 run.glue("worst_subset", worst)
@@ -310,11 +307,11 @@ epochs = protocol.best_epochs(fits)
 fig = run.figure(plots.epochs_to_convergence(epochs), "epochs_to_convergence",
                  caption=("Epoch of the lowest validation loss of each run, per model, beside "
                           "the range the MMT paper states."))
-mmt_epochs = np.array(epochs["mmt_modality"])
-mmt_runs = [f for f in fits if f.model == "mmt_modality"]
+mmt_epochs = np.array(epochs[TRANSFORMER])
+mmt_runs = [f for f in fits if f.model == TRANSFORMER]
 stopped = np.mean([f.epochs < profile.train.max_epochs for f in mmt_runs])
-acc_sd = published.loc["mmt_modality", "accuracy_sd"]
-tuned_epochs = np.array(protocol.best_epochs(tuned_fits)["mmt_modality"])
+acc_sd = published.loc[TRANSFORMER, "accuracy_sd"]
+tuned_epochs = np.array(protocol.best_epochs(tuned_fits)[TRANSFORMER])
 run.glue("c02_tuned_median", float(np.median(tuned_epochs)))
 run.glue("c02_median", float(np.median(mmt_epochs)))
 run.glue("c02_min", int(mmt_epochs.min()))
@@ -388,7 +385,7 @@ clusters = evaluate.clustering_table(tuned_fits, head.y, references, seed=0)
 readable(clusters, 3)
 
 # %% tags=["hide-input"]
-emb = next(f for f in tuned_fits if f.model == "mmt_modality"
+emb = next(f for f in tuned_fits if f.model == TRANSFORMER
            and f.seed == profile.evaluation.seeds[0] and f.fold == 0).extras["embedding"]
 coords = evaluate.tsne(emb, seed=0)
 labels = test_data.y[: len(emb)]
@@ -400,7 +397,7 @@ fig = run.figure(plots.embedding_map(coords, labels, world.class_names,
                           "transformer on the held-out cohort, coloured by class."))
 
 # %% tags=["hide-input"]
-mmt_row = clusters.loc["mmt_modality"]
+mmt_row = clusters.loc[TRANSFORMER]
 raw_row = clusters.loc["raw features"]
 run.glue("ari_mmt", mmt_row["kmeans_ari_mean"])
 run.glue("ari_raw", raw_row["kmeans_ari_mean"])
@@ -435,7 +432,7 @@ share_table = pd.DataFrame({m: {k: f"{mean:.1f} ± {sd:.1f}" for k, (mean, sd) i
 readable(share_table)
 
 # %% tags=["hide-input"]
-run.claim(claims.judge_c15(share_stats["mmt_modality"]))
+run.claim(claims.judge_c15(share_stats[TRANSFORMER]))
 
 # %% [markdown]
 # Attention weights say where a layer looked, not why the prediction came out as it did
@@ -470,7 +467,7 @@ run.glue("top_modalities", ", ".join(f"{m} {n}" for m, n in top.value_counts().i
 # %% tags=["hide-input"]
 shuffled = train_data.subset(np.arange(train_data.n_samples))
 shuffled.y = np.random.default_rng(12345).permutation(train_data.y)
-control_models = ["logistic_regression", "early_fusion_mlp", "mmt_modality"]
+control_models = ["logistic_regression", "early_fusion_mlp", TRANSFORMER]
 control = protocol.cross_validate(shuffled, profile, control_models, evals={"test": test_data},
                                   seeds=profile.evaluation.seeds[:1],
                                   n_jobs=profile.evaluation.n_jobs, settings=tuned,
@@ -494,29 +491,31 @@ readable(control_table, 3)
 # {glue:text}`ensemble_acc:.3f` at the default difficulty ({glue:text}`ensemble_acc_pub:.3f`
 # with scikit-learn's defaults), whose ceiling is {glue:text}`ceiling:.3f`: 99% is impossible
 # on these data for any model. Whether 99% is reached is a property of the data set, not of the
-# model: at the easiest difficulty of Chapter 1 (effect size {glue:text}`easy_effect:.2f`) the
-# ceiling is {glue:text}`easy_ceiling:.3f` and the same ensemble reaches
-# {glue:text}`easy_ensemble:.3f`.
+# model: at the strongest signal the generator of Chapter 1 allows (effect size
+# {glue:text}`strongest_effect:.2f`) the ceiling is {glue:text}`strongest_ceiling:.3f` and the
+# same ensemble reaches {glue:text}`strongest_ensemble:.3f`.
 
 # %% tags=["hide-input"]
-easy_cfg = profile.replace(cohort={"effect_size": 1.0 / profile.cohort.max_tumour_fraction})
-easy_world = synth.World.from_config(easy_cfg.cohort)
-easy_train, easy_test = synth.standard_cohorts(easy_cfg)
-easy_ceiling = bayes.BayesClassifier(easy_world).score(easy_test.data)
-easy = protocol.cross_validate(easy_train.data, easy_cfg, ["voting_ensemble"],
-                               evals={"test": easy_test.data}, seeds=profile.evaluation.seeds[:1],
-                               n_jobs=profile.evaluation.n_jobs, settings=tuned, recipe="tuned")
-easy_acc = protocol.summary(easy, "test")["voting_ensemble"]["accuracy_mean"]
-ensemble_acc = tuned_table.loc["voting_ensemble", "accuracy_mean"]
+strongest_cfg = profile.replace(cohort={"effect_size": profile.cohort.strongest_effect_size})
+strongest_world = synth.World.from_config(strongest_cfg.cohort)
+strongest_train, strongest_test = synth.standard_cohorts(strongest_cfg)
+strongest_ceiling = bayes.BayesClassifier(strongest_world).score(strongest_test.data)
+strongest = protocol.cross_validate(strongest_train.data, strongest_cfg, [ENSEMBLE],
+                                    evals={"test": strongest_test.data},
+                                    seeds=profile.evaluation.seeds[:1],
+                                    n_jobs=profile.evaluation.n_jobs, settings=tuned,
+                                    recipe="tuned")
+strongest_acc = protocol.summary(strongest, "test")[ENSEMBLE]["accuracy_mean"]
+ensemble_acc = tuned_table.loc[ENSEMBLE, "accuracy_mean"]
 run.glue("ensemble_acc", ensemble_acc)
-run.glue("ensemble_acc_pub", published.loc["voting_ensemble", "accuracy_mean"])
-run.glue("easy_effect", easy_cfg.cohort.effect_size)
-run.glue("easy_ceiling", easy_ceiling)
-run.glue("easy_ensemble", easy_acc)
-run.claim(claims.judge_c12(ensemble_acc, tuned_table.loc["voting_ensemble", "accuracy_sd"]),
+run.glue("ensemble_acc_pub", published.loc[ENSEMBLE, "accuracy_mean"])
+run.glue("strongest_effect", strongest_cfg.cohort.effect_size)
+run.glue("strongest_ceiling", strongest_ceiling)
+run.glue("strongest_ensemble", strongest_acc)
+run.claim(claims.judge_c12(ensemble_acc, tuned_table.loc[ENSEMBLE, "accuracy_sd"]),
           note=f"Bayes ceiling {ceiling:.3f} at the default difficulty; at effect size "
-               f"{easy_cfg.cohort.effect_size:.2f} the ceiling is {easy_ceiling:.3f} and the "
-               f"ensemble reaches {easy_acc:.3f}")
+               f"{strongest_cfg.cohort.effect_size:.2f} the ceiling is {strongest_ceiling:.3f} "
+               f"and the ensemble reaches {strongest_acc:.3f}")
 
 # %% [markdown]
 # ## Data-limited or model-limited?
@@ -546,7 +545,7 @@ fig = run.figure(plots.accuracy_vs_training_size(curve, ceiling), "training_size
                  caption=("Held-out accuracy against the number of training samples for the "
                           "tuned models, beside the Bayes ceiling."))
 by_size = curve.pivot_table(index="n_train", columns="model", values="accuracy")
-reading = protocol.read_curve(curve, ceiling, "mmt_modality")
+reading = protocol.read_curve(curve, ceiling, TRANSFORMER)
 run.glue("curve_model_words", ", ".join(curve_models[:-1]) + " and " + curve_models[-1])
 caps = dict(profile.evaluation.curve_max_size)
 run.glue("curve_cap_words", "A compute cap: " + "; ".join(
@@ -602,7 +601,7 @@ run.metric("mlp_vs_sklearn", {"tuned": vars(mlp), "published": vars(mlp_pub)})
 run.metric("budget_sensitivity", budget.to_dict(orient="index"))
 run.metric("budget_ranking_changed", budget.attrs["ranking_changed"])
 run.metric("training_size_reading", reading.facts)
-run.metric("easy_setting", {"effect_size": easy_cfg.cohort.effect_size,
-                            "bayes_accuracy": easy_ceiling, "voting_ensemble": easy_acc})
+run.metric("strongest_signal", {"effect_size": strongest_cfg.cohort.effect_size,
+                                "bayes_accuracy": strongest_ceiling, ENSEMBLE: strongest_acc})
 run.glue("verdicts_here", run.verdict_text())
 record_path = run.save()

@@ -33,13 +33,8 @@
 
 # %% tags=["parameters", "hide-input"]
 profile = "paper"  # a profile of profiles/ by name, or the path of a YAML file
-# optional overrides of single settings, section by section: train = {"max_epochs": 5}
-cohort = {}
-model = {}
-train = {}
-evaluation = {}
-profiling = {}
-ablation = {}
+# optional settings over the profile's, dotted or by section: {"train.max_epochs": 5}
+overrides = {}
 results_dir = "results"
 
 # %% tags=["hide-input"]
@@ -51,22 +46,22 @@ from cancer_alpha import (
     ablations,
     bayes,
     claims,
-    config,
     evaluate,
     plots,
     protocol,
     results,
     tuning,
 )
+from cancer_alpha.models import TRANSFORMER
 from cancer_alpha.tables import plural, readable
 
-published = config.from_parameters(profile, cohort=cohort, model=model, train=train,
-                                   evaluation=evaluation, ablation=ablation)
-run = results.Run("05_ablations", published, results_dir, seeds=published.ablation.seeds)
+run = results.start_run("05_ablations", profile, overrides, results_dir,
+                        seeds=lambda p: p.ablation.seeds)
+published = run.profile
 tuned = tuning.tuned_settings(tuning.load(published.name, "synthetic", results_dir))
 # the full model of every ablation: the transformer with its settings tuned in Chapter 3
-profile = protocol.apply_settings(published, tuned["mmt_modality"])
-data = ablations.settings(profile)
+profile = protocol.apply_settings(published, tuned[TRANSFORMER])
+data = ablations.difficulty_data(profile)
 default, easy = data[ablations.DEFAULT], data[ablations.EASY]
 ceilings = bayes.subset_ceilings(bayes.BayesClassifier(default.world), default.test)
 joint_key = ablations.subset_key(default.test.modalities)
@@ -476,7 +471,7 @@ run.metric("positive_control", {
     "pair_ceilings": control.pair_ceilings, "n_train": control.n_train,
     "n_test": control.n_test, "seeds": control_seeds,
     "models": control_table.to_dict(orient="index"), "reading": control_words})
-run.metric("full_model_settings", tuned["mmt_modality"])
+run.metric("full_model_settings", tuned[TRANSFORMER])
 run.metric("ablations", table)
 run.metric("ablations_published_recipe", published_table)
 run.metric("published_recipe_verdicts", {k: j.verdict for k, j in published_verdicts.items()})

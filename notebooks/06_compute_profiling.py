@@ -38,29 +38,24 @@
 
 # %% tags=["parameters", "hide-input"]
 profile = "paper"  # a profile of profiles/ by name, or the path of a YAML file
-# optional overrides of single settings, section by section: train = {"max_epochs": 5}
-cohort = {}
-model = {}
-train = {}
-evaluation = {}
-profiling = {}
-ablation = {}
+# optional settings over the profile's, dotted or by section: {"train.max_epochs": 5}
+overrides = {}
 results_dir = "results"
 
 # %% tags=["hide-input"]
 import pandas as pd
 import torch
 
-from cancer_alpha import claims, config, plots, results
+from cancer_alpha import claims, plots, results
 from cancer_alpha import profiling as prof
+from cancer_alpha.models import LOCUS_TRANSFORMER, TRANSFORMER
 from cancer_alpha.profiling import sweeps
 from cancer_alpha.tables import readable
 
-profile = config.from_parameters(profile, cohort=cohort, model=model, train=train,
-                             evaluation=evaluation, profiling=profiling, ablation=ablation)
 device = "cuda" if torch.cuda.is_available() else "cpu"
 label = prof.device_label(device)
-run = results.Run("06_compute_profiling", profile, results_dir, device=label)
+run = results.start_run("06_compute_profiling", profile, overrides, results_dir, device=label)
+profile = run.profile
 paper_features = profile.profiling.claim_features  # the papers': 110 features per modality
 run.glue("device", label)
 run.glue("paper_features", paper_features)
@@ -124,7 +119,7 @@ readable(exponents, 2)
 # times.
 
 # %% tags=["nbval-ignore-output", "hide-input"]
-locus = fits["mmt_locus"]
+locus = fits[LOCUS_TRANSFORMER]
 run.glue("locus_exponent", locus.exponent)
 run.glue("locus_lo", locus.ci95[0])
 run.glue("locus_hi", locus.ci95[1])
@@ -155,7 +150,7 @@ with monitor.block("epoch time against samples (C04)") as time_block:
     timing = sweeps.time_sweep(profile.profiling.dataset_sizes, paper_features, profile.train,
                                profile.model, profile.profiling.repeats, time_block)
 time_fit, law = sweeps.time_laws(timing)
-fig = run.figure(plots.scaling(timing, "samples", "seconds", {"mmt_modality": time_fit},
+fig = run.figure(plots.scaling(timing, "samples", "seconds", {TRANSFORMER: time_fit},
                                ylabel="seconds per training epoch"), "time_scaling",
                  caption=("Seconds per training epoch of the modality-token transformer against "
                           "the number of samples, with a fitted power law (log-log)."))
@@ -185,9 +180,9 @@ run.claim(claims.judge_c04(time_fit.exponent, time_fit.ci95, law.preferred,
 # %% tags=["nbval-ignore-output", "hide-input"]
 paper_memory = sweeps.paper_memory(paper_features, profile.train.batch_size, profile.train,
                                    profile.model, device=device)
-peak_mb = float(paper_memory.loc["mmt_modality", "total_mb"])
+peak_mb = float(paper_memory.loc[TRANSFORMER, "total_mb"])
 run.glue("paper_peak_mb", peak_mb)
-run.glue("paper_peak_locus_mb", float(paper_memory.loc["mmt_locus", "total_mb"]))
+run.glue("paper_peak_locus_mb", float(paper_memory.loc[LOCUS_TRANSFORMER, "total_mb"]))
 readable(paper_memory, 1)
 
 # %% tags=["nbval-ignore-output", "hide-input"]
@@ -195,7 +190,7 @@ try:
     training = results.load(profile.name, "04_training", results_dir)["metrics"]["models"]
 except FileNotFoundError:
     training = {}
-fit_s = training.get("mmt_modality", {}).get("fit_seconds_mean")
+fit_s = training.get(TRANSFORMER, {}).get("fit_seconds_mean")
 run.glue("mmt_fit_seconds", float("nan") if fit_s is None else fit_s)
 run.claim(claims.judge_c05(peak_mb / 1000),
           note=f"batch {profile.train.batch_size}, {paper_features} features per modality, "
@@ -219,22 +214,22 @@ run.claim(claims.judge_c06(fit_s),
 with monitor.block("inference latency (C13)") as latency_block:
     latency = {name: prof.latency_of(name, paper_features, profile.model,
                                      n_samples=profile.profiling.latency_samples)
-               for name in ["mmt_modality", "mmt_locus", "perceiver_io", "early_fusion_mlp"]}
+               for name in [TRANSFORMER, LOCUS_TRANSFORMER, "perceiver_io", "early_fusion_mlp"]}
     latency_block.timings(*latency.values())
 lat = pd.DataFrame({n: {"batched_ms_per_sample": r.batched_ms_per_sample,
                         "single_low_ms": r.single_low_ms, "single_p50_ms": r.single_p50_ms,
                         "single_p99_ms": r.single_p99_ms}
                     for n, r in latency.items()}).T
-run.glue("lat_batched", latency["mmt_modality"].batched_ms_per_sample)
-run.glue("lat_batch_repeats", latency["mmt_modality"].batch_repeats)
-run.glue("lat_low", latency["mmt_modality"].single_low_ms)
-run.glue("lat_p50", latency["mmt_modality"].single_p50_ms)
+run.glue("lat_batched", latency[TRANSFORMER].batched_ms_per_sample)
+run.glue("lat_batch_repeats", latency[TRANSFORMER].batch_repeats)
+run.glue("lat_low", latency[TRANSFORMER].single_low_ms)
+run.glue("lat_p50", latency[TRANSFORMER].single_p50_ms)
 fig = run.figure(plots.latency(lat), "latency",
                  caption="Batched and single-sample inference latency per model (log scale).")
 readable(lat, 3)
 
 # %% tags=["nbval-ignore-output", "hide-input"]
-run.claim(claims.judge_c13(latency["mmt_modality"].single_low_ms,
+run.claim(claims.judge_c13(latency[TRANSFORMER].single_low_ms,
                            quiet=[latency_block.report]),
           note=f"mmt_modality on {label}; single-sample {100 * prof.LOW_QUANTILE:.0f}th "
                f"percentile of {profile.profiling.latency_samples} calls, median "
@@ -252,14 +247,14 @@ run.claim(claims.judge_c13(latency["mmt_modality"].single_low_ms,
 
 # %% tags=["nbval-ignore-output", "hide-input"]
 lightning_epoch, plain_epoch = prof.plain_epoch_fn(
-    "mmt_modality", profile.profiling.overhead_samples, paper_features, profile.train,
+    TRANSFORMER, profile.profiling.overhead_samples, paper_features, profile.train,
     profile.model)
 with monitor.block("Lightning against a plain loop") as loop_block:
     loops = prof.time_interleaved({"Lightning": lightning_epoch, "plain PyTorch": plain_epoch},
                                   repeats=profile.profiling.repeats, warmup=1)
     loop_block.timings(loops)
 with monitor.block("training throughput") as throughput_block:
-    throughput = prof.train_gflops("mmt_modality", paper_features, profile.train.batch_size,
+    throughput = prof.train_gflops(TRANSFORMER, paper_features, profile.train.batch_size,
                                    profile.model, repeats=profile.profiling.repeats,
                                    train_cfg=profile.train)
     throughput_block.timings(throughput["step_seconds"])
@@ -307,13 +302,13 @@ run.metric("memory_points", memory.to_dict(orient="list"))
 run.metric("memory_exponents", exponents.reset_index(names="model").to_dict(orient="records"))
 run.metric("peak_train_memory_mb", paper_memory["total_mb"].to_dict())
 run.metric("memory_exponent", {"value": locus.exponent, "ci95": list(locus.ci95),
-                               "model": "mmt_locus"})
+                               "model": LOCUS_TRANSFORMER})
 run.metric("time_points", timing.to_dict(orient="list"))
 run.metric("time_exponent", {"value": time_fit.exponent, "ci95": list(time_fit.ci95),
                              "preferred_law": law.preferred})
-run.metric("inference_ms_per_sample_batched", latency["mmt_modality"].batched_ms_per_sample)
-run.metric("inference_ms_single_p50", latency["mmt_modality"].single_p50_ms)
-run.metric("inference_ms_single_low", latency["mmt_modality"].single_low_ms)
+run.metric("inference_ms_per_sample_batched", latency[TRANSFORMER].batched_ms_per_sample)
+run.metric("inference_ms_single_p50", latency[TRANSFORMER].single_p50_ms)
+run.metric("inference_ms_single_low", latency[TRANSFORMER].single_low_ms)
 run.metric("low_quantile", prof.LOW_QUANTILE)
 run.metric("latency", lat.to_dict(orient="index"))
 run.metric("lightning_overhead_ratio", loops.ratio)

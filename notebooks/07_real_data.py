@@ -34,24 +34,19 @@
 
 # %% tags=["parameters", "hide-input"]
 profile = "paper"  # a profile of profiles/ by name, or the path of a YAML file
-# optional overrides of single settings, section by section: train = {"max_epochs": 5}
-cohort = {}
-model = {}
-train = {}
-evaluation = {}
-tuning = {}
+# optional settings over the profile's, dotted or by section: {"train.max_epochs": 5}
+overrides = {}
 results_dir = "results"
 
 # %% tags=["hide-input"]
 import pandas as pd
 
-from cancer_alpha import config, datasets, plots, protocol, real_data, results, synth
+from cancer_alpha import datasets, plots, protocol, real_data, results, synth
 from cancer_alpha import tuning as tuner
 from cancer_alpha.tables import plural, readable
 
-profile = config.from_parameters(profile, cohort=cohort, model=model, train=train,
-                             evaluation=evaluation, tuning=tuning)
-run = results.Run("07_real_data", profile, results_dir)
+run = results.start_run("07_real_data", profile, overrides, results_dir)
+profile = run.profile
 seeds = list(profile.evaluation.seeds)
 models = list(profile.evaluation.real_data_models or profile.evaluation.models)
 left_out = [m for m in profile.evaluation.models if m not in models]

@@ -13,23 +13,17 @@
 
 # %% tags=["parameters", "hide-input"]
 profile = "paper"  # a profile of profiles/ by name, or the path of a YAML file
-# optional overrides of single settings, section by section: train = {"max_epochs": 5}
-cohort = {}
-model = {}
-train = {}
-evaluation = {}
-profiling = {}
-ablation = {}
+# optional settings over the profile's, dotted or by section: {"train.max_epochs": 5}
+overrides = {}
 results_dir = "results"
 
 # %% tags=["hide-input"]
 from IPython.display import HTML
 
-from cancer_alpha import audit, claims, config, plots, reproduce, results
+from cancer_alpha import audit, claims, plots, reproduce, results
 
-profile = config.from_parameters(profile, cohort=cohort, model=model, train=train,
-                             evaluation=evaluation, profiling=profiling, ablation=ablation)
-run = results.Run("08_claims_audit", profile, results_dir)
+run = results.start_run("08_claims_audit", profile, overrides, results_dir)
+profile = run.profile
 chapters = [c.name for c in reproduce.chapters() if c.name != run.chapter]
 records = audit.read_records(profile.name, chapters, results_dir)
 rows = audit.rows(profile.name, results_dir)

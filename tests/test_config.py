@@ -66,17 +66,46 @@ def test_bad_settings_raise_one_clear_error(section, values, message):
         config.profile_from_dict({section: values})
 
 
-def test_injected_sections_override_the_named_profile():
-    p = config.from_parameters("smoke", train={"max_epochs": 7})
+@pytest.mark.parametrize("overrides", [{"train": {"max_epochs": 7}}, {"train.max_epochs": 7}])
+def test_injected_overrides_change_the_named_profile(overrides):
+    p = config.from_parameters("smoke", overrides)
     smoke = config.load_profile("smoke")
     assert p.train.max_epochs == 7
     assert p.cohort == smoke.cohort  # the rest of the smoke profile is kept
 
 
+def test_dotted_and_nested_overrides_combine():
+    p = config.from_parameters("smoke", {"train": {"max_epochs": 7}, "train.patience": 2,
+                                         "evaluation": {}})
+    assert (p.train.max_epochs, p.train.patience) == (7, 2)
+    assert p.evaluation == config.load_profile("smoke").evaluation
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [({"trian.max_epochs": 1}, "unknown profile section 'trian'"),
+     ({"train.max_epochs.x": 1}, "expected 'section.setting'"),
+     ({"train": 5}, "profile section 'train' must be a mapping"),
+     ({"train.max_epoch": 1}, "unknown setting train.max_epoch"),
+     (["train"], "overrides must be a mapping")],
+)
+def test_bad_overrides_raise_one_clear_error(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        config.from_parameters("smoke", overrides)
+
+
 def test_injected_profile_sections_are_idempotent():
     raw = config.read_profile_file(config.profile_path("smoke"))
     sections = {k: v for k, v in raw.items() if k != "profile"}
-    assert config.from_parameters("smoke", **sections) == config.load_profile("smoke")
+    assert config.from_parameters("smoke", sections) == config.load_profile("smoke")
+
+
+def test_the_strongest_effect_size_is_the_largest_the_generator_allows():
+    cohort = config.load_profile("smoke").cohort
+    assert cohort.strongest_effect_size == 1.0 / cohort.max_tumour_fraction
+    assert cohort.strongest_effect_size != config.load_profile("smoke").ablation.easy_effect_size
+    config.Profile().replace(cohort={"effect_size": cohort.strongest_effect_size,
+                                     "max_tumour_fraction": cohort.max_tumour_fraction})
 
 
 def test_replace_validates():
@@ -116,11 +145,11 @@ def test_constraints_accept_exactly_what_they_describe(constraint, good, bad, te
 def test_a_profile_can_be_named_or_given_as_a_yaml_path(tmp_path):
     path = tmp_path / "mine.yml"
     path.write_text("profile: mine\ntrain: {max_epochs: 3}\n")
-    p = config.from_parameters(str(path), evaluation={"n_folds": 3})
+    p = config.from_parameters(str(path), {"evaluation": {"n_folds": 3}})
     assert (p.name, p.train.max_epochs, p.evaluation.n_folds) == ("mine", 3, 3)
     assert config.from_parameters("smoke") == config.load_profile("smoke")
     with pytest.raises(ValueError, match="unknown profile section 'trian'"):
-        config.from_parameters("smoke", trian={"max_epochs": 1})
+        config.from_parameters("smoke", {"trian": {"max_epochs": 1}})
 
 
 def test_a_profile_that_is_not_utf8_text_names_its_file(tmp_path, capsys):

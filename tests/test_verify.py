@@ -14,12 +14,13 @@ CHAPTER = '''# %% [markdown]
 
 # %% tags=["parameters"]
 profile = "tiny"
+overrides = {{}}
 results_dir = "results"
 
 # %%
-from cancer_alpha import config, results
+from cancer_alpha import results
 
-run = results.Run("{name}", config.from_parameters(profile), results_dir)
+run = results.start_run("{name}", profile, overrides, results_dir)
 {body}
 run.save()
 '''

@@ -19,6 +19,7 @@ from .data import ModalitySpec, MultiOmicsData, Standardizer
 from .errors import CancerAlphaError, RunFolderError
 from .model_names import BASELINE_MODELS
 
+ENSEMBLE = "voting_ensemble"  # the soft vote of the classical models
 BASELINES: tuple[str, ...] = tuple(BASELINE_MODELS)
 # scikit-learn's own neural network: fitted like the classical models (one pipeline, all the
 # training data, no early-stopping split), counted in neither family of the comparison; it is

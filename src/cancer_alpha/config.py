@@ -246,6 +246,13 @@ class CohortConfig:
                 f"a number <= 1 / max_tumour_fraction = {1 / fmax:.6g} (a mixture weight "
                 "effect_size * tumour fraction above 1 is impossible)")
 
+    @property
+    def strongest_effect_size(self) -> float:
+        """The largest effect size the generator allows, 1 / max_tumour_fraction: a tumour at
+        the largest fraction then shows its full signal (the strongest signal of Chapter 4,
+        not the easier difficulty of the ablations, ``ablation.easy_effect_size``)."""
+        return 1.0 / self.max_tumour_fraction
+
 
 @dataclass(frozen=True)
 class ModelConfig:
@@ -734,10 +741,34 @@ def load_profile(name_or_path: str | os.PathLike[str]) -> Profile:
                              name=str(name_or_path))
 
 
-def from_parameters(profile: str = "paper", **overrides: Mapping[str, Any] | None) -> Profile:
+def from_parameters(profile: str = "paper",
+                    overrides: Mapping[str, Any] | None = None) -> Profile:
     """The settings of a notebook run: ``profile`` (a name in ``profiles/`` or the path of a
-    YAML file) with optional per-section overrides on top, as papermill injects them
-    (``-p profile paper -y 'train: {max_epochs: 5}'``). Empty sections change nothing, so
-    passing a profile's own file with ``-f`` gives that profile."""
+    YAML file) with optional ``overrides`` on top, as papermill injects them
+    (``-p profile paper -y 'overrides: {train: {max_epochs: 5}}'``). ``overrides`` holds
+    sections as a profile file does (``{"train": {"max_epochs": 5}}``), dotted settings
+    (``{"train.max_epochs": 5}``) or both; empty sections change nothing."""
     base = load_profile(profile)
-    return base.replace(**{k: dict(v) for k, v in overrides.items() if v})
+    return base.replace(**nested_overrides(overrides or {}))
+
+
+def nested_overrides(overrides: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """``overrides`` as sections of settings: ``{"train.max_epochs": 5}`` and
+    ``{"train": {"max_epochs": 5}}`` both give ``{"train": {"max_epochs": 5}}``; empty
+    sections are dropped."""
+    if not isinstance(overrides, Mapping):
+        raise ValueError(f"overrides must be a mapping of sections or dotted settings, got "
+                         f"{overrides!r}")
+    out: dict[str, dict[str, Any]] = {}
+    for key, value in overrides.items():
+        section, dot, setting = str(key).partition(".")
+        if dot:
+            if not setting or "." in setting:
+                raise ValueError(f"override {key!r}: expected 'section.setting', e.g. "
+                                 "'train.max_epochs'")
+            out.setdefault(section, {})[setting] = value
+        elif value:
+            if not isinstance(value, Mapping):
+                raise ValueError(f"profile section {section!r} must be a mapping, got {value!r}")
+            out.setdefault(section, {}).update(value)
+    return out

@@ -304,7 +304,7 @@ def execute(chapter: Chapter, profile: str, root: Path, *, results: Path | None 
     import jupytext
     import papermill
 
-    # the profile by name: the notebook loads it (and any per-section overrides) itself
+    # the profile by name: the notebook loads it (and any overrides) itself
     params = {"profile": profile, "results_dir": str(results or root / "results")}
     out = (notebooks or stage_dir(profile, root) / "notebooks") / f"{chapter.name}.ipynb"
     out.parent.mkdir(parents=True, exist_ok=True)

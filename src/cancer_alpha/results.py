@@ -12,13 +12,13 @@ import platform
 import subprocess
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from .claims import CLAIMS, Judgement, for_profile
-from .config import Profile
+from .config import Profile, from_parameters
 from .safe_write import json_text, jsonable, write_text
 
 
@@ -124,6 +124,19 @@ def _show_html(html: str) -> bool:
 
     display(HTML(html))
     return True
+
+
+def start_run(chapter: str, profile: str = "paper", overrides: Mapping[str, Any] | None = None,
+              results_dir: str | os.PathLike[str] | None = None, *,
+              seeds: Callable[[Profile], Iterable[int]] | None = None,
+              device: str = "cpu") -> Run:
+    """The setup of a chapter, from its papermill parameters: the profile (a name or a YAML
+    path) with ``overrides`` on top (:func:`cancer_alpha.config.from_parameters`), and the
+    run record it writes, whose ``profile`` holds those settings. ``seeds`` names the seeds
+    the record declares, read from the profile (``evaluation.seeds`` by default)."""
+    settings = from_parameters(profile, overrides)
+    return Run(chapter, settings, results_dir,
+               seeds=None if seeds is None else seeds(settings), device=device)
 
 
 class Run:

@@ -231,7 +231,7 @@ SPECIFIC: dict[str, tuple[Rule, ...]] = {
         Rule("metrics.glued.ari_*", exact(), _SEEDED, ("C11",)),
         Rule("metrics.glued.sil_mmt", exact(), _SEEDED, ("C11",)),
         Rule("metrics.models*.voting_ensemble.**", exact(), _SEEDED, ("C12",)),
-        Rule("metrics.easy_setting.**", exact(), _SEEDED, ("C12",)),
+        Rule("metrics.strongest_signal.**", exact(), _SEEDED, ("C12",)),
         Rule("metrics.glued.*ensemble*", exact(), _SEEDED, ("C12",)),
         Rule("metrics.attention_shares.**", exact(), _SEEDED, ("C15",)),
         Rule("metrics.glued.top_modalities", exact(), _SEEDED, ("C15",)),

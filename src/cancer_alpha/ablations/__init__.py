@@ -16,17 +16,17 @@ from cancer_alpha.ablations.control import (
 from cancer_alpha.ablations.plan import (
     DEFAULT,
     EASY,
-    Setting,
+    DifficultyData,
     Variant,
     build_variant,
     comparisons,
+    difficulty_data,
     dropout_pair,
     hide_modalities,
     lambda_name,
     loss_variant,
     modality_subsets,
     plan,
-    settings,
     subset_key,
 )
 from cancer_alpha.ablations.run import run_all, run_variant, subset_accuracy
@@ -45,9 +45,9 @@ from cancer_alpha.ablations.summary import (
 __all__ = [
     "CONTROL_CLASSES", "ControlResult", "control_reading", "interaction_profile",
     "positive_control",
-    "DEFAULT", "EASY", "Setting", "Variant", "build_variant", "comparisons", "dropout_pair",
+    "DEFAULT", "EASY", "DifficultyData", "Variant", "build_variant", "comparisons", "dropout_pair",
     "hide_modalities", "loss_variant",
-    "lambda_name", "modality_subsets", "plan", "settings", "subset_key", "run_all",
+    "lambda_name", "modality_subsets", "plan", "difficulty_data", "subset_key", "run_all",
     "run_variant", "subset_accuracy", "ablation_table", "lambda_sweep", "leave_one_out",
     "paired", "planted_summary", "progressive_timing", "runs_of", "seconds_to_loss",
     "subset_table",

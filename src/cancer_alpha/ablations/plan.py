@@ -135,7 +135,7 @@ def comparisons(profile: Profile) -> dict[str, tuple[str, str]]:
 
 
 @dataclass
-class Setting:
+class DifficultyData:
     """A difficulty: its training cohort, the held-out samples and the planted loci."""
 
     effect_size: float
@@ -145,7 +145,7 @@ class Setting:
     world: Any
 
 
-def settings(profile: Profile) -> dict[str, Setting]:
+def difficulty_data(profile: Profile) -> dict[str, DifficultyData]:
     """The default and the easier difficulty, each with the book's standard cohorts (the
     first ``ablation.test_samples`` of the held-out cohort are scored)."""
     from cancer_alpha.synth import World
@@ -157,7 +157,7 @@ def settings(profile: Profile) -> dict[str, Setting]:
         world = World.from_config(c.cohort)
         seed = profile.evaluation.data_seed
         n_test = min(profile.ablation.test_samples, profile.evaluation.test_samples)
-        out[name] = Setting(float(effect), world.sample(c.cohort.n_samples, seed).data,
+        out[name] = DifficultyData(float(effect), world.sample(c.cohort.n_samples, seed).data,
                             world.sample(profile.evaluation.test_samples, seed + 1).data.subset(
                                 np.arange(n_test)), np.asarray(world.joint_loci), world)
     return out

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from cancer_alpha.ablations.plan import (
-    Setting,
+    DifficultyData,
     Variant,
     build_variant,
     hide_modalities,
@@ -34,7 +34,8 @@ def subset_accuracy(predict_proba: Callable[[MultiOmicsData], np.ndarray],
             for s in modality_subsets(data.modalities)}
 
 
-def run_variant(variant: Variant, seed: int, setting: Setting, profile: Profile) -> dict[str, Any]:
+def run_variant(variant: Variant, seed: int, cohorts: DifficultyData,
+                profile: Profile) -> dict[str, Any]:
     """Train (or only initialise) one variant with one seed and measure it, on one torch
     thread: as in a worker process, so that results do not depend on ``n_jobs``, and because
     these small models lose more to thread synchronisation than they gain on a shared CPU."""
@@ -43,18 +44,19 @@ def run_variant(variant: Variant, seed: int, setting: Setting, profile: Profile)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return _run_variant(variant, seed, setting, profile)
+        return _run_variant(variant, seed, cohorts, profile)
     finally:
         torch.set_num_threads(threads)
 
 
-def _run_variant(variant: Variant, seed: int, setting: Setting, profile: Profile) -> dict[str, Any]:
+def _run_variant(variant: Variant, seed: int, cohorts: DifficultyData,
+                 profile: Profile) -> dict[str, Any]:
     import time
 
     from cancer_alpha.models.complexity import count_parameters
     from cancer_alpha.training import FittedModel, fit_neural
 
-    train = setting.train
+    train = cohorts.train
     if variant.shuffled_labels:
         train = train.subset(np.arange(train.n_samples))
         train.y = np.random.default_rng(10_000 + seed).permutation(train.y)
@@ -67,7 +69,7 @@ def _run_variant(variant: Variant, seed: int, setting: Setting, profile: Profile
     else:
         fitted = fit_neural(variant.name, train, profile, seed, train_cfg=tcfg, model=model)
     fit_seconds = time.perf_counter() - t0
-    test = setting.test
+    test = cohorts.test
     proba = fitted.predict_proba(test)
     head = test.subset(np.arange(min(profile.ablation.attention_samples, test.n_samples)))
     row: dict[str, Any] = {
@@ -93,7 +95,7 @@ def _cost(variant: Variant) -> int:
     return 1 if variant.train_config(TrainConfig()).progressive else 2
 
 
-def run_all(profile: Profile, data: Mapping[str, Setting],
+def run_all(profile: Profile, data: Mapping[str, DifficultyData],
             variants: Sequence[Variant] | None = None, n_jobs: int | None = None
             ) -> list[dict[str, Any]]:
     """Every (variant, seed) run, in ``n_jobs`` processes; rows in plan order."""

@@ -30,12 +30,15 @@ from cancer_alpha.models.peers import (
 )
 from cancer_alpha.models.transformer import ModelOutput, MultiModalTransformer
 
+TRANSFORMER = "mmt_modality"  # the MMT paper's model: one token per modality
+LOCUS_TRANSFORMER = "mmt_locus"  # the same transformer with one token per feature
+
 _Builder = Callable[[list[ModalitySpec], int, ModelConfig], nn.Module]
 
 _BUILDERS: dict[str, _Builder] = {
     # the paper's model at its two token granularities
-    "mmt_modality": lambda s, k, c: MultiModalTransformer(s, k, c, token_mode="modality"),
-    "mmt_locus": lambda s, k, c: MultiModalTransformer(s, k, c, token_mode="locus"),
+    TRANSFORMER: lambda s, k, c: MultiModalTransformer(s, k, c, token_mode="modality"),
+    LOCUS_TRANSFORMER: lambda s, k, c: MultiModalTransformer(s, k, c, token_mode="locus"),
     # ablations (Chapter 5), at the granularity of ModelConfig.token_mode
     "mmt_no_cross_attention": lambda s, k, c: MultiModalTransformer(
         s, k, c, cross_attention=False),
@@ -82,7 +85,8 @@ def attention_returned(model: nn.Module, on: bool) -> Iterator[nn.Module]:
 
 __all__ = [
     "attention_returned",
-    "MODEL_NAMES", "build_model", "ModelOutput", "MultiModalTransformer", "CrossModalAttention",
+    "MODEL_NAMES", "TRANSFORMER", "LOCUS_TRANSFORMER",
+    "build_model", "ModelOutput", "MultiModalTransformer", "CrossModalAttention",
     "MethylationEncoder", "FragmentomicsEncoder", "CNAEncoder", "MLPEncoder",
     "TabTransformerClassifier", "PerceiverIOClassifier", "EarlyFusionMLP", "LateFusion",
     "masked_mean", "masked_softmax",
