@@ -20,11 +20,11 @@ results_dir = "results"
 # %% tags=["hide-input"]
 from IPython.display import HTML
 
-from cancer_alpha import audit, claims, plots, reproduce, results
+from cancer_alpha import audit, claims, plots, results, stamps
 
 run = results.start_run("08_claims_audit", profile, overrides, results_dir)
 profile = run.profile
-chapters = [c.name for c in reproduce.chapters() if c.name != run.chapter]
+chapters = [c.name for c in stamps.chapters() if c.name != run.chapter]
 records = audit.read_records(profile.name, chapters, results_dir)
 rows = audit.rows(profile.name, results_dir)
 HTML(audit.render_notes(audit.reader_notes(profile.name, claims.judges_claims(profile),

@@ -5,27 +5,27 @@ import sys
 
 import pytest
 
-from cancer_alpha import cli, reproduce
+from cancer_alpha import cli, reproduce, stamps
 
 
 def test_select_by_number_and_name():
-    every = reproduce.chapters()
+    every = stamps.chapters()
     assert every, "no chapters found in notebooks/"
     first = every[0]
-    assert reproduce.select(first.number) == [first]
-    assert reproduce.select(first.name) == [first]
-    assert reproduce.select(None) == every
+    assert stamps.select(first.number) == [first]
+    assert stamps.select(first.name) == [first]
+    assert stamps.select(None) == every
 
 
 def test_unknown_notebook_lists_the_valid_ones():
     with pytest.raises(ValueError, match=r"unknown notebook '99': expected one of .*07"):
-        reproduce.select("99")
+        stamps.select("99")
 
 
 @pytest.mark.parametrize("only", [",", "", " , "])
 def test_only_without_a_chapter_is_refused(capsys, only):
     with pytest.raises(ValueError, match="names no chapter"):
-        reproduce.select(only)
+        stamps.select(only)
     assert cli.main(["reproduce", "--profile", "smoke", "--only", only]) == 2
     err = capsys.readouterr().err
     assert f"--only {only!r} names no chapter" in err and "e.g. 01,03" in err
@@ -167,8 +167,8 @@ def test_a_chapter_that_failed_is_never_up_to_date(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="02_second failed"):
         reproduce.reproduce("tiny", **quiet)
     nb.write_text(good)  # back to the content of its last successful execution
-    chapter = reproduce.select("02", tmp_path)[0]
-    assert reproduce.stale_reason(chapter, "tiny", tmp_path) == (
+    chapter = stamps.select("02", tmp_path)[0]
+    assert stamps.stale_reason(chapter, "tiny", tmp_path) == (
         "never executed, or its last execution did not finish")
 
 
@@ -201,7 +201,7 @@ def test_a_staged_book_is_not_taken_for_the_project_root(tmp_path, monkeypatch):
     monkeypatch.delenv("CANCER_ALPHA_ROOT", raising=False)
     root = config.project_root()
     assert root != tmp_path and (root / "pyproject.toml").is_file()
-    assert reproduce.chapters(root), "the chapters' sources are found from the staged book"
+    assert stamps.chapters(root), "the chapters' sources are found from the staged book"
 
 
 def test_the_modules_a_chapter_used_include_those_imported_inside_functions(tmp_path):
@@ -216,7 +216,7 @@ def test_the_modules_a_chapter_used_include_those_imported_inside_functions(tmp_
     (pkg / "plots" / "__init__.py").write_text("from cancer_alpha.plots.style import STYLE\n")
     (pkg / "plots" / "style.py").write_text("STYLE = 'cancer_alpha.mplstyle'\n")
     (pkg / "plots" / "cancer_alpha.mplstyle").write_text("lines.linewidth: 1\n")
-    used = reproduce.used_package_files(["cancer_alpha.results", "cancer_alpha.training",
+    used = stamps.used_package_files(["cancer_alpha.results", "cancer_alpha.training",
                                          "cancer_alpha.plots", "numpy"], tmp_path)
     files = {p.removeprefix("src/cancer_alpha/") for p in used}
     assert files == {"__init__.py", "results.py", "claims.py", "training.py", "models.py",
@@ -238,21 +238,21 @@ def test_a_stamp_holds_only_the_package_files_the_chapter_used(tmp_path, monkeyp
     (tmp_path / "notebooks" / "01_first.py").write_text("# %%\n")
     for name in ("__init__", "results", "other"):
         (pkg / f"{name}.py").write_text(f"# {name}\n")
-    chapter = reproduce.chapters(tmp_path)[0]
+    chapter = stamps.chapters(tmp_path)[0]
     record = tmp_path / "results" / "tiny" / "01_first.json"
     record.parent.mkdir(parents=True)
     record.write_text(json.dumps({"provenance": {"inputs": {}, "modules": [
         "cancer_alpha", "cancer_alpha.results", "numpy"]}}))
     (tmp_path / "build" / "tiny" / "book" / "notebooks").mkdir(parents=True)
     (tmp_path / "build" / "tiny" / "book" / "notebooks" / "01_first.ipynb").write_text("{}")
-    before = reproduce.fingerprint(chapter, "tiny", tmp_path)
-    reproduce.write_stamp(chapter, "tiny", tmp_path, before)
-    stamp = json.loads(reproduce.stamp_path(chapter, "tiny", tmp_path).read_text())
+    before = stamps.fingerprint(chapter, "tiny", tmp_path)
+    stamps.write_stamp(chapter, "tiny", tmp_path, before)
+    stamp = json.loads(stamps.stamp_path(chapter, "tiny", tmp_path).read_text())
     assert sorted(stamp["fingerprint"]["package"]) == ["src/cancer_alpha/__init__.py",
                                                       "src/cancer_alpha/results.py"]
     (pkg / "other.py").write_text("# edited\n")
     (pkg / "new.py").write_text("# a new module\n")
-    assert reproduce.stale_reason(chapter, "tiny", tmp_path) is None
+    assert stamps.stale_reason(chapter, "tiny", tmp_path) is None
     (pkg / "results.py").write_text("# edited\n")
-    assert reproduce.stale_reason(chapter, "tiny", tmp_path) == (
+    assert stamps.stale_reason(chapter, "tiny", tmp_path) == (
         "a package module it used changed: src/cancer_alpha/results.py")

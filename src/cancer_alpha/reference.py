@@ -82,7 +82,7 @@ def _rel(path: Path, root: Path) -> str:
 def _records(profile: str, root: Path, *, require_current: bool) -> dict[str, dict[str, Any]]:
     """Every chapter's record of ``profile``; with ``require_current``, a clear error for a
     chapter that is missing or not up to date with this checkout."""
-    from .reproduce import chapters, stale_reason
+    from .stamps import chapters, stale_reason
 
     results = root / "results" / profile
     out: dict[str, dict[str, Any]] = {}
@@ -148,8 +148,8 @@ def quietness(records: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
 def build_manifest(profile: str, root: Path, records: dict[str, dict[str, Any]],
                    files: dict[str, str] | None = None) -> dict[str, Any]:
     """The manifest of ``records`` (every chapter of one profile) built by this checkout."""
-    from .reproduce import read_status
     from .results import git_state
+    from .stamps import read_status
 
     commit, dirty = git_state()
     status = read_status(profile, root)

@@ -202,9 +202,9 @@ def verify(profile: str = "paper", only: str | None = None, claims: str | None =
     from . import reference as ref
     from .claims import CLAIMS
     from .config import available_profiles, project_root
-    from .reproduce import chapters, select, stale_reason
     from .results import atomic_write_text, git_state
     from .safe_write import json_text
+    from .stamps import chapters, select, stale_reason
     from .tolerances import compare_records
 
     root = root or project_root()
