@@ -23,3 +23,13 @@ def smoke():
     from cancer_alpha import config
 
     return config.load_profile("smoke")
+
+
+@pytest.fixture(scope="module")
+def large():
+    """The large profile and its synthetic world: the longest sequences the models meet."""
+    from cancer_alpha.config import load_profile
+    from cancer_alpha.synth import World
+
+    profile = load_profile("large")
+    return profile, World.from_config(profile.cohort)

@@ -1,172 +1,69 @@
-"""Chapter 2's measurements of the models (costs, parts, layers, residual connections) and its
-figures (the diagram drawn from a model, stage tables, attention heat maps)."""
+"""The architecture chapter's evidence (architecture): seeded builds, the methylation
+evidence, cost ratios and a few training steps on one batch."""
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
-import numpy as np
+import dataclasses
+
 import pytest
-import torch
-from torch import nn
 
-from cancer_alpha import interpret, plots
-from cancer_alpha.config import ModelConfig
-from cancer_alpha.data import ModalitySpec
-from cancer_alpha.models import build_model
-from cancer_alpha.models.complexity import (
-    count_parameters,
-    flops_per_sample,
-    layer_kinds,
-    model_costs,
-    parameters_by_part,
-    residual_gap,
-    stage_shapes,
-)
-
-P, K, B = 12, 4, 6
-SPECS = [
-    ModalitySpec("methylation", "methylation", P, tuple(float(3 * i) for i in range(P))),
-    ModalitySpec("fragmentomics", "fragmentomics", P, tuple(100.0 + 10 * i for i in range(P))),
-    ModalitySpec("cna", "cna", P),
-]
-TINY = ModelConfig(d_model=16, n_heads=2, n_layers=2, ff_mult=2, dropout=0.0, n_bins=4,
-                   n_latents=8, tab_token_dim=8)
+from cancer_alpha import architecture, data, synth
 
 
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
+@pytest.fixture(scope="module")
+def small_batch():
+    from cancer_alpha import config
+
+    profile = config.load_profile("smoke")
+    cohort = synth.World.from_config(profile.cohort).sample(16, seed=0).data
+    scaler = data.Standardizer().fit(cohort)
+    return profile, cohort, data.to_tensors(cohort, scaler)
 
 
-def make_model(name: str = "mmt_modality", seed: int = 0) -> nn.Module:
-    torch.manual_seed(seed)
-    return build_model(name, SPECS, K, TINY)
+def test_a_seeded_build_gives_the_same_weights_whatever_was_built_before(small_batch):
+    profile, cohort, _ = small_batch
+    args = (cohort.specs, cohort.n_classes, profile.model, 3)
+    first = architecture.build_seeded("mmt_modality", *args)
+    architecture.build_seeded("perceiver_io", *args)
+    again = architecture.build_seeded("mmt_modality", *args)
+    for a, b in zip(first.parameters(), again.parameters(), strict=True):
+        assert (a == b).all()
 
 
-def make_batch(n: int = B, seed: int = 0) -> dict:
-    g = torch.Generator().manual_seed(seed)
-    return {"x": {s.name: torch.randn(n, s.n_features, generator=g) for s in SPECS},
-            "mask": torch.ones(n, len(SPECS), dtype=torch.bool)}
+def test_the_methylation_evidence_is_measured_on_the_encoder(small_batch):
+    profile, cohort, batch = small_batch
+    model = architecture.build_seeded("mmt_modality", cohort.specs, cohort.n_classes,
+                                      profile.model, 0)
+    width, kinds, gap = architecture.methylation_evidence(model.encoders["methylation"],
+                                                          batch["x"]["methylation"])
+    assert width == profile.model.d_model
+    assert kinds["LayerNorm"] >= 1 and kinds["Linear"] >= 2
+    assert gap < 1e-5  # the encoder's MLP is residual (C01's threshold)
 
 
-class Residual(nn.Module):
-    def __init__(self, residual: bool):
-        super().__init__()
-        self.residual = residual
-        self.mlp = nn.Linear(4, 4)
-        self.norm = nn.LayerNorm(4)
-
-    def forward(self, x):
-        return self.norm(x + self.mlp(x) if self.residual else self.mlp(x))
-
-
-def test_model_costs_are_the_parameter_and_flop_counts():
-    model, batch = make_model("early_fusion_mlp"), make_batch()
-    assert model_costs(model, batch) == {"parameters": count_parameters(model),
-                                         "flops_per_sample": flops_per_sample(model, batch)}
+def test_cost_ratios_divide_the_counted_costs(small_batch):
+    profile, *_ = small_batch
+    costs = {"mmt_modality": {"flops_per_sample": 2.0e6, "parameters": 5e4},
+             "mmt_locus": {"flops_per_sample": 5.0e6, "parameters": 6e4}}
+    preset = {"mmt_modality": {"parameters": 3e6}}
+    wide = dataclasses.replace(profile.model, d_model=512)
+    ratios = architecture.cost_ratios(90, costs, preset, wide, profile.model)
+    assert ratios == {"n_tokens_locus": 90, "locus_ratio": 2.5,
+                      "cancer_alpha_width_ratio": 512 / profile.model.d_model,
+                      "cancer_alpha_param_ratio": 60.0}
 
 
-def test_parameters_by_part_splits_module_dicts_and_lists_and_sums_to_the_total():
-    model = make_model("mmt_modality")
-    parts = parameters_by_part(model)
-    assert sum(parts.values()) == count_parameters(model)
-    assert parts["encoders.methylation"] == count_parameters(model.encoders["methylation"])
-    assert parts["fusion.1"] == count_parameters(model.fusion[1])
-    assert parts["head"] == count_parameters(model.head)
-    assert parts["modality_embedding"] == len(SPECS) * TINY.d_model  # a bare parameter
+def test_a_few_steps_on_one_batch_lower_its_loss_and_keep_entropy_below_uniform(small_batch):
+    import warnings
 
-
-def test_layer_kinds_counts_the_leaf_layers_of_the_methylation_encoder():
-    kinds = layer_kinds(make_model().encoders["methylation"])
-    # projection, and the MLP's two linear layers, batch norm, dropout; the final layer norm
-    assert kinds == {"Linear": 3, "BatchNorm1d": 1, "Dropout": 1, "LayerNorm": 1}
-
-
-def test_residual_gap_is_zero_with_a_skip_connection_and_large_without():
-    torch.manual_seed(0)
-    x = torch.randn(5, 4)
-    assert residual_gap(Residual(True), (x,), "mlp", "norm") < 1e-6
-    # without the skip the merge sees only the branch's output: the gap is the input's size
-    assert residual_gap(Residual(False), (x,), "mlp", "norm") > 0.1
-
-
-def test_residual_gap_finds_the_methylation_encoders_residual_and_restores_the_model():
-    encoder = make_model().encoders["methylation"].train()
-    x = make_batch()["x"]["methylation"]
-    assert residual_gap(encoder, (x,), "mlp", "norm") < 1e-6
-    assert encoder.training and not encoder.mlp._forward_hooks
-    assert not encoder.norm._forward_pre_hooks
-
-
-def test_stage_table_writes_the_batch_dimension_as_b():
-    stages = [("enc", "Linear", (B, 110, 16)), ("gru", "GRU", ((B, 28, 64), (2, B, 32))),
-              ("head", "Linear", (B, K))]
-    table = plots.stage_table(stages, B)
-    assert table["output shape"].tolist() == ["(B, 110, 16)", "(B, 28, 64)", f"(B, {K})"]
-    assert table.loc["gru", "module"] == "GRU"
-
-
-def test_architecture_diagram_is_drawn_from_the_models_modules():
-    models = {"modality": make_model("mmt_modality"), "locus": make_model("mmt_locus")}
-    batch = make_batch()
-    stages = {t: stage_shapes(m, batch, max_depth=3) for t, m in models.items()}
-    fig = plots.architecture_diagram(models, stages, B)
-    texts = ["\n".join(t.get_text() for t in ax.texts) for ax in fig.axes]
-    assert len(fig.axes) == 2
-    for text, model in zip(texts, models.values(), strict=True):
-        assert "CNAEncoder" in text and "GRU" in text
-        assert text.count("CrossModalBlock") == TINY.n_layers
-        assert f"(B, {sum(model.counts)}, {TINY.d_model})" in text  # the token sequence
-        assert f"(B, {K})" in text
-    assert f"(B, {P}, {TINY.d_model})" in texts[1]  # one methylation token per locus
-
-
-def test_mean_attention_averages_samples_and_heads_over_all_tokens():
-    model = make_model("mmt_locus").eval()
-    batch = make_batch()
-    with torch.no_grad():
-        out = model(batch["x"], batch["mask"])
-    w = interpret.mean_attention(out)
-    n = sum(model.counts)
-    assert w.shape == (TINY.n_layers, n, n)
-    np.testing.assert_allclose(w.sum(axis=-1), 1.0, atol=1e-5)  # every query has keys
-    own = model.token_modality.numpy()
-    assert np.all(w[:, own[:, None] == own[None, :]] == 0)  # never its own modality
-    np.testing.assert_allclose(w, out.full_attention().mean(dim=(0, 2)).numpy(), atol=1e-7)
-
-
-def test_mean_attention_of_a_model_without_attention_raises():
-    model = make_model("early_fusion_mlp").eval()
-    batch = make_batch()
-    with pytest.raises(ValueError, match="attention is None"):
-        interpret.mean_attention(model(batch["x"], batch["mask"]))
-
-
-def test_attention_heatmaps_share_one_colour_scale_and_label_small_matrices():
-    tm = torch.tensor([0, 1, 2])
-    a = np.array([[0, 0.5, 0.5], [0.2, 0, 0.8], [0.9, 0.1, 0]])
-    fig = plots.attention_heatmaps({"a": a, "b": a / 2}, tm, ["m", "f", "c"])
-    images = [ax.images[0] for ax in fig.axes if ax.images]
-    assert len(images) == 2
-    assert all(im.get_clim() == (0.0, 0.9) for im in images)
-    assert "0.80" in [t.get_text() for t in fig.axes[0].texts]
-
-
-def test_cost_chart_draws_a_bar_per_model_and_measure():
-    costs = {"a": {"parameters": 10, "flops_per_sample": 1e6},
-             "b": {"parameters": 1000, "flops_per_sample": 1e3}}
-    fig = plots.cost_chart(costs)
-    widths = [[p.get_width() for p in ax.patches] for ax in fig.axes]
-    assert widths == [[10, 1000], [1e6, 1e3]]
-
-
-def test_stage_tables_keep_the_forward_order_and_leave_missing_stages_blank():
-    stages = {"a": [("enc.proj", "Linear", (B, 16)), ("enc", "E", (B, 16)),
-                    ("head", "H", (B, K))],
-              "b": [("enc", "E", (B, 9, 16)), ("enc.down", "P", (B, 3, 16)),
-                    ("head", "H", (B, K))]}
-    table = plots.stage_tables(stages, B)
-    assert table.index.tolist() == ["enc.proj", "enc", "enc.down", "head"]
-    assert table.loc["enc.proj", "b"] == "" and table.loc["enc.down", "a"] == ""
-    assert table.loc["enc", "b"] == "(B, 9, 16)"
+    profile, cohort, batch = small_batch
+    demo = architecture.first_samples(batch, 8)
+    assert demo["y"].shape == (8,) and demo["mask"].shape[0] == 8
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        (before, after), summary = architecture.one_batch_training(
+            "mmt_modality", cohort.specs, cohort.n_classes, profile, demo, steps=8, seed=0)
+    assert summary["loss, last step"] < summary["loss, first step"]
+    for key in ("entropy untrained", "entropy trained"):
+        assert 0 < summary[key] <= summary["entropy of uniform weights"] + 1e-9
+    assert len(before) == len(after) == profile.model.n_layers

@@ -1,5 +1,6 @@
 """Splits and scaling: stratification holds and no statistic is fitted outside the training fold."""
 
+
 import numpy as np
 import pytest
 
@@ -9,7 +10,9 @@ from cancer_alpha.data import (
     Standardizer,
     stratified_folds,
     to_tensors,
+    train_val_split,
 )
+from cancer_alpha.errors import CancerAlphaError
 
 
 def make_data(n=120, seed=0, missing=0.2):
@@ -94,3 +97,51 @@ def test_subsets_keep_the_source_files_for_messages():
     d.sources = {"a": "x/a.csv", "b": "x/b.csv"}
     assert d.subset([0, 1]).sources == d.sources
     assert d.select_modalities(["b"]).sources == {"b": "x/b.csv"}
+
+
+def make(n=4, **kw) -> MultiOmicsData:
+    specs = [ModalitySpec("a", "generic", 2)]
+    base = dict(specs=specs, x={"a": np.arange(n * 2, dtype=float).reshape(n, 2)},
+                mask=np.ones((n, 1), bool), y=np.arange(n) % 2, class_names=["u", "v"],
+                sample_ids=[f"s{i}" for i in range(n)], feature_names={"a": ["f1", "f2"]})
+    base.update(kw)
+    return MultiOmicsData(**base)
+
+
+def test_small_data_fall_back_to_a_per_class_hold_out():
+    y = np.array([0] * 5 + [1] * 3 + [2] * 2 + [3] + [4])
+    tr, va = train_val_split(y, 0.2, seed=0)
+    assert sorted(np.concatenate([tr, va]).tolist()) == list(range(12))
+    assert np.bincount(y[va], minlength=5).tolist() == [1, 1, 1, 0, 0]
+    assert set(y[tr]) == {0, 1, 2, 3, 4}  # single-sample classes stay in training
+    with pytest.raises(CancerAlphaError, match=r"each of the 3 samples has a class of its own"):
+        train_val_split(np.array([0, 1, 2]), 0.2, seed=0)
+    with pytest.raises(CancerAlphaError, match=r"val_fraction = 1.5 is invalid"):
+        train_val_split(y, 1.5, seed=0)
+
+
+def test_the_usual_split_is_unchanged_by_the_fallback():
+    from sklearn.model_selection import train_test_split
+
+    y = np.repeat([0, 1, 2], [50, 30, 20])
+    tr, va = train_val_split(y, 0.2, seed=3)
+    ref = train_test_split(np.arange(100), test_size=0.2, random_state=3, stratify=y)
+    assert va.tolist() == sorted(ref[1].tolist())
+
+
+def test_scaling_refuses_a_value_that_overflows_float32_once_standardised():
+    d = make(x={"a": np.array([[0.0, 1.0], [1e-3, 1.0], [2e-3, 1.0], [3e-3, 1.0]])})
+    scaler = Standardizer().fit(d)
+    d.x["a"][2, 0] = 1e36
+    with pytest.raises(CancerAlphaError, match=r"modality 'a': value 1e\+36 of sample 's2' in "
+                                               r"column 'f1' is not finite once standardised"):
+        scaler.transform(d)
+
+
+def test_too_many_folds_is_the_project_error():
+    from cancer_alpha.data import stratified_folds
+
+    with pytest.raises(CancerAlphaError, match=r"smallest class has 2 samples"):
+        stratified_folds(np.array([0] * 10 + [1] * 2), 5, seed=0)
+    with pytest.raises(CancerAlphaError, match=r"n_folds = True is invalid"):
+        stratified_folds(np.array([0, 1] * 5), True, seed=0)

@@ -1,5 +1,7 @@
 """Metrics and intervals against values computed by hand."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -85,3 +87,14 @@ def test_report_of_a_class_never_seen_nor_predicted_holds_none():
 def test_non_finite_probabilities_are_refused():
     with pytest.raises(ValueError, match="non-finite"):
         evaluate.classification_metrics(np.array([0, 1]), np.array([[np.nan, 1.0], [0, 1]]))
+
+
+def test_metrics_never_hold_a_bare_nan():
+    from cancer_alpha.evaluate import classification_report, json_safe
+
+    report = classification_report(np.zeros(4, int), np.full((4, 2), 0.5), ["a", "b"])
+    text = json.dumps(report, allow_nan=False)
+    assert json.loads(text)["roc_auc"] is None
+    assert "only one class ('a')" in report["roc_auc_undefined"]
+    assert json_safe({"x": float("inf"), "y": [np.float32("nan")]}) == {
+        "x": None, "x_undefined": "not defined for these data", "y": [None]}

@@ -8,7 +8,6 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from tiny_models import NAMES, SPECS, TINY, K, P
 
 from cancer_alpha import losses
 from cancer_alpha.config import TrainConfig
@@ -23,6 +22,7 @@ from cancer_alpha.losses import (
 )
 from cancer_alpha.models import build_model
 from cancer_alpha.models.attention import masked_softmax
+from tests.tiny_models import NAMES, SPECS, TINY, K, P
 
 
 def logits_and_targets(n: int = 32, k: int = 5, seed: int = 0):

@@ -6,7 +6,7 @@ states, in a cheaper equal form: oneDNN's matrix products, hand-written backward
 feature maps formed, attention without reordering heads, and the packing of attention
 weights into the layout the loss reads. :func:`plain_computation` switches them all off: the
 models then compute every layer as written, with torch's own layers; FLOP counts use it, and
-``tests/test_models_equivalence.py`` checks each fast form against it (outputs and gradients).
+``tests/models/test_kernels.py`` checks each fast form against it (outputs and gradients).
 
 Nothing here imports the architecture: the functions that speed up a module's forward take
 the module and read its parameters.

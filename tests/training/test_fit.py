@@ -14,6 +14,7 @@ import torch
 import cancer_alpha.training.fit as fit_module
 from cancer_alpha.config import load_profile
 from cancer_alpha.data import Standardizer, to_tensors, train_val_split
+from cancer_alpha.models import build_model
 from cancer_alpha.synth import World
 from cancer_alpha.training import (
     ClassifierModule,
@@ -319,3 +320,25 @@ def test_an_epoch_covers_at_most_epoch_samples_drawn_afresh_each_time(profile, c
     fit_neural("early_fusion_mlp", data, profile,
                train_cfg=dataclasses.replace(train_cfg, epoch_samples=1000))
     assert [len(s) for s in seen] == [96, 96, 96]  # 120 less the validation fifth
+
+
+BATCH = 4  # samples per step: the sequence length, not the batch, is what the test is about
+
+
+@pytest.mark.slow
+def test_large_profile_trainer_fits_one_step_on_this_machine(large):
+    from cancer_alpha.training import ClassifierModule, CohortDataModule, make_trainer
+
+    profile, world = large
+    data = world.sample(2 * BATCH, seed=0).data
+    train_cfg = dataclasses.replace(profile.train, batch_size=BATCH)
+    dm = CohortDataModule(data, train_cfg, validation=False)
+    module = ClassifierModule(build_model("mmt_modality", list(data.specs), data.n_classes,
+                                          profile.model), train_cfg, data.n_classes)
+    # the profile's own accelerator, devices, strategy and precision ("auto" everywhere)
+    trainer = make_trainer(train_cfg, max_steps=1, limit_val_batches=0)
+    trainer.fit(module, datamodule=dm)
+    assert trainer.global_step == 1
+    expected = "16-mixed" if torch.cuda.is_available() else "32-true"
+    assert trainer.precision == expected
+    assert math.isfinite(module.history[-1]["train_loss"])

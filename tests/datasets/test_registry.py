@@ -15,7 +15,7 @@ from cancer_alpha import datasets
 from cancer_alpha.datasets import REGISTRY, RemoteFile, fetch, sha256sum
 
 # CI keeps the mirrored files beside the checkout: <repo>/../shared/data
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 needs_shared = pytest.mark.skipif(
     not SHARED.is_dir(),
     reason=f"mirrored data not found at {SHARED} (expected beside the checkout at ../shared/data)",

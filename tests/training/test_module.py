@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 import pytorch_lightning as pl
 import torch
-from tiny_models import NAMES, SPECS, TINY, K, P
 from torch.utils.data import DataLoader, Dataset
 
 from cancer_alpha.config import TrainConfig
@@ -24,6 +23,7 @@ from cancer_alpha.training import (
     resolve_precision,
     warmup_cosine,
 )
+from tests.tiny_models import NAMES, SPECS, TINY, K, P
 
 
 class Cohort(Dataset):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from cancer_alpha.config import CohortConfig, EvaluationConfig, Profile
+from cancer_alpha.config import CohortConfig, EvaluationConfig, Profile, load_profile
 from cancer_alpha.synth import World, standard_cohorts, synthesize
 from cancer_alpha.synth.cna import chain, forward_log_likelihood, sample_chain
 from cancer_alpha.synth.cohort import HG38_AUTOSOMES, genome_bins
@@ -310,3 +310,14 @@ def test_bad_sampling_arguments_raise_one_clear_error(world):
         world.sample(10, tumour_fraction=0.9)
     with pytest.raises(ValueError, match=r"cohort\.n_joint_loci = 30 is invalid: expected at "):
         World.from_config(CohortConfig(n_loci=30, n_joint_loci=30))
+
+
+def test_large_profile_has_longer_sequences_than_paper(large):
+    profile, world = large
+    paper = load_profile("paper")
+    lengths = {s.name: s.n_features for s in world.specs()}
+    assert lengths == {"methylation": profile.cohort.n_loci,
+                       "fragmentomics": profile.cohort.n_fragment_bins,
+                       "cna": profile.cohort.n_loci}
+    assert min(lengths.values()) > paper.cohort.n_loci
+    assert profile.cohort.n_samples == 100_000

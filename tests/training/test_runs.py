@@ -1,13 +1,13 @@
-"""A run folder cannot contradict itself: every file is checksummed when the run is saved, and
-the model file describes itself, so a file edited or swapped afterwards (another valid model,
-reversed classes, renamed features, another modality) is refused with an error naming both
-sides, never used to write predictions."""
+"""Run folders (training.runs): each file is in the run's checksums, a run whose files were
+swapped, truncated or edited after it was saved is refused, never used to predict, and a run
+writes JSON without bare NaNs."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import shutil
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -15,11 +15,176 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cancer_alpha import cli
-from cancer_alpha.datasets import align_features, read_folder
-from cancer_alpha.errors import CancerAlphaWarning, RunFolderError
+from cancer_alpha.data import (
+    ModalitySpec,
+    MultiOmicsData,
+)
+from cancer_alpha.datasets import (
+    align_features,
+    read_folder,
+)
+from cancer_alpha.errors import (
+    CancerAlphaError,
+    CancerAlphaWarning,
+    RunFolderError,
+)
 from cancer_alpha.training.runs import CHECKSUMS, load_run, write_checksums
+
+
+def make(n=4, **kw) -> MultiOmicsData:
+    specs = [ModalitySpec("a", "generic", 2)]
+    base = dict(specs=specs, x={"a": np.arange(n * 2, dtype=float).reshape(n, 2)},
+                mask=np.ones((n, 1), bool), y=np.arange(n) % 2, class_names=["u", "v"],
+                sample_ids=[f"s{i}" for i in range(n)], feature_names={"a": ["f1", "f2"]})
+    base.update(kw)
+    return MultiOmicsData(**base)
+
+
+def test_a_saved_run_writes_null_with_a_reason_for_nan_metrics(tmp_path):
+    from cancer_alpha.baselines import fit_baseline_model
+    from cancer_alpha.training.runs import save_run
+
+    rng = np.random.default_rng(0)
+    data = make(n=20, x={"a": rng.normal(size=(20, 2))}, mask=np.ones((20, 1), bool),
+                y=np.arange(20) % 2, sample_ids=[f"s{i}" for i in range(20)])
+    fitted = fit_baseline_model("logistic_regression", data)
+    save_run(fitted, tmp_path / "run", metrics={"validation": {"roc_auc": float("nan")}})
+    text = (tmp_path / "run" / "metrics.json").read_text()
+    assert "NaN" not in text
+    assert json.loads(text)["validation"] == {"roc_auc": None,
+                                              "roc_auc_undefined": "not defined for these data"}
+
+
+RUN_SOURCES = {"mmt": ("mmt_modality", 0), "mmt_seed1": ("mmt_modality", 1),
+               "fusion": ("early_fusion_mlp", 0), "lr": ("logistic_regression", 0),
+               "rf": ("random_forest", 0)}
+
+
+RUN_CORRUPTIONS = ("swap", "truncate", "flip_byte", "append", "delete", "edit_json")
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Valid runs of both families (the same model with two seeds among them), the data they
+    predict, and each run's predictions on it."""
+    import torch
+
+    from cancer_alpha import cli
+    from cancer_alpha.datasets import align_features
+    from cancer_alpha.training import load_run
+
+    torch.set_num_threads(1)
+    root = tmp_path_factory.mktemp("runs")
+    assert cli.main(["synthesize", "--profile", "smoke", "--out", str(root / "cohort"),
+                     "--n-samples", "80", "--seed", "1"]) == 0
+    for name, (model, seed) in RUN_SOURCES.items():
+        assert cli.main(["train", "--data", str(root / "cohort"), "--out", str(root / name),
+                         "--model", model, "--seed", str(seed), "--profile", "smoke",
+                         "--max-epochs", "1"]) == 0
+    data = read_folder(root / "cohort", labels=False)
+    predictions = {}
+    for name in RUN_SOURCES:
+        fitted, config = load_run(root / name)
+        predictions[name] = fitted.predict_proba(
+            align_features(data, fitted.specs, config["feature_names"]))
+    return root, data, predictions
+
+
+def _edit_json(value, path: list[int]):
+    """``value`` with one element changed, chosen by ``path`` (draws of integers)."""
+    if isinstance(value, dict) and value:
+        key = sorted(value)[path[0] % len(value)]
+        return {**value, key: _edit_json(value[key], path[1:] or [0])}
+    if isinstance(value, list) and value:
+        if path[0] % 3 == 0:
+            return value[::-1] if value != value[::-1] else value + value[:1]
+        i = path[0] % len(value)
+        return [*value[:i], _edit_json(value[i], path[1:] or [0]), *value[i + 1:]]
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int | float):
+        return value + 1
+    if isinstance(value, str):
+        return value + "x"
+    return 0 if value is None else value
+
+
+@st.composite
+def run_corruptions(draw):
+    run = draw(st.sampled_from(sorted(RUN_SOURCES)))
+    steps = []
+    for _ in range(draw(st.integers(1, 3))):
+        kind = draw(st.sampled_from(RUN_CORRUPTIONS))
+        steps.append((kind, draw(st.integers(0, 10)), draw(st.sampled_from(sorted(RUN_SOURCES))),
+                      draw(st.floats(0, 1, exclude_max=True)),
+                      draw(st.lists(st.integers(0, 50), min_size=1, max_size=4)),
+                      draw(st.binary(min_size=1, max_size=8))))
+    return run, steps
+
+
+def _corrupt(folder: Path, root: Path, steps) -> None:
+    import shutil
+
+    for kind, which, other, where, path, extra in steps:
+        files = sorted(p.name for p in folder.iterdir() if p.is_file())
+        if not files:
+            return
+        name = files[which % len(files)]
+        target = folder / name
+        raw = target.read_bytes()
+        if kind == "swap" and (root / other / name).is_file():
+            shutil.copyfile(root / other / name, target)
+        elif kind == "truncate":
+            target.write_bytes(raw[: int(where * len(raw))])
+        elif kind == "flip_byte" and raw:
+            i = int(where * len(raw))
+            target.write_bytes(raw[:i] + bytes([raw[i] ^ 0x55]) + raw[i + 1:])
+        elif kind == "append":
+            target.write_bytes(raw + extra)
+        elif kind == "delete":
+            target.unlink()
+        elif kind == "edit_json" and name.endswith(".json"):
+            try:
+                value = json.loads(raw)
+            except ValueError:
+                continue
+            target.write_text(json.dumps(_edit_json(value, path)))
+
+
+@settings(max_examples=150, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(case=run_corruptions())
+def test_a_corrupted_run_folder_is_refused_or_predicts_exactly_as_saved(runs, case):
+    """Swapped (from another run, the same model with another seed among them), truncated,
+    edited, extended or deleted files: the run is refused with the project's error, or (when
+    the corruption changed nothing, e.g. a file swapped for an identical one) it predicts
+    exactly as it did."""
+    import shutil
+
+    from cancer_alpha.datasets import align_features
+    from cancer_alpha.training import load_run
+
+    root, data, predictions = runs
+    name, steps = case
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore", CancerAlphaWarning)
+        folder = Path(tmp) / "run"
+        shutil.copytree(root / name, folder)
+        before = {p.name: p.read_bytes() for p in folder.iterdir()}
+        _corrupt(folder, root, steps)
+        after = {p.name: p.read_bytes() for p in folder.iterdir()}
+        try:
+            fitted, config = load_run(folder)
+        except CancerAlphaError:
+            return
+        assert after == before, f"a changed run folder was accepted: {steps}"
+        proba = fitted.predict_proba(align_features(data, fitted.specs, config["feature_names"]))
+        np.testing.assert_array_equal(proba, predictions[name])
+
 
 SMOKE = ["--profile", "smoke", "--max-epochs", "1"]
 

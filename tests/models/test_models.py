@@ -5,6 +5,7 @@ counters."""
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from torch import nn
 
 from cancer_alpha.config import PRESETS, ModelConfig
 from cancer_alpha.data import ModalitySpec
-from cancer_alpha.losses import attention_entropy
+from cancer_alpha.losses import attention_entropy, batch_loss
 from cancer_alpha.models import (
     MODEL_NAMES,
     CNAEncoder,
@@ -39,6 +40,7 @@ from cancer_alpha.models.encoders import (
 )
 from cancer_alpha.models.kernels import pack_attention
 from cancer_alpha.models.peers import PERCEIVER_WIDTH_DIVISOR, TAB_DIM_HEAD
+from cancer_alpha.profiling import random_batch
 
 P, K, B = 12, 4, 8
 SPECS = [
@@ -594,3 +596,46 @@ def test_stage_shapes_follow_a_forward_pass_through_the_locus_model():
     assert stages["head"] == ("ClassifierHead", (5, K))
     assert model.training and not model._forward_hooks  # mode restored, hooks removed
     assert not model.head._forward_hooks
+
+
+def test_generic_encoders_equal_the_modality_model_bit_for_bit_without_specific_kinds():
+    import torch
+
+    from cancer_alpha.config import ModelConfig
+    from cancer_alpha.models import build_model
+
+    specs = [ModalitySpec("m", "methylation", 10), ModalitySpec("g", "generic", 5)]
+    cfg = ModelConfig(d_model=16, n_heads=2, n_layers=1)
+    torch.manual_seed(0)
+    a = build_model("mmt_modality", specs, 3, cfg).state_dict()
+    torch.manual_seed(0)
+    b = build_model("mmt_generic_encoders", specs, 3, cfg).state_dict()
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+BATCH = 4  # samples per step: the sequence length, not the batch, is what the test is about
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_large_profile_model_runs_one_training_step(large, name):
+    profile, world = large
+    specs = world.specs()
+    torch.manual_seed(0)
+    model = build_model(name, specs, len(profile.cohort.class_names), profile.model).train()
+    if hasattr(model, "fit_bins"):
+        model.fit_bins(random_batch(specs, 64, seed=1)["x"])
+    opt = torch.optim.AdamW(model.parameters(), lr=profile.train.lr)
+    batch = random_batch(specs, BATCH, n_classes=len(profile.cohort.class_names))
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+
+    loss, out, _ = batch_loss(model, batch, profile.train)  # the training loss of the book
+    loss.backward()
+    opt.step()
+
+    assert out.logits.shape == (BATCH, len(profile.cohort.class_names))
+    assert math.isfinite(float(loss.detach()))
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    assert grads and all(bool(torch.isfinite(g).all()) for g in grads)
+    changed = [n for n, p in model.named_parameters() if not torch.equal(p, before[n])]
+    assert len(changed) == len(grads)  # every parameter with a gradient was updated

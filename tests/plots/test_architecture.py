@@ -1,0 +1,92 @@
+"""Chapter 2's figures (plots.architecture): the diagram drawn from a model, stage tables,
+attention heat maps, the cost chart."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from cancer_alpha import plots
+from cancer_alpha.config import ModelConfig
+from cancer_alpha.data import ModalitySpec
+from cancer_alpha.models import build_model
+from cancer_alpha.models.complexity import (
+    stage_shapes,
+)
+
+P, K, B = 12, 4, 6
+
+
+SPECS = [
+    ModalitySpec("methylation", "methylation", P, tuple(float(3 * i) for i in range(P))),
+    ModalitySpec("fragmentomics", "fragmentomics", P, tuple(100.0 + 10 * i for i in range(P))),
+    ModalitySpec("cna", "cna", P),
+]
+
+
+TINY = ModelConfig(d_model=16, n_heads=2, n_layers=2, ff_mult=2, dropout=0.0, n_bins=4,
+                   n_latents=8, tab_token_dim=8)
+
+
+def make_model(name: str = "mmt_modality", seed: int = 0) -> nn.Module:
+    torch.manual_seed(seed)
+    return build_model(name, SPECS, K, TINY)
+
+
+def make_batch(n: int = B, seed: int = 0) -> dict:
+    g = torch.Generator().manual_seed(seed)
+    return {"x": {s.name: torch.randn(n, s.n_features, generator=g) for s in SPECS},
+            "mask": torch.ones(n, len(SPECS), dtype=torch.bool)}
+
+
+def test_stage_table_writes_the_batch_dimension_as_b():
+    stages = [("enc", "Linear", (B, 110, 16)), ("gru", "GRU", ((B, 28, 64), (2, B, 32))),
+              ("head", "Linear", (B, K))]
+    table = plots.stage_table(stages, B)
+    assert table["output shape"].tolist() == ["(B, 110, 16)", "(B, 28, 64)", f"(B, {K})"]
+    assert table.loc["gru", "module"] == "GRU"
+
+
+def test_architecture_diagram_is_drawn_from_the_models_modules():
+    models = {"modality": make_model("mmt_modality"), "locus": make_model("mmt_locus")}
+    batch = make_batch()
+    stages = {t: stage_shapes(m, batch, max_depth=3) for t, m in models.items()}
+    fig = plots.architecture_diagram(models, stages, B)
+    texts = ["\n".join(t.get_text() for t in ax.texts) for ax in fig.axes]
+    assert len(fig.axes) == 2
+    for text, model in zip(texts, models.values(), strict=True):
+        assert "CNAEncoder" in text and "GRU" in text
+        assert text.count("CrossModalBlock") == TINY.n_layers
+        assert f"(B, {sum(model.counts)}, {TINY.d_model})" in text  # the token sequence
+        assert f"(B, {K})" in text
+    assert f"(B, {P}, {TINY.d_model})" in texts[1]  # one methylation token per locus
+
+
+def test_attention_heatmaps_share_one_colour_scale_and_label_small_matrices():
+    tm = torch.tensor([0, 1, 2])
+    a = np.array([[0, 0.5, 0.5], [0.2, 0, 0.8], [0.9, 0.1, 0]])
+    fig = plots.attention_heatmaps({"a": a, "b": a / 2}, tm, ["m", "f", "c"])
+    images = [ax.images[0] for ax in fig.axes if ax.images]
+    assert len(images) == 2
+    assert all(im.get_clim() == (0.0, 0.9) for im in images)
+    assert "0.80" in [t.get_text() for t in fig.axes[0].texts]
+
+
+def test_cost_chart_draws_a_bar_per_model_and_measure():
+    costs = {"a": {"parameters": 10, "flops_per_sample": 1e6},
+             "b": {"parameters": 1000, "flops_per_sample": 1e3}}
+    fig = plots.cost_chart(costs)
+    widths = [[p.get_width() for p in ax.patches] for ax in fig.axes]
+    assert widths == [[10, 1000], [1e6, 1e3]]
+
+
+def test_stage_tables_keep_the_forward_order_and_leave_missing_stages_blank():
+    stages = {"a": [("enc.proj", "Linear", (B, 16)), ("enc", "E", (B, 16)),
+                    ("head", "H", (B, K))],
+              "b": [("enc", "E", (B, 9, 16)), ("enc.down", "P", (B, 3, 16)),
+                    ("head", "H", (B, K))]}
+    table = plots.stage_tables(stages, B)
+    assert table.index.tolist() == ["enc.proj", "enc", "enc.down", "head"]
+    assert table.loc["enc.proj", "b"] == "" and table.loc["enc.down", "a"] == ""
+    assert table.loc["enc", "b"] == "(B, 9, 16)"
