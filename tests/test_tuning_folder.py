@@ -13,7 +13,7 @@ import torch
 
 from cancer_alpha import cli, config, tuning, tuning_folder
 from cancer_alpha.datasets import read_folder
-from cancer_alpha.training import load_run
+from cancer_alpha.training import load_model_folder
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,7 @@ def test_train_tuned_fits_the_model_with_the_tuned_settings(ws, capsys):
     assert code == 0 and "warning" not in err
     tuned_c = json.loads((ws / "tuned" / "tuning.json").read_text())[
         "logistic_regression"]["best_params"]["estimator"]["C"]
-    fitted, config = load_run(ws / "lr_tuned")
+    fitted, config = load_model_folder(ws / "lr_tuned")
     assert fitted.model[-1][-1].C == pytest.approx(tuned_c)
     assert config["tuned"] == {"from": str(ws / "tuned"),
                                "settings": {"estimator": {"C": tuned_c}}}

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .data import ModalitySpec, MultiOmicsData, Standardizer
-from .errors import CancerAlphaError, RunFolderError
+from .errors import CancerAlphaError, ModelFolderError
 from .model_names import BASELINE_MODELS
 
 ENSEMBLE = "voting_ensemble"  # the soft vote of the classical models
@@ -176,20 +176,21 @@ def load_pipeline(path: str | Path) -> Any:
     try:
         untrusted = sio.get_untrusted_types(file=path)
     except Exception as exc:  # a truncated or foreign file raises many types
-        raise RunFolderError(f"{path} is not a readable skops file of this project: "
-                             f"{type(exc).__name__}: {exc}") from None
+        raise ModelFolderError(f"{path} is not a readable skops file of this project: "
+                               f"{type(exc).__name__}: {exc}") from None
     unexpected = sorted(set(untrusted) - set(TRUSTED_TYPES))
     if unexpected:
-        raise RunFolderError(f"{path} holds types this project never saves: {unexpected}: "
-                             "refused (a classical run holds only scikit-learn pipelines)")
+        raise ModelFolderError(f"{path} holds types this project never saves: {unexpected}: "
+                               "refused (a classical model folder holds only scikit-learn "
+                               "pipelines)")
     try:
         model = sio.load(path, trusted=list(untrusted))
     except Exception as exc:
-        raise RunFolderError(f"{path} cannot be loaded: {type(exc).__name__}: {exc}") from None
+        raise ModelFolderError(f"{path} cannot be loaded: {type(exc).__name__}: {exc}") from None
     from sklearn.pipeline import Pipeline
 
     if not isinstance(model, Pipeline) or not hasattr(model, "predict_proba") \
             or not hasattr(model, "classes_"):
-        raise RunFolderError(f"{path} holds {type(model).__name__}, not a fitted classifier "
-                             "pipeline of this project")
+        raise ModelFolderError(f"{path} holds {type(model).__name__}, not a fitted classifier "
+                               "pipeline of this project")
     return model

@@ -17,8 +17,9 @@ class DataFolderError(CancerAlphaError):
     """A data folder (tables, labels, metadata) that cannot be read as valid data."""
 
 
-class RunFolderError(CancerAlphaError):
-    """A run folder that is missing, incomplete or malformed."""
+class ModelFolderError(CancerAlphaError):
+    """A model folder (a trained model written by `train`) that is missing, incomplete or
+    malformed."""
 
 
 class OptionError(CancerAlphaError):
@@ -34,5 +35,5 @@ class CancerAlphaWarning(UserWarning):
     """Input accepted, but probably not what the user meant (the message says why)."""
 
 
-__all__ = ["CancerAlphaError", "DataFolderError", "RunFolderError", "OptionError",
+__all__ = ["CancerAlphaError", "DataFolderError", "ModelFolderError", "OptionError",
            "ReferenceFolderError", "CancerAlphaWarning"]

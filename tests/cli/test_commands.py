@@ -15,7 +15,7 @@ import torch
 from cancer_alpha import cli
 from cancer_alpha.datasets import align_features, read_folder
 from cancer_alpha.evaluate import classification_metrics
-from cancer_alpha.training import load_run
+from cancer_alpha.training import load_model_folder
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +63,7 @@ def test_classical_run_is_saved_without_pickle_and_predicts_like_the_pipeline(wo
                                                "preprocessing.json", "metrics.json",
                                                "history.json", "checksums.sha256"}
     assert strict_json(run / "config.json")["family"] == "classical"
-    fitted, config = load_run(run)
+    fitted, config = load_model_folder(run)
     data = align_features(read_folder(workspace / "new", labels=False), fitted.specs,
                           config["feature_names"])
     from cancer_alpha import baselines
@@ -79,7 +79,7 @@ def test_predictions_match_the_in_process_model(workspace):
     assert cli.main(["predict", "--run", str(workspace / "run"), "--data",
                      str(workspace / "new"), "--out", str(out)]) == 0
     table = pd.read_csv(out)
-    fitted, config = load_run(workspace / "run")
+    fitted, config = load_model_folder(workspace / "run")
     data = align_features(read_folder(workspace / "new", labels=False), fitted.specs,
                           config["feature_names"])
     expected = fitted.predict_proba(data)
@@ -97,7 +97,7 @@ def test_evaluate_prints_a_report_and_writes_strict_json(workspace, capsys):
     assert "ROC AUC (macro one-vs-rest)" in printed
     assert "confusion matrix (rows: true class, columns: predicted)" in printed
     report = strict_json(out)
-    fitted, config = load_run(workspace / "run")
+    fitted, config = load_model_folder(workspace / "run")
     data = align_features(read_folder(workspace / "new"), fitted.specs, config["feature_names"])
     ref = classification_metrics(data.y, fitted.predict_proba(data))
     assert report["accuracy"] == pytest.approx(ref["accuracy"]) and report["n_samples"] == 60

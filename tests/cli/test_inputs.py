@@ -80,7 +80,7 @@ def no_work(monkeypatch, no_training):
 def reseal(run: Path) -> Path:
     """Checksums written anew after an edit, as if the run had been saved that way: the checks
     behind the checksums (structure, model against config) are then what refuses it."""
-    from cancer_alpha.training.runs import write_checksums
+    from cancer_alpha.training.model_folder import write_checksums
 
     write_checksums(run)
     return run
@@ -152,7 +152,7 @@ PATH_CASES = {
     "predict-run-is-a-data-folder": (
         lambda ws: ["predict", "--run", ws / "cohort", "--data", ws / "new", "--out",
                     ws / "p.csv"],
-        r"cohort is not a run folder: .*config\.json is missing"),
+        r"cohort is not a model folder: .*config\.json is missing"),
     "evaluate-out-is-a-folder": (
         lambda ws: ["evaluate", "--run", ws / "run", "--data", ws / "new", "--out", ws / "lr"],
         r"--out '.*lr': is a folder"),
@@ -306,9 +306,9 @@ def test_training_on_a_huge_value_stops_before_training(ws, capsys, no_training)
 def test_a_value_that_overflows_once_standardised_is_refused(ws):
     from cancer_alpha.datasets import align_features, read_folder
     from cancer_alpha.errors import CancerAlphaError
-    from cancer_alpha.training import load_run
+    from cancer_alpha.training import load_model_folder
 
-    fitted, config = load_run(ws / "run")
+    fitted, config = load_model_folder(ws / "run")
     data = align_features(read_folder(ws / "new", labels=False, range_check=False),
                           fitted.specs, config["feature_names"])
     data.x["cna"][0, 0] = 3e38  # finite in float32, but not once divided by a small sd
@@ -603,7 +603,7 @@ def test_a_hand_edited_run_is_reported_as_malformed(ws, capsys, case):
     reseal(run)
     code, _, err = call(["evaluate", "--run", run, "--data", ws / "new"], capsys)
     assert code == 2
-    assert "is not a valid run folder" in err
+    assert "is not a valid model folder" in err
     assert pytest.importorskip("re").search(message, err), err
 
 
@@ -646,7 +646,7 @@ def test_weights_of_another_model_are_refused(ws, capsys):
                      "--out", str(other), *SMOKE]) == 0
     shutil.copy(other / "model.pt", mixed / "model.pt")
     code, _, err = call(["evaluate", "--run", mixed, "--data", ws / "new"], capsys)
-    assert code == 2 and "model.pt was changed after the run was saved" in err
+    assert code == 2 and "model.pt was changed after the folder was saved" in err
     code, _, err = call(["evaluate", "--run", reseal(mixed), "--data", ws / "new"], capsys)
     assert code == 2 and "model.pt and config.json disagree on the model" in err
     assert "'early_fusion_mlp'" in err and "'mmt_modality'" in err
@@ -667,7 +667,7 @@ def test_a_malicious_pickle_in_place_of_weights_is_refused(ws, capsys):
 
 
 class Shady:
-    """A callable of no library: skops must not build it from a run folder."""
+    """A callable of no library: skops must not build it from a model folder."""
 
     def __call__(self, x):
         return x

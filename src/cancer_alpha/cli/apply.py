@@ -18,13 +18,13 @@ def _load_for(args: argparse.Namespace, labels: bool):
     from ..datasets import align_features, check_value_ranges, read_folder
     from ..errors import DataFolderError
     from ..training.diagnostics import scale_shift_warning
-    from ..training.runs import load_run, run_dropped_features
+    from ..training.model_folder import dropped_features, load_model_folder
 
-    fitted, config = load_run(args.run)
+    fitted, config = load_model_folder(args.run)
     data = read_folder(args.data, labels=labels, range_check=False, positions=False,
                        absent_listed=True)
     data = align_features(data, fitted.specs, config["feature_names"],
-                          dropped=run_dropped_features(config))
+                          dropped=dropped_features(config))
     absent = [s.name for j, s in enumerate(fitted.specs) if not data.mask[:, j].any()]
     if absent:
         _predict_without(fitted, config, absent, args.data)

@@ -1,4 +1,4 @@
-"""`train`: one model fitted on a data folder, written as a run folder."""
+"""`train`: one model fitted on a data folder, written as a model folder."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ def _train(args: argparse.Namespace) -> int:
 
     from ..evaluate import classification_report, format_report
     from ..training.diagnostics import collapse_warning, first_epoch_warning, generic_encoders_note
-    from ..training.runs import save_run
+    from ..training.model_folder import save_model_folder
 
     note = generic_encoders_note(args.model, data.specs)
     if note:
@@ -104,20 +104,20 @@ def _train(args: argparse.Namespace) -> int:
     if tuned is not None:
         facts["tuned"] = {"from": str(tuned.path), "settings": settings}
         metrics["recipe"] = f"tuned (settings from {tuned.path})"
-    save_run(fitted, out, model_cfg=profile.model, metrics=metrics,
-             feature_names=data.feature_names, overwrite=args.overwrite, preprocessing=prep,
-             settings=facts)
+    save_model_folder(fitted, out, model_cfg=profile.model, metrics=metrics,
+                      feature_names=data.feature_names, overwrite=args.overwrite,
+                      preprocessing=prep, settings=facts)
     print(f"scores on the {val.n_samples} {role.split(':')[0]} samples:")
     print(format_report(report))
-    print(f"run written to {out}")
+    print(f"model folder written to {out}")
     return 0
 
 
 def add_train(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("train", parents=[common],
                        formatter_class=argparse.RawDescriptionHelpFormatter,
-                       help="train a model on a data folder and write a run folder",
-                       description=fill("Train a model and write a run folder: the model "
+                       help="train a model on a data folder and write a model folder",
+                       description=fill("Train a model and write a model folder: the model "
                                         "(model.pt for neural models, model.skops for classical "
                                         "ones), config.json, preprocessing.json (scaling fitted "
                                         "on the training part), metrics.json and history.json. "
@@ -132,7 +132,7 @@ def add_train(sub: Any, common: argparse.ArgumentParser) -> None:
     add_tuned(p, help="train with the settings tuned for the model in this tuning folder "
                       "(`cancer-alpha tune --data ... --out DIR`); default: the published "
                       "recipe")
-    add_out(p, help="run folder to create")
+    add_out(p, help="model folder to create")
     add_seed(p)
     add_overwrite(p)
     p.set_defaults(func=_train)

@@ -1,17 +1,17 @@
-"""Run folders: a trained model written by `cancer-alpha train` and read back.
+"""Model folders: a trained model written by `cancer-alpha train` and read back.
 
-A run folder holds ``config.json`` (model name, modality specs, classes, feature names and
+A model folder holds ``config.json`` (model name, modality specs, classes, feature names and
 the preprocessing choices of training), ``preprocessing.json`` (the training scaling),
 ``metrics.json``, ``history.json``, the model: ``model.pt`` (neural weights, read with
 ``weights_only=True``) or ``model.skops`` (a classical pipeline, read with an explicit list of
 trusted types), and ``checksums.sha256`` (the SHA-256 of every other file, in the format
-``sha256sum -c`` reads). Nothing in a run folder is read with unrestricted pickle.
+``sha256sum -c`` reads). Nothing in a model folder is read with unrestricted pickle.
 
-A run folder cannot contradict itself. The model file carries its own description (model
+A model folder cannot contradict itself. The model file carries its own description (model
 name, classes in order, modalities, feature names), written with it; loading checks the
 checksums first, then the model against ``config.json``: its type, its classes and their
 order, the number and names of its features, its modalities. A file changed, truncated or
-swapped after the run was saved is refused, naming the file and both sides of a mismatch.
+swapped after the folder was saved is refused, naming the file and both sides of a mismatch.
 """
 
 from __future__ import annotations
@@ -22,34 +22,39 @@ from pathlib import Path
 from typing import Any
 
 from cancer_alpha.data import KINDS, ModalitySpec, Standardizer
-from cancer_alpha.errors import OptionError, RunFolderError
+from cancer_alpha.errors import ModelFolderError, OptionError
 from cancer_alpha.safe_write import atomic_folder, folder_target, json_text
 
-RUN_FORMAT = "cancer-alpha-run/2"
-# runs written before checksums and model descriptions: read, with a warning that they cannot
-# be checked
+# The format name keeps the word "run" (model folders were once called run folders): it is
+# written into every config.json and model.pt, and folders saved by earlier versions carry it,
+# so it stays as it is rather than break reading them.
+MODEL_FOLDER_FORMAT = "cancer-alpha-run/2"
+# folders written before checksums and model descriptions: read, with a warning that they
+# cannot be checked
 UNCHECKED_FORMATS: tuple[str, ...] = ("cancer-alpha-run/1",)
-RUN_FILES: tuple[str, ...] = ("config.json", "preprocessing.json", "metrics.json",
-                              "history.json")
+MODEL_FOLDER_FILES: tuple[str, ...] = ("config.json", "preprocessing.json", "metrics.json",
+                                       "history.json")
 CHECKSUMS = "checksums.sha256"
 MODEL_FILES: tuple[str, ...] = ("model.pt", "model.skops")
-# the attribute of a saved pipeline that describes it (skops keeps it with the pipeline)
+# the attribute of a saved pipeline that describes it (skops keeps it with the pipeline; its
+# name is stored in every model.skops, so it keeps the word "run" of the format name)
 DESCRIPTION_ATTRIBUTE = "cancer_alpha_run_"
 
 
-def save_run(fitted: Any, path: str | Path, *, model_cfg: Any = None,
-             metrics: dict[str, Any] | None = None,
-             feature_names: dict[str, list[str]] | None = None, overwrite: bool = False,
-             preprocessing: Mapping[str, Any] | None = None,
-             settings: Mapping[str, Any] | None = None) -> Path:
+def save_model_folder(fitted: Any, path: str | Path, *, model_cfg: Any = None,
+                      metrics: dict[str, Any] | None = None,
+                      feature_names: dict[str, list[str]] | None = None,
+                      overwrite: bool = False,
+                      preprocessing: Mapping[str, Any] | None = None,
+                      settings: Mapping[str, Any] | None = None) -> Path:
     """Write a trained model (a neural ``FittedModel`` or a classical ``FittedBaseline``) as
-    a run folder: the model, settings, preprocessing, metrics and history.
+    a model folder: the model, settings, preprocessing, metrics and history.
 
     ``preprocessing`` records the choices made on the training data that prediction repeats
-    (``constant`` policy and ``dropped_features``); ``settings`` other facts of the run (seed,
-    profile, val_fraction). The folder is assembled beside its target and renamed into place,
-    so an interrupted save leaves nothing half-written; the previous content of ``path``
-    (with ``overwrite``) is removed only once the new run is in place. Metrics that are NaN
+    (``constant`` policy and ``dropped_features``); ``settings`` other facts of the training
+    (seed, profile, val_fraction). The folder is assembled beside its target and renamed into
+    place, so an interrupted save leaves nothing half-written; the previous content of ``path``
+    (with ``overwrite``) is removed only once the new folder is in place. Metrics that are NaN
     are written as null with a reason, never as bare NaN.
     """
     import dataclasses
@@ -58,7 +63,7 @@ def save_run(fitted: Any, path: str | Path, *, model_cfg: Any = None,
 
     target = folder_target(
         path, overwrite=overwrite, error=OptionError,
-        is_file="{path} is a file: expected a folder for the run",
+        is_file="{path} is a file: expected a folder for the model",
         not_empty="{path} exists and is not empty: choose another --out, remove it, or pass "
                   "--overwrite")
     classical = isinstance(fitted, FittedBaseline)
@@ -72,10 +77,10 @@ def save_run(fitted: Any, path: str | Path, *, model_cfg: Any = None,
         else:
             import torch
 
-            torch.save({"format": RUN_FORMAT, "about": about,
+            torch.save({"format": MODEL_FOLDER_FORMAT, "about": about,
                         "state_dict": fitted.model.state_dict()}, tmp / "model.pt")
         config = {
-            "format": RUN_FORMAT, "model": fitted.name,
+            "format": MODEL_FOLDER_FORMAT, "model": fitted.name,
             "family": "classical" if classical else "neural",
             "model_config": None if classical else dataclasses.asdict(model_cfg),
             "specs": [s.to_dict() for s in fitted.specs],
@@ -121,77 +126,78 @@ def write_checksums(folder: Path) -> None:
     (folder / CHECKSUMS).write_text("".join(lines), encoding="utf-8")
 
 
-def verify_checksums(run: Path) -> None:
-    """Every file of the run as it was saved: none changed, missing or added since."""
+def verify_checksums(folder: Path) -> None:
+    """Every file of the model folder as it was saved: none changed, missing or added since."""
     import re
 
-    path = run / CHECKSUMS
+    path = folder / CHECKSUMS
     if not path.is_file():
-        raise _malformed(run, f"{CHECKSUMS} is missing, so its files cannot be checked")
+        raise _malformed(folder, f"{CHECKSUMS} is missing, so its files cannot be checked")
     try:
         text = path.read_text(encoding="utf-8")
     except (UnicodeDecodeError, OSError) as exc:
-        raise _malformed(run, f"{CHECKSUMS} cannot be read ({exc})") from None
+        raise _malformed(folder, f"{CHECKSUMS} cannot be read ({exc})") from None
     expected: dict[str, str] = {}
     for i, line in enumerate(text.splitlines(), 1):
         found = re.fullmatch(r"([0-9a-f]{64})  ([^/\\]+)", line)
         if not found or found.group(2) in expected:
-            raise _malformed(run, f"{CHECKSUMS} line {i} is not '<sha256>  <file name>' of "
-                                  "a file listed once")
+            raise _malformed(folder, f"{CHECKSUMS} line {i} is not '<sha256>  <file name>' of "
+                                     "a file listed once")
         expected[found.group(2)] = found.group(1)
-    present = {f.name for f in run.iterdir() if f.is_file() and f.name != CHECKSUMS}
+    present = {f.name for f in folder.iterdir() if f.is_file() and f.name != CHECKSUMS}
     for name, digest in expected.items():
         if name not in present:
-            raise _malformed(run, f"{name} is missing (it was saved with the run)")
-        if _sha256(run / name) != digest:
-            raise _malformed(run, f"{name} was changed after the run was saved (its SHA-256 "
-                                  f"differs from the one in {CHECKSUMS}): it was edited, "
-                                  "truncated or replaced by another file")
-    # files of the user's (notes, say) may sit beside a run; a file the loader reads may not
-    extra = sorted((present - set(expected)) & {*RUN_FILES, *MODEL_FILES})
+            raise _malformed(folder, f"{name} is missing (it was saved with the folder)")
+        if _sha256(folder / name) != digest:
+            raise _malformed(folder, f"{name} was changed after the folder was saved (its SHA-256 "
+                                     f"differs from the one in {CHECKSUMS}): it was edited, "
+                                     "truncated or replaced by another file")
+    # files of the user's (notes, say) may sit in the folder; a file the loader reads may not
+    extra = sorted((present - set(expected)) & {*MODEL_FOLDER_FILES, *MODEL_FILES})
     if extra:
-        raise _malformed(run, f"{extra[0]} was added after the run was saved (it is not in "
-                              f"{CHECKSUMS})")
+        raise _malformed(folder, f"{extra[0]} was added after the folder was saved (it is not in "
+                                 f"{CHECKSUMS})")
 
 
-def _malformed(run: Path, what: str) -> RunFolderError:
-    return RunFolderError(f"{run} is not a valid run folder: {what} (a run folder is written "
-                          "by `cancer-alpha train`; train again rather than editing it)")
+def _malformed(folder: Path, what: str) -> ModelFolderError:
+    return ModelFolderError(f"{folder} is not a valid model folder: {what} (a model folder is "
+                            "written by `cancer-alpha train`; train again rather than editing it)")
 
 
-def _read_json(run: Path, name: str) -> Any:
-    path = run / name
+def _read_json(folder: Path, name: str) -> Any:
+    path = folder / name
     if not path.is_file():
-        raise _malformed(run, f"{name} is missing")
+        raise _malformed(folder, f"{name} is missing")
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _malformed(run, f"{name} is not valid JSON ({exc})") from None
+        raise _malformed(folder, f"{name} is not valid JSON ({exc})") from None
     except (OSError, RecursionError) as exc:
-        raise _malformed(run, f"{name} cannot be read ({exc})") from None
+        raise _malformed(folder, f"{name} cannot be read ({exc})") from None
 
 
-def _check_config(run: Path, config: Any) -> tuple[list[ModalitySpec], dict[str, list[str]]]:
-    """The specs and feature names of a run's config, or a RunFolderError naming the flaw."""
+def _check_config(folder: Path, config: Any) -> tuple[list[ModalitySpec], dict[str, list[str]]]:
+    """The specs and feature names of a model folder's config, or a ModelFolderError naming
+    the flaw."""
     from cancer_alpha.baselines import BASELINES
 
     if not isinstance(config, dict):
-        raise _malformed(run, "config.json does not hold a JSON object")
-    if config.get("format") not in (RUN_FORMAT, *UNCHECKED_FORMATS):
-        raise _malformed(run, f"config.json has format {config.get('format')!r}, expected "
-                              f"{RUN_FORMAT!r}")
+        raise _malformed(folder, "config.json does not hold a JSON object")
+    if config.get("format") not in (MODEL_FOLDER_FORMAT, *UNCHECKED_FORMATS):
+        raise _malformed(folder, f"config.json has format {config.get('format')!r}, expected "
+                                 f"{MODEL_FOLDER_FORMAT!r}")
     for key, kind in (("model", str), ("specs", list), ("class_names", list),
                       ("feature_names", dict)):
         if key not in config:
-            raise _malformed(run, f"config.json has no {key!r}")
+            raise _malformed(folder, f"config.json has no {key!r}")
         if not isinstance(config[key], kind):
-            raise _malformed(run, f"config.json: {key!r} is not a {kind.__name__}")
+            raise _malformed(folder, f"config.json: {key!r} is not a {kind.__name__}")
     family = config.get("family", "neural")
     if family not in ("neural", "classical"):
-        raise _malformed(run, f"config.json: family {family!r} is not 'neural' or 'classical'")
+        raise _malformed(folder, f"config.json: family {family!r} is not 'neural' or 'classical'")
     if family == "classical" and config["model"] not in BASELINES:
-        raise _malformed(run, f"config.json: unknown classical model {config['model']!r}, "
-                              f"expected one of {list(BASELINES)}")
+        raise _malformed(folder, f"config.json: unknown classical model {config['model']!r}, "
+                                 f"expected one of {list(BASELINES)}")
     specs = []
     for i, entry in enumerate(config["specs"]):
         try:
@@ -199,33 +205,33 @@ def _check_config(run: Path, config: Any) -> tuple[list[ModalitySpec], dict[str,
                 raise ValueError(f"kind {entry.get('kind')!r} is not one of {list(KINDS)}")
             specs.append(ModalitySpec.from_dict(entry))
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
-            raise _malformed(run, f"config.json: specs[{i}] is not a modality spec "
-                                  f"({type(exc).__name__}: {exc})") from None
+            raise _malformed(folder, f"config.json: specs[{i}] is not a modality spec "
+                                     f"({type(exc).__name__}: {exc})") from None
     if not specs or len({s.name for s in specs}) != len(specs):
-        raise _malformed(run, "config.json: specs must list distinct modalities")
+        raise _malformed(folder, "config.json: specs must list distinct modalities")
     classes = config["class_names"]
     if (len(classes) < 2 or not all(isinstance(c, str) and c for c in classes)
             or len(set(classes)) != len(classes)):
-        raise _malformed(run, "config.json: class_names must be at least 2 distinct names")
+        raise _malformed(folder, "config.json: class_names must be at least 2 distinct names")
     names = config["feature_names"]
     for s in specs:
         feats = names.get(s.name)
         if not isinstance(feats, list) or len(feats) != s.n_features:
-            raise _malformed(run, f"config.json: feature_names[{s.name!r}] must list the "
-                                  f"{s.n_features} features of the modality")
+            raise _malformed(folder, f"config.json: feature_names[{s.name!r}] must list the "
+                                     f"{s.n_features} features of the modality")
     prep = config.get("preprocessing", {})
     dropped = prep.get("dropped_features", {}) if isinstance(prep, dict) else None
     if not isinstance(dropped, dict) or not all(
             isinstance(v, list) and all(isinstance(f, str) for f in v) for v in dropped.values()):
-        raise _malformed(run, "config.json: preprocessing.dropped_features must map modalities "
-                              "to lists of feature names")
+        raise _malformed(folder, "config.json: preprocessing.dropped_features must map modalities "
+                                 "to lists of feature names")
     return specs, {m: [str(f) for f in v] for m, v in names.items()}
 
 
-def _read_scaler(run: Path, specs: list[ModalitySpec]) -> Standardizer | None:
+def _read_scaler(folder: Path, specs: list[ModalitySpec]) -> Standardizer | None:
     import numpy as np
 
-    raw = _read_json(run, "preprocessing.json")
+    raw = _read_json(folder, "preprocessing.json")
     if raw is None:
         return None
     try:
@@ -238,80 +244,80 @@ def _read_scaler(run: Path, specs: list[ModalitySpec]) -> Standardizer | None:
             if not (np.isfinite(mean).all() and np.isfinite(scale).all() and (scale > 0).all()):
                 raise ValueError(f"modality {s.name!r} has non-finite means or scales <= 0")
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
-        raise _malformed(run, f"preprocessing.json is not the scaling of the run's modalities "
-                              f"({type(exc).__name__}: {exc})") from None
+        raise _malformed(folder, f"preprocessing.json is not the scaling of the model's modalities "
+                                 f"({type(exc).__name__}: {exc})") from None
     return scaler
 
 
-def load_run(path: str | Path) -> tuple[Any, dict[str, Any]]:
-    """A run folder back as a fitted model with ``predict_proba(data)``, and its config.
+def load_model_folder(path: str | Path) -> tuple[Any, dict[str, Any]]:
+    """A model folder back as a fitted model with ``predict_proba(data)``, and its config.
 
     Neural weights are loaded with ``weights_only=True`` and classical pipelines with skops
     and an explicit list of trusted types. A missing, incomplete or hand-edited folder raises
-    :class:`~cancer_alpha.errors.RunFolderError` naming what is wrong.
+    :class:`~cancer_alpha.errors.ModelFolderError` naming what is wrong.
     """
-    run = Path(path)
-    if not run.is_dir():
-        what = "a file" if run.exists() else "missing"
-        raise RunFolderError(f"{run} is {what}: expected a run folder written by "
-                             "`cancer-alpha train`")
-    if not (run / "config.json").is_file():
-        raise RunFolderError(f"{run} is not a run folder: {run / 'config.json'} is missing "
-                             "(expected a folder written by `cancer-alpha train`)")
-    # a run of an earlier version has no checksums; a folder holding them is always checked
-    checked = (run / CHECKSUMS).exists() or _peek_format(run) not in UNCHECKED_FORMATS
+    folder = Path(path)
+    if not folder.is_dir():
+        what = "a file" if folder.exists() else "missing"
+        raise ModelFolderError(f"{folder} is {what}: expected a model folder written "
+                               "by `cancer-alpha train`")
+    if not (folder / "config.json").is_file():
+        raise ModelFolderError(f"{folder} is not a model folder: {folder / 'config.json'} is "
+                               "missing (expected a folder written by `cancer-alpha train`)")
+    # a folder of an earlier version has no checksums; a folder holding them is always checked
+    checked = (folder / CHECKSUMS).exists() or _peek_format(folder) not in UNCHECKED_FORMATS
     if checked:
-        verify_checksums(run)
+        verify_checksums(folder)
     else:
         import warnings
 
         from cancer_alpha.errors import CancerAlphaWarning
 
-        warnings.warn(f"{run} was written by an earlier version of this project, without "
+        warnings.warn(f"{folder} was written by an earlier version of this project, without "
                       "checksums or a model description: its files cannot be checked against "
                       "each other; train it again to have them", CancerAlphaWarning,
                       stacklevel=2)
-    config = _read_json(run, "config.json")
-    specs, _ = _check_config(run, config)
-    scaler = _read_scaler(run, specs)
-    history_path = run / "history.json"
-    history = _read_json(run, "history.json") if history_path.is_file() else []
+    config = _read_json(folder, "config.json")
+    specs, _ = _check_config(folder, config)
+    scaler = _read_scaler(folder, specs)
+    history_path = folder / "history.json"
+    history = _read_json(folder, "history.json") if history_path.is_file() else []
     if not isinstance(history, list):
-        raise _malformed(run, "history.json does not hold a list of epochs")
+        raise _malformed(folder, "history.json does not hold a list of epochs")
     if config.get("family", "neural") == "classical":
         from cancer_alpha.baselines import FittedBaseline, load_pipeline
 
-        if not (run / "model.skops").is_file():
-            raise _malformed(run, "model.skops is missing")
-        pipeline = load_pipeline(run / "model.skops")
-        _check_pipeline(run, pipeline, config, specs, checked)
+        if not (folder / "model.skops").is_file():
+            raise _malformed(folder, "model.skops is missing")
+        pipeline = load_pipeline(folder / "model.skops")
+        _check_pipeline(folder, pipeline, config, specs, checked)
         return FittedBaseline(config["model"], pipeline, specs, list(config["class_names"]),
                               scaler, history=history), config
-    return _load_neural(run, config, specs, scaler, history, checked), config
+    return _load_neural(folder, config, specs, scaler, history, checked), config
 
 
-def _peek_format(run: Path) -> Any:
-    """The format a run's config.json declares (None when it cannot be read)."""
+def _peek_format(folder: Path) -> Any:
+    """The format a model folder's config.json declares (None when it cannot be read)."""
     try:
-        config = json.loads((run / "config.json").read_text(encoding="utf-8"))
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         return None
     found = config.get("format") if isinstance(config, dict) else None
     return found if isinstance(found, str) else None
 
 
-def _check_description(run: Path, file: str, about: Any, config: Mapping[str, Any],
+def _check_description(folder: Path, file: str, about: Any, config: Mapping[str, Any],
                        specs: list[ModalitySpec]) -> None:
     """The model file's description of itself against ``config.json``, naming both sides."""
     if not isinstance(about, dict):
-        raise _malformed(run, f"{file} carries no description of its model (a run folder "
-                              "of this version always has one)")
+        raise _malformed(folder, f"{file} carries no description of its model (a model "
+                                 "folder of this version always has one)")
 
-    def differ(what: str, in_model: Any, in_config: Any) -> RunFolderError:
-        return RunFolderError(
-            f"{run}: {file} and config.json disagree on {what}: the model file has "
+    def differ(what: str, in_model: Any, in_config: Any) -> ModelFolderError:
+        return ModelFolderError(
+            f"{folder}: {file} and config.json disagree on {what}: the model file has "
             f"{in_model!r}, config.json has {in_config!r}. One of them was replaced or edited "
-            "after training; train again rather than mixing files of different runs")
+            "after training; train again rather than mixing files of different model folders")
 
     if about.get("model") != config["model"]:
         raise differ("the model", about.get("model"), config["model"])
@@ -342,7 +348,7 @@ def _structure(estimator: Any) -> Any:
     return type(estimator).__name__
 
 
-def _check_pipeline(run: Path, pipeline: Any, config: Mapping[str, Any],
+def _check_pipeline(folder: Path, pipeline: Any, config: Mapping[str, Any],
                     specs: list[ModalitySpec], checked: bool) -> None:
     """A classical model against its config: the estimator the config's model builds,
     classes within the config's, the config's number of features and its description."""
@@ -353,28 +359,28 @@ def _check_pipeline(run: Path, pipeline: Any, config: Mapping[str, Any],
     expected = _structure(make_baseline(config["model"]))
     found = _structure(pipeline)
     if found != expected:
-        raise RunFolderError(
-            f"{run}: model.skops holds another estimator than config.json's model "
+        raise ModelFolderError(
+            f"{folder}: model.skops holds another estimator than config.json's model "
             f"{config['model']!r}: the model file has {found}, {config['model']} is "
             f"{expected}. The model file was replaced; train again")
     n_in = getattr(pipeline, "n_features_in_", None)
     total = sum(s.n_features for s in specs)
     if n_in is not None and n_in != total:
-        raise RunFolderError(f"{run}: model.skops reads {n_in} features, config.json's "
-                             f"modalities hold {total}")
+        raise ModelFolderError(f"{folder}: model.skops reads {n_in} features, config.json's "
+                               f"modalities hold {total}")
     classes = np.asarray(getattr(pipeline, "classes_", []))
     n_classes = len(config["class_names"])
     if classes.size and (classes.dtype.kind not in "iu" or classes.min() < 0
                          or classes.max() >= n_classes):
-        raise RunFolderError(f"{run}: model.skops predicts classes {classes.tolist()}, "
-                             f"config.json has {n_classes} classes (indices 0 to "
-                             f"{n_classes - 1})")
+        raise ModelFolderError(f"{folder}: model.skops predicts classes {classes.tolist()}, "
+                               f"config.json has {n_classes} classes (indices 0 to "
+                               f"{n_classes - 1})")
     if checked:
-        _check_description(run, "model.skops", getattr(pipeline, DESCRIPTION_ATTRIBUTE, None),
+        _check_description(folder, "model.skops", getattr(pipeline, DESCRIPTION_ATTRIBUTE, None),
                            config, specs)
 
 
-def _load_neural(run: Path, config: dict[str, Any], specs: list[ModalitySpec],
+def _load_neural(folder: Path, config: dict[str, Any], specs: list[ModalitySpec],
                  scaler: Standardizer | None, history: list, checked: bool = True) -> Any:
     import torch
 
@@ -383,54 +389,56 @@ def _load_neural(run: Path, config: dict[str, Any], specs: list[ModalitySpec],
     from cancer_alpha.training.fit import FittedModel
 
     if config["model"] not in MODEL_NAMES:
-        raise _malformed(run, f"config.json: unknown model {config['model']!r}, expected one "
-                              f"of {list(MODEL_NAMES)}")
+        raise _malformed(folder, f"config.json: unknown model {config['model']!r}, expected one "
+                                 f"of {list(MODEL_NAMES)}")
     if scaler is None:
-        raise _malformed(run, "preprocessing.json holds no scaling, which a neural run needs")
+        raise _malformed(folder, "preprocessing.json holds no scaling, which a neural model needs")
     raw_cfg = config.get("model_config")
     if not isinstance(raw_cfg, dict):
-        raise _malformed(run, "config.json has no 'model_config' object")
+        raise _malformed(folder, "config.json has no 'model_config' object")
     try:
         model_cfg = ModelConfig(**{k: tuple(v) if isinstance(v, list) else v
                              for k, v in raw_cfg.items()})
         model = build_model(config["model"], specs, len(config["class_names"]), model_cfg)
     except (TypeError, ValueError) as exc:
-        raise _malformed(run, f"config.json: model_config does not build model "
-                              f"{config['model']!r} ({exc})") from None
-    weights = run / "model.pt"
+        raise _malformed(folder, f"config.json: model_config does not build model "
+                                 f"{config['model']!r} ({exc})") from None
+    weights = folder / "model.pt"
     if not weights.is_file():
-        raise _malformed(run, "model.pt is missing")
+        raise _malformed(folder, "model.pt is missing")
     try:
         state = torch.load(weights, map_location="cpu", weights_only=True)
     except Exception as exc:  # truncated or foreign files raise many different errors
-        raise RunFolderError(f"{weights} is not a readable checkpoint of this project: "
-                             f"{type(exc).__name__}: {exc}") from None
+        raise ModelFolderError(f"{weights} is not a readable checkpoint of this project: "
+                               f"{type(exc).__name__}: {exc}") from None
     if checked:
         if not (isinstance(state, dict) and "state_dict" in state):
-            raise _malformed(run, "model.pt is not a checkpoint of this version (expected "
-                                  "its weights with a description of the model)")
-        _check_description(run, "model.pt", state.get("about"), config, specs)
+            raise _malformed(folder, "model.pt is not a checkpoint of this version (expected "
+                                     "its weights with a description of the model)")
+        _check_description(folder, "model.pt", state.get("about"), config, specs)
         state = state["state_dict"]
     try:
         model.load_state_dict(state)
     except (RuntimeError, TypeError, AttributeError, ValueError) as exc:
-        raise RunFolderError(f"{weights} does not fit model {config['model']!r} with the "
-                             f"run's settings: {str(exc).splitlines()[0]}") from None
+        raise ModelFolderError(f"{weights} does not fit model {config['model']!r} with the "
+                               f"folder's settings: {str(exc).splitlines()[0]}") from None
     model.eval()
     try:
         epochs = int(config.get("epochs") or 0)
         best = int(config.get("best_epoch") if config.get("best_epoch") is not None else -1)
     except (TypeError, ValueError):
-        raise _malformed(run, "config.json: epochs and best_epoch must be integers") from None
+        raise _malformed(folder, "config.json: epochs and best_epoch must be integers") from None
     return FittedModel(config["model"], model, scaler, specs, list(config["class_names"]),
                        history, epochs, best, 0.0)
 
 
-def run_dropped_features(config: Mapping[str, Any]) -> dict[str, list[str]]:
-    """The features a run dropped from its training data (to drop again when predicting)."""
+def dropped_features(config: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The features dropped from the training data of a model folder's model (to drop again
+    when predicting)."""
     prep = config.get("preprocessing") or {}
     return {m: list(v) for m, v in (prep.get("dropped_features") or {}).items()}
 
 
-__all__ = ["RUN_FORMAT", "RUN_FILES", "CHECKSUMS", "save_run", "load_run",
-           "run_dropped_features", "describe_model", "write_checksums", "verify_checksums"]
+__all__ = ["MODEL_FOLDER_FORMAT", "MODEL_FOLDER_FILES", "CHECKSUMS", "save_model_folder",
+           "load_model_folder", "dropped_features", "describe_model", "write_checksums",
+           "verify_checksums"]

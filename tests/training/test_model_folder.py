@@ -1,6 +1,6 @@
-"""Run folders (training.runs): each file is in the run's checksums, a run whose files were
-swapped, truncated or edited after it was saved is refused, never used to predict, and a run
-writes JSON without bare NaNs."""
+"""Model folders (training.model_folder): each file is in the folder's checksums, a folder
+whose files were swapped, truncated or edited after it was saved is refused, never used to
+predict, and a saved folder holds JSON without bare NaNs."""
 
 from __future__ import annotations
 
@@ -30,9 +30,9 @@ from cancer_alpha.datasets import (
 from cancer_alpha.errors import (
     CancerAlphaError,
     CancerAlphaWarning,
-    RunFolderError,
+    ModelFolderError,
 )
-from cancer_alpha.training.runs import CHECKSUMS, load_run, write_checksums
+from cancer_alpha.training.model_folder import CHECKSUMS, load_model_folder, write_checksums
 
 
 def make(n=4, **kw) -> MultiOmicsData:
@@ -44,22 +44,22 @@ def make(n=4, **kw) -> MultiOmicsData:
     return MultiOmicsData(**base)
 
 
-def test_a_saved_run_writes_null_with_a_reason_for_nan_metrics(tmp_path):
+def test_a_saved_model_folder_writes_null_with_a_reason_for_nan_metrics(tmp_path):
     from cancer_alpha.baselines import fit_baseline_model
-    from cancer_alpha.training.runs import save_run
+    from cancer_alpha.training.model_folder import save_model_folder
 
     rng = np.random.default_rng(0)
     data = make(n=20, x={"a": rng.normal(size=(20, 2))}, mask=np.ones((20, 1), bool),
                 y=np.arange(20) % 2, sample_ids=[f"s{i}" for i in range(20)])
     fitted = fit_baseline_model("logistic_regression", data)
-    save_run(fitted, tmp_path / "run", metrics={"validation": {"roc_auc": float("nan")}})
+    save_model_folder(fitted, tmp_path / "run", metrics={"validation": {"roc_auc": float("nan")}})
     text = (tmp_path / "run" / "metrics.json").read_text()
     assert "NaN" not in text
     assert json.loads(text)["validation"] == {"roc_auc": None,
                                               "roc_auc_undefined": "not defined for these data"}
 
 
-RUN_SOURCES = {"mmt": ("mmt_modality", 0), "mmt_seed1": ("mmt_modality", 1),
+FOLDER_SOURCES = {"mmt": ("mmt_modality", 0), "mmt_seed1": ("mmt_modality", 1),
                "fusion": ("early_fusion_mlp", 0), "lr": ("logistic_regression", 0),
                "rf": ("random_forest", 0)}
 
@@ -68,27 +68,27 @@ RUN_CORRUPTIONS = ("swap", "truncate", "flip_byte", "append", "delete", "edit_js
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    """Valid runs of both families (the same model with two seeds among them), the data they
-    predict, and each run's predictions on it."""
+def folders(tmp_path_factory):
+    """Valid model folders of both families (the same model with two seeds among them), the
+    data they predict, and each folder's predictions on it."""
     import torch
 
     from cancer_alpha import cli
     from cancer_alpha.datasets import align_features
-    from cancer_alpha.training import load_run
+    from cancer_alpha.training import load_model_folder
 
     torch.set_num_threads(1)
-    root = tmp_path_factory.mktemp("runs")
+    root = tmp_path_factory.mktemp("model_folders")
     assert cli.main(["synthesize", "--profile", "smoke", "--out", str(root / "cohort"),
                      "--n-samples", "80", "--seed", "1"]) == 0
-    for name, (model, seed) in RUN_SOURCES.items():
+    for name, (model, seed) in FOLDER_SOURCES.items():
         assert cli.main(["train", "--data", str(root / "cohort"), "--out", str(root / name),
                          "--model", model, "--seed", str(seed), "--profile", "smoke",
                          "--max-epochs", "1"]) == 0
     data = read_folder(root / "cohort", labels=False)
     predictions = {}
-    for name in RUN_SOURCES:
-        fitted, config = load_run(root / name)
+    for name in FOLDER_SOURCES:
+        fitted, config = load_model_folder(root / name)
         predictions[name] = fitted.predict_proba(
             align_features(data, fitted.specs, config["feature_names"]))
     return root, data, predictions
@@ -115,15 +115,15 @@ def _edit_json(value, path: list[int]):
 
 @st.composite
 def run_corruptions(draw):
-    run = draw(st.sampled_from(sorted(RUN_SOURCES)))
+    folder = draw(st.sampled_from(sorted(FOLDER_SOURCES)))
     steps = []
     for _ in range(draw(st.integers(1, 3))):
         kind = draw(st.sampled_from(RUN_CORRUPTIONS))
-        steps.append((kind, draw(st.integers(0, 10)), draw(st.sampled_from(sorted(RUN_SOURCES))),
+        steps.append((kind, draw(st.integers(0, 10)), draw(st.sampled_from(sorted(FOLDER_SOURCES))),
                       draw(st.floats(0, 1, exclude_max=True)),
                       draw(st.lists(st.integers(0, 50), min_size=1, max_size=4)),
                       draw(st.binary(min_size=1, max_size=8))))
-    return run, steps
+    return folder, steps
 
 
 def _corrupt(folder: Path, root: Path, steps) -> None:
@@ -158,17 +158,17 @@ def _corrupt(folder: Path, root: Path, steps) -> None:
 @settings(max_examples=150, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(case=run_corruptions())
-def test_a_corrupted_run_folder_is_refused_or_predicts_exactly_as_saved(runs, case):
-    """Swapped (from another run, the same model with another seed among them), truncated,
-    edited, extended or deleted files: the run is refused with the project's error, or (when
+def test_a_corrupted_model_folder_is_refused_or_predicts_exactly_as_saved(folders, case):
+    """Swapped (from another folder, the same model with another seed among them), truncated,
+    edited, extended or deleted files: the folder is refused with the project's error, or (when
     the corruption changed nothing, e.g. a file swapped for an identical one) it predicts
     exactly as it did."""
     import shutil
 
     from cancer_alpha.datasets import align_features
-    from cancer_alpha.training import load_run
+    from cancer_alpha.training import load_model_folder
 
-    root, data, predictions = runs
+    root, data, predictions = folders
     name, steps = case
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore", CancerAlphaWarning)
@@ -178,10 +178,10 @@ def test_a_corrupted_run_folder_is_refused_or_predicts_exactly_as_saved(runs, ca
         _corrupt(folder, root, steps)
         after = {p.name: p.read_bytes() for p in folder.iterdir()}
         try:
-            fitted, config = load_run(folder)
+            fitted, config = load_model_folder(folder)
         except CancerAlphaError:
             return
-        assert after == before, f"a changed run folder was accepted: {steps}"
+        assert after == before, f"a changed model folder was accepted: {steps}"
         proba = fitted.predict_proba(align_features(data, fitted.specs, config["feature_names"]))
         np.testing.assert_array_equal(proba, predictions[name])
 
@@ -191,9 +191,10 @@ SMOKE = ["--profile", "smoke", "--max-epochs", "1"]
 
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory):
-    """A five-class cohort, a three-class copy of it, and runs of both families on them."""
+    """A five-class cohort, a three-class copy of it, and model folders of both families
+    on them."""
     torch.set_num_threads(1)
-    root = tmp_path_factory.mktemp("runs")
+    root = tmp_path_factory.mktemp("model_folders")
     assert cli.main(["synthesize", "--profile", "smoke", "--out", str(root / "cohort"),
                      "--n-samples", "120", "--seed", "1"]) == 0
     assert cli.main(["synthesize", "--profile", "smoke", "--out", str(root / "new"),
@@ -222,20 +223,20 @@ def copy(ws: Path, name: str, to: str) -> Path:
     return dst
 
 
-def predict(ws: Path, run: Path, capsys) -> tuple[int, str]:
-    out = ws / f"{run.name}.csv"
+def predict(ws: Path, folder: Path, capsys) -> tuple[int, str]:
+    out = ws / f"{folder.name}.csv"
     out.unlink(missing_ok=True)
     capsys.readouterr()
-    code = cli.main(["predict", "--run", str(run), "--data", str(ws / "new"), "--out",
+    code = cli.main(["predict", "--run", str(folder), "--data", str(ws / "new"), "--out",
                      str(out)])
     err = capsys.readouterr().err
     assert code != 2 or not out.exists()  # a refusal writes no predictions
     return code, err
 
 
-def test_every_file_of_a_run_is_in_its_checksums_as_sha256sum_writes_them(ws):
-    for run in ("lr", "mmt"):
-        folder = ws / run
+def test_every_file_of_a_model_folder_is_in_its_checksums_as_sha256sum_writes_them(ws):
+    for name in ("lr", "mmt"):
+        folder = ws / name
         lines = (folder / CHECKSUMS).read_text().splitlines()
         listed = {line.split("  ")[1]: line.split("  ")[0] for line in lines}
         assert set(listed) == {p.name for p in folder.iterdir()} - {CHECKSUMS}
@@ -243,22 +244,22 @@ def test_every_file_of_a_run_is_in_its_checksums_as_sha256sum_writes_them(ws):
             assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest
 
 
-def test_a_random_forest_in_a_logistic_regression_run_is_refused(ws, capsys):
-    run = copy(ws, "lr", "lr_with_rf")
-    shutil.copy(ws / "rf" / "model.skops", run / "model.skops")
-    code, err = predict(ws, run, capsys)
-    assert code == 2 and "model.skops was changed after the run was saved" in err
-    write_checksums(run)  # even with checksums that agree, the model itself is checked
-    code, err = predict(ws, run, capsys)
+def test_a_random_forest_in_a_logistic_regression_model_folder_is_refused(ws, capsys):
+    folder = copy(ws, "lr", "lr_with_rf")
+    shutil.copy(ws / "rf" / "model.skops", folder / "model.skops")
+    code, err = predict(ws, folder, capsys)
+    assert code == 2 and "model.skops was changed after the folder was saved" in err
+    write_checksums(folder)  # even with checksums that agree, the model itself is checked
+    code, err = predict(ws, folder, capsys)
     assert code == 2 and "holds another estimator than config.json's model" in err
     assert "RandomForestClassifier" in err and "LogisticRegression" in err
 
 
-def test_a_three_class_model_in_a_five_class_run_is_refused(ws, capsys):
-    run = copy(ws, "lr", "five_with_three")
-    shutil.copy(ws / "lr3" / "model.skops", run / "model.skops")
-    write_checksums(run)
-    code, err = predict(ws, run, capsys)
+def test_a_three_class_model_in_a_five_class_model_folder_is_refused(ws, capsys):
+    folder = copy(ws, "lr", "five_with_three")
+    shutil.copy(ws / "lr3" / "model.skops", folder / "model.skops")
+    write_checksums(folder)
+    code, err = predict(ws, folder, capsys)
     assert code == 2 and "disagree on the classes and their order" in err
     assert "['healthy', 'lung', 'other']" in err and "'liver'" in err
 
@@ -282,55 +283,57 @@ def test_a_config_edited_after_training_is_refused_naming_both_sides(ws, capsys,
     if family == "mmt" and case == "another-model":
         edit, message = (lambda c: c.update(model="mmt_no_cross_attention"),
                          "disagree on the model")
-    run = copy(ws, family, f"{family}_{case}")
-    config = json.loads((run / "config.json").read_text())
+    folder = copy(ws, family, f"{family}_{case}")
+    config = json.loads((folder / "config.json").read_text())
     edit(config)
-    (run / "config.json").write_text(json.dumps(config))
-    code, err = predict(ws, run, capsys)
-    assert code == 2 and "config.json was changed after the run was saved" in err
-    write_checksums(run)
-    code, err = predict(ws, run, capsys)
+    (folder / "config.json").write_text(json.dumps(config))
+    code, err = predict(ws, folder, capsys)
+    assert code == 2 and "config.json was changed after the folder was saved" in err
+    write_checksums(folder)
+    code, err = predict(ws, folder, capsys)
     assert code == 2 and message in err, err
 
 
 def test_a_removed_or_added_model_file_is_refused(ws, capsys):
-    run = copy(ws, "mmt", "mmt_plus_skops")
-    shutil.copy(ws / "lr" / "model.skops", run / "model.skops")
-    code, err = predict(ws, run, capsys)
-    assert code == 2 and "model.skops was added after the run was saved" in err
-    (run / "model.skops").unlink()
-    (run / "notes.txt").write_text("trained on Tuesday")  # a file of the user's may sit beside
-    code, _ = predict(ws, run, capsys)
+    folder = copy(ws, "mmt", "mmt_plus_skops")
+    shutil.copy(ws / "lr" / "model.skops", folder / "model.skops")
+    code, err = predict(ws, folder, capsys)
+    assert code == 2 and "model.skops was added after the folder was saved" in err
+    (folder / "model.skops").unlink()
+    (folder / "notes.txt").write_text("trained on Tuesday")  # a file of the user's may sit beside
+    code, _ = predict(ws, folder, capsys)
     assert code == 0
-    (run / CHECKSUMS).unlink()
-    code, err = predict(ws, run, capsys)
+    (folder / CHECKSUMS).unlink()
+    code, err = predict(ws, folder, capsys)
     assert code == 2 and "checksums.sha256 is missing" in err
 
 
-def test_a_run_of_the_earlier_format_still_predicts_with_a_warning(ws):
-    """Runs saved before checksums (format 1: bare weights, no description) are read, and
-    say that they cannot be checked."""
-    run = copy(ws, "mmt", "mmt_format_1")
-    config = json.loads((run / "config.json").read_text())
+def test_a_model_folder_of_the_earlier_format_still_predicts_with_a_warning(ws):
+    """Model folders saved before checksums (format 1: bare weights, no description) are
+    read, and say that they cannot be checked; the format name written is still the one
+    earlier versions read."""
+    folder = copy(ws, "mmt", "mmt_format_1")
+    config = json.loads((folder / "config.json").read_text())
     config["format"] = "cancer-alpha-run/1"
-    (run / "config.json").write_text(json.dumps(config))
-    state = torch.load(run / "model.pt", weights_only=True)
-    torch.save(state["state_dict"], run / "model.pt")
-    (run / CHECKSUMS).unlink()
+    (folder / "config.json").write_text(json.dumps(config))
+    state = torch.load(folder / "model.pt", weights_only=True)
+    torch.save(state["state_dict"], folder / "model.pt")
+    (folder / CHECKSUMS).unlink()
     with pytest.warns(CancerAlphaWarning, match="cannot be checked"):
-        old, _ = load_run(run)
+        old, _ = load_model_folder(folder)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        new, config = load_run(ws / "mmt")
+        new, config = load_model_folder(ws / "mmt")
+    assert config["format"] == "cancer-alpha-run/2"
     data = align_features(read_folder(ws / "new", labels=False), new.specs,
                           config["feature_names"])
     np.testing.assert_array_equal(old.predict_proba(data), new.predict_proba(data))
 
 
-def test_checksums_of_a_run_cannot_be_dodged_by_declaring_the_earlier_format(ws):
-    run = copy(ws, "lr", "lr_claims_format_1")
-    config = json.loads((run / "config.json").read_text())
+def test_checksums_of_a_model_folder_cannot_be_dodged_by_declaring_the_earlier_format(ws):
+    folder = copy(ws, "lr", "lr_claims_format_1")
+    config = json.loads((folder / "config.json").read_text())
     config["format"] = "cancer-alpha-run/1"
-    (run / "config.json").write_text(json.dumps(config))
-    with pytest.raises(RunFolderError, match="config.json was changed"):
-        load_run(run)
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelFolderError, match="config.json was changed"):
+        load_model_folder(folder)
