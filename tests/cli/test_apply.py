@@ -49,11 +49,11 @@ def run(args, capsys) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_a_neural_run_predicts_with_the_absent_modality_masked(ws, capsys, monkeypatch,
+def test_a_neural_model_predicts_with_the_absent_modality_masked(ws, capsys, monkeypatch,
                                                                tmp_path):
     monkeypatch.setenv("CANCER_ALPHA_RESULTS", str(tmp_path))  # no Chapter 5 record there
     out = ws / "masked.csv"
-    code, _, err = run(["predict", "--run", ws / "mmt", "--data", ws / "without_cna",
+    code, _, err = run(["predict", "--model-dir", ws / "mmt", "--data", ws / "without_cna",
                         "--out", out, "--overwrite"], capsys)
     assert code == 0
     assert "warning: modality 'cna' is absent from every sample" in err
@@ -72,7 +72,7 @@ def test_the_warning_gives_the_accuracy_chapter_5_measured_for_the_remaining_sub
         "methylation+fragmentomics": {"model": 0.6125, "bayes": 0.7},
         "methylation+fragmentomics+cna": {"model": 0.8375, "bayes": 0.9}}}}))
     monkeypatch.setenv("CANCER_ALPHA_RESULTS", str(tmp_path))
-    code, out, err = run(["evaluate", "--run", ws / "mmt", "--data", ws / "without_cna"],
+    code, out, err = run(["evaluate", "--model-dir", ws / "mmt", "--data", ws / "without_cna"],
                          capsys)
     assert code == 0 and "accuracy" in out
     assert ("Chapter 5 measured accuracy 0.613 with only methylation+fragmentomics observed "
@@ -80,18 +80,18 @@ def test_the_warning_gives_the_accuracy_chapter_5_measured_for_the_remaining_sub
     assert "profile 'smoke'" in err
 
 
-def test_a_classical_run_that_never_saw_the_modality_missing_refuses(ws, capsys):
+def test_a_classical_model_that_never_saw_the_modality_missing_refuses(ws, capsys):
     out = ws / "refused.csv"
-    code, _, err = run(["predict", "--run", ws / "lr", "--data", ws / "without_cna", "--out",
+    code, _, err = run(["predict", "--model-dir", ws / "lr", "--data", ws / "without_cna", "--out",
                         out], capsys)
     assert code == 2 and not out.exists()
     assert "modality 'cna' is absent from every sample" in err
     assert "cannot predict without it" in err and "never saw a training sample" in err
 
 
-def test_a_classical_run_trained_with_the_modality_missing_imputes_it(ws, capsys):
+def test_a_classical_model_trained_with_the_modality_missing_imputes_it(ws, capsys):
     out = ws / "imputed.csv"
-    code, _, err = run(["predict", "--run", ws / "lr_gappy", "--data", ws / "without_cna",
+    code, _, err = run(["predict", "--model-dir", ws / "lr_gappy", "--data", ws / "without_cna",
                         "--out", out], capsys)
     assert code == 0 and len(pd.read_csv(out)) == 30
     assert "imputes it as it learned to" in err
@@ -106,7 +106,7 @@ def test_a_folder_without_a_listed_table_is_still_refused_for_training(ws, capsy
     assert not (ws / "never").exists()
 
 
-def test_the_run_is_not_the_synthetic_world_says_the_cost_is_unknown(ws, capsys, tmp_path):
+def test_a_model_not_of_the_synthetic_world_says_the_cost_is_unknown(ws, capsys, tmp_path):
     folder = tmp_path / "renamed"
     shutil.copytree(ws / "cohort", folder)
     (folder / "cna.csv").rename(folder / "copy_number.csv")
@@ -119,7 +119,7 @@ def test_the_run_is_not_the_synthetic_world_says_the_cost_is_unknown(ws, capsys,
     shutil.copytree(folder, predict_on)
     (predict_on / "copy_number.csv").unlink()
     (predict_on / "labels.csv").unlink()
-    code, _, err = run(["predict", "--run", tmp_path / "run", "--data", predict_on, "--out",
+    code, _, err = run(["predict", "--model-dir", tmp_path / "run", "--data", predict_on, "--out",
                         tmp_path / "p.csv"], capsys)
     assert code == 0 and "what it costs on this data is not known here" in err
     assert len(pd.read_csv(tmp_path / "p.csv")) == 120

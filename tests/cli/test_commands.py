@@ -1,5 +1,5 @@
 """The command line round trip: synthesize -> train -> cv -> evaluate -> predict, and what a
-researcher's data needs from it (every model by name, classical runs, reports, warnings)."""
+researcher's data needs from it (every model by name, classical models, reports, warnings)."""
 
 import json
 import shutil
@@ -42,7 +42,7 @@ def strict_json(path):
     return json.loads(path.read_text(), parse_constant=refuse)
 
 
-def test_train_writes_a_complete_run_with_the_default_model(workspace):
+def test_train_writes_a_complete_model_folder_with_the_default_model(workspace):
     run = workspace / "run"
     assert {p.name for p in run.iterdir()} == {"model.pt", "config.json", "preprocessing.json",
                                                "metrics.json", "history.json",
@@ -57,7 +57,7 @@ def test_train_writes_a_complete_run_with_the_default_model(workspace):
     assert set(metrics["validation"]["per_class"]) == set(config["class_names"])
 
 
-def test_classical_run_is_saved_without_pickle_and_predicts_like_the_pipeline(workspace):
+def test_a_classical_model_folder_is_saved_without_pickle_and_predicts_like_the_pipeline(workspace):
     run = workspace / "lr"
     assert {p.name for p in run.iterdir()} == {"model.skops", "config.json",
                                                "preprocessing.json", "metrics.json",
@@ -76,7 +76,7 @@ def test_classical_run_is_saved_without_pickle_and_predicts_like_the_pipeline(wo
 
 def test_predictions_match_the_in_process_model(workspace):
     out = workspace / "pred.csv"
-    assert cli.main(["predict", "--run", str(workspace / "run"), "--data",
+    assert cli.main(["predict", "--model-dir", str(workspace / "run"), "--data",
                      str(workspace / "new"), "--out", str(out)]) == 0
     table = pd.read_csv(out)
     fitted, config = load_model_folder(workspace / "run")
@@ -89,9 +89,35 @@ def test_predictions_match_the_in_process_model(workspace):
     assert list(table["predicted"]) == [fitted.class_names[k] for k in expected.argmax(axis=1)]
 
 
+def test_the_old_run_option_still_predicts_with_a_one_line_deprecation_warning(workspace,
+                                                                               capsys):
+    """``--run`` (the name of --model-dir before model folders were called so) is accepted for
+    existing scripts, says once which name to use, and predicts what --model-dir predicts."""
+    new, old = workspace / "pred_model_dir.csv", workspace / "pred_run.csv"
+    assert cli.main(["predict", "--model-dir", str(workspace / "run"), "--data",
+                     str(workspace / "new"), "--out", str(new)]) == 0
+    assert "deprecated" not in capsys.readouterr().err
+    assert cli.main(["predict", "--run", str(workspace / "run"), "--data",
+                     str(workspace / "new"), "--out", str(old)]) == 0
+    err = capsys.readouterr().err
+    warning = [line for line in err.splitlines() if "deprecated" in line]
+    assert warning == ["cancer-alpha predict: warning: --run is deprecated, use --model-dir "
+                       "(same meaning)"]
+    assert old.read_text() == new.read_text()
+    with pytest.raises(SystemExit):
+        cli.main(["predict", "--help"])
+    shown = capsys.readouterr().out
+    assert "--model-dir DIR" in shown and "--run" not in shown  # the old name is not advertised
+    with pytest.raises(SystemExit):
+        cli.main(["predict", "--run", str(workspace / "run"), "--model-dir",
+                  str(workspace / "run"), "--data", str(workspace / "new"), "--out", str(old),
+                  "--overwrite"])
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
 def test_evaluate_prints_a_report_and_writes_strict_json(workspace, capsys):
     out = workspace / "eval.json"
-    assert cli.main(["evaluate", "--run", str(workspace / "run"), "--data",
+    assert cli.main(["evaluate", "--model-dir", str(workspace / "run"), "--data",
                      str(workspace / "new"), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "ROC AUC (macro one-vs-rest)" in printed
@@ -160,7 +186,7 @@ def test_predict_with_a_modality_missing_for_some_and_all_samples(workspace):
     meth = pd.read_csv(folder / "methylation.csv")
     meth.iloc[10:].to_csv(folder / "methylation.csv", index=False)  # 10 lack methylation too
     out = workspace / "partial.csv"
-    assert cli.main(["predict", "--run", str(workspace / "run"), "--data", str(folder),
+    assert cli.main(["predict", "--model-dir", str(workspace / "run"), "--data", str(folder),
                      "--out", str(out)]) == 0
     table = pd.read_csv(out)
     probs = table.filter(like="p_").to_numpy()

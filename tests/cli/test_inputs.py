@@ -23,7 +23,8 @@ SMOKE = ["--profile", "smoke", "--max-epochs", "1"]
 
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory):
-    """A labelled cohort, a labelled held-out folder, a neural run and a classical run."""
+    """A labelled cohort, a labelled held-out folder, a neural model folder and a
+    classical one."""
     torch.set_num_threads(1)
     root = tmp_path_factory.mktemp("bad")
     assert cli.main(["synthesize", "--profile", "smoke", "--out", str(root / "cohort"),
@@ -78,8 +79,9 @@ def no_work(monkeypatch, no_training):
 
 
 def reseal(run: Path) -> Path:
-    """Checksums written anew after an edit, as if the run had been saved that way: the checks
-    behind the checksums (structure, model against config) are then what refuses it."""
+    """Checksums written anew after an edit, as if the model folder had been saved that way:
+    the checks behind the checksums (structure, model against config) are then what refuses
+    it."""
     from cancer_alpha.training.model_folder import write_checksums
 
     write_checksums(run)
@@ -123,41 +125,42 @@ PATH_CASES = {
         lambda ws: ["train", "--data", ws / "cohort", "--out", ws / "new", *SMOKE],
         r"--out '.*new': exists and is not empty: choose another path, or pass --overwrite"),
     "predict-out-is-a-folder": (
-        lambda ws: ["predict", "--run", ws / "run", "--data", ws / "new", "--out", ws / "lr"],
+        lambda ws: ["predict", "--model-dir", ws / "run", "--data", ws / "new", "--out", ws / "lr"],
         r"--out '.*lr': is a folder: expected the path of a file to write"),
     "predict-out-is-the-labels": (
-        lambda ws: ["predict", "--run", ws / "run", "--data", ws / "new", "--out",
+        lambda ws: ["predict", "--model-dir", ws / "run", "--data", ws / "new", "--out",
                     ws / "new" / "labels.csv", "--overwrite"],
         r"--out '.*labels\.csv': lies inside the --data folder"),
-    "predict-out-inside-the-run": (
-        lambda ws: ["predict", "--run", ws / "run", "--data", ws / "new", "--out",
+    "predict-out-inside-the-model-folder": (
+        lambda ws: ["predict", "--model-dir", ws / "run", "--data", ws / "new", "--out",
                     ws / "run" / "pred.csv"],
-        r"lies inside the --run folder"),
+        r"lies inside the --model-dir folder"),
     "predict-out-exists": (
-        lambda ws: ["predict", "--run", ws / "run", "--data", ws / "new", "--out",
+        lambda ws: ["predict", "--model-dir", ws / "run", "--data", ws / "new", "--out",
                     ws / "plain.txt"],
         r"--out '.*plain\.txt': exists: choose another path, or pass --overwrite"),
     "predict-out-under-a-file": (
-        lambda ws: ["predict", "--run", ws / "run", "--data", ws / "new", "--out",
+        lambda ws: ["predict", "--model-dir", ws / "run", "--data", ws / "new", "--out",
                     ws / "plain.txt" / "p.csv"],
         r"plain\.txt is a file, not a folder"),
-    "predict-run-missing": (
-        lambda ws: ["predict", "--run", ws / "norun", "--data", ws / "new", "--out",
+    "predict-model-folder-missing": (
+        lambda ws: ["predict", "--model-dir", ws / "norun", "--data", ws / "new", "--out",
                     ws / "p.csv"],
-        r"--run '.*norun': does not exist"),
-    "predict-run-is-a-file": (
-        lambda ws: ["predict", "--run", ws / "plain.txt", "--data", ws / "new", "--out",
+        r"--model-dir '.*norun': does not exist"),
+    "predict-model-folder-is-a-file": (
+        lambda ws: ["predict", "--model-dir", ws / "plain.txt", "--data", ws / "new", "--out",
                     ws / "p.csv"],
-        r"--run '.*plain\.txt': is a file: expected a folder"),
-    "predict-run-is-a-data-folder": (
-        lambda ws: ["predict", "--run", ws / "cohort", "--data", ws / "new", "--out",
+        r"--model-dir '.*plain\.txt': is a file: expected a folder"),
+    "predict-model-folder-is-a-data-folder": (
+        lambda ws: ["predict", "--model-dir", ws / "cohort", "--data", ws / "new", "--out",
                     ws / "p.csv"],
         r"cohort is not a model folder: .*config\.json is missing"),
     "evaluate-out-is-a-folder": (
-        lambda ws: ["evaluate", "--run", ws / "run", "--data", ws / "new", "--out", ws / "lr"],
+        lambda ws: ["evaluate", "--model-dir", ws / "run", "--data", ws / "new", "--out",
+                    ws / "lr"],
         r"--out '.*lr': is a folder"),
     "evaluate-data-missing": (
-        lambda ws: ["evaluate", "--run", ws / "run", "--data", ws / "nodata"],
+        lambda ws: ["evaluate", "--model-dir", ws / "run", "--data", ws / "nodata"],
         r"--data '.*nodata': does not exist"),
     "synthesize-out-is-a-file": (
         lambda ws: ["synthesize", "--profile", "smoke", "--out", ws / "plain.txt"],
@@ -200,7 +203,7 @@ def test_an_unwritable_parent_is_refused_up_front(ws, capsys, no_work, monkeypat
 
     monkeypatch.setattr(tempfile, "mkstemp", denied)  # what a read-only folder answers
     args = {"train": ["train", "--data", ws / "cohort", "--out", ws / "ro" / "run", *SMOKE],
-            "predict": ["predict", "--run", ws / "run", "--data", ws / "new", "--out",
+            "predict": ["predict", "--model-dir", ws / "run", "--data", ws / "new", "--out",
                         ws / "ro" / "p.csv"],
             "synthesize": ["synthesize", "--profile", "smoke", "--out", ws / "ro" / "c"]}
     code, _, err = call(args[command], capsys)
@@ -289,7 +292,7 @@ def edit_table(folder: Path, name: str, fn) -> None:
 def test_a_float32_overflow_at_predict_time_is_refused_with_its_cell(ws, capsys):
     folder = copy(ws, "new", "huge")
     edit_table(folder, "cna", lambda t: t.assign(**{t.columns[3]: [1e39] + [0.0] * (len(t) - 1)}))
-    code, _, err = call(["predict", "--run", ws / "run", "--data", folder, "--out",
+    code, _, err = call(["predict", "--model-dir", ws / "run", "--data", folder, "--out",
                          ws / "huge.csv"], capsys)
     assert code == 2 and "overflows 32-bit floats" in err and "cna.csv" in err
     assert "data row 1" in err and not (ws / "huge.csv").exists()
@@ -321,7 +324,7 @@ def test_methylation_percentages_at_predict_time_are_refused(ws, capsys):
     folder = copy(ws, "new", "percent")
     edit_table(folder, "methylation",
                lambda t: pd.concat([t.iloc[:, :1], t.iloc[:, 1:] * 100], axis=1))
-    code, _, err = call(["predict", "--run", ws / "run", "--data", folder, "--out",
+    code, _, err = call(["predict", "--model-dir", ws / "run", "--data", folder, "--out",
                          ws / "percent.csv"], capsys)
     assert code == 2 and "methylation.csv" in err and "outside [0, 1]" in err
     assert "percentages? divide them by 100" in err and "--no-range-check" in err
@@ -332,7 +335,7 @@ def test_no_range_check_accepts_them_with_a_scale_warning(ws, capsys):
     folder = copy(ws, "new", "percent_ok")
     edit_table(folder, "methylation",
                lambda t: pd.concat([t.iloc[:, :1], t.iloc[:, 1:] * 100], axis=1))
-    code, _, err = call(["predict", "--run", ws / "run", "--data", folder, "--out",
+    code, _, err = call(["predict", "--model-dir", ws / "run", "--data", folder, "--out",
                          ws / "percent_ok.csv", "--no-range-check"], capsys)
     assert code == 0
     assert "warning:" in err and "training standard deviations" in err
@@ -341,10 +344,10 @@ def test_no_range_check_accepts_them_with_a_scale_warning(ws, capsys):
 def test_generic_data_on_another_scale_is_warned_about(ws, capsys):
     folder = copy(ws, "new", "generic_scale")
     meta = json.loads((folder / "modalities.json").read_text())
-    meta["modalities"]["cna"]["kind"] = "fragmentomics"  # the run's kind applies, with a word
+    meta["modalities"]["cna"]["kind"] = "fragmentomics"  # the trained kind applies, with a word
     (folder / "modalities.json").write_text(json.dumps(meta))
     edit_table(folder, "cna", lambda t: pd.concat([t.iloc[:, :1], t.iloc[:, 1:] * 1000], axis=1))
-    code, _, err = call(["predict", "--run", ws / "run", "--data", folder, "--out",
+    code, _, err = call(["predict", "--model-dir", ws / "run", "--data", folder, "--out",
                          ws / "gs.csv", "--no-range-check"], capsys)
     assert code == 0
     assert "declared 'fragmentomics' here but was trained as 'cna'" in err
@@ -358,13 +361,13 @@ def test_negative_fragment_proportions_are_refused_in_training(ws, capsys):
     assert code == 2 and "fragmentomics.csv" in err and "outside [0, inf]" in err
 
 
-def test_a_missing_feature_column_is_named_against_the_run(ws, capsys):
+def test_a_missing_feature_column_is_named_against_the_model(ws, capsys):
     folder = copy(ws, "new", "missing_col")
     dropped = []
     edit_table(folder, "methylation",
                lambda t: (dropped.append(t.columns[7]), t.drop(columns=t.columns[7]))[1])
     (folder / "modalities.json").unlink()  # positions of another tool are no concern here
-    code, _, err = call(["evaluate", "--run", ws / "run", "--data", folder], capsys)
+    code, _, err = call(["evaluate", "--model-dir", ws / "run", "--data", folder], capsys)
     assert code == 2 and "methylation.csv: the feature columns" in err
     assert f"1 missing ('{dropped[0]}')" in err and "positions" not in err
 
@@ -372,16 +375,16 @@ def test_a_missing_feature_column_is_named_against_the_run(ws, capsys):
 def test_an_extra_feature_column_is_named_even_with_stale_positions(ws, capsys):
     folder = copy(ws, "new", "extra_col")
     edit_table(folder, "cna", lambda t: t.assign(bonus=1.0))
-    code, _, err = call(["predict", "--run", ws / "run", "--data", folder, "--out",
+    code, _, err = call(["predict", "--model-dir", ws / "run", "--data", folder, "--out",
                          ws / "x.csv"], capsys)
     assert code == 2 and "1 extra ('bonus')" in err and "positions" not in err
 
 
-def test_a_modality_unknown_to_the_run_is_refused(ws, capsys):
+def test_a_modality_unknown_to_the_model_is_refused(ws, capsys):
     folder = copy(ws, "new", "rna")
     (folder / "rna.csv").write_text("id,g\n" + "".join(
         f"{s},1\n" for s in pd.read_csv(folder / "labels.csv")["sample_id"]))
-    code, _, err = call(["predict", "--run", ws / "run", "--data", folder, "--out",
+    code, _, err = call(["predict", "--model-dir", ws / "run", "--data", folder, "--out",
                          ws / "x.csv"], capsys)
     assert code == 2 and "rna.csv: modality 'rna' was not seen in training" in err
 
@@ -390,7 +393,7 @@ def test_a_semicolon_separated_csv_names_the_separator(ws, capsys):
     folder = copy(ws, "new", "semicolon")
     table = pd.read_csv(folder / "cna.csv")
     table.to_csv(folder / "cna.csv", sep=";", index=False)
-    code, _, err = call(["predict", "--run", ws / "run", "--data", folder, "--out",
+    code, _, err = call(["predict", "--model-dir", ws / "run", "--data", folder, "--out",
                          ws / "x.csv"], capsys)
     assert code == 2 and "cna.csv: no feature columns" in err
     assert "separated by semicolons" in err and "separated by commas" in err
@@ -443,7 +446,7 @@ def test_an_unseen_class_at_evaluation_is_refused(ws, capsys):
     meta = json.loads((folder / "modalities.json").read_text())
     meta.pop("classes")
     (folder / "modalities.json").write_text(json.dumps(meta))
-    code, _, err = call(["evaluate", "--run", ws / "run", "--data", folder], capsys)
+    code, _, err = call(["evaluate", "--model-dir", ws / "run", "--data", folder], capsys)
     assert code == 2 and "classes ['pancreas'] were not seen in training" in err
 
 
@@ -452,7 +455,7 @@ def test_a_listed_class_no_sample_has_does_not_stop_evaluation(ws, capsys):
     meta = json.loads((folder / "modalities.json").read_text())
     meta["classes"] = [*meta["classes"], "pancreas"]
     (folder / "modalities.json").write_text(json.dumps(meta))
-    code, out, err = call(["evaluate", "--run", ws / "run", "--data", folder], capsys)
+    code, out, err = call(["evaluate", "--model-dir", ws / "run", "--data", folder], capsys)
     assert code == 0, err
     assert "pancreas" not in out  # the report is over the run's classes
 
@@ -469,7 +472,7 @@ def test_evaluate_accepts_a_single_sample_class_and_a_constant_column(ws, capsys
     for name in ("methylation", "fragmentomics", "cna"):
         edit_table(folder, name, lambda t: t[t["sample_id"].isin(labels["sample_id"])])
     edit_table(folder, "cna", lambda t: t.assign(**{t.columns[4]: 0.25}))
-    code, out, err = call(["evaluate", "--run", ws / "run", "--data", folder], capsys)
+    code, out, err = call(["evaluate", "--model-dir", ws / "run", "--data", folder], capsys)
     assert code == 0, err
     assert "liver" in out and "confusion matrix" in out
 
@@ -481,7 +484,7 @@ def test_evaluate_on_one_class_writes_null_auc_with_a_reason(ws, capsys):
     labels.to_csv(folder / "labels.csv", index=False)
     for name in ("methylation", "fragmentomics", "cna"):
         edit_table(folder, name, lambda t: t[t["sample_id"].isin(labels["sample_id"])])
-    code, out, err = call(["evaluate", "--run", ws / "lr", "--data", folder, "--out",
+    code, out, err = call(["evaluate", "--model-dir", ws / "lr", "--data", folder, "--out",
                            ws / "only_healthy.json"], capsys)
     assert code == 0, err
     report = json.loads((ws / "only_healthy.json").read_text(),
@@ -504,8 +507,8 @@ def test_a_constant_column_is_refused_dropped_and_dropped_again(ws, capsys):
     column = pd.read_csv(folder / "cna.csv").columns[3]
     assert config["preprocessing"]["dropped_features"] == {"cna": [column]}
     assert column not in config["feature_names"]["cna"]
-    # the held-out folder still has the column: the run drops it again
-    code, _, err = call(["predict", "--run", ws / "dropped_run", "--data", ws / "new",
+    # the held-out folder still has the column: prediction drops it again
+    code, _, err = call(["predict", "--model-dir", ws / "dropped_run", "--data", ws / "new",
                          "--out", ws / "dropped.csv"], capsys)
     assert code == 0, err
 
@@ -594,14 +597,14 @@ RUN_EDITS = {
 
 
 @pytest.mark.parametrize("case", list(RUN_EDITS))
-def test_a_hand_edited_run_is_reported_as_malformed(ws, capsys, case):
+def test_a_hand_edited_model_folder_is_reported_as_malformed(ws, capsys, case):
     edit, message = RUN_EDITS[case]
     run = copy(ws, "run", f"edited_{case}")
     config = json.loads((run / "config.json").read_text())
     edit(config)
     (run / "config.json").write_text(json.dumps(config))
     reseal(run)
-    code, _, err = call(["evaluate", "--run", run, "--data", ws / "new"], capsys)
+    code, _, err = call(["evaluate", "--model-dir", run, "--data", ws / "new"], capsys)
     assert code == 2
     assert "is not a valid model folder" in err
     assert pytest.importorskip("re").search(message, err), err
@@ -622,7 +625,7 @@ RUN_FILE_DAMAGE = {
 
 
 @pytest.mark.parametrize("case", list(RUN_FILE_DAMAGE))
-def test_a_damaged_run_file_is_one_clear_error(ws, capsys, case):
+def test_a_damaged_model_folder_file_is_one_clear_error(ws, capsys, case):
     name, content, message = RUN_FILE_DAMAGE[case]
     run = copy(ws, "run", f"damaged_{case}")
     if content is None:
@@ -633,7 +636,7 @@ def test_a_damaged_run_file_is_one_clear_error(ws, capsys, case):
     else:
         (run / name).write_bytes(content)
     reseal(run)
-    code, _, err = call(["predict", "--run", run, "--data", ws / "new", "--out",
+    code, _, err = call(["predict", "--model-dir", run, "--data", ws / "new", "--out",
                          ws / f"{case}.csv"], capsys)
     assert code == 2 and pytest.importorskip("re").search(message, err), err
     assert not (ws / f"{case}.csv").exists()
@@ -645,9 +648,9 @@ def test_weights_of_another_model_are_refused(ws, capsys):
     assert cli.main(["train", "--data", str(ws / "cohort"), "--model", "early_fusion_mlp",
                      "--out", str(other), *SMOKE]) == 0
     shutil.copy(other / "model.pt", mixed / "model.pt")
-    code, _, err = call(["evaluate", "--run", mixed, "--data", ws / "new"], capsys)
+    code, _, err = call(["evaluate", "--model-dir", mixed, "--data", ws / "new"], capsys)
     assert code == 2 and "model.pt was changed after the folder was saved" in err
-    code, _, err = call(["evaluate", "--run", reseal(mixed), "--data", ws / "new"], capsys)
+    code, _, err = call(["evaluate", "--model-dir", reseal(mixed), "--data", ws / "new"], capsys)
     assert code == 2 and "model.pt and config.json disagree on the model" in err
     assert "'early_fusion_mlp'" in err and "'mmt_modality'" in err
 
@@ -661,7 +664,7 @@ def test_a_malicious_pickle_in_place_of_weights_is_refused(ws, capsys):
     run = copy(ws, "run", "pickled")
     torch.save({"x": Exploit()}, run / "model.pt")
     reseal(run)
-    code, _, err = call(["evaluate", "--run", run, "--data", ws / "new"], capsys)
+    code, _, err = call(["evaluate", "--model-dir", run, "--data", ws / "new"], capsys)
     assert code == 2 and "is not a readable checkpoint" in err
     assert not Path("/tmp/cancer_alpha_pwned").exists()
 
@@ -673,7 +676,7 @@ class Shady:
         return x
 
 
-def test_a_classical_run_with_an_untrusted_type_is_refused(ws, capsys):
+def test_a_classical_model_folder_with_an_untrusted_type_is_refused(ws, capsys):
     import skops.io as sio
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import FunctionTransformer
@@ -681,11 +684,11 @@ def test_a_classical_run_with_an_untrusted_type_is_refused(ws, capsys):
     run = copy(ws, "lr", "untrusted")
     sio.dump(make_pipeline(FunctionTransformer(Shady())), run / "model.skops")
     reseal(run)
-    code, _, err = call(["evaluate", "--run", run, "--data", ws / "new"], capsys)
+    code, _, err = call(["evaluate", "--model-dir", run, "--data", ws / "new"], capsys)
     assert code == 2 and "holds types this project never saves" in err and "Shady" in err
 
 
-def test_a_classical_run_holding_no_classifier_is_refused(ws, capsys):
+def test_a_classical_model_folder_holding_no_classifier_is_refused(ws, capsys):
     import skops.io as sio
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -693,16 +696,16 @@ def test_a_classical_run_holding_no_classifier_is_refused(ws, capsys):
     run = copy(ws, "lr", "scaler_only")
     sio.dump(make_pipeline(StandardScaler()), run / "model.skops")
     reseal(run)
-    code, _, err = call(["evaluate", "--run", run, "--data", ws / "new"], capsys)
+    code, _, err = call(["evaluate", "--model-dir", run, "--data", ws / "new"], capsys)
     assert code == 2 and "not a fitted classifier" in err
 
 
-def test_a_truncated_classical_run_is_refused(ws, capsys):
+def test_a_truncated_classical_model_folder_is_refused(ws, capsys):
     run = copy(ws, "lr", "truncated_lr")
     data = (run / "model.skops").read_bytes()
     (run / "model.skops").write_bytes(data[:100])
     reseal(run)
-    code, _, err = call(["evaluate", "--run", run, "--data", ws / "new"], capsys)
+    code, _, err = call(["evaluate", "--model-dir", run, "--data", ws / "new"], capsys)
     assert code == 2 and "is not a readable skops file" in err
 
 

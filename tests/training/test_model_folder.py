@@ -227,7 +227,7 @@ def predict(ws: Path, folder: Path, capsys) -> tuple[int, str]:
     out = ws / f"{folder.name}.csv"
     out.unlink(missing_ok=True)
     capsys.readouterr()
-    code = cli.main(["predict", "--run", str(folder), "--data", str(ws / "new"), "--out",
+    code = cli.main(["predict", "--model-dir", str(folder), "--data", str(ws / "new"), "--out",
                      str(out)])
     err = capsys.readouterr().err
     assert code != 2 or not out.exists()  # a refusal writes no predictions

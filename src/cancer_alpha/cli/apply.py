@@ -1,18 +1,20 @@
-"""`predict` and `evaluate`: a trained run applied to a data folder, with the folder aligned
-to the run (features, classes) and a modality absent from every sample masked or refused."""
+"""`predict` and `evaluate`: the trained model of a model folder applied to a data folder, with
+the data aligned to the model (features, classes) and a modality absent from every sample masked
+or refused."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
-from .options import REPLACE_FILE, add_data_options, add_out, add_overwrite, add_run
+from .options import REPLACE_FILE, add_data_options, add_model_dir, add_out, add_overwrite
 from .paths import input_folder, output_file
 from .steps import probabilities, warn, write_json
 
 
 def _load_for(args: argparse.Namespace, labels: bool):
-    """The run and the data folder aligned to it (features, classes), values checked."""
+    """The model of the model folder and the data folder aligned to it (features, classes),
+    values checked."""
     import numpy as np
 
     from ..datasets import align_features, check_value_ranges, read_folder
@@ -20,7 +22,7 @@ def _load_for(args: argparse.Namespace, labels: bool):
     from ..training.diagnostics import scale_shift_warning
     from ..training.model_folder import dropped_features, load_model_folder
 
-    fitted, config = load_model_folder(args.run)
+    fitted, config = load_model_folder(args.model_dir)
     data = read_folder(args.data, labels=labels, range_check=False, positions=False,
                        absent_listed=True)
     data = align_features(data, fitted.specs, config["feature_names"],
@@ -39,7 +41,7 @@ def _load_for(args: argparse.Namespace, labels: bool):
         unknown = [c for c in used if c not in fitted.class_names]
         if unknown:
             raise DataFolderError(f"{args.data}: classes {unknown} were not seen in training "
-                                  f"(the run knows {fitted.class_names})")
+                                  f"(the model knows {fitted.class_names})")
         remap = np.array([fitted.class_names.index(c) if c in fitted.class_names else -1
                           for c in data.class_names], dtype=np.int64)
         data.y = remap[data.y]
@@ -49,7 +51,7 @@ def _load_for(args: argparse.Namespace, labels: bool):
 
 def _predict_without(fitted: Any, config: dict[str, Any], absent: list[str],
                      where: str) -> None:
-    """A modality of the run absent from every sample: masked for a model that has masks
+    """A modality of the model absent from every sample: masked for a model that has masks
     (with what Chapter 5 measured it costs), refused for one that cannot do without it."""
     from ..errors import DataFolderError
 
@@ -59,13 +61,13 @@ def _predict_without(fitted: Any, config: dict[str, Any], absent: list[str],
         if unseen:
             raise DataFolderError(
                 f"{where}: modality {unseen[0]!r} is absent from every sample, and the "
-                f"{fitted.name} run cannot predict without it: it never saw a training sample "
+                f"{fitted.name} model cannot predict without it: it never saw a training sample "
                 f"lacking {unseen[0]!r} (its imputer would put training means in its place, "
                 "which the model never learned to read as missing). Supply "
-                f"{unseen[0]}.csv, or predict with a neural run, which masks a missing "
+                f"{unseen[0]}.csv, or predict with a neural model, which masks a missing "
                 "modality")
         warn(f"modality {names} is absent from every sample of {where}: the {fitted.name} "
-              "run imputes it as it learned to for training samples that lacked it"
+              "model imputes it as it learned to for training samples that lacked it"
               + _cost_of_missing(config, fitted, absent))
         return
     warn(f"modality {names} is absent from every sample of {where}: predicting with it "
@@ -73,7 +75,7 @@ def _predict_without(fitted: Any, config: dict[str, Any], absent: list[str],
 
 
 def _never_missing(fitted: Any, absent: list[str]) -> list[str]:
-    """The modalities of ``absent`` that a classical run never saw missing in training."""
+    """The modalities of ``absent`` that a classical model never saw missing in training."""
     imputer = fitted.model.steps[0][1]
     indicator = getattr(imputer, "indicator_", None)
     learned = set(getattr(indicator, "features_", ()) if indicator is not None else ())
@@ -86,7 +88,7 @@ def _never_missing(fitted: Any, absent: list[str]) -> list[str]:
 
 
 def _cost_of_missing(config: dict[str, Any], fitted: Any, absent: list[str]) -> str:
-    """What Chapter 5 measured a missing modality costs, when the run was trained on the
+    """What Chapter 5 measured a missing modality costs, when the model was trained on the
     synthetic world of its profile (the same modalities, kinds, features and classes)."""
     import json
 
@@ -113,13 +115,13 @@ def _cost_of_missing(config: dict[str, Any], fitted: Any, absent: list[str]) -> 
         subsets = json.loads(record.read_text())["metrics"]["subset_accuracy"]
         acc, full = subsets[rest]["model"], subsets[whole]["model"]
     except (OSError, ValueError, KeyError, TypeError):
-        return (f"; the run was trained on the synthetic world of profile {name!r}, whose "
+        return (f"; the model was trained on the synthetic world of profile {name!r}, whose "
                 f"cost of a missing modality Chapter 5 measures (cancer-alpha reproduce "
                 f"--profile {name} --only 05 writes {record})")
-    return (f"; on the synthetic world of profile {name!r}, on which this run was trained, "
+    return (f"; on the synthetic world of profile {name!r}, on which this model was trained, "
             f"Chapter 5 measured accuracy {acc:.3f} with only {rest} observed against "
             f"{full:.3f} with every modality (the tuned transformer trained with modality "
-            f"dropout; this run is {fitted.name})")
+            f"dropout; this model is {fitted.name})")
 
 
 def _predict(args: argparse.Namespace) -> int:
@@ -127,10 +129,10 @@ def _predict(args: argparse.Namespace) -> int:
 
     from ..results import atomic_write_text
 
-    run = input_folder(args.run, "--run")
+    model_dir = input_folder(args.model_dir, "--model-dir")
     data_dir = input_folder(args.data, "--data")
     out = output_file(args.out, "--out", overwrite=args.overwrite,
-                      inputs={"--data": data_dir, "--run": run})
+                      inputs={"--data": data_dir, "--model-dir": model_dir})
     fitted, data = _load_for(args, labels=False)
     proba = probabilities(fitted, data)
     table = pd.DataFrame(proba, columns=[f"p_{c}" for c in fitted.class_names])
@@ -149,20 +151,22 @@ def _evaluate(args: argparse.Namespace) -> int:
     from ..evaluate import classification_report, format_report
     from ..training.diagnostics import collapse_warning
 
-    run = input_folder(args.run, "--run")
+    model_dir = input_folder(args.model_dir, "--model-dir")
     data_dir = input_folder(args.data, "--data")
     out = (output_file(args.out, "--out", overwrite=args.overwrite,
-                       inputs={"--data": data_dir, "--run": run}) if args.out else None)
+                       inputs={"--data": data_dir, "--model-dir": model_dir})
+           if args.out else None)
     fitted, data = _load_for(args, labels=True)
     proba = probabilities(fitted, data)
     message = collapse_warning(proba.argmax(axis=1), data.class_names, data.y,
-                               what=f"the run's {fitted.name}")
+                               what=f"the trained {fitted.name}")
     if message:
         warn(message)
     report = classification_report(data.y, proba, data.class_names)
     print(format_report(report))
     if out is not None:
-        write_json(out, {"run": str(run), "data": str(data_dir), **report})
+        # the key keeps its name ("run": the model folder) for scripts that read these files
+        write_json(out, {"run": str(model_dir), "data": str(data_dir), **report})
         print(f"metrics written to {out}")
     return 0
 
@@ -170,26 +174,28 @@ def _evaluate(args: argparse.Namespace) -> int:
 def add_apply(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("predict", parents=[common],
                        help="class probabilities for the samples of a data folder",
-                       description="Predict with a trained run. Labels are not needed; samples "
-                                   "may lack some modalities (absent from that modality's "
-                                   "table), or a whole modality may be absent. Columns must be "
-                                   "the trained features (any order; columns the run dropped "
-                                   "as constant may stay).")
-    add_run(p)
+                       description="Predict with a trained model (a model folder written by "
+                                   "`train`). Labels are not needed; samples may lack some "
+                                   "modalities (absent from that modality's table), or a whole "
+                                   "modality may be absent. Columns must be the trained "
+                                   "features (any order; columns dropped as constant in "
+                                   "training may stay).")
+    add_model_dir(p)
     add_data_options(p, training=False)
     add_out(p, help="CSV to write: sample_id, predicted, p_<class>, modalities (outside the "
-                    "--data and --run folders)")
+                    "--data and --model-dir folders)")
     add_overwrite(p, help=REPLACE_FILE)
     p.set_defaults(func=_predict)
 
     p = sub.add_parser("evaluate", parents=[common],
-                       help="metrics of a trained run on a labelled data folder",
-                       description="Score a trained run on a labelled folder: accuracy, F1, "
-                                   "ROC AUC (binary AUC named as such), calibration error, a "
-                                   "per-class report and the confusion matrix. Any well-formed "
-                                   "labelled folder with the run's features is accepted (a "
-                                   "class may have one sample or none).")
-    add_run(p)
+                       help="metrics of a trained model on a labelled data folder",
+                       description="Score a trained model (a model folder written by "
+                                   "`train`) on a labelled folder: accuracy, F1, ROC AUC "
+                                   "(binary AUC named as such), calibration error, a per-class "
+                                   "report and the confusion matrix. Any well-formed labelled "
+                                   "folder with the model's features is accepted (a class may "
+                                   "have one sample or none).")
+    add_model_dir(p)
     add_data_options(p, training=False)
     add_out(p, help="also write the metrics as JSON to this file", required=False)
     add_overwrite(p, help=REPLACE_FILE)

@@ -98,7 +98,7 @@ def fill(text: str) -> str:
 
 # --------------------------------------------------------------------------- shared options
 
-RUN_HELP = "run folder written by `train`"
+MODEL_DIR_HELP = "model folder written by `train`"
 REPLACE_FOLDER = "replace a non-empty --out"
 REPLACE_FILE = "replace an existing --out file"
 RANGE_CHECK_HELP = ("accept values outside the range of their modality's kind (e.g. methylation "
@@ -114,8 +114,29 @@ def add_data(p: argparse.ArgumentParser, help: str = DATA_HELP, required: bool =
     p.add_argument("--data", required=required, help=help)
 
 
-def add_run(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--run", required=True, help=RUN_HELP)
+class DeprecatedAlias(argparse.Action):
+    """An old name of an option, still accepted for the new one (``new``): it stores into the
+    new option's destination and says on stderr, in one line, which name to use instead."""
+
+    def __init__(self, option_strings, dest, new: str, **kwargs):
+        self.new = new
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        import sys
+
+        print(f"{parser.prog}: warning: {option_string} is deprecated, use {self.new} "
+              "(same meaning)", file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
+def add_model_dir(p: argparse.ArgumentParser) -> None:
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--model-dir", metavar="DIR", help=MODEL_DIR_HELP)
+    # the option's name from before model folders were called so, kept for existing scripts;
+    # hidden from the help
+    group.add_argument("--run", dest="model_dir", metavar="DIR", action=DeprecatedAlias,
+                       new="--model-dir", help=argparse.SUPPRESS)
 
 
 def add_out(p: argparse.ArgumentParser, help: str, required: bool = True) -> None:
@@ -167,8 +188,8 @@ def add_data_options(p: argparse.ArgumentParser, training: bool) -> None:
     if training:
         add_constant(p, default="error",
                      help="features with one value in every sample: refuse them (error, the "
-                          "default), drop them (the run drops them again when it predicts) or "
-                          "keep them")
+                          "default), drop them (the model folder records them to drop them "
+                          "again when predicting) or keep them")
         add_profile(p, help="profile (smoke, paper, large or a YAML file) whose model and "
                             "training settings to use (default paper)")
         p.add_argument("--max-epochs", type=positive_int,

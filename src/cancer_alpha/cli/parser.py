@@ -22,12 +22,12 @@ examples:
   cancer-alpha cv --data cohort/ --tune --models mmt_modality,logistic_regression --out cv/
                                      (each model tuned inside each fold, beside its recipe)
   cancer-alpha tune --data cohort/ --models mmt_modality --out tuned/
-  cancer-alpha train --data cohort/ --tuned tuned/ --out run/  (model: mmt_modality)
-  cancer-alpha train --data cohort/ --model random_forest --out rf_run/   (published recipe)
+  cancer-alpha train --data cohort/ --tuned tuned/ --out model/  (model: mmt_modality)
+  cancer-alpha train --data cohort/ --model random_forest --out rf_model/ (published recipe)
   cancer-alpha cv --data cohort/ --models mmt_modality,random_forest --folds 5 --seeds 0,1,2 \\
                   --out cv_recipe/
-  cancer-alpha evaluate --run run/ --data labelled_samples/
-  cancer-alpha predict --run run/ --data new_samples/ --out predictions.csv
+  cancer-alpha evaluate --model-dir model/ --data labelled_samples/
+  cancer-alpha predict --model-dir model/ --data new_samples/ --out predictions.csv
 
 A data folder holds one table per modality (<name>.csv|tsv|parquet: rows = samples, first
 column = sample id, header = feature names), labels.csv (sample id, class name) and

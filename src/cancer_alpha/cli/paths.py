@@ -40,7 +40,7 @@ def _resolved(path: Path) -> Path:
 
 
 def _not_an_input(out: Path, option: str, inputs: dict[str, Path]) -> None:
-    """An output never replaces, contains or sits inside an input (data or run folder)."""
+    """An output never replaces, contains or sits inside an input (data or model folder)."""
     real = _resolved(out)
     for name, path in inputs.items():
         src = _resolved(path)

@@ -132,7 +132,7 @@ def add_train(sub: Any, common: argparse.ArgumentParser) -> None:
     add_tuned(p, help="train with the settings tuned for the model in this tuning folder "
                       "(`cancer-alpha tune --data ... --out DIR`); default: the published "
                       "recipe")
-    add_out(p, help="model folder to create")
+    add_out(p, help="model folder to create (for `predict` and `evaluate` --model-dir)")
     add_seed(p)
     add_overwrite(p)
     p.set_defaults(func=_train)
