@@ -1,7 +1,7 @@
 """The data folder reader and writer (datasets.folder): valid folders read back what was
 written, malformed ones are refused with the project's error naming the file, the row and the
 column, unusual but valid input is read correctly, and data read for prediction is aligned to
-the features a run was trained on."""
+the features a model was trained on."""
 
 from __future__ import annotations
 

@@ -83,8 +83,9 @@ def drop_constant_features(data: MultiOmicsData, policy: str = "error"
 
     A feature with the same value in every sample that has its modality carries no
     information and often betrays a broken export: ``"error"`` refuses it, ``"drop"`` removes
-    it (the run records the names and drops them again from data it predicts), ``"keep"``
-    keeps it (scaled by 1). Constancy means something from two present samples on.
+    it (the model folder records the names, and they are dropped again from data it
+    predicts), ``"keep"`` keeps it (scaled by 1). Constancy means something from two present
+    samples on.
     """
     if policy not in CONSTANT_POLICIES:
         raise CancerAlphaError(f"constant = {policy!r} is invalid: expected one of "
@@ -105,8 +106,8 @@ def drop_constant_features(data: MultiOmicsData, policy: str = "error"
                     f"{origin(data, spec.name)}: constant feature(s) {_preview(bad)} (the same "
                     f"value in all {len(rows)} samples that have modality {spec.name!r}): they "
                     "carry no information; remove them, or pass --constant drop to drop them "
-                    "(the run drops them again when it predicts) or --constant keep to keep "
-                    "them (constant='drop' / 'keep' from Python)")
+                    "(the model folder records them to drop them again when predicting) or "
+                    "--constant keep to keep them (constant='drop' / 'keep' from Python)")
             if const.all():
                 raise DataFolderError(f"{origin(data, spec.name)}: every feature of modality "
                                       f"{spec.name!r} is constant: nothing is left after "

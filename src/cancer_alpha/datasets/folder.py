@@ -450,11 +450,11 @@ def read_folder(path: str | os.PathLike[str], *, labels: bool | None = None,
     value that overflows 32-bit floats. With ``range_check``, values outside the range their
     modality's kind implies (:data:`cancer_alpha.data.KIND_INFO`) are refused or warned
     about. ``positions=False`` ignores the positions of ``modalities.*`` (a folder read for a
-    trained run, whose own positions apply). What training alone requires (two classes, two
+    trained model, whose own positions apply). What training alone requires (two classes, two
     samples per class, no constant feature) is checked by
     :func:`cancer_alpha.datasets.check_training_data`, not here: a test set may be small.
     ``absent_listed`` reads a modality that ``modalities.*`` lists but no table holds as
-    absent (prediction, where a trained run masks it) instead of refusing it.
+    absent (prediction, where a trained model masks it) instead of refusing it.
     """
     folder = Path(path)
     if labels not in (None, True, False):
@@ -651,12 +651,12 @@ def write_folder(data: MultiOmicsData, path: str | os.PathLike[str], *, fmt: str
 def align_features(data: MultiOmicsData, specs: Sequence[ModalitySpec],
                    feature_names: Mapping[str, Sequence[str]], *,
                    dropped: Mapping[str, Sequence[str]] | None = None) -> MultiOmicsData:
-    """``data`` with the modalities and feature columns of a trained run, in the run's order.
+    """``data`` with the modalities and feature columns of a trained model, in its order.
 
-    Each modality must hold exactly the trained features (any order); columns the run dropped
-    when it was trained (``dropped``, e.g. constant features) are removed when present. A
+    Each modality must hold exactly the trained features (any order); columns dropped when
+    the model was trained (``dropped``, e.g. constant features) are removed when present. A
     trained modality the data lacks becomes absent for every sample (NaN, mask False), the
-    path models take for a missing modality; a modality the run did not see is refused.
+    path models take for a missing modality; a modality the model did not see is refused.
     Kinds and positions come from ``specs``; a kind declared otherwise by the data is warned
     about.
     """
@@ -686,7 +686,7 @@ def align_features(data: MultiOmicsData, specs: Sequence[ModalitySpec],
         here = data.specs[data.modalities.index(spec.name)]
         if here.kind != spec.kind and here.kind != "generic":
             warnings.warn(f"modality {spec.name!r} is declared {here.kind!r} here but was "
-                          f"trained as {spec.kind!r}: the run's kind is used",
+                          f"trained as {spec.kind!r}: the trained kind is used",
                           CancerAlphaWarning, stacklevel=2)
         gone = set(map(str, dropped.get(spec.name, ())))
         have = [str(f) for f in data.feature_names[spec.name]]
@@ -698,7 +698,7 @@ def align_features(data: MultiOmicsData, specs: Sequence[ModalitySpec],
             where = data.sources.get(spec.name, f"modality {spec.name!r}")
             raise DataFolderError(
                 f"{where}: the feature columns of modality {spec.name!r} do not match the "
-                f"trained run: {len(missing)} missing ({_preview(missing) or 'none'}), "
+                f"trained model: {len(missing)} missing ({_preview(missing) or 'none'}), "
                 f"{len(surplus)} extra ({_preview(surplus) or 'none'}); expected exactly the "
                 f"{len(names)} trained features, in any order"
             )
