@@ -34,7 +34,7 @@ import warnings
 
 import pandas as pd
 
-from cancer_alpha import architecture, claims, config, data, plots, results, synth
+from cancer_alpha import architecture, claims, config, plots, results
 from cancer_alpha.models import LOCUS_TRANSFORMER, MODEL_NAMES, TRANSFORMER, complexity
 from cancer_alpha.tables import readable
 
@@ -42,19 +42,10 @@ run = results.start_run("02_architecture", profile, overrides, results_dir,
                         seeds=lambda p: p.evaluation.seeds[:1])
 profile = run.profile
 seed = profile.evaluation.seeds[0]
-train_cohort, _ = synth.standard_cohorts(profile)
+train_cohort, scaler, batch_size, batch = architecture.example_batch(profile)
 specs, n_classes = train_cohort.data.specs, train_cohort.data.n_classes
-scaler = data.Standardizer().fit(train_cohort.data)
-batch_size = min(profile.train.batch_size, train_cohort.data.n_samples)
-batch = data.to_tensors(train_cohort.data.subset(range(batch_size)), scaler)
-shown = ("d_model", "n_heads", "n_layers", "ff_mult", "conv_channels", "n_bins", "n_latents",
-         "tab_token_dim", "cna_stride", "fragment_pool", "tab_dim_head")
-for key in shown:
-    run.glue(key, getattr(profile.model, key))
-run.glue("batch_size", batch_size)
-run.glue("perceiver_width", profile.model.d_model // profile.model.perceiver_width_divisor)
-run.glue("focal_gamma", profile.train.focal_gamma)
-run.glue("attention_lambda", profile.train.attention_lambda)
+for name, value in architecture.settings_glue(profile, batch_size).items():
+    run.glue(name, value)
 
 # %% [markdown]
 # ## The components

@@ -96,3 +96,31 @@ def one_batch_training(name: str, specs: Sequence[ModalitySpec], n_classes: int,
                "entropy trained": float(attention_entropy(after.attention)),
                "entropy of uniform weights": float(keys.log().mean())}
     return (interpret.mean_attention(before), interpret.mean_attention(after)), summary
+
+
+# the settings of the model the chapter states in its prose
+GLUED_SETTINGS = ("d_model", "n_heads", "n_layers", "ff_mult", "conv_channels", "n_bins",
+                  "n_latents", "tab_token_dim", "cna_stride", "fragment_pool", "tab_dim_head")
+
+
+def example_batch(profile: Profile) -> tuple[Any, Any, int, dict[str, Any]]:
+    """Chapter 1's training cohort at ``profile``, the standardiser fitted on it, and its first
+    samples (a training batch, or the whole cohort if smaller) as tensors: (cohort, scaler,
+    batch size, batch)."""
+    from . import data, synth
+
+    train_cohort, _ = synth.standard_cohorts(profile)
+    scaler = data.Standardizer().fit(train_cohort.data)
+    batch_size = min(profile.train.batch_size, train_cohort.data.n_samples)
+    batch = data.to_tensors(train_cohort.data.subset(range(batch_size)), scaler)
+    return train_cohort, scaler, batch_size, batch
+
+
+def settings_glue(profile: Profile, batch_size: int) -> dict[str, Any]:
+    """The model and loss settings the chapter states, with the batch it measures on."""
+    glue = {key: getattr(profile.model, key) for key in GLUED_SETTINGS}
+    glue["batch_size"] = batch_size
+    glue["perceiver_width"] = profile.model.d_model // profile.model.perceiver_width_divisor
+    glue["focal_gamma"] = profile.train.focal_gamma
+    glue["attention_lambda"] = profile.train.attention_lambda
+    return glue
