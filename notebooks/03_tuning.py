@@ -64,25 +64,16 @@ from cancer_alpha import plots, results, synth
 from cancer_alpha import tuning as tuner
 from cancer_alpha.baselines import ENSEMBLE
 from cancer_alpha.models import TRANSFORMER
-from cancer_alpha.tables import plural, readable
+from cancer_alpha.tables import readable
 
 run = results.start_run("03_tuning", profile, overrides, results_dir,
                         seeds=lambda p: [p.tuning.seed])
 profile = run.profile
 world = synth.World.from_config(profile.cohort)
 train_data = world.sample(profile.cohort.n_samples, seed=profile.evaluation.data_seed).data
-models = [m for m in profile.evaluation.models if m in tuner.SEARCH_SPACES]
-run.glue("n_trials", profile.tuning.n_trials)
-run.glue("inner_folds", profile.tuning.inner_folds)
-run.glue("locus_trials", profile.tuning.locus_trials)
-run.glue("locus_inner_folds", profile.tuning.locus_inner_folds)
-run.glue("prune_min_words", plural(profile.tuning.prune_min_epochs, "epoch"))
-run.glue("prune_factor", profile.tuning.prune_reduction_factor)
-run.glue("prune_share", {2: "half", 3: "third", 4: "quarter"}.get(
-    profile.tuning.prune_reduction_factor, f"1/{profile.tuning.prune_reduction_factor}"))
-run.glue("sensitivity_trials", profile.tuning.sensitivity_trials)
-run.glue("n_train", train_data.n_samples)
-run.glue("n_models", len(models))
+models = tuner.tuned_models(profile)
+for name, value in tuner.budget_glue(profile, train_data.n_samples, len(models)).items():
+    run.glue(name, value)
 
 # %% [markdown]
 # ## What is searched

@@ -621,3 +621,27 @@ __all__ = [
     "tuned_settings",
     "load_study", "importances", "tuning_dir",
 ]
+
+
+def tuned_models(profile: Profile) -> list[str]:
+    """The models of the comparison that have a search space, in the comparison's order."""
+    return [m for m in profile.evaluation.models if m in SEARCH_SPACES]
+
+
+def share_word(factor: int) -> str:
+    """The share of trials the pruner keeps at each rung, in words ('half', 'third', ...)."""
+    return {2: "half", 3: "third", 4: "quarter"}.get(factor, f"1/{factor}")
+
+
+def budget_glue(profile: Profile, n_train: int, n_models: int) -> dict[str, Any]:
+    """The tuning budget and the pruning rule as Chapter 3 states them."""
+    from .tables import plural
+
+    t = profile.tuning
+    return {"n_trials": t.n_trials, "inner_folds": t.inner_folds,
+            "locus_trials": t.locus_trials, "locus_inner_folds": t.locus_inner_folds,
+            "prune_min_words": plural(t.prune_min_epochs, "epoch"),
+            "prune_factor": t.prune_reduction_factor,
+            "prune_share": share_word(t.prune_reduction_factor),
+            "sensitivity_trials": t.sensitivity_trials, "n_train": n_train,
+            "n_models": n_models}
