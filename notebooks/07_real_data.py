@@ -43,21 +43,17 @@ import pandas as pd
 
 from cancer_alpha import datasets, plots, protocol, real_data, results, synth
 from cancer_alpha import tuning as tuner
-from cancer_alpha.tables import plural, readable
+from cancer_alpha.tables import readable
 
 run = results.start_run("07_real_data", profile, overrides, results_dir)
 profile = run.profile
 seeds = list(profile.evaluation.seeds)
-models = list(profile.evaluation.real_data_models or profile.evaluation.models)
-left_out = [m for m in profile.evaluation.models if m not in models]
-run.glue("n_seeds", len(seeds))
-run.glue("seeds_words", plural(len(seeds), "seed"))
-run.glue("left_out", ", ".join(left_out) if left_out else "none")
+models, left_out = real_data.models_and_left_out(profile.evaluation.models,
+                                                 profile.evaluation.real_data_models)
 sets = {"breast_tcga": datasets.load_breast_tcga(), "rosmap": datasets.load_rosmap()}
-run.glue("breast_features", sum(s.n_features for s in sets["breast_tcga"][0].specs))
-run.glue("rosmap_features", sum(s.n_features for s in sets["rosmap"][0].specs))
-run.glue("synth_features",
-         sum(s.n_features for s in synth.World.from_config(profile.cohort).specs()))
+synthetic_specs = synth.World.from_config(profile.cohort).specs()
+for name, value in real_data.setting_glue(seeds, left_out, sets, synthetic_specs).items():
+    run.glue(name, value)
 pd.DataFrame(real_data.describe(sets))
 
 # %% [markdown]

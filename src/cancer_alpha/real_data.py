@@ -7,7 +7,7 @@ keyed ``(data set, recipe)`` with recipe ``"published recipe"`` or ``"tuned"``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 AIM_ACCURACY = 0.85
@@ -79,3 +79,30 @@ def records(tables: Mapping[tuple[str, str], Any]) -> dict[str, list[dict[str, A
     """Every table as a list of rows, keyed '<data set>, <recipe>'."""
     return {f"{name}, {recipe}": t.reset_index(names="model").to_dict(orient="records")
             for (name, recipe), t in tables.items()}
+
+
+def models_and_left_out(models: Sequence[str], real_data_models: Sequence[str] | None
+                        ) -> tuple[list[str], list[str]]:
+    """The models trained on the real data sets (``real_data_models``, or every model when
+    none are named) and those of ``models`` left out."""
+    chosen = list(real_data_models or models)
+    return chosen, [m for m in models if m not in chosen]
+
+
+def n_features(specs: Sequence[Any]) -> int:
+    """The number of features of all modalities together."""
+    return sum(s.n_features for s in specs)
+
+
+def setting_glue(seeds: Sequence[int], left_out: Sequence[str],
+                 sets: Mapping[str, tuple[Any, Any]], synthetic_specs: Sequence[Any]
+                 ) -> dict[str, Any]:
+    """What the chapter states of its design: the seeds, the models left out, and the number
+    of features of each real data set beside the synthetic one's."""
+    from .tables import plural
+
+    return {"n_seeds": len(seeds), "seeds_words": plural(len(seeds), "seed"),
+            "left_out": ", ".join(left_out) if left_out else "none",
+            "breast_features": n_features(sets["breast_tcga"][0].specs),
+            "rosmap_features": n_features(sets["rosmap"][0].specs),
+            "synth_features": n_features(synthetic_specs)}

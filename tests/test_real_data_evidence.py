@@ -1,0 +1,27 @@
+"""What Chapter 7 states of its design, computed by cancer_alpha.real_data: the models trained
+and left out, and the features of each data set."""
+
+from types import SimpleNamespace
+
+from cancer_alpha import real_data
+
+
+def _specs(*n):
+    return [SimpleNamespace(n_features=k) for k in n]
+
+
+def test_the_models_left_out_are_those_not_named_for_the_real_data():
+    models = ["logistic_regression", "mmt_modality", "mmt_locus"]
+    assert real_data.models_and_left_out(models, ["logistic_regression", "mmt_modality"]) == (
+        ["logistic_regression", "mmt_modality"], ["mmt_locus"])
+    assert real_data.models_and_left_out(models, None) == (models, [])
+    assert real_data.models_and_left_out(models, ()) == (models, [])
+
+
+def test_the_setting_glue_counts_seeds_and_features():
+    sets = {"breast_tcga": (SimpleNamespace(specs=_specs(100, 50)), None),
+            "rosmap": (SimpleNamespace(specs=_specs(200, 200, 200)), None)}
+    g = real_data.setting_glue([0, 1, 2], [], sets, _specs(110, 110, 110))
+    assert g == {"n_seeds": 3, "seeds_words": "3 seeds", "left_out": "none",
+                 "breast_features": 150, "rosmap_features": 600, "synth_features": 330}
+    assert real_data.setting_glue([0], ["a", "b"], sets, [])["left_out"] == "a, b"
