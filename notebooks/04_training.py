@@ -338,10 +338,7 @@ run.claim(claims.judge_c15(share_stats[TRANSFORMER]))
 # ## The 20 most important features
 
 # %% tags=["hide-input"]
-fitted = protocol.train_model(best_neural, train_data, profile, profile.evaluation.seeds[0],
-                              settings=tuned.get(best_neural))
-importance = evaluate.permutation_importance(
-    fitted.predict_proba, head, n_repeats=profile.evaluation.importance_repeats, seed=0)
+importance = comparison.feature_importance(setting, best_neural, head)
 fig = run.figure(plots.top_features(importance, 20, title=f"{best_neural} (tuned): permutation "
                                     "importance on the held-out cohort"), "top_features",
                  caption=("The 20 features whose permutation lowers the held-out accuracy of the"
@@ -382,16 +379,11 @@ readable(control_table, 3)
 
 # %% tags=["hide-input"]
 strongest = comparison.strongest_signal(profile, tuned)
-ensemble_acc = tuned_table.loc[ENSEMBLE, "accuracy_mean"]
-run.glue("ensemble_acc", ensemble_acc)
-run.glue("ensemble_acc_pub", published.loc[ENSEMBLE, "accuracy_mean"])
-run.glue("strongest_effect", strongest.effect_size)
-run.glue("strongest_ceiling", strongest.ceiling)
-run.glue("strongest_ensemble", strongest.accuracy)
-run.claim(claims.judge_c12(ensemble_acc, tuned_table.loc[ENSEMBLE, "accuracy_sd"]),
-          note=f"Bayes ceiling {ceiling:.3f} at the default difficulty; at effect size "
-               f"{strongest.effect_size:.2f} the ceiling is {strongest.ceiling:.3f} "
-               f"and the ensemble reaches {strongest.accuracy:.3f}")
+for name, value in strongest.glue(tables).items():
+    run.glue(name, value)
+run.claim(claims.judge_c12(tuned_table.loc[ENSEMBLE, "accuracy_mean"],
+                           tuned_table.loc[ENSEMBLE, "accuracy_sd"]),
+          note=strongest.note(ceiling))
 
 # %% [markdown]
 # ## Data-limited or model-limited?

@@ -190,3 +190,15 @@ def test_the_run_record_keeps_its_keys_in_order():
     assert rec["strongest_signal"] == {"effect_size": 2.0, "bayes_accuracy": 0.99,
                                        comparison.ENSEMBLE: 0.98}
     assert rec["transformer_vs_best_classical_points"] == pytest.approx(5.0)
+
+
+def test_the_strongest_signal_glues_the_ensemble_at_both_difficulties():
+    tables = {r: pd.concat([t, _table({comparison.ENSEMBLE: a})])
+              for (r, t), a in zip(TABLES.items(), (0.81, 0.84), strict=True)}
+    strongest = comparison.Strongest(2.5, 0.991, 0.985)
+    assert strongest.glue(tables) == {"ensemble_acc": 0.84, "ensemble_acc_pub": 0.81,
+                                      "strongest_effect": 2.5, "strongest_ceiling": 0.991,
+                                      "strongest_ensemble": 0.985}
+    assert strongest.note(0.9) == ("Bayes ceiling 0.900 at the default difficulty; at effect "
+                                   "size 2.50 the ceiling is 0.991 and the ensemble reaches "
+                                   "0.985")

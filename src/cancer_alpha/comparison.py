@@ -309,6 +309,16 @@ def top_modalities(importance: Mapping[str, np.ndarray], k: int = 20) -> str:
     return ", ".join(f"{m} {n}" for m, n in top.value_counts().items())
 
 
+def feature_importance(s: Setting, model: str, head: MultiOmicsData):
+    """Permutation importance on ``head`` (the first held-out samples) of ``model`` trained
+    with its tuned settings on the whole training cohort, first seed."""
+    ev = s.profile.evaluation
+    fitted = protocol.train_model(model, s.train, s.profile, ev.seeds[0],
+                                  settings=s.tuned.get(model))
+    return evaluate.permutation_importance(fitted.predict_proba, head,
+                                           n_repeats=ev.importance_repeats, seed=0)
+
+
 def shuffle_labels(data: MultiOmicsData, seed: int = CONTROL_SEED) -> MultiOmicsData:
     """A copy of ``data`` whose labels are permuted at random."""
     shuffled = data.subset(np.arange(data.n_samples))
@@ -338,6 +348,20 @@ class Strongest:
     def record(self) -> dict[str, float]:
         return {"effect_size": self.effect_size, "bayes_accuracy": self.ceiling,
                 ENSEMBLE: self.accuracy}
+
+    def glue(self, tables: Mapping[str, Any]) -> dict[str, float]:
+        """The ensemble's accuracy tuned and published at the default difficulty, beside the
+        strongest signal's ceiling and accuracy."""
+        return {"ensemble_acc": tables[TUNED].loc[ENSEMBLE, "accuracy_mean"],
+                "ensemble_acc_pub": tables[PUBLISHED].loc[ENSEMBLE, "accuracy_mean"],
+                "strongest_effect": self.effect_size, "strongest_ceiling": self.ceiling,
+                "strongest_ensemble": self.accuracy}
+
+    def note(self, ceiling: float) -> str:
+        """The note of C12's verdict."""
+        return (f"Bayes ceiling {ceiling:.3f} at the default difficulty; at effect size "
+                f"{self.effect_size:.2f} the ceiling is {self.ceiling:.3f} "
+                f"and the ensemble reaches {self.accuracy:.3f}")
 
 
 def strongest_signal(profile: Profile, tuned: Mapping[str, Any]) -> Strongest:
