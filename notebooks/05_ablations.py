@@ -44,7 +44,7 @@ from IPython.display import Markdown
 
 from cancer_alpha import ablations, claims, plots, results
 from cancer_alpha.ablations import evidence
-from cancer_alpha.tables import plural, readable
+from cancer_alpha.tables import readable
 
 run = results.start_run("05_ablations", profile, overrides, results_dir,
                         seeds=lambda p: p.ablation.seeds)
@@ -119,13 +119,9 @@ fig = run.figure(plots.ablation_deltas(table, title="variant minus reference, "
 # {glue:text}`control_test` held-out samples.
 
 # %% tags=["hide-input"]
-control_seeds = list(published.ablation.seeds[:published.ablation.control_seeds])
-control = ablations.positive_control(published, published.ablation.control_models,
-                                     control_seeds, settings=tuned,
-                                     n_jobs=published.evaluation.n_jobs)
-control_table = control.table()
-for name, value in evidence.control_glue(control, control_seeds,
-                                         published.ablation.control_joint_loci).items():
+control, control_seeds, control_table, control_glue = evidence.positive_control(
+    published, tuned)
+for name, value in control_glue.items():
     run.glue(name, value)
 fig = run.figure(plots.control_accuracy(control_table, control.ceiling, control.chance),
                  "positive_control",
@@ -153,13 +149,11 @@ run.glue("control_words", control_words)
 # ({glue:text}`c08e_lo:.1f` to {glue:text}`c08e_hi:.1f`), {glue:text}`c08e_rel:.1f`%.
 
 # %% tags=["hide-input"]
-c08, c08e = table["no_cross_attention"], table["no_cross_attention@easy"]
-for key, t in (("c08", c08), ("c08e", c08e)):
-    for name, value in evidence.delta_glue(key, t, relative=True).items():
-        run.glue(name, value)
-run.claim(claims.judge_c08(c08, c08e),
-          note=f"easier difficulty: effect size {easy.effect_size:.2f}; positive control: "
-               f"{control_words}")
+names = {"c08": "no_cross_attention", "c08e": "no_cross_attention@easy"}
+for name, value in evidence.pair_glue(table, names, relative=True).items():
+    run.glue(name, value)
+run.claim(claims.judge_c08(*(table[n] for n in names.values())),
+          note=evidence.difficulty_note(easy, control_words))
 
 # %% [markdown]
 # ## Modality-specific encoders (claim C09)
@@ -174,16 +168,11 @@ run.claim(claims.judge_c08(c08, c08e),
 # {glue:text}`c09_gain_lo:.1f` to {glue:text}`c09_gain_hi:.1f`) at the default difficulty.
 
 # %% tags=["hide-input"]
-c09, c09e = table["generic_encoders"], table["generic_encoders@easy"]
-for key, t in (("c09", c09), ("c09e", c09e)):
-    for name, value in evidence.delta_glue(key, t).items():
-        run.glue(name, value)
+names = {"c09": "generic_encoders", "c09e": "generic_encoders@easy"}
 gain, gain_easy, gain_glue = evidence.encoder_gain(rows)  # relative to the generic encoders
-for name, value in gain_glue.items():
+for name, value in {**evidence.pair_glue(table, names), **gain_glue}.items():
     run.glue(name, value)
-run.claim(claims.judge_c09(gain, gain_easy),
-          note=f"easier difficulty: effect size {easy.effect_size:.2f}; positive control: "
-               f"{control_words}")
+run.claim(claims.judge_c09(gain, gain_easy), note=evidence.difficulty_note(easy, control_words))
 
 # %% [markdown]
 # ## Focal loss, the attention-sparsity weight, and token granularity
@@ -254,8 +243,7 @@ readable(timing, 2)
 
 # %% tags=["hide-input"]
 pair = ablations.dropout_pair(profile)
-run.glue("dropout_rate", profile.train.modality_dropout if pair[0] == "full"
-         else profile.ablation.modality_dropout)
+run.glue("dropout_rate", evidence.dropout_rate(profile, pair))
 subsets = ablations.subset_table(rows, setting.ceilings, variants=pair)
 fig = run.figure(plots.subset_accuracy(subsets), "subset_accuracy",
                  caption=("Accuracy with each subset of modalities observed, for the model "
@@ -321,14 +309,10 @@ fig = run.figure(plots.planted_attention(planted, default.joint_loci,
 readable(evidence.planted_table(planted), 3)
 
 # %% tags=["hide-input"]
-for group in planted:
-    run.glue(f"auroc_{group}", planted[group]["auroc"])
-run.glue("auroc_p", planted["trained"]["p_value"])
+for name, value in evidence.planted_glue(planted).items():
+    run.glue(name, value)
 run.claim(claims.judge_c10(planted),
-          note=f"locus-token model capped at "
-               f"{plural(setting.locus_epochs, 'epoch')}, "
-               f"{plural(int(planted['trained']['n_runs']), 'seed')}; positive control: "
-               f"{control_words}")
+          note=evidence.c10_note(setting.locus_epochs, planted, control_words))
 
 # %% [markdown]
 # The trained model's AUROC is {glue:text}`auroc_trained:.3f` (one-sided permutation p-value

@@ -151,3 +151,35 @@ def test_the_run_record_keeps_its_keys_in_order():
     assert rec["bayes_accuracy"] == {"default": 0.9, "easy": 0.99}
     assert set(rec["runs"][0]) == set(evidence.RUN_KEYS)  # the history is not recorded
     assert rec["progressive_timing"] == {"seed": [0], "x": [1]}
+
+
+def test_pair_glue_joins_the_delta_glue_of_several_ablations():
+    table = {"a": _row(-1.0, -2.0, 0.0, rel=-1.5), "a@easy": _row(0.5, 0.0, 1.0, rel=0.7)}
+    g = evidence.pair_glue(table, {"c08": "a", "c08e": "a@easy"}, relative=True)
+    assert list(g) == ["c08_points", "c08_lo", "c08_hi", "c08_rel",
+                       "c08e_points", "c08e_lo", "c08e_hi", "c08e_rel"]
+    assert (g["c08_rel"], g["c08e_points"]) == (-1.5, 0.5)
+    assert "c08_rel" not in evidence.pair_glue(table, {"c08": "a"})
+
+
+def test_the_notes_of_c08_c09_and_c10():
+    easy = SimpleNamespace(effect_size=1.234)
+    assert evidence.difficulty_note(easy, "it learns.") == (
+        "easier difficulty: effect size 1.23; positive control: it learns.")
+    planted = {"trained": {"n_runs": 2.0}}
+    assert evidence.c10_note(1, planted, "w") == (
+        "locus-token model capped at 1 epoch, 2 seeds; positive control: w")
+
+
+def test_the_dropout_rate_is_the_full_models_own_when_it_trains_with_dropout():
+    profile = SimpleNamespace(train=SimpleNamespace(modality_dropout=0.3),
+                              ablation=SimpleNamespace(modality_dropout=0.2))
+    assert evidence.dropout_rate(profile, ("full", "no_dropout")) == 0.3
+    assert evidence.dropout_rate(profile, ("modality_dropout", "full")) == 0.2
+
+
+def test_the_planted_glue_has_every_groups_auroc_and_the_trained_p_value():
+    planted = {"trained": {"auroc": 0.7, "p_value": 0.04}, "shuffled": {"auroc": 0.5},
+               "untrained": {"auroc": 0.52}}
+    assert evidence.planted_glue(planted) == {"auroc_trained": 0.7, "auroc_shuffled": 0.5,
+                                              "auroc_untrained": 0.52, "auroc_p": 0.04}

@@ -272,3 +272,49 @@ def record(s: Setting, *, control: Any, control_seeds: Sequence[int], control_ta
         "effect_sizes": {"default": s.default.effect_size, "easy": s.easy.effect_size},
         "runs": [{k: r[k] for k in RUN_KEYS} for r in rows],
     }
+
+
+def positive_control(published: Profile, tuned: Mapping[str, Any]):
+    """The positive control of the interaction world, every control model with its tuned
+    settings over the first ``ablation.control_seeds`` seeds: (result, seeds, table, glue)."""
+    from cancer_alpha.ablations.control import positive_control as run_control
+
+    ab = published.ablation
+    seeds = list(ab.seeds[:ab.control_seeds])
+    control = run_control(published, ab.control_models, seeds, settings=tuned,
+                          n_jobs=published.evaluation.n_jobs)
+    return control, seeds, control.table(), control_glue(control, seeds, ab.control_joint_loci)
+
+
+def pair_glue(table: Mapping[str, Any], names: Mapping[str, str],
+              relative: bool = False) -> dict[str, Any]:
+    """:func:`delta_glue` of several ablations: ``names`` maps each glue prefix to its row."""
+    return {k: v for key, name in names.items()
+            for k, v in delta_glue(key, table[name], relative).items()}
+
+
+def difficulty_note(easy: DifficultyData, control_words: str) -> str:
+    """The note of C08's and C09's verdicts: the easier difficulty and the positive control."""
+    return (f"easier difficulty: effect size {easy.effect_size:.2f}; positive control: "
+            f"{control_words}")
+
+
+def dropout_rate(profile: Profile, pair: Sequence[str]) -> float:
+    """The modality dropout of the model of the missing-modality comparison that trains with
+    it: the full model's own when it does, otherwise the ablation's."""
+    return (profile.train.modality_dropout if pair[0] == "full"
+            else profile.ablation.modality_dropout)
+
+
+def planted_glue(planted: Mapping[str, Mapping[str, Any]]) -> dict[str, float]:
+    """The AUROC of every model group and the trained model's permutation p-value."""
+    glue = {f"auroc_{group}": v["auroc"] for group, v in planted.items()}
+    glue["auroc_p"] = planted["trained"]["p_value"]
+    return glue
+
+
+def c10_note(locus_epochs: int, planted: Mapping[str, Mapping[str, Any]],
+             control_words: str) -> str:
+    return (f"locus-token model capped at {plural(locus_epochs, 'epoch')}, "
+            f"{plural(int(planted['trained']['n_runs']), 'seed')}; positive control: "
+            f"{control_words}")
