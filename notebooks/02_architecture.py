@@ -29,12 +29,11 @@ overrides = {}
 results_dir = "results"
 
 # %% tags=["hide-input"]
-import dataclasses
 import warnings
 
 import pandas as pd
 
-from cancer_alpha import architecture, claims, config, plots, results
+from cancer_alpha import architecture, claims, plots, results
 from cancer_alpha.models import LOCUS_TRANSFORMER, MODEL_NAMES, TRANSFORMER, complexity
 from cancer_alpha.tables import readable
 
@@ -212,17 +211,13 @@ print(f"C01: {c01['verdict']} (rule: {c01['rule_verdict']}; {width} dimensions)"
 # use the modality-token granularity.
 
 # %% tags=["hide-input"]
-count_batch = architecture.first_samples({"x": batch["x"], "mask": batch["mask"]}, 4)
-costs = architecture.model_costs(MODEL_NAMES, specs, n_classes, profile.model, count_batch, seed)
-preset = dataclasses.replace(profile.model, **config.PRESETS["cancer_alpha"])
-cancer_alpha_preset = architecture.model_costs((TRANSFORMER, LOCUS_TRANSFORMER), specs, n_classes,
-                                               preset, count_batch, seed)
+costs, preset, cancer_alpha_preset = architecture.costs_with_preset(
+    MODEL_NAMES, specs, n_classes, profile.model, batch, seed,
+    preset_models=(TRANSFORMER, LOCUS_TRANSFORMER))
 run.glue("cancer_alpha_d_model", preset.d_model)
 run.glue("cancer_alpha_heads", preset.n_heads)
 run.glue("n_features_total", sum(s.n_features for s in specs))
-chart = {**costs, **{f"{n} (Cancer Alpha preset)": c for n, c in cancer_alpha_preset.items()}}
-table = pd.DataFrame(chart).T.astype({"parameters": int})
-table["MFLOPs per sample"] = table.pop("flops_per_sample") / 1e6
+chart, table = architecture.cost_table(costs, cancer_alpha_preset)
 readable(table, 2)
 
 # %% tags=["hide-input"]
@@ -306,12 +301,8 @@ fig = run.figure(plots.attention_heatmaps(
 # to memorise it; they move the attention weights only a little.
 
 # %% tags=["hide-input"]
-s = summary["locus tokens"]
-for key, column in {"locus_loss_first": "loss, first step", "locus_loss_last": "loss, last step",
-                    "locus_entropy_before": "entropy untrained",
-                    "locus_entropy_after": "entropy trained",
-                    "locus_entropy_uniform": "entropy of uniform weights"}.items():
-    run.glue(key, round(s[column], 4))  # float sums may differ in the last bits by thread count
+for name, value in architecture.locus_training_glue(summary["locus tokens"]).items():
+    run.glue(name, value)
 
 # %% [markdown]
 # ## Departures in one place

@@ -21,3 +21,35 @@ def test_the_settings_glue_states_the_model_the_loss_and_the_batch(smoke):
     assert glue["perceiver_width"] == smoke.model.d_model // smoke.model.perceiver_width_divisor
     assert glue["focal_gamma"] == smoke.train.focal_gamma
     assert glue["attention_lambda"] == smoke.train.attention_lambda
+
+
+def test_the_cost_table_names_the_preset_and_counts_mflops():
+    costs = {"a": {"parameters": 10.0, "flops_per_sample": 2e6}}
+    preset = {"a": {"parameters": 20.0, "flops_per_sample": 5e6}}
+    chart, table = architecture.cost_table(costs, preset)
+    assert list(chart) == ["a", "a (Cancer Alpha preset)"]
+    assert table["MFLOPs per sample"].tolist() == [2.0, 5.0]
+    assert table["parameters"].tolist() == [10, 20] and table["parameters"].dtype.kind == "i"
+    assert "flops_per_sample" not in table
+
+
+def test_costs_with_the_preset_count_the_preset_models_at_its_settings(smoke):
+    from cancer_alpha import config
+
+    cohort, _, _, batch = architecture.example_batch(smoke)
+    specs, n_classes = cohort.data.specs, cohort.data.n_classes
+    costs, preset, preset_costs = architecture.costs_with_preset(
+        ["early_fusion_mlp"], specs, n_classes, smoke.model, batch, 0,
+        preset_models=("mmt_modality",))
+    assert list(costs) == ["early_fusion_mlp"] and list(preset_costs) == ["mmt_modality"]
+    for key, value in config.PRESETS["cancer_alpha"].items():
+        assert getattr(preset, key) == value
+    assert preset_costs["mmt_modality"]["parameters"] > 0
+
+
+def test_the_locus_training_glue_is_rounded_to_four_decimals():
+    summary = dict(zip(architecture.LOCUS_TRAINING_GLUE.values(),
+                       (1.234567, 0.5, 0.69314718, 0.1, 0.6931), strict=True))
+    glue = architecture.locus_training_glue(summary)
+    assert list(glue) == list(architecture.LOCUS_TRAINING_GLUE)
+    assert glue["locus_loss_first"] == 1.2346 and glue["locus_entropy_before"] == 0.6931

@@ -124,3 +124,47 @@ def settings_glue(profile: Profile, batch_size: int) -> dict[str, Any]:
     glue["focal_gamma"] = profile.train.focal_gamma
     glue["attention_lambda"] = profile.train.attention_lambda
     return glue
+
+
+def costs_with_preset(names: Iterable[str], specs: Sequence[ModalitySpec], n_classes: int,
+                      model_cfg: ModelConfig, batch: Mapping[str, Any], seed: int,
+                      preset_models: Iterable[str] = ("mmt_modality", "mmt_locus"),
+                      n_count: int = 4) -> tuple[dict, ModelConfig, dict]:
+    """:func:`model_costs` of ``names`` at ``model_cfg`` and of ``preset_models`` at the
+    Cancer Alpha preset, counted on the first ``n_count`` samples of ``batch``: (costs, the
+    preset's model settings, the preset's costs)."""
+    import dataclasses
+
+    from .config import PRESETS
+
+    count_batch = first_samples({"x": batch["x"], "mask": batch["mask"]}, n_count)
+    costs = model_costs(names, specs, n_classes, model_cfg, count_batch, seed)
+    preset = dataclasses.replace(model_cfg, **PRESETS["cancer_alpha"])
+    preset_costs = model_costs(tuple(preset_models), specs, n_classes, preset, count_batch,
+                               seed)
+    return costs, preset, preset_costs
+
+
+def cost_table(costs: Mapping[str, Mapping[str, float]],
+               preset_costs: Mapping[str, Mapping[str, float]]):
+    """Every model's costs, the preset's under their own names: (the chart's data, the table
+    with integer parameters and MFLOPs per sample)."""
+    import pandas as pd
+
+    chart = {**costs, **{f"{n} (Cancer Alpha preset)": c for n, c in preset_costs.items()}}
+    table = pd.DataFrame(chart).T.astype({"parameters": int})
+    table["MFLOPs per sample"] = table.pop("flops_per_sample") / 1e6
+    return chart, table
+
+
+LOCUS_TRAINING_GLUE = {"locus_loss_first": "loss, first step",
+                       "locus_loss_last": "loss, last step",
+                       "locus_entropy_before": "entropy untrained",
+                       "locus_entropy_after": "entropy trained",
+                       "locus_entropy_uniform": "entropy of uniform weights"}
+
+
+def locus_training_glue(summary: Mapping[str, float]) -> dict[str, float]:
+    """The locus-token transformer's one-batch training as the chapter states it, rounded to
+    4 decimals (float sums may differ in the last bits by thread count)."""
+    return {key: round(summary[column], 4) for key, column in LOCUS_TRAINING_GLUE.items()}
