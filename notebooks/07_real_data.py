@@ -41,7 +41,7 @@ results_dir = "results"
 # %% tags=["hide-input"]
 import pandas as pd
 
-from cancer_alpha import datasets, plots, protocol, real_data, results, synth
+from cancer_alpha import datasets, plots, real_data, results, synth
 from cancer_alpha import tuning as tuner
 from cancer_alpha.tables import readable
 
@@ -87,11 +87,7 @@ tuned = {name: {m: r.best_settings for m, r in found.items()}
          for name, found in studies.items()}
 
 # %% tags=["hide-input"]
-pd.DataFrame({(name, key): {m: (r.n_trials if key == "trials" else r.n_pruned if
-                                key == "pruned" else round(r.best_value, 4))
-                            for m, r in found.items()}
-              for name, found in studies.items()
-              for key in ("trials", "pruned", "best log-loss")})
+real_data.tuning_table(studies)
 
 # %% [markdown]
 # Wall time of each study (seconds; changes from run to run, validation does not compare it):
@@ -101,13 +97,7 @@ pd.DataFrame({name: {m: round(r.wall_seconds, 1) for m, r in found.items()}
               for name, found in studies.items()})
 
 # %% tags=["hide-input"]
-tables = {}
-for name, (tr, te) in sets.items():
-    for recipe, settings in ((real_data.PUBLISHED, None), (real_data.TUNED, tuned[name])):
-        fits = protocol.fixed_split(tr, te, profile, models, seeds,
-                                    n_jobs=profile.evaluation.n_jobs, settings=settings,
-                                    recipe=recipe)
-        tables[name, recipe] = protocol.real_data_table(fits, te)
+tables = real_data.fixed_split_tables(sets, profile, models, seeds, tuned)
 found = real_data.readings(tables)
 for key, value in found.items():
     run.glue(key, value)
@@ -150,12 +140,7 @@ fig = run.figure(plots.accuracy_vs_reference(tables["breast_tcga", real_data.TUN
 # %% tags=["hide-input"]
 rosmap = tables["rosmap", real_data.TUNED]
 rosmap_pub = tables["rosmap", real_data.PUBLISHED]
-published = pd.DataFrame(datasets.ROSMAP_PUBLISHED).T[["accuracy", "f1", "auc"]]
-published.columns = ["accuracy_mean", "f1_mean", "auc_mean"]
-published["source"] = "published"
-shown = ["accuracy_mean", "accuracy_sd", "f1_mean", "auc_mean", "auc_sd", "n_runs"]
-readable(pd.concat([rosmap_pub[shown].assign(source="measured here, published recipe"),
-                    rosmap[shown].assign(source="measured here, tuned"), published]), 3)
+readable(real_data.rosmap_table(tables, datasets.ROSMAP_PUBLISHED), 3)
 
 # %% tags=["hide-input"]
 fig = run.figure(plots.accuracy_vs_reference(rosmap, "logistic_regression",
