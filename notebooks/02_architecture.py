@@ -325,14 +325,12 @@ for name, value in architecture.locus_training_glue(summary["locus tokens"]).ite
 # ## Run record
 
 # %% tags=["hide-input"]
-run.metric("models", costs)
-run.metric("models_cancer_alpha_preset", cancer_alpha_preset)
-run.metric("parameters_by_part_mmt_modality",
-           complexity.parameters_by_part(transformers["modality tokens"]))
-run.metric("stage_shapes", {t: [[n, k, list(sh)] for n, k, sh in s] for t, s in stages.items()})
-run.metric("methylation_encoder", {"output_width": width, "layers": kinds,
-                                   "residual_gap": gap})
-run.metric("one_batch_training", {"samples": demo_samples, "steps": demo_steps,
-                                  **{t: v for t, v in summary.items()}})
+record = architecture.record(
+    costs=costs, preset_costs=cancer_alpha_preset,
+    parts=complexity.parameters_by_part(transformers["modality tokens"]), stages=stages,
+    width=width, kinds=kinds, gap=gap, demo_samples=demo_samples, demo_steps=demo_steps,
+    summary=summary)
+for key, value in record.items():
+    run.metric(key, value)
 run.glue("verdicts_here", run.verdict_text())
 record_path = run.save()

@@ -53,3 +53,19 @@ def test_the_locus_training_glue_is_rounded_to_four_decimals():
     glue = architecture.locus_training_glue(summary)
     assert list(glue) == list(architecture.LOCUS_TRAINING_GLUE)
     assert glue["locus_loss_first"] == 1.2346 and glue["locus_entropy_before"] == 0.6931
+
+
+def test_the_run_record_keeps_its_keys_in_order_and_lists_the_shapes():
+    rec = architecture.record(
+        costs={"a": {"parameters": 1}}, preset_costs={}, parts={"head": 3},
+        stages={"modality tokens": [("encoder", "Linear", (4, 8))]}, width=8,
+        kinds={"Linear": 2}, gap=0.0, demo_samples=16, demo_steps=32,
+        summary={"modality tokens": {"loss, first step": 1.0}})
+    assert list(rec) == ["models", "models_cancer_alpha_preset",
+                         "parameters_by_part_mmt_modality", "stage_shapes",
+                         "methylation_encoder", "one_batch_training"]
+    assert rec["stage_shapes"] == {"modality tokens": [["encoder", "Linear", [4, 8]]]}
+    assert rec["methylation_encoder"] == {"output_width": 8, "layers": {"Linear": 2},
+                                          "residual_gap": 0.0}
+    assert rec["one_batch_training"] == {"samples": 16, "steps": 32,
+                                         "modality tokens": {"loss, first step": 1.0}}

@@ -168,3 +168,21 @@ def locus_training_glue(summary: Mapping[str, float]) -> dict[str, float]:
     """The locus-token transformer's one-batch training as the chapter states it, rounded to
     4 decimals (float sums may differ in the last bits by thread count)."""
     return {key: round(summary[column], 4) for key, column in LOCUS_TRAINING_GLUE.items()}
+
+
+def record(*, costs: Mapping[str, Any], preset_costs: Mapping[str, Any],
+           parts: Mapping[str, int], stages: Mapping[str, Sequence[tuple[str, str, Any]]],
+           width: int, kinds: Mapping[str, int], gap: float, demo_samples: int,
+           demo_steps: int, summary: Mapping[str, Mapping[str, float]]) -> dict[str, Any]:
+    """Chapter 2's run record, key by key, in the order it is written: the costs, the
+    transformer's parameters by part, the shape of every stage, C01's evidence and the
+    one-batch training."""
+    return {
+        "models": costs,
+        "models_cancer_alpha_preset": preset_costs,
+        "parameters_by_part_mmt_modality": parts,
+        "stage_shapes": {t: [[n, k, list(sh)] for n, k, sh in s] for t, s in stages.items()},
+        "methylation_encoder": {"output_width": width, "layers": kinds, "residual_gap": gap},
+        "one_batch_training": {"samples": demo_samples, "steps": demo_steps,
+                               **{t: v for t, v in summary.items()}},
+    }
