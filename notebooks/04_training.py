@@ -57,7 +57,7 @@ results_dir = "results"
 import pandas as pd
 from IPython.display import Markdown
 
-from cancer_alpha import bayes, claims, comparison, evaluate, interpret, plots, protocol, results
+from cancer_alpha import bayes, claims, comparison, interpret, plots, protocol, results
 from cancer_alpha.baselines import ENSEMBLE
 from cancer_alpha.models import TRANSFORMER
 from cancer_alpha.tables import readable
@@ -287,9 +287,7 @@ clusters, head = comparison.clustering(setting, tuned_fits)
 readable(clusters, 3)
 
 # %% tags=["hide-input"]
-emb = comparison.first_run(tuned_fits, TRANSFORMER, profile.evaluation.seeds[0]).extras["embedding"]
-coords = evaluate.tsne(emb, seed=0)
-labels = test_data.y[: len(emb)]
+coords, labels = comparison.embedding_map(setting, tuned_fits)
 fig = run.figure(plots.embedding_map(coords, labels, world.class_names,
                                      title="mmt_modality (tuned), fused representation "
                                            "(t-SNE)"),

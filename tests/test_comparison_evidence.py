@@ -202,3 +202,17 @@ def test_the_strongest_signal_glues_the_ensemble_at_both_difficulties():
     assert strongest.note(0.9) == ("Bayes ceiling 0.900 at the default difficulty; at effect "
                                    "size 2.50 the ceiling is 0.991 and the ensemble reaches "
                                    "0.985")
+
+
+def test_the_embedding_map_is_the_t_sne_of_the_first_runs_representation(monkeypatch):
+    emb = np.arange(12, dtype=float).reshape(4, 3)
+    fits = [_fit("mmt_modality", 1, 0, extras={"embedding": -emb}),
+            _fit("mmt_modality", 0, 0, extras={"embedding": emb})]
+    s = SimpleNamespace(profile=SimpleNamespace(evaluation=SimpleNamespace(seeds=[0, 1])),
+                        test=SimpleNamespace(y=np.array([2, 1, 0, 1, 2, 2])))
+    seen = {}
+    monkeypatch.setattr(comparison.evaluate, "tsne",
+                        lambda x, seed: seen.setdefault("x", x)[:, :2] + seed)
+    coords, labels = comparison.embedding_map(s, fits)
+    assert seen["x"] is emb and coords.shape == (4, 2)
+    assert labels.tolist() == [2, 1, 0, 1]  # the classes of the samples embedded

@@ -276,6 +276,13 @@ def clustering(s: Setting, tuned_fits: Sequence[protocol.Fit]):
     return evaluate.clustering_table(tuned_fits, head.y, references, seed=0), head
 
 
+def embedding_map(s: Setting, tuned_fits: Sequence[protocol.Fit], model: str = TRANSFORMER):
+    """The t-SNE map of ``model``'s fused representation in its first run (first seed, first
+    fold), on the samples NeuralAnalysis keeps: (coordinates, their classes)."""
+    emb = first_run(tuned_fits, model, s.profile.evaluation.seeds[0]).extras["embedding"]
+    return evaluate.tsne(emb, seed=0), s.test.y[: len(emb)]
+
+
 def clustering_glue(clusters: Any, model: str = TRANSFORMER) -> dict[str, float]:
     return {"ari_mmt": clusters.loc[model]["kmeans_ari_mean"],
             "ari_raw": clusters.loc["raw features"]["kmeans_ari_mean"],
