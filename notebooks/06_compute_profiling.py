@@ -47,7 +47,7 @@ import torch
 
 from cancer_alpha import claims, plots, results
 from cancer_alpha import profiling as prof
-from cancer_alpha.models import LOCUS_TRANSFORMER, TRANSFORMER
+from cancer_alpha.models import TRANSFORMER
 from cancer_alpha.profiling import evidence, sweeps
 from cancer_alpha.tables import readable
 
@@ -160,15 +160,15 @@ run.claim(claims.judge_c04(time_fit.exponent, time_fit.ci95, law.preferred,
 # %% tags=["nbval-ignore-output", "hide-input"]
 paper_memory = sweeps.paper_memory(paper_features, profile.train.batch_size, profile.train,
                                    profile.model, device=device)
-peak_mb = float(paper_memory.loc[TRANSFORMER, "total_mb"])
-run.glue("paper_peak_mb", peak_mb)
-run.glue("paper_peak_locus_mb", float(paper_memory.loc[LOCUS_TRANSFORMER, "total_mb"]))
+paper_glue = evidence.paper_memory_glue(paper_memory)
+for name, value in paper_glue.items():
+    run.glue(name, value)
 readable(paper_memory, 1)
 
 # %% tags=["nbval-ignore-output", "hide-input"]
 fit_s = evidence.chapter4_fit_seconds(profile.name, results_dir)
 run.glue("mmt_fit_seconds", float("nan") if fit_s is None else fit_s)
-run.claim(claims.judge_c05(peak_mb / 1000),
+run.claim(claims.judge_c05(paper_glue["paper_peak_mb"] / 1000),
           note=evidence.c05_note(paper_memory, profile.train.batch_size, paper_features))
 run.claim(claims.judge_c06(fit_s),
           note=f"measured on {label} by Chapter 4, whose fits are not checked for a quiet "

@@ -110,3 +110,9 @@ def test_the_run_record_keeps_its_keys_in_order():
         "quietness", "quietness_tolerances"]
     assert rec["memory_exponents"] == [{"model": "m", "exponent": 1.0}]
     assert rec["memory_exponent"] == {"value": 1.0, "ci95": [0.9, 1.1], "model": "mmt_locus"}
+
+
+def test_the_paper_memory_glue_reads_both_token_granularities():
+    paper = pd.DataFrame({"total_mb": [812.4, 4003.6]}, index=["mmt_modality", "mmt_locus"])
+    assert evidence.paper_memory_glue(paper) == {"paper_peak_mb": 812.4,
+                                                 "paper_peak_locus_mb": 4003.6}

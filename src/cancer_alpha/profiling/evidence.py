@@ -74,6 +74,12 @@ def chapter4_fit_seconds(profile_name: str, results_dir: str = "results",
     return training.get(model, {}).get("fit_seconds_mean")
 
 
+def paper_memory_glue(paper_memory: pd.DataFrame) -> dict[str, float]:
+    """Peak training-step memory (MB) at the papers' size, modality and locus tokens."""
+    return {"paper_peak_mb": float(paper_memory.loc[TRANSFORMER, "total_mb"]),
+            "paper_peak_locus_mb": float(paper_memory.loc[LOCUS_TRANSFORMER, "total_mb"])}
+
+
 def c05_note(paper_memory: pd.DataFrame, batch_size: int, paper_features: int) -> str:
     peak_mb = float(paper_memory.loc[TRANSFORMER, "total_mb"])
     return (f"batch {batch_size}, {paper_features} features per modality, "
