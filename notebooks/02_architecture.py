@@ -29,12 +29,11 @@ overrides = {}
 results_dir = "results"
 
 # %% tags=["hide-input"]
-import dataclasses
 import warnings
 
 import pandas as pd
 
-from cancer_alpha import architecture, claims, config, data, plots, results, synth
+from cancer_alpha import architecture, claims, plots, results
 from cancer_alpha.models import LOCUS_TRANSFORMER, MODEL_NAMES, TRANSFORMER, complexity
 from cancer_alpha.tables import readable
 
@@ -42,19 +41,10 @@ run = results.start_run("02_architecture", profile, overrides, results_dir,
                         seeds=lambda p: p.evaluation.seeds[:1])
 profile = run.profile
 seed = profile.evaluation.seeds[0]
-train_cohort, _ = synth.standard_cohorts(profile)
+train_cohort, scaler, batch_size, batch = architecture.example_batch(profile)
 specs, n_classes = train_cohort.data.specs, train_cohort.data.n_classes
-scaler = data.Standardizer().fit(train_cohort.data)
-batch_size = min(profile.train.batch_size, train_cohort.data.n_samples)
-batch = data.to_tensors(train_cohort.data.subset(range(batch_size)), scaler)
-shown = ("d_model", "n_heads", "n_layers", "ff_mult", "conv_channels", "n_bins", "n_latents",
-         "tab_token_dim", "cna_stride", "fragment_pool", "tab_dim_head")
-for key in shown:
-    run.glue(key, getattr(profile.model, key))
-run.glue("batch_size", batch_size)
-run.glue("perceiver_width", profile.model.d_model // profile.model.perceiver_width_divisor)
-run.glue("focal_gamma", profile.train.focal_gamma)
-run.glue("attention_lambda", profile.train.attention_lambda)
+for name, value in architecture.settings_glue(profile, batch_size).items():
+    run.glue(name, value)
 
 # %% [markdown]
 # ## The components
@@ -221,17 +211,13 @@ print(f"C01: {c01['verdict']} (rule: {c01['rule_verdict']}; {width} dimensions)"
 # use the modality-token granularity.
 
 # %% tags=["hide-input"]
-count_batch = architecture.first_samples({"x": batch["x"], "mask": batch["mask"]}, 4)
-costs = architecture.model_costs(MODEL_NAMES, specs, n_classes, profile.model, count_batch, seed)
-preset = dataclasses.replace(profile.model, **config.PRESETS["cancer_alpha"])
-cancer_alpha_preset = architecture.model_costs((TRANSFORMER, LOCUS_TRANSFORMER), specs, n_classes,
-                                               preset, count_batch, seed)
+costs, preset, cancer_alpha_preset = architecture.costs_with_preset(
+    MODEL_NAMES, specs, n_classes, profile.model, batch, seed,
+    preset_models=(TRANSFORMER, LOCUS_TRANSFORMER))
 run.glue("cancer_alpha_d_model", preset.d_model)
 run.glue("cancer_alpha_heads", preset.n_heads)
 run.glue("n_features_total", sum(s.n_features for s in specs))
-chart = {**costs, **{f"{n} (Cancer Alpha preset)": c for n, c in cancer_alpha_preset.items()}}
-table = pd.DataFrame(chart).T.astype({"parameters": int})
-table["MFLOPs per sample"] = table.pop("flops_per_sample") / 1e6
+chart, table = architecture.cost_table(costs, cancer_alpha_preset)
 readable(table, 2)
 
 # %% tags=["hide-input"]
@@ -315,12 +301,8 @@ fig = run.figure(plots.attention_heatmaps(
 # to memorise it; they move the attention weights only a little.
 
 # %% tags=["hide-input"]
-s = summary["locus tokens"]
-for key, column in {"locus_loss_first": "loss, first step", "locus_loss_last": "loss, last step",
-                    "locus_entropy_before": "entropy untrained",
-                    "locus_entropy_after": "entropy trained",
-                    "locus_entropy_uniform": "entropy of uniform weights"}.items():
-    run.glue(key, round(s[column], 4))  # float sums may differ in the last bits by thread count
+for name, value in architecture.locus_training_glue(summary["locus tokens"]).items():
+    run.glue(name, value)
 
 # %% [markdown]
 # ## Departures in one place
@@ -343,14 +325,12 @@ for key, column in {"locus_loss_first": "loss, first step", "locus_loss_last": "
 # ## Run record
 
 # %% tags=["hide-input"]
-run.metric("models", costs)
-run.metric("models_cancer_alpha_preset", cancer_alpha_preset)
-run.metric("parameters_by_part_mmt_modality",
-           complexity.parameters_by_part(transformers["modality tokens"]))
-run.metric("stage_shapes", {t: [[n, k, list(sh)] for n, k, sh in s] for t, s in stages.items()})
-run.metric("methylation_encoder", {"output_width": width, "layers": kinds,
-                                   "residual_gap": gap})
-run.metric("one_batch_training", {"samples": demo_samples, "steps": demo_steps,
-                                  **{t: v for t, v in summary.items()}})
+record = architecture.record(
+    costs=costs, preset_costs=cancer_alpha_preset,
+    parts=complexity.parameters_by_part(transformers["modality tokens"]), stages=stages,
+    width=width, kinds=kinds, gap=gap, demo_samples=demo_samples, demo_steps=demo_steps,
+    summary=summary)
+for key, value in record.items():
+    run.metric(key, value)
 run.glue("verdicts_here", run.verdict_text())
 record_path = run.save()

@@ -64,25 +64,16 @@ from cancer_alpha import plots, results, synth
 from cancer_alpha import tuning as tuner
 from cancer_alpha.baselines import ENSEMBLE
 from cancer_alpha.models import TRANSFORMER
-from cancer_alpha.tables import plural, readable
+from cancer_alpha.tables import readable
 
 run = results.start_run("03_tuning", profile, overrides, results_dir,
                         seeds=lambda p: [p.tuning.seed])
 profile = run.profile
 world = synth.World.from_config(profile.cohort)
 train_data = world.sample(profile.cohort.n_samples, seed=profile.evaluation.data_seed).data
-models = [m for m in profile.evaluation.models if m in tuner.SEARCH_SPACES]
-run.glue("n_trials", profile.tuning.n_trials)
-run.glue("inner_folds", profile.tuning.inner_folds)
-run.glue("locus_trials", profile.tuning.locus_trials)
-run.glue("locus_inner_folds", profile.tuning.locus_inner_folds)
-run.glue("prune_min_words", plural(profile.tuning.prune_min_epochs, "epoch"))
-run.glue("prune_factor", profile.tuning.prune_reduction_factor)
-run.glue("prune_share", {2: "half", 3: "third", 4: "quarter"}.get(
-    profile.tuning.prune_reduction_factor, f"1/{profile.tuning.prune_reduction_factor}"))
-run.glue("sensitivity_trials", profile.tuning.sensitivity_trials)
-run.glue("n_train", train_data.n_samples)
-run.glue("n_models", len(models))
+models = tuner.tuned_models(profile)
+for name, value in tuner.budget_glue(profile, train_data.n_samples, len(models)).items():
+    run.glue(name, value)
 
 # %% [markdown]
 # ## What is searched
@@ -105,14 +96,9 @@ studies = tuner.tune(train_data, profile, models)
 tuning_path = tuner.save(studies, profile.name, "synthetic", results_dir)
 
 # %% tags=["hide-input"]
-summary = pd.DataFrame({m: {"trials": r.n_trials, "pruned": r.n_pruned,
-                            "inner folds": r.inner_folds or "—",
-                            "best log-loss": f"{r.best_value:.4f}" if r.inner_folds else "—",
-                            "budget": r.note or "equal"}
-                        for m, r in studies.items()}).T
-run.glue("n_trials_total", sum(r.n_trials for r in studies.values()))
-run.glue("n_pruned", sum(r.n_pruned for r in studies.values()))
-readable(summary)
+for name, value in tuner.study_totals(studies).items():
+    run.glue(name, value)
+readable(tuner.study_table(studies))
 
 # %% [markdown]
 # Wall time of each study on this machine (seconds; studies of different models ran in
@@ -143,9 +129,7 @@ fig = run.figure(plots.optimisation_history(list(loaded.values())), "optimisatio
 
 # %% tags=["hide-input"]
 importance = {m: tuner.importances(s, seed=profile.tuning.seed) for m, s in loaded.items()}
-mmt_importance = importance.get(TRANSFORMER) or {}
-run.glue("mmt_top_setting", max(mmt_importance, key=mmt_importance.get) if mmt_importance
-         else "not measured (too few completed trials)")
+run.glue("mmt_top_setting", tuner.top_setting(importance.get(TRANSFORMER)))
 fig = run.figure(plots.importance_map(importance), "importance_map",
                  caption=("How much of each study's objective each setting explains (fANOVA "
                           "importance), one column per model; blank where a model has no such "
@@ -177,19 +161,10 @@ extended = tuner.extend_all(studies, train_data, profile, list(roles.values()),
 tuner.save(extended, profile.name, "synthetic_extended", results_dir)
 
 # %% tags=["hide-input"]
-budget = pd.DataFrame({
-    m: {"role": role, f"{profile.tuning.n_trials} trials": studies[m].best_value,
-        f"{profile.tuning.sensitivity_trials} trials": extended[m].best_value,
-        "best trial": tuner.best_trial_number(extended[m]),
-        "pruned": extended[m].n_pruned,
-        "same settings": extended[m].best_settings == studies[m].best_settings}
-    for role, m in roles.items()}).T
-improved = [m for m in budget.index if not budget.loc[m, "same settings"]]
-run.glue("budget_words", (
-    "the best settings of every one of them were found within the first "
-    f"{profile.tuning.n_trials} trials." if not improved else
-    f"{', '.join(improved)} found better settings after trial {profile.tuning.n_trials}; "
-    "Chapter 4 shows whether they change the held-out accuracy or the ranking."))
+budget, budget_words = tuner.budget_comparison(studies, extended, roles,
+                                               profile.tuning.n_trials,
+                                               profile.tuning.sensitivity_trials)
+run.glue("budget_words", budget_words)
 readable(budget, 4)
 
 # %% tags=["hide-input"]
@@ -206,15 +181,7 @@ fig = run.figure(plots.budget_curves({m: tuner.best_so_far(r) for m, r in extend
 # ## The settings chosen, beside the published recipe
 
 # %% tags=["hide-input"]
-recipe = {**{f"train.{k}": v for k, v in vars(profile.train).items()},
-          **{f"model.{k}": v for k, v in vars(profile.model).items()}}
-neural = [m for m in models if "train" in studies[m].best_settings]
-rows = sorted({f"{s}.{k}" for m in neural for s, v in studies[m].best_settings.items()
-               for k in v})
-chosen = pd.DataFrame({"published recipe": [recipe.get(r, None) for r in rows],
-                       **{m: [studies[m].best_settings.get(r.split(".")[0], {})
-                              .get(r.split(".")[1], None) for r in rows] for m in neural}},
-                      index=rows)
+chosen, neural = tuner.chosen_settings(profile, studies, models)
 readable(chosen, significant=3)
 
 # %% tags=["hide-input"]

@@ -54,43 +54,21 @@ overrides = {}
 results_dir = "results"
 
 # %% tags=["hide-input"]
-import numpy as np
 import pandas as pd
 from IPython.display import Markdown
 
-from cancer_alpha import (
-    bayes,
-    claims,
-    evaluate,
-    interpret,
-    plots,
-    protocol,
-    results,
-    synth,
-    tuning,
-)
+from cancer_alpha import bayes, claims, comparison, interpret, plots, protocol, results
 from cancer_alpha.baselines import ENSEMBLE
 from cancer_alpha.models import TRANSFORMER
-from cancer_alpha.tables import plural, readable
+from cancer_alpha.tables import readable
 
 run = results.start_run("04_training", profile, overrides, results_dir)
 profile = run.profile
-tuned = tuning.tuned_settings(tuning.load(profile.name, "synthetic", results_dir))
-world = synth.World.from_config(profile.cohort)
-train_cohort, test_cohort = synth.standard_cohorts(profile)
-train_data, test_data = train_cohort.data, test_cohort.data
-ceiling = bayes.BayesClassifier(world).score(test_data)
-ceiling_ci = evaluate.wilson_ci95(round(ceiling * test_data.n_samples), test_data.n_samples)
-chance = float(np.bincount(test_data.y).max() / test_data.n_samples)
-analyse = interpret.NeuralAnalysis(n=profile.evaluation.analysis_samples)
-run.glue("ceiling", ceiling)
-run.glue("n_train", train_data.n_samples)
-run.glue("n_test", test_data.n_samples)
-run.glue("n_seeds", len(profile.evaluation.seeds))
-run.glue("seeds_words", plural(len(profile.evaluation.seeds), "seed"))
-run.glue("n_folds", profile.evaluation.n_folds)
-run.glue("max_epochs", profile.train.max_epochs)
-run.glue("patience", profile.train.patience)
+setting = comparison.setting(profile, results_dir)
+tuned, world, ceiling = setting.tuned, setting.world, setting.ceiling
+train_data, test_data = setting.train, setting.test
+for name, value in setting.glue().items():
+    run.glue(name, value)
 
 # %% [markdown]
 # ## The comparison
@@ -100,25 +78,14 @@ run.glue("patience", profile.train.patience)
 # ceiling is {glue:text}`ceiling:.3f`. First with the published recipe:
 
 # %% tags=["hide-input"]
-fits = protocol.cross_validate(train_data, profile, profile.evaluation.models,
-                               evals={"test": test_data}, keep_proba=True, analyse=analyse,
-                               n_jobs=profile.evaluation.n_jobs)
-tuned_fits = protocol.cross_validate(train_data, profile, profile.evaluation.models,
-                                     evals={"test": test_data}, keep_proba=True,
-                                     analyse=analyse, n_jobs=profile.evaluation.n_jobs,
-                                     settings=tuned, recipe="tuned")
-tables = {"published recipe": protocol.comparison_table(fits, ceiling),
-          "tuned": protocol.comparison_table(tuned_fits, ceiling)}
-columns = ["accuracy_mean", "accuracy_sd", "share_of_ceiling", "cv_accuracy_mean",
-           "precision_macro_mean", "recall_macro_mean", "f1_macro_mean", "roc_auc_macro_mean",
-           "ece_mean", "n_runs"]
-readable(tables["published recipe"][columns], 3)
+fits, tuned_fits, tables = comparison.compare_recipes(setting)
+readable(tables[comparison.PUBLISHED][comparison.COLUMNS], 3)
 
 # %% [markdown]
 # Then with each model's tuned settings:
 
 # %% tags=["hide-input"]
-readable(tables["tuned"][columns], 3)
+readable(tables[comparison.TUNED][comparison.COLUMNS], 3)
 
 # %% [markdown]
 # Side by side, with the change tuning made (accuracy points):
@@ -135,27 +102,13 @@ readable(protocol.recipe_table(tables, ceiling), 3)
 readable(pd.DataFrame({r: t["fit_seconds_mean"] for r, t in tables.items()}), 2)
 
 # %% tags=["hide-input"]
-published, tuned_table = tables["published recipe"], tables["tuned"]
-before, after = protocol.standing(published), protocol.standing(tuned_table)
-best, best_neural, best_classical = after.best, after.best_neural, after.best_classical
-for key, s in (("pub", before), ("tuned", after)):
-    run.glue(f"best_model_{key}", s.best)
-    run.glue(f"best_acc_{key}", s.best_accuracy)
-    run.glue(f"best_neural_{key}", s.best_neural)
-    run.glue(f"best_neural_acc_{key}", s.best_neural_accuracy)
-    run.glue(f"mmt_rank_{key}", s.transformer_rank)
-    run.glue(f"mmt_minus_lr_{key}", s.transformer_minus_logistic)
-run.glue("n_models", after.n_models)
-run.glue("best_neural_gap", 100 * (ceiling - after.best_neural_accuracy))
-run.glue("mmt_acc_pub", published.loc[TRANSFORMER, "accuracy_mean"])
-run.glue("mmt_acc_tuned", tuned_table.loc[TRANSFORMER, "accuracy_mean"])
-run.glue("best_classical_tuned", best_classical)
-run.glue("best_classical_acc_tuned", after.best_classical_accuracy)
-mmt_gap = 100 * (after.best_classical_accuracy - tuned_table.loc[TRANSFORMER, "accuracy_mean"])
-run.glue("mmt_classical_gap", mmt_gap)
-run.glue("changes", Markdown("\n".join(f"- {line}" for line in
-                                      protocol.changed_conclusions(before, after))))
-fig = run.figure(plots.accuracy_by_recipe(tables, ceiling, ceiling_ci, chance),
+published, tuned_table = tables[comparison.PUBLISHED], tables[comparison.TUNED]
+standings = comparison.standings(tables, ceiling)
+best_neural, best_classical = standings.after.best_neural, standings.after.best_classical
+for name, value in standings.glue.items():
+    run.glue(name, value)
+run.glue("changes", Markdown(standings.changes_markdown()))
+fig = run.figure(plots.accuracy_by_recipe(tables, ceiling, setting.ceiling_ci, setting.chance),
                  "accuracy_vs_ceiling",
                  caption=("Held-out accuracy of every model with the published recipe and with "
                           "its tuned settings (mean and sd over folds and seeds), beside the "
@@ -194,18 +147,9 @@ fig = run.figure(plots.accuracy_by_recipe(tables, ceiling, ceiling_ci, chance),
 # comparison with their tuned settings, {glue:text}`rule_seeds_words` each:
 
 # %% tags=["hide-input"]
-rule_models = ["early_fusion_mlp", TRANSFORMER]
-rule_rows = pd.DataFrame(protocol.full_data_rules(
-    train_data, test_data, profile, rule_models,
-    seeds=profile.evaluation.seeds[:profile.evaluation.rule_seeds],
-    n_jobs=profile.evaluation.n_jobs, settings=tuned))
-rules_table = protocol.rules_table(rule_rows)
-rule_gain = protocol.rule_gains(rule_rows)
-run.glue("bag_k", protocol.BAG_K)
-run.glue("rule_seeds_words", plural(profile.evaluation.rule_seeds, "seed"))
-n_fold = int(round(train_data.n_samples * (1 - 1 / profile.evaluation.n_folds)))
-run.glue("n_fit_fold", n_fold)
-run.glue("n_fit_holdout", n_fold - int(round(n_fold * profile.train.val_fraction)))
+rule_rows, rules_table, rule_gain, rules_glue = comparison.full_data_rules(setting)
+for name, value in rules_glue.items():
+    run.glue(name, value)
 readable(rules_table.drop(columns="fit_seconds_mean"), 3)
 
 # %% [markdown]
@@ -231,13 +175,9 @@ readable(rules_table[["fit_seconds_mean"]], 2)
 # book's own early-fusion MLP {glue:text}`mlp_words`
 
 # %% tags=["hide-input"]
-mlp = protocol.versus(tuned_table, "early_fusion_mlp", "sklearn_mlp")
-mlp_pub = protocol.versus(published, "early_fusion_mlp", "sklearn_mlp")
-run.glue("mlp_words", f"{mlp.words} with tuned settings; with the published recipe and "
-         f"scikit-learn's defaults it {mlp_pub.words}.")
-readable(pd.DataFrame({r: t.loc[["early_fusion_mlp", "sklearn_mlp"],
-                                 ["accuracy_mean", "accuracy_sd", "n_runs"]].stack()
-                       for r, t in tables.items()}).unstack(), 3)
+mlp, mlp_pub, mlp_words, mlp_table = comparison.mlp_versus_sklearn(tables)
+run.glue("mlp_words", mlp_words)
+readable(mlp_table, 3)
 
 # %% [markdown]
 # ## Is the tuning budget enough?
@@ -248,15 +188,7 @@ readable(pd.DataFrame({r: t.loc[["early_fusion_mlp", "sklearn_mlp"],
 # ({glue:text}`n_trials` trials):
 
 # %% tags=["hide-input"]
-extended_summary = tuning.load(profile.name, "synthetic_extended", results_dir)
-extended = tuning.tuned_settings(extended_summary)
-budget_models = list(extended)
-budget_fits = protocol.cross_validate(train_data, profile, budget_models,
-                                      evals={"test": test_data},
-                                      n_jobs=profile.evaluation.n_jobs, settings=extended,
-                                      recipe="extended")
-budget = protocol.budget_table(tuned_table, protocol.comparison_table(budget_fits, ceiling),
-                               profile.tuning.n_trials, profile.tuning.sensitivity_trials)
+budget = comparison.budget_sensitivity(setting, tuned_table, results_dir)
 run.glue("sensitivity_trials", profile.tuning.sensitivity_trials)
 run.glue("n_trials", profile.tuning.n_trials)
 run.glue("budget_words", budget.attrs["words"])
@@ -273,17 +205,7 @@ readable(budget, 3)
 # the same modalities (Chapter 1's function, on the same held-out samples).
 
 # %% tags=["hide-input"]
-single = [[m] for m in train_data.modalities] + [list(train_data.modalities)]
-by_subset = pd.DataFrame(protocol.modality_subset_scores(
-    train_data, test_data, profile, [TRANSFORMER, best_classical], single,
-    seed=profile.evaluation.seeds[0], n_jobs=profile.evaluation.n_jobs, settings=tuned))
-subset_ceilings = bayes.subset_ceilings(bayes.BayesClassifier(world), test_data)
-subset_table = by_subset.pivot(index="subset", columns="model", values="accuracy")
-subset_table = subset_table.loc[["+".join(s) for s in single]]
-subset_table["Bayes ceiling"] = [subset_ceilings[k]["accuracy"] for k in subset_table.index]
-subset_table["transformer's share of the ceiling"] = (subset_table[TRANSFORMER]
-                                                      / subset_table["Bayes ceiling"])
-worst = subset_table["transformer's share of the ceiling"].idxmin()
+subset_table, worst = comparison.modality_subsets(setting, best_classical)
 run.glue("worst_subset", worst)
 run.glue("worst_share", subset_table.loc[worst, "transformer's share of the ceiling"])
 readable(subset_table, 3)
@@ -303,21 +225,12 @@ fig = run.figure(plots.learning_curves(protocol.histories(fits)), "learning_curv
                           "per model."))
 
 # %% tags=["hide-input"]
-epochs = protocol.best_epochs(fits)
-fig = run.figure(plots.epochs_to_convergence(epochs), "epochs_to_convergence",
+c02 = comparison.convergence(fits, tuned_fits, published, profile.train.max_epochs)
+fig = run.figure(plots.epochs_to_convergence(c02.epochs), "epochs_to_convergence",
                  caption=("Epoch of the lowest validation loss of each run, per model, beside "
                           "the range the MMT paper states."))
-mmt_epochs = np.array(epochs[TRANSFORMER])
-mmt_runs = [f for f in fits if f.model == TRANSFORMER]
-stopped = np.mean([f.epochs < profile.train.max_epochs for f in mmt_runs])
-acc_sd = published.loc[TRANSFORMER, "accuracy_sd"]
-tuned_epochs = np.array(protocol.best_epochs(tuned_fits)[TRANSFORMER])
-run.glue("c02_tuned_median", float(np.median(tuned_epochs)))
-run.glue("c02_median", float(np.median(mmt_epochs)))
-run.glue("c02_min", int(mmt_epochs.min()))
-run.glue("c02_max", int(mmt_epochs.max()))
-run.glue("c02_stopped", 100 * stopped)
-run.glue("c02_sd", 100 * acc_sd)
+for name, value in c02.glue().items():
+    run.glue(name, value)
 
 # %% [markdown]
 # The multi-modal transformer (modality tokens) reaches its lowest validation loss after a
@@ -329,15 +242,14 @@ run.glue("c02_sd", 100 * acc_sd)
 # lowest validation loss after a median of {glue:text}`c02_tuned_median:.0f` epochs.
 
 # %% tags=["hide-input"]
-run.claim(claims.judge_c02(mmt_epochs.tolist(), float(stopped), float(acc_sd)))
+run.claim(claims.judge_c02(c02.transformer_epochs.tolist(), float(c02.stopped),
+                            float(c02.accuracy_sd)))
 
 # %% [markdown]
 # ## Where the errors are
 
 # %% tags=["hide-input"]
-first = next(f for f in tuned_fits if f.model == best_neural
-             and f.seed == profile.evaluation.seeds[0] and f.fold == 0)
-proba = first.proba["test"]
+proba = comparison.first_run(tuned_fits, best_neural, profile.evaluation.seeds[0]).proba["test"]
 fig = run.figure(plots.roc_curves(test_data.y, proba, world.class_names), "roc_curves",
                  caption=("One-versus-rest ROC curve of each class for one run of the best tuned"
                           " neural model on the held-out cohort."))
@@ -356,14 +268,9 @@ fig = run.figure(plots.confusion(test_data.y, bayes_pred, world.class_names,
                           "the held-out cohort."))
 
 # %% tags=["hide-input"]
-healthy = 0  # the first class is the healthy one (tumour fraction 0), as the generator defines
-errors = bayes_pred != test_data.y
-missed = errors & (test_data.y != healthy) & (bayes_pred == healthy)
-cancer = test_data.y != healthy
-run.glue("bayes_missed_share", 100 * missed.sum() / max(errors.sum(), 1))
-run.glue("missed_fraction", float(np.median(test_cohort.tumour_fraction[missed]))
-         if missed.any() else float("nan"))
-run.glue("found_fraction", float(np.median(test_cohort.tumour_fraction[cancer & ~errors])))
+misses = comparison.bayes_misses(test_data.y, bayes_pred, setting.test_cohort.tumour_fraction)
+for name, value in misses.items():
+    run.glue(name, value)
 
 # %% [markdown]
 # Of the Bayes-optimal classifier's own errors, {glue:text}`bayes_missed_share:.0f`% are cancers
@@ -376,19 +283,11 @@ run.glue("found_fraction", float(np.median(test_cohort.tumour_fraction[cancer & 
 # ## Do encoded features cluster by class? (claim C11)
 
 # %% tags=["hide-input"]
-# the samples NeuralAnalysis keeps: the first ones of the held-out cohort
-n_embed = min(profile.evaluation.analysis_samples, test_data.n_samples)
-head = test_data.subset(np.arange(n_embed))
-references = {"raw features": head.flat(),  # standardised below, like the models' inputs
-              "Bayes posterior": bayes.BayesClassifier(world).predict_proba(head)}
-clusters = evaluate.clustering_table(tuned_fits, head.y, references, seed=0)
+clusters, head = comparison.clustering(setting, tuned_fits)
 readable(clusters, 3)
 
 # %% tags=["hide-input"]
-emb = next(f for f in tuned_fits if f.model == TRANSFORMER
-           and f.seed == profile.evaluation.seeds[0] and f.fold == 0).extras["embedding"]
-coords = evaluate.tsne(emb, seed=0)
-labels = test_data.y[: len(emb)]
+coords, labels = comparison.embedding_map(setting, tuned_fits)
 fig = run.figure(plots.embedding_map(coords, labels, world.class_names,
                                      title="mmt_modality (tuned), fused representation "
                                            "(t-SNE)"),
@@ -397,16 +296,11 @@ fig = run.figure(plots.embedding_map(coords, labels, world.class_names,
                           "transformer on the held-out cohort, coloured by class."))
 
 # %% tags=["hide-input"]
-mmt_row = clusters.loc[TRANSFORMER]
-raw_row = clusters.loc["raw features"]
-run.glue("ari_mmt", mmt_row["kmeans_ari_mean"])
-run.glue("ari_raw", raw_row["kmeans_ari_mean"])
-run.glue("ari_bayes", clusters.loc["Bayes posterior"]["kmeans_ari_mean"])
-run.glue("sil_mmt", mmt_row["silhouette_mean"])
-run.claim(claims.judge_c11(mmt_row["kmeans_ari_mean"], mmt_row["kmeans_ari_sd"],
-                           mmt_row["silhouette_mean"], raw_row["kmeans_ari_mean"]),
-          note="Bayes posteriors: ARI "
-               f"{clusters.loc['Bayes posterior']['kmeans_ari_mean']:.3f}")
+cluster_glue = comparison.clustering_glue(clusters)
+for name, value in cluster_glue.items():
+    run.glue(name, value)
+run.claim(claims.judge_c11(*comparison.c11_inputs(clusters)),
+          note=f"Bayes posteriors: ARI {cluster_glue['ari_bayes']:.3f}")
 
 # %% [markdown]
 # k-means with one cluster per class recovers the classes from the transformer's fused
@@ -425,10 +319,8 @@ fig = run.figure(plots.modality_shares(shares, title="share of cross-modal atten
                  "attention_shares",
                  caption=("Share of cross-modal attention each modality receives in the tuned "
                           "models (mean and sd over runs)."))
-share_stats = {m: {k: [100 * x for x in evaluate.mean_sd(v)] for k, v in s.items()}
-               for m, s in shares.items()}  # {model: {modality: [mean %, sd %]}}
-share_table = pd.DataFrame({m: {k: f"{mean:.1f} ± {sd:.1f}" for k, (mean, sd) in s.items()}
-                            for m, s in share_stats.items()}).T
+share_stats = comparison.share_stats(shares)  # {model: {modality: [mean %, sd %]}}
+share_table = comparison.share_table(share_stats)
 readable(share_table)
 
 # %% tags=["hide-input"]
@@ -444,16 +336,12 @@ run.claim(claims.judge_c15(share_stats[TRANSFORMER]))
 # ## The 20 most important features
 
 # %% tags=["hide-input"]
-fitted = protocol.train_model(best_neural, train_data, profile, profile.evaluation.seeds[0],
-                              settings=tuned.get(best_neural))
-importance = evaluate.permutation_importance(
-    fitted.predict_proba, head, n_repeats=profile.evaluation.importance_repeats, seed=0)
+importance = comparison.feature_importance(setting, best_neural, head)
 fig = run.figure(plots.top_features(importance, 20, title=f"{best_neural} (tuned): permutation "
                                     "importance on the held-out cohort"), "top_features",
                  caption=("The 20 features whose permutation lowers the held-out accuracy of the"
                           " best tuned neural model most, coloured by modality."))
-top = pd.Series(importance["modality"][np.argsort(-importance["importance_mean"])[:20]])
-run.glue("top_modalities", ", ".join(f"{m} {n}" for m, n in top.value_counts().items()))
+run.glue("top_modalities", comparison.top_modalities(importance, 20))
 
 # %% [markdown]
 # Among the 20 features whose shuffling costs the most accuracy: {glue:text}`top_modalities`.
@@ -465,17 +353,9 @@ run.glue("top_modalities", ", ".join(f"{m} {n}" for m, n in top.value_counts().i
 # information would be leaking from the evaluation into training.
 
 # %% tags=["hide-input"]
-shuffled = train_data.subset(np.arange(train_data.n_samples))
-shuffled.y = np.random.default_rng(12345).permutation(train_data.y)
-control_models = ["logistic_regression", "early_fusion_mlp", TRANSFORMER]
-control = protocol.cross_validate(shuffled, profile, control_models, evals={"test": test_data},
-                                  seeds=profile.evaluation.seeds[:1],
-                                  n_jobs=profile.evaluation.n_jobs, settings=tuned,
-                                  recipe="tuned")
-control_table = pd.DataFrame(protocol.summary(control, "test")).T[["accuracy_mean",
-                                                                   "roc_auc_macro_mean"]]
+control_table = comparison.label_control(setting)
 run.glue("control_acc", float(control_table["accuracy_mean"].max()))
-run.glue("chance", chance)
+run.glue("chance", setting.chance)
 readable(control_table, 3)
 
 # %% [markdown]
@@ -496,26 +376,12 @@ readable(control_table, 3)
 # same ensemble reaches {glue:text}`strongest_ensemble:.3f`.
 
 # %% tags=["hide-input"]
-strongest_cfg = profile.replace(cohort={"effect_size": profile.cohort.strongest_effect_size})
-strongest_world = synth.World.from_config(strongest_cfg.cohort)
-strongest_train, strongest_test = synth.standard_cohorts(strongest_cfg)
-strongest_ceiling = bayes.BayesClassifier(strongest_world).score(strongest_test.data)
-strongest = protocol.cross_validate(strongest_train.data, strongest_cfg, [ENSEMBLE],
-                                    evals={"test": strongest_test.data},
-                                    seeds=profile.evaluation.seeds[:1],
-                                    n_jobs=profile.evaluation.n_jobs, settings=tuned,
-                                    recipe="tuned")
-strongest_acc = protocol.summary(strongest, "test")[ENSEMBLE]["accuracy_mean"]
-ensemble_acc = tuned_table.loc[ENSEMBLE, "accuracy_mean"]
-run.glue("ensemble_acc", ensemble_acc)
-run.glue("ensemble_acc_pub", published.loc[ENSEMBLE, "accuracy_mean"])
-run.glue("strongest_effect", strongest_cfg.cohort.effect_size)
-run.glue("strongest_ceiling", strongest_ceiling)
-run.glue("strongest_ensemble", strongest_acc)
-run.claim(claims.judge_c12(ensemble_acc, tuned_table.loc[ENSEMBLE, "accuracy_sd"]),
-          note=f"Bayes ceiling {ceiling:.3f} at the default difficulty; at effect size "
-               f"{strongest_cfg.cohort.effect_size:.2f} the ceiling is {strongest_ceiling:.3f} "
-               f"and the ensemble reaches {strongest_acc:.3f}")
+strongest = comparison.strongest_signal(profile, tuned)
+for name, value in strongest.glue(tables).items():
+    run.glue(name, value)
+run.claim(claims.judge_c12(tuned_table.loc[ENSEMBLE, "accuracy_mean"],
+                           tuned_table.loc[ENSEMBLE, "accuracy_sd"]),
+          note=strongest.note(ceiling))
 
 # %% [markdown]
 # ## Data-limited or model-limited?
@@ -531,36 +397,17 @@ run.claim(claims.judge_c12(ensemble_acc, tuned_table.loc[ENSEMBLE, "accuracy_sd"
 # larger ones once, as the table's `seeds` column says. {glue:text}`curve_cap_words`
 
 # %% tags=["hide-input"]
-curve_models = list(profile.evaluation.curve_models)
-pool = world.sample(max(profile.evaluation.curve_sizes),
-                    seed=profile.evaluation.data_seed + 3).data
-curve = pd.DataFrame(protocol.training_size_curve(
-    pool, test_data, profile, curve_models, profile.evaluation.curve_sizes,
-    seeds=profile.evaluation.seeds[:profile.evaluation.curve_seeds],
-    n_jobs=profile.evaluation.n_jobs,
-    settings=tuned, all_seeds_up_to=profile.evaluation.curve_all_seeds_up_to,
-    max_size=profile.evaluation.curve_max_size))
-del pool
+curve = comparison.size_curve(setting)
 fig = run.figure(plots.accuracy_vs_training_size(curve, ceiling), "training_size",
                  caption=("Held-out accuracy against the number of training samples for the "
                           "tuned models, beside the Bayes ceiling."))
-by_size = curve.pivot_table(index="n_train", columns="model", values="accuracy")
 reading = protocol.read_curve(curve, ceiling, TRANSFORMER)
-run.glue("curve_model_words", ", ".join(curve_models[:-1]) + " and " + curve_models[-1])
-caps = dict(profile.evaluation.curve_max_size)
-run.glue("curve_cap_words", "A compute cap: " + "; ".join(
-    f"{m} is fitted up to {n:,} samples only" for m, n in caps.items())
-    + " (its fits cost far more than the others' above that size; a dash in the table)."
-    if caps else "Every model is fitted at every size.")
-run.glue("curve_small", int(by_size.index.min()))
-run.glue("curve_large", int(by_size.index.max()))
-run.glue("curve_seeds", profile.evaluation.curve_seeds)
-run.glue("curve_all_seeds_up_to", profile.evaluation.curve_all_seeds_up_to)
+ev = profile.evaluation
+for name, value in comparison.curve_glue(curve, ev.curve_models, dict(ev.curve_max_size),
+                                         ev.curve_seeds, ev.curve_all_seeds_up_to).items():
+    run.glue(name, value)
 run.glue("curve_words", Markdown(reading.words))
-shown = by_size.copy()
-shown["seeds"] = curve.groupby("n_train")["seed"].nunique()
-shown["Bayes ceiling"] = ceiling
-readable(shown, 3)
+readable(comparison.curve_table(curve, ceiling), 3)
 
 # %% [markdown]
 # ```{glue:md} curve_words
@@ -576,32 +423,11 @@ readable(curve.pivot_table(index="n_train", columns="model", values="fit_seconds
 # ## Run record
 
 # %% tags=["nbval-ignore-output", "hide-input"]
-keys = ["accuracy_mean", "accuracy_sd", "f1_macro_mean", "roc_auc_macro_mean", "ece_mean",
-        "fit_seconds_mean", "n_runs"]
-run.metric("bayes_accuracy", ceiling)
-run.metric("bayes_accuracy_ci95", ceiling_ci)
-run.metric("models", {m: {k: float(published.loc[m, k]) for k in keys}
-                      for m in published.index})
-run.metric("models_tuned", {m: {k: float(tuned_table.loc[m, k]) for k in keys}
-                            for m in tuned_table.index})
-run.metric("share_of_ceiling", {r: t["share_of_ceiling"].to_dict() for r, t in tables.items()})
-run.metric("cv_accuracy", {r: t["cv_accuracy_mean"].to_dict() for r, t in tables.items()})
-run.metric("changed_conclusions", protocol.changed_conclusions(before, after))
-run.metric("transformer_vs_best_classical_points", mmt_gap)
-run.metric("modality_subsets", subset_table.to_dict(orient="index"))
-run.metric("epochs_to_best", epochs)
-run.metric("clustering", clusters.to_dict(orient="index"))
-run.metric("attention_shares", {m: {k: [float(x) for x in v] for k, v in s.items()}
-                                for m, s in shares.items()})
-run.metric("permuted_label_accuracy", control_table["accuracy_mean"].to_dict())
-run.metric("training_size_curve", curve.to_dict(orient="list"))
-run.metric("full_data_rules", rule_rows.to_dict(orient="list"))
-run.metric("full_data_gains", rule_gain)
-run.metric("mlp_vs_sklearn", {"tuned": vars(mlp), "published": vars(mlp_pub)})
-run.metric("budget_sensitivity", budget.to_dict(orient="index"))
-run.metric("budget_ranking_changed", budget.attrs["ranking_changed"])
-run.metric("training_size_reading", reading.facts)
-run.metric("strongest_signal", {"effect_size": strongest_cfg.cohort.effect_size,
-                                "bayes_accuracy": strongest_ceiling, ENSEMBLE: strongest_acc})
+record = comparison.record(
+    setting, tables, standings, subsets=subset_table, convergence=c02, clusters=clusters,
+    shares=shares, control=control_table, curve=curve, rules=rule_rows, gains=rule_gain,
+    mlp=mlp, mlp_pub=mlp_pub, budget=budget, reading=reading, strongest=strongest)
+for key, value in record.items():
+    run.metric(key, value)
 run.glue("verdicts_here", run.verdict_text())
 record_path = run.save()

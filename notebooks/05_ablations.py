@@ -42,46 +42,19 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown
 
-from cancer_alpha import (
-    ablations,
-    bayes,
-    claims,
-    evaluate,
-    plots,
-    protocol,
-    results,
-    tuning,
-)
-from cancer_alpha.models import TRANSFORMER
-from cancer_alpha.tables import plural, readable
+from cancer_alpha import ablations, claims, plots, results
+from cancer_alpha.ablations import evidence
+from cancer_alpha.tables import readable
 
 run = results.start_run("05_ablations", profile, overrides, results_dir,
                         seeds=lambda p: p.ablation.seeds)
 published = run.profile
-tuned = tuning.tuned_settings(tuning.load(published.name, "synthetic", results_dir))
-# the full model of every ablation: the transformer with its settings tuned in Chapter 3
-profile = protocol.apply_settings(published, tuned[TRANSFORMER])
-data = ablations.difficulty_data(profile)
-default, easy = data[ablations.DEFAULT], data[ablations.EASY]
-ceilings = bayes.subset_ceilings(bayes.BayesClassifier(default.world), default.test)
-joint_key = ablations.subset_key(default.test.modalities)
-easy_ceiling = bayes.BayesClassifier(easy.world).score(easy.test)
-run.glue("n_seeds", len(profile.ablation.seeds))
-run.glue("seeds_words", plural(len(profile.ablation.seeds), "seed"))
-run.glue("n_train", default.train.n_samples)
-run.glue("n_test", default.test.n_samples)
-run.glue("effect_default", default.effect_size)
-run.glue("effect_easy", easy.effect_size)
-run.glue("ceiling_default", ceilings[joint_key]["accuracy"])
-run.glue("ceiling_easy", easy_ceiling)
-run.glue("locus_seeds", profile.ablation.locus_seeds)
-run.glue("locus_seeds_words", plural(profile.ablation.locus_seeds, "seed"))
-locus_epochs = min(profile.ablation.locus_max_epochs, profile.train.max_epochs)
-run.glue("locus_epochs_words", plural(locus_epochs, "epoch"))
-run.glue("max_epochs", profile.train.max_epochs)
-recipe = pd.DataFrame({"published recipe": {**vars(published.train), **vars(published.model)},
-                       "tuned (the full model)": {**vars(profile.train), **vars(profile.model)}})
-recipe = recipe[recipe.iloc[:, 0] != recipe.iloc[:, 1]]
+setting = evidence.setting(published, results_dir)
+profile, data, tuned = setting.profile, setting.data, setting.tuned
+default, easy = setting.default, setting.easy
+for name, value in setting.glue().items():
+    run.glue(name, value)
+recipe = evidence.recipe_table(published, profile)
 
 # %% [markdown]
 # **Protocol.** {glue:text}`seeds_words`; the {glue:text}`n_train`-sample training cohort of
@@ -108,8 +81,7 @@ readable(recipe, significant=3)
 
 # %% tags=["nbval-ignore-output", "hide-input"]
 rows = ablations.run_all(profile, data)
-fit_seconds = pd.DataFrame(rows).groupby("variant", sort=False)["fit_seconds"].mean()
-readable(fit_seconds, 1)
+readable(evidence.fit_seconds(rows), 1)
 
 # %% [markdown]
 # Training times above change from run to run (parallel workers share the cores); every
@@ -120,13 +92,7 @@ readable(fit_seconds, 1)
 
 # %% tags=["hide-input"]
 table = ablations.ablation_table(rows, profile)
-shown = pd.DataFrame(table).T[["n_seeds", "reference_accuracy_mean", "variant_accuracy_mean",
-                               "delta_points_mean", "delta_points_ci95",
-                               "relative_percent_mean", "relative_percent_ci95"]]
-shown["delta_points_ci95"] = [f"[{lo:.1f}, {hi:.1f}]" for lo, hi in shown["delta_points_ci95"]]
-shown["relative_percent_ci95"] = [f"[{lo:.1f}, {hi:.1f}]"
-                                  for lo, hi in shown["relative_percent_ci95"]]
-readable(shown, 3)
+readable(evidence.shown_table(table), 3)
 
 # %% tags=["hide-input"]
 fig = run.figure(plots.ablation_deltas(table, title="variant minus reference, "
@@ -153,18 +119,10 @@ fig = run.figure(plots.ablation_deltas(table, title="variant minus reference, "
 # {glue:text}`control_test` held-out samples.
 
 # %% tags=["hide-input"]
-control_seeds = list(published.ablation.seeds[:published.ablation.control_seeds])
-control = ablations.positive_control(published, published.ablation.control_models,
-                                     control_seeds, settings=tuned,
-                                     n_jobs=published.evaluation.n_jobs)
-control_table = control.table()
-run.glue("control_loci", published.ablation.control_joint_loci)
-run.glue("control_info", max(control.single_modality_information.values()))
-run.glue("control_chance", control.chance)
-run.glue("control_ceiling", control.ceiling)
-run.glue("control_train", control.n_train)
-run.glue("control_test", control.n_test)
-run.glue("control_seeds_words", plural(len(control_seeds), "seed"))
+control, control_seeds, control_table, control_glue = evidence.positive_control(
+    published, tuned)
+for name, value in control_glue.items():
+    run.glue(name, value)
 fig = run.figure(plots.control_accuracy(control_table, control.ceiling, control.chance),
                  "positive_control",
                  caption=("Held-out accuracy of each model on the interaction world, where only "
@@ -191,15 +149,11 @@ run.glue("control_words", control_words)
 # ({glue:text}`c08e_lo:.1f` to {glue:text}`c08e_hi:.1f`), {glue:text}`c08e_rel:.1f`%.
 
 # %% tags=["hide-input"]
-c08, c08e = table["no_cross_attention"], table["no_cross_attention@easy"]
-for key, t in (("c08", c08), ("c08e", c08e)):
-    run.glue(f"{key}_points", t["delta_points_mean"])
-    run.glue(f"{key}_lo", t["delta_points_ci95"][0])
-    run.glue(f"{key}_hi", t["delta_points_ci95"][1])
-    run.glue(f"{key}_rel", t["relative_percent_mean"])
-run.claim(claims.judge_c08(c08, c08e),
-          note=f"easier difficulty: effect size {easy.effect_size:.2f}; positive control: "
-               f"{control_words}")
+names = {"c08": "no_cross_attention", "c08e": "no_cross_attention@easy"}
+for name, value in evidence.pair_glue(table, names, relative=True).items():
+    run.glue(name, value)
+run.claim(claims.judge_c08(*(table[n] for n in names.values())),
+          note=evidence.difficulty_note(easy, control_words))
 
 # %% [markdown]
 # ## Modality-specific encoders (claim C09)
@@ -214,19 +168,11 @@ run.claim(claims.judge_c08(c08, c08e),
 # {glue:text}`c09_gain_lo:.1f` to {glue:text}`c09_gain_hi:.1f`) at the default difficulty.
 
 # %% tags=["hide-input"]
-c09, c09e = table["generic_encoders"], table["generic_encoders@easy"]
-for key, t in (("c09", c09), ("c09e", c09e)):
-    run.glue(f"{key}_points", t["delta_points_mean"])
-    run.glue(f"{key}_lo", t["delta_points_ci95"][0])
-    run.glue(f"{key}_hi", t["delta_points_ci95"][1])
-gain = ablations.paired(rows, "full", "generic_encoders")  # relative to the generic encoders
-gain_easy = ablations.paired(rows, "full@easy", "generic_encoders@easy")
-run.glue("c09_gain", gain["relative_percent_mean"])
-run.glue("c09_gain_lo", gain["relative_percent_ci95"][0])
-run.glue("c09_gain_hi", gain["relative_percent_ci95"][1])
-run.claim(claims.judge_c09(gain, gain_easy),
-          note=f"easier difficulty: effect size {easy.effect_size:.2f}; positive control: "
-               f"{control_words}")
+names = {"c09": "generic_encoders", "c09e": "generic_encoders@easy"}
+gain, gain_easy, gain_glue = evidence.encoder_gain(rows)  # relative to the generic encoders
+for name, value in {**evidence.pair_glue(table, names), **gain_glue}.items():
+    run.glue(name, value)
+run.claim(claims.judge_c09(gain, gain_easy), note=evidence.difficulty_note(easy, control_words))
 
 # %% [markdown]
 # ## Focal loss, the attention-sparsity weight, and token granularity
@@ -239,12 +185,9 @@ run.claim(claims.judge_c09(gain, gain_easy),
 
 # %% tags=["hide-input"]
 loss = ablations.loss_variant(profile).name
-run.glue("loss_change", "Cross-entropy instead of focal loss" if loss == "cross_entropy"
-         else f"Focal loss (γ = {ablations.FOCAL_GAMMA:g}) instead of cross-entropy")
-ce = table[loss]
-run.glue("ce_points", ce["delta_points_mean"])
-run.glue("ce_lo", ce["delta_points_ci95"][0])
-run.glue("ce_hi", ce["delta_points_ci95"][1])
+run.glue("loss_change", evidence.loss_change_words(loss))
+for name, value in evidence.delta_glue("ce", table[loss]).items():
+    run.glue(name, value)
 sweep = ablations.lambda_sweep(rows, profile)
 fig = run.figure(plots.lambda_sweep(sweep, max_entropy=float(np.log(2))),
                  "lambda_sweep",
@@ -259,10 +202,8 @@ readable(pd.DataFrame(sweep).set_index("lambda"), 3)
 # ({glue:text}`locus_lo:.1f` to {glue:text}`locus_hi:.1f`).
 
 # %% tags=["hide-input"]
-lt = table["locus_tokens"]
-run.glue("locus_points", lt["delta_points_mean"])
-run.glue("locus_lo", lt["delta_points_ci95"][0])
-run.glue("locus_hi", lt["delta_points_ci95"][1])
+for name, value in evidence.delta_glue("locus", table["locus_tokens"]).items():
+    run.glue(name, value)
 
 # %% [markdown]
 # ## Progressive training (claim C07)
@@ -274,28 +215,12 @@ run.glue("locus_hi", lt["delta_points_ci95"][1])
 # and on what else runs on it, so the next cell's numbers change from run to run.
 
 # %% tags=["nbval-ignore-output", "hide-input"]
-timing = pd.DataFrame(ablations.progressive_timing(rows)).set_index("seed")
-finite = timing[np.isfinite(timing["relative_change"])]
-change = {"mean": float(finite["relative_change"].mean()),
-          "ci95": evaluate.t_ci95(finite["relative_change"])}
-run.glue("c07_change", 100 * change["mean"])
-run.glue("c07_lo", 100 * change["ci95"][0])
-run.glue("c07_hi", 100 * change["ci95"][1])
-run.glue("c07_acc_points", table["progressive"]["delta_points_mean"])
-# whether the runs' clocks were disturbed: every joint-training epoch of the end-to-end and
-# progressive runs does the same work, so their epoch times should agree
-from cancer_alpha.profiling import timings_check
-
-c07_quiet = timings_check(
-    "epochs of the end-to-end and progressive runs",
-    [[r["seconds"] for r in fit["history"]] for v in ("full", "progressive")
-     for fit in ablations.runs_of(rows, v).values()])
+timing, change, n_finite, c07_quiet, c07_glue, c07_note = evidence.progressive(rows, table)
+for name, value in c07_glue.items():
+    run.glue(name, value)
 run.metric("c07_quietness", c07_quiet.to_dict())
-run.claim(claims.judge_c07(change["mean"], change["ci95"], len(finite), quiet=[c07_quiet]),
-          note=f"CPU, pre-training counted; final accuracy "
-               f"{table['progressive']['delta_points_mean']:.1f} points "
-               f"[{table['progressive']['delta_points_ci95'][0]:.1f}, "
-               f"{table['progressive']['delta_points_ci95'][1]:.1f}] vs end-to-end")
+run.claim(claims.judge_c07(change["mean"], change["ci95"], n_finite, quiet=[c07_quiet]),
+          note=c07_note)
 fig = run.figure(plots.progressive_curves(rows), "progressive_curves",
                  caption=("Validation loss against cumulative training seconds for end-to-end "
                           "and progressive training (pre-training time dotted), every seed."))
@@ -318,9 +243,8 @@ readable(timing, 2)
 
 # %% tags=["hide-input"]
 pair = ablations.dropout_pair(profile)
-run.glue("dropout_rate", profile.train.modality_dropout if pair[0] == "full"
-         else profile.ablation.modality_dropout)
-subsets = ablations.subset_table(rows, ceilings, variants=pair)
+run.glue("dropout_rate", evidence.dropout_rate(profile, pair))
+subsets = ablations.subset_table(rows, setting.ceilings, variants=pair)
 fig = run.figure(plots.subset_accuracy(subsets), "subset_accuracy",
                  caption=("Accuracy with each subset of modalities observed, for the model "
                           "trained with modality dropout and the one trained on complete "
@@ -335,14 +259,11 @@ readable(pd.DataFrame(subsets).T, 3)
 # subset, {glue:text}`worst_subset`.
 
 # %% tags=["hide-input"]
-md = table["modality_dropout"]
-run.glue("dropout_points", md["delta_points_mean"])
-run.glue("dropout_lo", md["delta_points_ci95"][0])
-run.glue("dropout_hi", md["delta_points_ci95"][1])
-share = {k: v["model"] / v["bayes"] for k, v in subsets.items()}
-worst = min(share, key=share.get)
-run.glue("share_all", share[joint_key])
-run.glue("share_worst", share[worst])
+for name, value in evidence.delta_glue("dropout", table["modality_dropout"]).items():
+    run.glue(name, value)
+share_all, share_worst, worst = evidence.subset_shares(subsets, setting.joint_key)
+run.glue("share_all", share_all)
+run.glue("share_worst", share_worst)
 run.glue("worst_subset", worst)
 
 # %% [markdown]
@@ -353,11 +274,7 @@ run.glue("worst_subset", worst)
 # classifier, which marginalises the hidden modality exactly.
 
 # %% tags=["hide-input"]
-modalities = default.test.modalities
-lomo_model = {m: 100 * v for m, v in ablations.leave_one_out(
-    {k: v["model"] for k, v in subsets.items()}, modalities).items()}
-lomo_bayes = {m: 100 * v for m, v in ablations.leave_one_out(
-    {k: v["bayes"] for k, v in subsets.items()}, modalities).items()}
+lomo_model, lomo_bayes = evidence.leave_one_out_points(subsets, default.test.modalities)
 fig = run.figure(plots.leave_one_out(lomo_model, lomo_bayes), "leave_one_out",
                  caption=("Accuracy lost when each modality is left out, for the model and for "
                           "the Bayes-optimal classifier (points)."))
@@ -389,19 +306,13 @@ fig = run.figure(plots.planted_attention(planted, default.joint_loci,
                  caption=("Left: cross-modal attention each locus receives in the trained model,"
                           " planted joint loci marked. Right: how well that score separates "
                           "planted from other loci (AUROC) per model, with chance."))
-readable(pd.DataFrame({g: {k: v[k] for k in ("auroc", "auroc_of_mean_scores", "p_value",
-                                              "n_runs")}
-                       for g, v in planted.items()}).T, 3)
+readable(evidence.planted_table(planted), 3)
 
 # %% tags=["hide-input"]
-for group in planted:
-    run.glue(f"auroc_{group}", planted[group]["auroc"])
-run.glue("auroc_p", planted["trained"]["p_value"])
+for name, value in evidence.planted_glue(planted).items():
+    run.glue(name, value)
 run.claim(claims.judge_c10(planted),
-          note=f"locus-token model capped at "
-               f"{plural(locus_epochs, 'epoch')}, "
-               f"{plural(int(planted['trained']['n_runs']), 'seed')}; positive control: "
-               f"{control_words}")
+          note=evidence.c10_note(setting.locus_epochs, planted, control_words))
 
 # %% [markdown]
 # The trained model's AUROC is {glue:text}`auroc_trained:.3f` (one-sided permutation p-value
@@ -420,38 +331,18 @@ run.claim(claims.judge_c10(planted),
 # another, the list below says so.
 
 # %% tags=["nbval-ignore-output", "hide-input"]
-headline = ("full", "no_cross_attention", "generic_encoders", "progressive")
-published_rows = ablations.run_all(published, data, ablations.plan(published, names=headline))
+published_rows = ablations.run_all(published, data,
+                                   ablations.plan(published, names=evidence.HEADLINE))
 
 # %% tags=["hide-input"]
 published_table = ablations.ablation_table(published_rows, published)
-side = pd.DataFrame({
-    "published recipe (points)": {k: v["delta_points_mean"] for k, v in published_table.items()},
-    "tuned (points)": {k: table[k]["delta_points_mean"] for k in published_table},
-    "published recipe (%)": {k: v["relative_percent_mean"]
-                             for k, v in published_table.items()},
-    "tuned (%)": {k: table[k]["relative_percent_mean"] for k in published_table},
-})
-readable(side, 2)
+readable(evidence.published_side(published_table, table), 2)
 
 # %% tags=["nbval-ignore-output", "hide-input"]
-published_timing = pd.DataFrame(ablations.progressive_timing(published_rows))
-finite_pub = published_timing[np.isfinite(published_timing["relative_change"])]
-published_verdicts = {
-    "C07": claims.judge_c07(float(finite_pub["relative_change"].mean()),
-                            evaluate.t_ci95(finite_pub["relative_change"]), len(finite_pub)),
-    "C08": claims.judge_c08(published_table["no_cross_attention"],
-                            published_table["no_cross_attention@easy"]),
-    "C09": claims.judge_c09(ablations.paired(published_rows, "full", "generic_encoders"),
-                            ablations.paired(published_rows, "full@easy",
-                                             "generic_encoders@easy")),
-}
+published_verdicts = evidence.published_verdicts(published_rows, published_table)
 tuned_verdicts = {c["id"]: c["rule_verdict"] for c in run.claims.values()}
-verdict_changes = [
-    f"- {cid}: {tuned_verdicts[cid]} with the tuned full model, {j.verdict} with the "
-    f"published recipe" + (" (the same)" if j.verdict == tuned_verdicts[cid] else "")
-    for cid, j in published_verdicts.items()]
-run.glue("verdict_changes", Markdown("\n".join(verdict_changes)))
+run.glue("verdict_changes",
+         Markdown(evidence.verdict_changes(published_verdicts, tuned_verdicts)))
 
 # %% [markdown]
 # ```{glue:md} verdict_changes
@@ -464,31 +355,12 @@ run.glue("verdict_changes", Markdown("\n".join(verdict_changes)))
 # ## Run record
 
 # %% tags=["nbval-ignore-output", "hide-input"]
-run.metric("ablation_reference", "tuned")
-run.metric("positive_control", {
-    "ceiling": control.ceiling, "chance": control.chance,
-    "single_modality_information": control.single_modality_information,
-    "pair_ceilings": control.pair_ceilings, "n_train": control.n_train,
-    "n_test": control.n_test, "seeds": control_seeds,
-    "models": control_table.to_dict(orient="index"), "reading": control_words})
-run.metric("full_model_settings", tuned[TRANSFORMER])
-run.metric("ablations", table)
-run.metric("ablations_published_recipe", published_table)
-run.metric("published_recipe_verdicts", {k: j.verdict for k, j in published_verdicts.items()})
-run.metric("c09_gain_over_generic", {"default": gain, "easy": gain_easy})
-run.metric("lambda_sweep", sweep)
-run.metric("progressive_timing", timing.reset_index().to_dict(orient="list"))
-run.metric("subset_accuracy", subsets)
-run.metric("leave_one_modality_out_points", {"model": lomo_model, "bayes": lomo_bayes})
-run.metric("attention_planted_auroc", {g: v["auroc"] for g, v in planted.items()})
-run.metric("attention_planted", {g: {k: v[k] for k in ("auroc_runs", "auroc_of_mean_scores",
-                                                       "p_value", "n_runs")}
-                                 for g, v in planted.items()})
-run.metric("joint_loci", default.joint_loci)
-run.metric("bayes_accuracy", {"default": ceilings[joint_key]["accuracy"], "easy": easy_ceiling})
-run.metric("effect_sizes", {"default": default.effect_size, "easy": easy.effect_size})
-run.metric("runs", [{k: r[k] for k in ("variant", "seed", "accuracy", "epochs", "best_epoch",
-                                       "fit_seconds", "attention_entropy", "n_parameters")}
-                    for r in rows])
+record = evidence.record(
+    setting, control=control, control_seeds=control_seeds, control_table=control_table,
+    control_words=control_words, table=table, published_table=published_table,
+    verdicts=published_verdicts, gain=gain, gain_easy=gain_easy, sweep=sweep, timing=timing,
+    subsets=subsets, lomo=(lomo_model, lomo_bayes), planted=planted, rows=rows)
+for key, value in record.items():
+    run.metric(key, value)
 run.glue("verdicts_here", run.verdict_text())
 record_path = run.save()

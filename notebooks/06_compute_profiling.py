@@ -43,13 +43,12 @@ overrides = {}
 results_dir = "results"
 
 # %% tags=["hide-input"]
-import pandas as pd
 import torch
 
 from cancer_alpha import claims, plots, results
 from cancer_alpha import profiling as prof
-from cancer_alpha.models import LOCUS_TRANSFORMER, TRANSFORMER
-from cancer_alpha.profiling import sweeps
+from cancer_alpha.models import TRANSFORMER
+from cancer_alpha.profiling import evidence, sweeps
 from cancer_alpha.tables import readable
 
 device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -57,14 +56,9 @@ label = prof.device_label(device)
 run = results.start_run("06_compute_profiling", profile, overrides, results_dir, device=label)
 profile = run.profile
 paper_features = profile.profiling.claim_features  # the papers': 110 features per modality
-run.glue("device", label)
-run.glue("paper_features", paper_features)
 monitor = prof.QuietnessMonitor(device)  # checks each block of timings below
-run.glue("low_quantile_pct", 100 * prof.LOW_QUANTILE)
-run.glue("peak_tolerance_pct", 100 * prof.PEAK_TOLERANCE)
-run.glue("spread_tolerance", prof.SPREAD_TOLERANCE)
-run.glue("foreign_tolerance_pct", 100 * prof.FOREIGN_TOLERANCE)
-run.glue("probe_size", prof.quietness.PROBE_SIZE)
+for name, value in evidence.setting_glue(label, paper_features).items():
+    run.glue(name, value)
 
 # %% tags=["nbval-ignore-output", "hide-input"]
 peak = prof.matmul_peak_gflops(device=device)
@@ -119,24 +113,12 @@ readable(exponents, 2)
 # times.
 
 # %% tags=["nbval-ignore-output", "hide-input"]
-locus = fits[LOCUS_TRANSFORMER]
-run.glue("locus_exponent", locus.exponent)
-run.glue("locus_lo", locus.ci95[0])
-run.glue("locus_hi", locus.ci95[1])
-run.glue("perceiver_exponent", fits["perceiver_io"].exponent)
-closest = sweeps.closest_length(profile.profiling.sequence_lengths, paper_features)
-longest = max(profile.profiling.sequence_lengths)
-ratio = sweeps.memory_ratio(memory, closest)
-ratio_long = sweeps.memory_ratio(memory, longest)
-run.glue("c14_ratio", ratio)
-run.glue("c14_ratio_long", ratio_long)
-run.claim(claims.judge_c03(locus.exponent, locus.ci95),
-          note=f"peak training-step memory fitted over {list(profile.profiling.sequence_lengths)} "
-               "features per modality")
-run.claim(claims.judge_c14(1 - ratio),
-          note=f"Perceiver IO vs the full-attention multi-modal transformer over the same "
-               f"tokens, one training step at {closest} features per modality; at {longest} "
-               f"features the reduction is {100 * (1 - ratio_long):.0f}%")
+c14 = evidence.memory_claims(memory, fits, profile.profiling.sequence_lengths, paper_features)
+locus = c14["locus"]
+for name, value in c14["glue"].items():
+    run.glue(name, value)
+run.claim(claims.judge_c03(locus.exponent, locus.ci95), note=c14["c03_note"])
+run.claim(claims.judge_c14(1 - c14["ratio"]), note=c14["c14_note"])
 
 # %% [markdown]
 # ## Time against the number of training samples (claim C04)
@@ -154,10 +136,8 @@ fig = run.figure(plots.scaling(timing, "samples", "seconds", {TRANSFORMER: time_
                                ylabel="seconds per training epoch"), "time_scaling",
                  caption=("Seconds per training epoch of the modality-token transformer against "
                           "the number of samples, with a fitted power law (log-log)."))
-run.glue("time_exponent", time_fit.exponent)
-run.glue("time_lo", time_fit.ci95[0])
-run.glue("time_hi", time_fit.ci95[1])
-run.glue("time_law", law.preferred)
+for name, value in evidence.time_glue(time_fit, law).items():
+    run.glue(name, value)
 readable(timing, 3)
 
 # %% [markdown]
@@ -180,23 +160,16 @@ run.claim(claims.judge_c04(time_fit.exponent, time_fit.ci95, law.preferred,
 # %% tags=["nbval-ignore-output", "hide-input"]
 paper_memory = sweeps.paper_memory(paper_features, profile.train.batch_size, profile.train,
                                    profile.model, device=device)
-peak_mb = float(paper_memory.loc[TRANSFORMER, "total_mb"])
-run.glue("paper_peak_mb", peak_mb)
-run.glue("paper_peak_locus_mb", float(paper_memory.loc[LOCUS_TRANSFORMER, "total_mb"]))
+paper_glue = evidence.paper_memory_glue(paper_memory)
+for name, value in paper_glue.items():
+    run.glue(name, value)
 readable(paper_memory, 1)
 
 # %% tags=["nbval-ignore-output", "hide-input"]
-try:
-    training = results.load(profile.name, "04_training", results_dir)["metrics"]["models"]
-except FileNotFoundError:
-    training = {}
-fit_s = training.get(TRANSFORMER, {}).get("fit_seconds_mean")
+fit_s = evidence.chapter4_fit_seconds(profile.name, results_dir)
 run.glue("mmt_fit_seconds", float("nan") if fit_s is None else fit_s)
-run.claim(claims.judge_c05(peak_mb / 1000),
-          note=f"batch {profile.train.batch_size}, {paper_features} features per modality, "
-               f"mmt_modality: {peak_mb:.0f} MB of tensors at the peak of a training step "
-               f"(locus tokens: {paper_memory.loc['mmt_locus', 'total_mb']:.0f} MB); a GPU "
-               "would hold the same tensors plus the memory of its runtime")
+run.claim(claims.judge_c05(paper_glue["paper_peak_mb"] / 1000),
+          note=evidence.c05_note(paper_memory, profile.train.batch_size, paper_features))
 run.claim(claims.judge_c06(fit_s),
           note=f"measured on {label} by Chapter 4, whose fits are not checked for a quiet "
                "machine: other work there only lengthens them")
@@ -211,30 +184,18 @@ run.claim(claims.judge_c06(fit_s),
 # ## Inference latency (claim C13)
 
 # %% tags=["nbval-ignore-output", "hide-input"]
-with monitor.block("inference latency (C13)") as latency_block:
-    latency = {name: prof.latency_of(name, paper_features, profile.model,
-                                     n_samples=profile.profiling.latency_samples)
-               for name in [TRANSFORMER, LOCUS_TRANSFORMER, "perceiver_io", "early_fusion_mlp"]}
-    latency_block.timings(*latency.values())
-lat = pd.DataFrame({n: {"batched_ms_per_sample": r.batched_ms_per_sample,
-                        "single_low_ms": r.single_low_ms, "single_p50_ms": r.single_p50_ms,
-                        "single_p99_ms": r.single_p99_ms}
-                    for n, r in latency.items()}).T
-run.glue("lat_batched", latency[TRANSFORMER].batched_ms_per_sample)
-run.glue("lat_batch_repeats", latency[TRANSFORMER].batch_repeats)
-run.glue("lat_low", latency[TRANSFORMER].single_low_ms)
-run.glue("lat_p50", latency[TRANSFORMER].single_p50_ms)
+latency, latency_quiet = evidence.latencies(monitor, paper_features, profile.model,
+                                            profile.profiling.latency_samples)
+lat = evidence.latency_table(latency)
+for name, value in evidence.latency_glue(latency[TRANSFORMER]).items():
+    run.glue(name, value)
 fig = run.figure(plots.latency(lat), "latency",
                  caption="Batched and single-sample inference latency per model (log scale).")
 readable(lat, 3)
 
 # %% tags=["nbval-ignore-output", "hide-input"]
-run.claim(claims.judge_c13(latency[TRANSFORMER].single_low_ms,
-                           quiet=[latency_block.report]),
-          note=f"mmt_modality on {label}; single-sample {100 * prof.LOW_QUANTILE:.0f}th "
-               f"percentile of {profile.profiling.latency_samples} calls, median "
-               f"{latency['mmt_modality'].single_p50_ms:.3f} ms; batched: "
-               f"{latency['mmt_modality'].batched_ms_per_sample:.4f} ms per sample")
+run.claim(claims.judge_c13(latency[TRANSFORMER].single_low_ms, quiet=[latency_quiet]),
+          note=evidence.c13_note(latency[TRANSFORMER], label, profile.profiling.latency_samples))
 
 # %% [markdown]
 # One sample at a time, the modality-token transformer answers in {glue:text}`lat_low:.2f` ms
@@ -246,23 +207,11 @@ run.claim(claims.judge_c13(latency[TRANSFORMER].single_low_ms,
 # ## Where the time goes: Lightning's loop, and achieved throughput
 
 # %% tags=["nbval-ignore-output", "hide-input"]
-lightning_epoch, plain_epoch = prof.plain_epoch_fn(
-    TRANSFORMER, profile.profiling.overhead_samples, paper_features, profile.train,
-    profile.model)
-with monitor.block("Lightning against a plain loop") as loop_block:
-    loops = prof.time_interleaved({"Lightning": lightning_epoch, "plain PyTorch": plain_epoch},
-                                  repeats=profile.profiling.repeats, warmup=1)
-    loop_block.timings(loops)
-with monitor.block("training throughput") as throughput_block:
-    throughput = prof.train_gflops(TRANSFORMER, paper_features, profile.train.batch_size,
-                                   profile.model, repeats=profile.profiling.repeats,
-                                   train_cfg=profile.train)
-    throughput_block.timings(throughput["step_seconds"])
+loops, throughput = evidence.overhead_and_throughput(monitor, profile, paper_features)
 run.glue("overhead", loops.ratio)
 run.glue("overhead_rounds", loops.rounds)
 run.glue("train_gflops", throughput["gflops"])
-readable(pd.DataFrame({"s per epoch (low quantile)": {n: loops[n].low_s for n in loops.names},
-                       "s per epoch (median)": {n: loops[n].median_s for n in loops.names}}), 3)
+readable(evidence.loop_table(loops), 3)
 
 # %% [markdown]
 # The same epoch (model, data, optimiser, gradient clipping) takes {glue:text}`overhead:.2f`
@@ -282,9 +231,8 @@ readable(pd.DataFrame({"s per epoch (low quantile)": {n: loops[n].low_s for n in
 
 # %% tags=["nbval-ignore-output", "hide-input"]
 quiet = sweeps.quietness_table(monitor.reports)
-run.glue("n_blocks", len(monitor.reports))
-run.glue("n_disturbed", len(monitor.disturbed))
-run.glue("disturbed_blocks", ", ".join(r.block for r in monitor.disturbed) or "none")
+for name, value in evidence.quietness_glue(monitor.reports, monitor.disturbed).items():
+    run.glue(name, value)
 readable(quiet, 2)
 
 # %% [markdown]
@@ -297,27 +245,11 @@ readable(quiet, 2)
 # ## Run record
 
 # %% tags=["nbval-ignore-output", "hide-input"]
-run.metric("device", label)
-run.metric("memory_points", memory.to_dict(orient="list"))
-run.metric("memory_exponents", exponents.reset_index(names="model").to_dict(orient="records"))
-run.metric("peak_train_memory_mb", paper_memory["total_mb"].to_dict())
-run.metric("memory_exponent", {"value": locus.exponent, "ci95": list(locus.ci95),
-                               "model": LOCUS_TRANSFORMER})
-run.metric("time_points", timing.to_dict(orient="list"))
-run.metric("time_exponent", {"value": time_fit.exponent, "ci95": list(time_fit.ci95),
-                             "preferred_law": law.preferred})
-run.metric("inference_ms_per_sample_batched", latency[TRANSFORMER].batched_ms_per_sample)
-run.metric("inference_ms_single_p50", latency[TRANSFORMER].single_p50_ms)
-run.metric("inference_ms_single_low", latency[TRANSFORMER].single_low_ms)
-run.metric("low_quantile", prof.LOW_QUANTILE)
-run.metric("latency", lat.to_dict(orient="index"))
-run.metric("lightning_overhead_ratio", loops.ratio)
-run.metric("lightning_overhead", loops.to_dict())
-run.metric("train_gflops", throughput["gflops"])
-run.metric("matmul_peak_gflops", peak)
-run.metric("quietness", [r.to_dict() for r in monitor.reports])
-run.metric("quietness_tolerances", {"peak": prof.PEAK_TOLERANCE,
-                                    "spread": prof.SPREAD_TOLERANCE,
-                                    "foreign_share": prof.FOREIGN_TOLERANCE})
+record = evidence.record(
+    label=label, memory=memory, exponents=exponents, paper_memory=paper_memory, locus=locus,
+    timing=timing, time_fit=time_fit, law=law, latency=latency, loops=loops,
+    throughput=throughput, peak=peak, reports=monitor.reports)
+for key, value in record.items():
+    run.metric(key, value)
 run.glue("verdicts_here", run.verdict_text())
 record_path = run.save()

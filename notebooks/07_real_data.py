@@ -41,23 +41,19 @@ results_dir = "results"
 # %% tags=["hide-input"]
 import pandas as pd
 
-from cancer_alpha import datasets, plots, protocol, real_data, results, synth
+from cancer_alpha import datasets, plots, real_data, results, synth
 from cancer_alpha import tuning as tuner
-from cancer_alpha.tables import plural, readable
+from cancer_alpha.tables import readable
 
 run = results.start_run("07_real_data", profile, overrides, results_dir)
 profile = run.profile
 seeds = list(profile.evaluation.seeds)
-models = list(profile.evaluation.real_data_models or profile.evaluation.models)
-left_out = [m for m in profile.evaluation.models if m not in models]
-run.glue("n_seeds", len(seeds))
-run.glue("seeds_words", plural(len(seeds), "seed"))
-run.glue("left_out", ", ".join(left_out) if left_out else "none")
+models, left_out = real_data.models_and_left_out(profile.evaluation.models,
+                                                 profile.evaluation.real_data_models)
 sets = {"breast_tcga": datasets.load_breast_tcga(), "rosmap": datasets.load_rosmap()}
-run.glue("breast_features", sum(s.n_features for s in sets["breast_tcga"][0].specs))
-run.glue("rosmap_features", sum(s.n_features for s in sets["rosmap"][0].specs))
-run.glue("synth_features",
-         sum(s.n_features for s in synth.World.from_config(profile.cohort).specs()))
+synthetic_specs = synth.World.from_config(profile.cohort).specs()
+for name, value in real_data.setting_glue(seeds, left_out, sets, synthetic_specs).items():
+    run.glue(name, value)
 pd.DataFrame(real_data.describe(sets))
 
 # %% [markdown]
@@ -91,11 +87,7 @@ tuned = {name: {m: r.best_settings for m, r in found.items()}
          for name, found in studies.items()}
 
 # %% tags=["hide-input"]
-pd.DataFrame({(name, key): {m: (r.n_trials if key == "trials" else r.n_pruned if
-                                key == "pruned" else round(r.best_value, 4))
-                            for m, r in found.items()}
-              for name, found in studies.items()
-              for key in ("trials", "pruned", "best log-loss")})
+real_data.tuning_table(studies)
 
 # %% [markdown]
 # Wall time of each study (seconds; changes from run to run, validation does not compare it):
@@ -105,13 +97,7 @@ pd.DataFrame({name: {m: round(r.wall_seconds, 1) for m, r in found.items()}
               for name, found in studies.items()})
 
 # %% tags=["hide-input"]
-tables = {}
-for name, (tr, te) in sets.items():
-    for recipe, settings in ((real_data.PUBLISHED, None), (real_data.TUNED, tuned[name])):
-        fits = protocol.fixed_split(tr, te, profile, models, seeds,
-                                    n_jobs=profile.evaluation.n_jobs, settings=settings,
-                                    recipe=recipe)
-        tables[name, recipe] = protocol.real_data_table(fits, te)
+tables = real_data.fixed_split_tables(sets, profile, models, seeds, tuned)
 found = real_data.readings(tables)
 for key, value in found.items():
     run.glue(key, value)
@@ -154,12 +140,7 @@ fig = run.figure(plots.accuracy_vs_reference(tables["breast_tcga", real_data.TUN
 # %% tags=["hide-input"]
 rosmap = tables["rosmap", real_data.TUNED]
 rosmap_pub = tables["rosmap", real_data.PUBLISHED]
-published = pd.DataFrame(datasets.ROSMAP_PUBLISHED).T[["accuracy", "f1", "auc"]]
-published.columns = ["accuracy_mean", "f1_mean", "auc_mean"]
-published["source"] = "published"
-shown = ["accuracy_mean", "accuracy_sd", "f1_mean", "auc_mean", "auc_sd", "n_runs"]
-readable(pd.concat([rosmap_pub[shown].assign(source="measured here, published recipe"),
-                    rosmap[shown].assign(source="measured here, tuned"), published]), 3)
+readable(real_data.rosmap_table(tables, datasets.ROSMAP_PUBLISHED), 3)
 
 # %% tags=["hide-input"]
 fig = run.figure(plots.accuracy_vs_reference(rosmap, "logistic_regression",

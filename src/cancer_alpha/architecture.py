@@ -96,3 +96,93 @@ def one_batch_training(name: str, specs: Sequence[ModalitySpec], n_classes: int,
                "entropy trained": float(attention_entropy(after.attention)),
                "entropy of uniform weights": float(keys.log().mean())}
     return (interpret.mean_attention(before), interpret.mean_attention(after)), summary
+
+
+# the settings of the model the chapter states in its prose
+GLUED_SETTINGS = ("d_model", "n_heads", "n_layers", "ff_mult", "conv_channels", "n_bins",
+                  "n_latents", "tab_token_dim", "cna_stride", "fragment_pool", "tab_dim_head")
+
+
+def example_batch(profile: Profile) -> tuple[Any, Any, int, dict[str, Any]]:
+    """Chapter 1's training cohort at ``profile``, the standardiser fitted on it, and its first
+    samples (a training batch, or the whole cohort if smaller) as tensors: (cohort, scaler,
+    batch size, batch)."""
+    from . import data, synth
+
+    train_cohort, _ = synth.standard_cohorts(profile)
+    scaler = data.Standardizer().fit(train_cohort.data)
+    batch_size = min(profile.train.batch_size, train_cohort.data.n_samples)
+    batch = data.to_tensors(train_cohort.data.subset(range(batch_size)), scaler)
+    return train_cohort, scaler, batch_size, batch
+
+
+def settings_glue(profile: Profile, batch_size: int) -> dict[str, Any]:
+    """The model and loss settings the chapter states, with the batch it measures on."""
+    glue = {key: getattr(profile.model, key) for key in GLUED_SETTINGS}
+    glue["batch_size"] = batch_size
+    glue["perceiver_width"] = profile.model.d_model // profile.model.perceiver_width_divisor
+    glue["focal_gamma"] = profile.train.focal_gamma
+    glue["attention_lambda"] = profile.train.attention_lambda
+    return glue
+
+
+def costs_with_preset(names: Iterable[str], specs: Sequence[ModalitySpec], n_classes: int,
+                      model_cfg: ModelConfig, batch: Mapping[str, Any], seed: int,
+                      preset_models: Iterable[str] = ("mmt_modality", "mmt_locus"),
+                      n_count: int = 4) -> tuple[dict, ModelConfig, dict]:
+    """:func:`model_costs` of ``names`` at ``model_cfg`` and of ``preset_models`` at the
+    Cancer Alpha preset, counted on the first ``n_count`` samples of ``batch``: (costs, the
+    preset's model settings, the preset's costs)."""
+    import dataclasses
+
+    from .config import PRESETS
+
+    count_batch = first_samples({"x": batch["x"], "mask": batch["mask"]}, n_count)
+    costs = model_costs(names, specs, n_classes, model_cfg, count_batch, seed)
+    preset = dataclasses.replace(model_cfg, **PRESETS["cancer_alpha"])
+    preset_costs = model_costs(tuple(preset_models), specs, n_classes, preset, count_batch,
+                               seed)
+    return costs, preset, preset_costs
+
+
+def cost_table(costs: Mapping[str, Mapping[str, float]],
+               preset_costs: Mapping[str, Mapping[str, float]]):
+    """Every model's costs, the preset's under their own names: (the chart's data, the table
+    with integer parameters and MFLOPs per sample)."""
+    import pandas as pd
+
+    chart = {**costs, **{f"{n} (Cancer Alpha preset)": c for n, c in preset_costs.items()}}
+    table = pd.DataFrame(chart).T.astype({"parameters": int})
+    table["MFLOPs per sample"] = table.pop("flops_per_sample") / 1e6
+    return chart, table
+
+
+LOCUS_TRAINING_GLUE = {"locus_loss_first": "loss, first step",
+                       "locus_loss_last": "loss, last step",
+                       "locus_entropy_before": "entropy untrained",
+                       "locus_entropy_after": "entropy trained",
+                       "locus_entropy_uniform": "entropy of uniform weights"}
+
+
+def locus_training_glue(summary: Mapping[str, float]) -> dict[str, float]:
+    """The locus-token transformer's one-batch training as the chapter states it, rounded to
+    4 decimals (float sums may differ in the last bits by thread count)."""
+    return {key: round(summary[column], 4) for key, column in LOCUS_TRAINING_GLUE.items()}
+
+
+def record(*, costs: Mapping[str, Any], preset_costs: Mapping[str, Any],
+           parts: Mapping[str, int], stages: Mapping[str, Sequence[tuple[str, str, Any]]],
+           width: int, kinds: Mapping[str, int], gap: float, demo_samples: int,
+           demo_steps: int, summary: Mapping[str, Mapping[str, float]]) -> dict[str, Any]:
+    """Chapter 2's run record, key by key, in the order it is written: the costs, the
+    transformer's parameters by part, the shape of every stage, C01's evidence and the
+    one-batch training."""
+    return {
+        "models": costs,
+        "models_cancer_alpha_preset": preset_costs,
+        "parameters_by_part_mmt_modality": parts,
+        "stage_shapes": {t: [[n, k, list(sh)] for n, k, sh in s] for t, s in stages.items()},
+        "methylation_encoder": {"output_width": width, "layers": kinds, "residual_gap": gap},
+        "one_batch_training": {"samples": demo_samples, "steps": demo_steps,
+                               **{t: v for t, v in summary.items()}},
+    }

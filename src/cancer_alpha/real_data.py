@@ -7,7 +7,7 @@ keyed ``(data set, recipe)`` with recipe ``"published recipe"`` or ``"tuned"``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 AIM_ACCURACY = 0.85
@@ -79,3 +79,75 @@ def records(tables: Mapping[tuple[str, str], Any]) -> dict[str, list[dict[str, A
     """Every table as a list of rows, keyed '<data set>, <recipe>'."""
     return {f"{name}, {recipe}": t.reset_index(names="model").to_dict(orient="records")
             for (name, recipe), t in tables.items()}
+
+
+def models_and_left_out(models: Sequence[str], real_data_models: Sequence[str] | None
+                        ) -> tuple[list[str], list[str]]:
+    """The models trained on the real data sets (``real_data_models``, or every model when
+    none are named) and those of ``models`` left out."""
+    chosen = list(real_data_models or models)
+    return chosen, [m for m in models if m not in chosen]
+
+
+def n_features(specs: Sequence[Any]) -> int:
+    """The number of features of all modalities together."""
+    return sum(s.n_features for s in specs)
+
+
+def setting_glue(seeds: Sequence[int], left_out: Sequence[str],
+                 sets: Mapping[str, tuple[Any, Any]], synthetic_specs: Sequence[Any]
+                 ) -> dict[str, Any]:
+    """What the chapter states of its design: the seeds, the models left out, and the number
+    of features of each real data set beside the synthetic one's."""
+    from .tables import plural
+
+    return {"n_seeds": len(seeds), "seeds_words": plural(len(seeds), "seed"),
+            "left_out": ", ".join(left_out) if left_out else "none",
+            "breast_features": n_features(sets["breast_tcga"][0].specs),
+            "rosmap_features": n_features(sets["rosmap"][0].specs),
+            "synth_features": n_features(synthetic_specs)}
+
+
+def fixed_split_tables(sets: Mapping[str, tuple[Any, Any]], profile: Any,
+                       models: Sequence[str], seeds: Sequence[int],
+                       tuned: Mapping[str, Any]) -> dict[tuple[str, str], Any]:
+    """Every model trained on each data set's training split with each seed, with the
+    published recipe and with the settings tuned on that data set, and scored on its test
+    split: {(data set, recipe): table}."""
+    from . import protocol
+
+    tables = {}
+    for name, (tr, te) in sets.items():
+        for recipe, settings in ((PUBLISHED, None), (TUNED, tuned[name])):
+            fits = protocol.fixed_split(tr, te, profile, models, seeds,
+                                        n_jobs=profile.evaluation.n_jobs, settings=settings,
+                                        recipe=recipe)
+            tables[name, recipe] = protocol.real_data_table(fits, te)
+    return tables
+
+
+def tuning_table(studies: Mapping[str, Mapping[str, Any]]):
+    """Trials, pruned trials and the best inner-fold log-loss of every study, by data set."""
+    import pandas as pd
+
+    return pd.DataFrame({(name, key): {m: (r.n_trials if key == "trials" else r.n_pruned if
+                                           key == "pruned" else round(r.best_value, 4))
+                                       for m, r in found.items()}
+                         for name, found in studies.items()
+                         for key in ("trials", "pruned", "best log-loss")})
+
+
+ROSMAP_SHOWN = ["accuracy_mean", "accuracy_sd", "f1_mean", "auc_mean", "auc_sd", "n_runs"]
+
+
+def rosmap_table(tables: Mapping[tuple[str, str], Any],
+                 published: Mapping[str, Mapping[str, float]]):
+    """ROSMAP's scores measured here with both recipes, beside the published results."""
+    import pandas as pd
+
+    reported = pd.DataFrame(published).T[["accuracy", "f1", "auc"]]
+    reported.columns = ["accuracy_mean", "f1_mean", "auc_mean"]
+    reported["source"] = "published"
+    return pd.concat([
+        tables["rosmap", PUBLISHED][ROSMAP_SHOWN].assign(source="measured here, published recipe"),
+        tables["rosmap", TUNED][ROSMAP_SHOWN].assign(source="measured here, tuned"), reported])

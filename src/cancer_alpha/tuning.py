@@ -621,3 +621,92 @@ __all__ = [
     "tuned_settings",
     "load_study", "importances", "tuning_dir",
 ]
+
+
+def tuned_models(profile: Profile) -> list[str]:
+    """The models of the comparison that have a search space, in the comparison's order."""
+    return [m for m in profile.evaluation.models if m in SEARCH_SPACES]
+
+
+def share_word(factor: int) -> str:
+    """The share of trials the pruner keeps at each rung, in words ('half', 'third', ...)."""
+    return {2: "half", 3: "third", 4: "quarter"}.get(factor, f"1/{factor}")
+
+
+def budget_glue(profile: Profile, n_train: int, n_models: int) -> dict[str, Any]:
+    """The tuning budget and the pruning rule as Chapter 3 states them."""
+    from .tables import plural
+
+    t = profile.tuning
+    return {"n_trials": t.n_trials, "inner_folds": t.inner_folds,
+            "locus_trials": t.locus_trials, "locus_inner_folds": t.locus_inner_folds,
+            "prune_min_words": plural(t.prune_min_epochs, "epoch"),
+            "prune_factor": t.prune_reduction_factor,
+            "prune_share": share_word(t.prune_reduction_factor),
+            "sensitivity_trials": t.sensitivity_trials, "n_train": n_train,
+            "n_models": n_models}
+
+
+def study_table(studies: Mapping[str, StudyResult]):
+    """One row per study: trials, pruned trials, inner folds, the best inner-fold log-loss
+    and the budget it had."""
+    import pandas as pd
+
+    return pd.DataFrame({m: {"trials": r.n_trials, "pruned": r.n_pruned,
+                             "inner folds": r.inner_folds or "—",
+                             "best log-loss": f"{r.best_value:.4f}" if r.inner_folds else "—",
+                             "budget": r.note or "equal"}
+                         for m, r in studies.items()}).T
+
+
+def study_totals(studies: Mapping[str, StudyResult]) -> dict[str, int]:
+    """Trials run and trials pruned over every study."""
+    return {"n_trials_total": sum(r.n_trials for r in studies.values()),
+            "n_pruned": sum(r.n_pruned for r in studies.values())}
+
+
+def top_setting(importance: Mapping[str, float] | None) -> str:
+    """The setting that explains most of a study's objective, or why there is none."""
+    importance = importance or {}
+    return (max(importance, key=importance.get) if importance
+            else "not measured (too few completed trials)")
+
+
+def budget_comparison(studies: Mapping[str, StudyResult], extended: Mapping[str, StudyResult],
+                      roles: Mapping[str, str], n_trials: int, more_trials: int):
+    """The continued studies beside the equal-budget ones (best value at each budget, the best
+    trial, pruned trials, whether the best settings stayed the same), and the sentence that
+    says whether a longer study found better settings: (table, words)."""
+    import pandas as pd
+
+    budget = pd.DataFrame({
+        m: {"role": role, f"{n_trials} trials": studies[m].best_value,
+            f"{more_trials} trials": extended[m].best_value,
+            "best trial": best_trial_number(extended[m]),
+            "pruned": extended[m].n_pruned,
+            "same settings": extended[m].best_settings == studies[m].best_settings}
+        for role, m in roles.items()}).T
+    improved = [m for m in budget.index if not budget.loc[m, "same settings"]]
+    words = ("the best settings of every one of them were found within the first "
+             f"{n_trials} trials." if not improved else
+             f"{', '.join(improved)} found better settings after trial {n_trials}; "
+             "Chapter 4 shows whether they change the held-out accuracy or the ranking.")
+    return budget, words
+
+
+def chosen_settings(profile: Profile, studies: Mapping[str, StudyResult],
+                    models: Sequence[str]):
+    """The settings each neural model's study chose beside the published recipe, one row per
+    setting searched: (table, the neural models)."""
+    import pandas as pd
+
+    recipe = {**{f"train.{k}": v for k, v in vars(profile.train).items()},
+              **{f"model.{k}": v for k, v in vars(profile.model).items()}}
+    neural = [m for m in models if "train" in studies[m].best_settings]
+    rows = sorted({f"{s}.{k}" for m in neural for s, v in studies[m].best_settings.items()
+                   for k in v})
+    table = pd.DataFrame({"published recipe": [recipe.get(r, None) for r in rows],
+                          **{m: [studies[m].best_settings.get(r.split(".")[0], {})
+                                 .get(r.split(".")[1], None) for r in rows] for m in neural}},
+                         index=rows)
+    return table, neural

@@ -1,0 +1,218 @@
+"""The evidence Chapter 4 records, computed by cancer_alpha.comparison: the standings, the
+fold sizes, the subset table, convergence, the Bayes misses, clustering and attention readings,
+the negative control's labels, the training-size curve and the run record's keys."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cancer_alpha import comparison, protocol
+from cancer_alpha.data import ModalitySpec, MultiOmicsData
+
+
+def _table(acc, sd=0.02, n_runs=4):
+    cols = {"accuracy_mean": acc, "accuracy_sd": {m: sd for m in acc},
+            "n_runs": {m: n_runs for m in acc}}
+    return pd.DataFrame(cols)
+
+
+PUB = _table({"logistic_regression": 0.80, "random_forest": 0.78, "mmt_modality": 0.70,
+              "early_fusion_mlp": 0.75, "sklearn_mlp": 0.74})
+TUNED = _table({"logistic_regression": 0.82, "random_forest": 0.85, "mmt_modality": 0.80,
+                "early_fusion_mlp": 0.79, "sklearn_mlp": 0.79})
+TABLES = {comparison.PUBLISHED: PUB, comparison.TUNED: TUNED}
+
+
+def test_chance_is_the_share_of_the_most_frequent_class():
+    assert comparison.chance_level(np.array([0, 0, 0, 1, 2, 2])) == 0.5
+
+
+def test_fold_sizes_of_five_folds_with_a_fifth_held_out():
+    assert comparison.fold_sizes(1000, 5, 0.2) == (800, 640)
+    assert comparison.fold_sizes(240, 3, 0.25) == (160, 120)
+
+
+def test_standings_glue_the_best_models_and_the_transformers_gap():
+    st = comparison.standings(TABLES, ceiling=0.9)
+    g = st.glue
+    assert g["best_model_pub"] == "logistic_regression" and g["best_model_tuned"] == "random_forest"
+    assert g["best_neural_tuned"] == "mmt_modality" and g["mmt_rank_tuned"] == 3
+    assert g["n_models"] == 5 and g["best_classical_tuned"] == "random_forest"
+    assert g["best_neural_gap"] == pytest.approx(10.0)
+    assert st.transformer_gap == g["mmt_classical_gap"] == pytest.approx(5.0)
+    assert g["mmt_acc_pub"] == 0.70 and g["mmt_acc_tuned"] == 0.80
+    assert {f"{k}_{r}" for k in ("best_model", "best_acc", "best_neural", "best_neural_acc",
+                                 "mmt_rank", "mmt_minus_lr") for r in ("pub", "tuned")} <= set(g)
+    assert st.changes_markdown().startswith("- ") and len(st.changes()) >= 1
+
+
+def test_mlp_versus_sklearn_compares_both_recipes_side_by_side():
+    mlp, mlp_pub, words, table = comparison.mlp_versus_sklearn(TABLES)
+    assert mlp.delta_points == pytest.approx(0.0) and "matches sklearn_mlp" in words
+    assert words.endswith(".") and "with tuned settings" in words
+    assert table.shape == (2, 6)  # two models, three columns per recipe
+
+
+def test_the_subset_table_keeps_the_order_of_the_subsets_and_the_share_of_the_ceiling():
+    scores = [{"subset": s, "model": m, "accuracy": a} for s, m, a in [
+        ("cna", "mmt_modality", 0.4), ("cna", "random_forest", 0.5),
+        ("methylation", "mmt_modality", 0.6), ("methylation", "random_forest", 0.6),
+        ("methylation+cna", "mmt_modality", 0.7), ("methylation+cna", "random_forest", 0.8)]]
+    ceilings = {"cna": {"accuracy": 0.5}, "methylation": {"accuracy": 0.8},
+                "methylation+cna": {"accuracy": 0.875}}
+    subsets = [["methylation"], ["cna"], ["methylation", "cna"]]
+    table = comparison.subset_table(scores, ceilings, subsets)
+    assert list(table.index) == ["methylation", "cna", "methylation+cna"]
+    assert table[comparison.SHARE].tolist() == pytest.approx([0.75, 0.8, 0.8])
+    assert table[comparison.SHARE].idxmin() == "methylation"
+
+
+def _fit(model, seed, fold, best_epoch=None, epochs=None, **kw):
+    return protocol.Fit(model, seed, fold, 1.0, {}, best_epoch=best_epoch, epochs=epochs, **kw)
+
+
+def test_convergence_reads_the_transformers_epochs_and_the_runs_early_stopping_ended():
+    fits = [_fit("mmt_modality", 0, i, best_epoch=b, epochs=e)
+            for i, (b, e) in enumerate([(4, 10), (9, 20), (14, 20), (5, 12)])]
+    fits.append(_fit("logistic_regression", 0, 0))
+    tuned = [_fit("mmt_modality", 0, i, best_epoch=b, epochs=20) for i, b in enumerate([1, 3])]
+    c = comparison.convergence(fits, tuned, PUB, max_epochs=20)
+    assert c.transformer_epochs.tolist() == [5, 10, 15, 6] and c.stopped == 0.5
+    assert c.accuracy_sd == 0.02 and c.tuned_median == 3.0
+    assert c.glue() == {"c02_tuned_median": 3.0, "c02_median": 8.0, "c02_min": 5,
+                        "c02_max": 15, "c02_stopped": 50.0, "c02_sd": 2.0}
+    assert set(c.epochs) == {"mmt_modality"}
+
+
+def test_the_first_run_is_the_first_fold_of_the_seed():
+    fits = [_fit("a", 1, 1), _fit("a", 0, 0), _fit("b", 1, 0), _fit("a", 1, 0)]
+    assert comparison.first_run(fits, "a", 1) is fits[3]
+
+
+def test_bayes_misses_count_the_cancers_called_healthy():
+    y = np.array([0, 0, 1, 1, 2, 2, 1])
+    pred = np.array([0, 1, 0, 1, 0, 2, 1])
+    tf = np.array([0, 0, 0.01, 0.3, 0.02, 0.5, 0.1])
+    m = comparison.bayes_misses(y, pred, tf)
+    assert m["bayes_missed_share"] == pytest.approx(100 * 2 / 3)
+    assert m["missed_fraction"] == pytest.approx(0.015)
+    assert m["found_fraction"] == pytest.approx(0.3)
+    assert np.isnan(comparison.bayes_misses(y, y, tf)["missed_fraction"])
+
+
+def test_clustering_glue_and_c11_read_the_rows_of_the_table():
+    clusters = pd.DataFrame({"kmeans_ari_mean": [0.6, 0.2, 0.9], "kmeans_ari_sd": [0.1, 0, 0],
+                             "silhouette_mean": [0.3, 0.1, 0.5]},
+                            index=["mmt_modality", "raw features", "Bayes posterior"])
+    assert comparison.clustering_glue(clusters) == {"ari_mmt": 0.6, "ari_raw": 0.2,
+                                                    "ari_bayes": 0.9, "sil_mmt": 0.3}
+    assert comparison.c11_inputs(clusters) == (0.6, 0.1, 0.3, 0.2)
+
+
+def test_attention_shares_in_percent_with_their_sd():
+    stats = comparison.share_stats({"m": {"cna": [0.2, 0.4], "rna": [0.5]}})
+    assert stats["m"]["cna"] == pytest.approx([30.0, 100 * np.std([0.2, 0.4], ddof=1)])
+    assert stats["m"]["rna"] == [50.0, 0.0]
+    table = comparison.share_table(stats)
+    assert table.loc["m", "rna"] == "50.0 ± 0.0" and table.loc["m", "cna"] == "30.0 ± 14.1"
+
+
+def test_top_modalities_counts_the_modalities_of_the_most_important_features():
+    importance = {"modality": np.array(["cna", "rna", "cna", "rna", "cna"]),
+                  "importance_mean": np.array([0.5, 0.4, 0.3, 0.0, 0.9])}
+    assert comparison.top_modalities(importance, 3) == "cna 2, rna 1"
+    assert comparison.top_modalities(importance, 5) == "cna 3, rna 2"
+
+
+def test_shuffled_labels_are_a_permutation_that_leaves_the_data_alone():
+    rng = np.random.default_rng(0)
+    specs = [ModalitySpec("cna", "cna", 3)]
+    y = np.repeat([0, 1, 2], 10)
+    data = MultiOmicsData(specs, {"cna": rng.normal(size=(30, 3))}, np.ones((30, 1), bool), y,
+                          ["a", "b", "c"])
+    shuffled = comparison.shuffle_labels(data)
+    assert sorted(shuffled.y) == sorted(y) and not np.array_equal(shuffled.y, y)
+    np.testing.assert_array_equal(data.y, y)  # the original keeps its labels
+    np.testing.assert_array_equal(shuffled.x["cna"], data.x["cna"])
+    np.testing.assert_array_equal(comparison.shuffle_labels(data).y, shuffled.y)
+
+
+CURVE = pd.DataFrame({"n_train": [100, 100, 100, 400, 400, 1600],
+                      "model": ["a", "a", "b", "a", "b", "a"],
+                      "seed": [0, 1, 0, 0, 0, 0],
+                      "accuracy": [0.5, 0.7, 0.4, 0.8, 0.6, 0.9]})
+
+
+def test_the_curve_glue_names_its_models_caps_and_sizes():
+    g = comparison.curve_glue(CURVE, ["a", "b", "c"], {"b": 400}, 3, 400)
+    assert g["curve_model_words"] == "a, b and c"
+    assert g["curve_cap_words"].startswith("A compute cap: b is fitted up to 400 samples only")
+    assert (g["curve_small"], g["curve_large"]) == (100, 1600)
+    assert (g["curve_seeds"], g["curve_all_seeds_up_to"]) == (3, 400)
+    assert comparison.curve_glue(CURVE, ["a", "b"], {}, 1, 0)["curve_cap_words"] == (
+        "Every model is fitted at every size.")
+
+
+def test_the_curve_table_averages_the_seeds_and_counts_them():
+    t = comparison.curve_table(CURVE, 0.95)
+    assert t.loc[100, "a"] == pytest.approx(0.6) and np.isnan(t.loc[1600, "b"])
+    assert t["seeds"].tolist() == [2, 1, 1] and (t["Bayes ceiling"] == 0.95).all()
+
+
+def test_the_run_record_keeps_its_keys_in_order():
+    tables = {r: t.assign(f1_macro_mean=0.5, roc_auc_macro_mean=0.6, ece_mean=0.1,
+                          fit_seconds_mean=1.0, share_of_ceiling=0.9, cv_accuracy_mean=0.8)
+              for r, t in TABLES.items()}
+    st = comparison.standings(tables, 0.9)
+    setting = SimpleNamespace(ceiling=0.9, ceiling_ci=(0.88, 0.92))
+    c02 = comparison.Convergence({"mmt_modality": [3]}, np.array([3]), 0.0, 0.01, 3.0)
+    versus = protocol.Versus(0.0, 1.0, "matches")
+    budget = pd.DataFrame({"accuracy": [0.8]}, index=["a"])
+    budget.attrs["ranking_changed"] = False
+    rec = comparison.record(
+        setting, tables, st, subsets=pd.DataFrame({"x": [1.0]}, index=["cna"]),
+        convergence=c02, clusters=pd.DataFrame({"kmeans_ari_mean": [0.5]}, index=["m"]),
+        shares={"m": {"cna": [0.2, 0.3]}},
+        control=pd.DataFrame({"accuracy_mean": [0.3]}, index=["m"]), curve=CURVE,
+        rules=pd.DataFrame({"rule": ["refit"]}), gains={"refit": {"points": 1.0}},
+        mlp=versus, mlp_pub=versus, budget=budget, reading=SimpleNamespace(facts={"f": 1}),
+        strongest=comparison.Strongest(2.0, 0.99, 0.98))
+    assert list(rec) == [
+        "bayes_accuracy", "bayes_accuracy_ci95", "models", "models_tuned", "share_of_ceiling",
+        "cv_accuracy", "changed_conclusions", "transformer_vs_best_classical_points",
+        "modality_subsets", "epochs_to_best", "clustering", "attention_shares",
+        "permuted_label_accuracy", "training_size_curve", "full_data_rules",
+        "full_data_gains", "mlp_vs_sklearn", "budget_sensitivity", "budget_ranking_changed",
+        "training_size_reading", "strongest_signal"]
+    assert set(rec["models"]["mmt_modality"]) == set(comparison.RECORD_KEYS)
+    assert rec["strongest_signal"] == {"effect_size": 2.0, "bayes_accuracy": 0.99,
+                                       comparison.ENSEMBLE: 0.98}
+    assert rec["transformer_vs_best_classical_points"] == pytest.approx(5.0)
+
+
+def test_the_strongest_signal_glues_the_ensemble_at_both_difficulties():
+    tables = {r: pd.concat([t, _table({comparison.ENSEMBLE: a})])
+              for (r, t), a in zip(TABLES.items(), (0.81, 0.84), strict=True)}
+    strongest = comparison.Strongest(2.5, 0.991, 0.985)
+    assert strongest.glue(tables) == {"ensemble_acc": 0.84, "ensemble_acc_pub": 0.81,
+                                      "strongest_effect": 2.5, "strongest_ceiling": 0.991,
+                                      "strongest_ensemble": 0.985}
+    assert strongest.note(0.9) == ("Bayes ceiling 0.900 at the default difficulty; at effect "
+                                   "size 2.50 the ceiling is 0.991 and the ensemble reaches "
+                                   "0.985")
+
+
+def test_the_embedding_map_is_the_t_sne_of_the_first_runs_representation(monkeypatch):
+    emb = np.arange(12, dtype=float).reshape(4, 3)
+    fits = [_fit("mmt_modality", 1, 0, extras={"embedding": -emb}),
+            _fit("mmt_modality", 0, 0, extras={"embedding": emb})]
+    s = SimpleNamespace(profile=SimpleNamespace(evaluation=SimpleNamespace(seeds=[0, 1])),
+                        test=SimpleNamespace(y=np.array([2, 1, 0, 1, 2, 2])))
+    seen = {}
+    monkeypatch.setattr(comparison.evaluate, "tsne",
+                        lambda x, seed: seen.setdefault("x", x)[:, :2] + seed)
+    coords, labels = comparison.embedding_map(s, fits)
+    assert seen["x"] is emb and coords.shape == (4, 2)
+    assert labels.tolist() == [2, 1, 0, 1]  # the classes of the samples embedded
