@@ -527,8 +527,12 @@ def tune(data: MultiOmicsData, profile: Profile, models: Sequence[str],
                 base = None
             tasks.append((m, data, profile, base, (storages or {}).get(m),
                           tuple((callbacks or {}).get(m, ()))))
-        # the neural studies first: they take longest
-        done = run_tasks(_study_task, tasks, n_jobs, cost=lambda t: t[0] in BASELINES)
+        # the costliest studies start first, so that the workers finish together: the
+        # locus-token transformer's own study (one token per feature: at the paper profile it
+        # took about twice the worker time of any other study, and started last it ran alone
+        # for its last half hour), then the other neural studies, then the classical ones
+        done = run_tasks(_study_task, tasks, n_jobs,
+                         cost=lambda t: (t[0] in BASELINES, t[0] not in INHERITS))
         results.update({r.model: r for r in done})
     return {m: results[m] for m in models}
 
