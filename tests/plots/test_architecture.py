@@ -5,39 +5,16 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torch import nn
 
 from cancer_alpha import plots
-from cancer_alpha.config import ModelConfig
-from cancer_alpha.data import ModalitySpec
-from cancer_alpha.models import build_model
 from cancer_alpha.models.complexity import (
     stage_shapes,
 )
-
-P, K, B = 12, 4, 6
-
-
-SPECS = [
-    ModalitySpec("methylation", "methylation", P, tuple(float(3 * i) for i in range(P))),
-    ModalitySpec("fragmentomics", "fragmentomics", P, tuple(100.0 + 10 * i for i in range(P))),
-    ModalitySpec("cna", "cna", P),
-]
-
-
-TINY = ModelConfig(d_model=16, n_heads=2, n_layers=2, ff_mult=2, dropout=0.0, n_bins=4,
-                   n_latents=8, tab_token_dim=8)
-
-
-def make_model(name: str = "mmt_modality", seed: int = 0) -> nn.Module:
-    torch.manual_seed(seed)
-    return build_model(name, SPECS, K, TINY)
-
-
-def make_batch(n: int = B, seed: int = 0) -> dict:
-    g = torch.Generator().manual_seed(seed)
-    return {"x": {s.name: torch.randn(n, s.n_features, generator=g) for s in SPECS},
-            "mask": torch.ones(n, len(SPECS), dtype=torch.bool)}
+from tests.tiny_models import MODEL_B as B
+from tests.tiny_models import MODEL_K as K
+from tests.tiny_models import MODEL_P as P
+from tests.tiny_models import MODEL_TINY as TINY
+from tests.tiny_models import make_batch, make_model
 
 
 def test_stage_table_writes_the_batch_dimension_as_b():
