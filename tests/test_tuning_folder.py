@@ -220,3 +220,24 @@ def test_train_tuned_builds_the_neural_model_with_its_tuned_settings(ws, capsys)
     for key, value in best["model"].items():
         assert config_["model_config"][key] == value
     assert config_["model_config"]["d_model"] % config_["model_config"]["n_heads"] == 0
+
+
+def test_counting_kept_trials_reads_a_storage_without_writing_to_it(tmp_path):
+    # a command creating its storage while another process counts the kept trials: the
+    # count must not create tables of its own (that broke the command's setup)
+    partial = tmp_path / tuning_folder.PARTIAL
+    partial.mkdir()
+    being_created = partial / "study-mmt_modality-0.db"
+    being_created.touch()
+    assert tuning_folder.kept_trials(tmp_path) == {being_created.name: 0}
+    assert being_created.stat().st_size == 0
+
+    # a storage with finished trials: the count is Optuna's own (complete and pruned)
+    kept = partial / "study-logistic_regression-0.db"
+    study = optuna.create_study(study_name="logistic_regression",
+                                storage=f"sqlite:///{kept}")
+    study.optimize(lambda t: t.suggest_float("c", 0, 1), n_trials=3)
+    running = study.ask()  # left running, as an interruption leaves a trial: not counted
+    assert running.number == 3
+    counted = tuning_folder.kept_trials(tmp_path)[kept.name]
+    assert counted == 3 == tuning_folder.stored_trials(f"sqlite:///{kept}", "logistic_regression")

@@ -28,6 +28,7 @@ import os
 import shutil
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -152,11 +153,26 @@ def kept_trials(folder: Path) -> dict[str, int]:
     out = {}
     for db in sorted((folder / PARTIAL).glob("*.db")) if (folder / PARTIAL).is_dir() else []:
         model = db.stem.split("-")[1] if db.stem.count("-") >= 2 else db.stem
-        try:
-            out[db.name] = stored_trials(f"sqlite:///{db}", model)
-        except Exception:  # a storage the interruption left unreadable
-            out[db.name] = 0
+        out[db.name] = _count_finished(db, model)
     return out
+
+
+def _count_finished(db: Path, model: str) -> int:
+    """Finished trials of the study ``model`` in the storage file ``db``, read without
+    writing: a command may be creating that storage at this moment, and opening it as an
+    Optuna storage would try to create its tables too and break the command's own setup.
+    0 while its tables do not exist yet, or when the interruption left it unreadable."""
+    import sqlite3
+
+    try:
+        with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)) as con:
+            (n,) = con.execute(
+                "SELECT COUNT(*) FROM trials JOIN studies USING (study_id) "
+                "WHERE studies.study_name = ? AND trials.state IN ('COMPLETE', 'PRUNED')",
+                (model,)).fetchone()
+    except sqlite3.Error:
+        return 0
+    return int(n)
 
 
 def quiet_interrupted_trials() -> None:
