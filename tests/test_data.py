@@ -13,6 +13,7 @@ from cancer_alpha.data import (
     train_val_split,
 )
 from cancer_alpha.errors import CancerAlphaError
+from tests.tiny_models import tiny_data as make
 
 
 def make_data(n=120, seed=0, missing=0.2):
@@ -99,13 +100,6 @@ def test_subsets_keep_the_source_files_for_messages():
     assert d.select_modalities(["b"]).sources == {"b": "x/b.csv"}
 
 
-def make(n=4, **kw) -> MultiOmicsData:
-    specs = [ModalitySpec("a", "generic", 2)]
-    base = dict(specs=specs, x={"a": np.arange(n * 2, dtype=float).reshape(n, 2)},
-                mask=np.ones((n, 1), bool), y=np.arange(n) % 2, class_names=["u", "v"],
-                sample_ids=[f"s{i}" for i in range(n)], feature_names={"a": ["f1", "f2"]})
-    base.update(kw)
-    return MultiOmicsData(**base)
 
 
 def test_small_data_fall_back_to_a_per_class_hold_out():

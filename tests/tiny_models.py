@@ -46,3 +46,18 @@ def make_batch(n: int = MODEL_B, seed: int = 0) -> dict:
     g = torch.Generator().manual_seed(seed)
     return {"x": {s.name: torch.randn(n, s.n_features, generator=g) for s in MODEL_SPECS},
             "mask": torch.ones(n, len(MODEL_SPECS), dtype=torch.bool)}
+
+
+def tiny_data(n: int = 4, **kw):
+    """A data set of ``n`` samples, one generic modality of 2 features and 2 classes, with
+    any field replaced through ``kw`` (the data-container, folder and model-folder tests)."""
+    import numpy as np
+
+    from cancer_alpha.data import MultiOmicsData
+
+    specs = [ModalitySpec("a", "generic", 2)]
+    base = dict(specs=specs, x={"a": np.arange(n * 2, dtype=float).reshape(n, 2)},
+                mask=np.ones((n, 1), bool), y=np.arange(n) % 2, class_names=["u", "v"],
+                sample_ids=[f"s{i}" for i in range(n)], feature_names={"a": ["f1", "f2"]})
+    base.update(kw)
+    return MultiOmicsData(**base)

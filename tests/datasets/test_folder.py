@@ -33,6 +33,7 @@ from cancer_alpha.datasets import (
     write_folder,
 )
 from cancer_alpha.errors import CancerAlphaError, CancerAlphaWarning, DataFolderError
+from tests.tiny_models import tiny_data as make
 
 OK_LABELS = "id,y\ns1,u\ns2,v\ns3,u\ns4,v\n"
 
@@ -244,13 +245,6 @@ def test_labels_differing_in_case_are_kept_apart_with_a_warning(tmp_path):
         assert read_folder(folder).n_classes == 2
 
 
-def make(n=4, **kw) -> MultiOmicsData:
-    specs = [ModalitySpec("a", "generic", 2)]
-    base = dict(specs=specs, x={"a": np.arange(n * 2, dtype=float).reshape(n, 2)},
-                mask=np.ones((n, 1), bool), y=np.arange(n) % 2, class_names=["u", "v"],
-                sample_ids=[f"s{i}" for i in range(n)], feature_names={"a": ["f1", "f2"]})
-    base.update(kw)
-    return MultiOmicsData(**base)
 
 
 @pytest.mark.parametrize("change, message", [

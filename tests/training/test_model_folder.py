@@ -19,10 +19,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cancer_alpha import cli
-from cancer_alpha.data import (
-    ModalitySpec,
-    MultiOmicsData,
-)
 from cancer_alpha.datasets import (
     align_features,
     read_folder,
@@ -33,15 +29,7 @@ from cancer_alpha.errors import (
     ModelFolderError,
 )
 from cancer_alpha.training.model_folder import CHECKSUMS, load_model_folder, write_checksums
-
-
-def make(n=4, **kw) -> MultiOmicsData:
-    specs = [ModalitySpec("a", "generic", 2)]
-    base = dict(specs=specs, x={"a": np.arange(n * 2, dtype=float).reshape(n, 2)},
-                mask=np.ones((n, 1), bool), y=np.arange(n) % 2, class_names=["u", "v"],
-                sample_ids=[f"s{i}" for i in range(n)], feature_names={"a": ["f1", "f2"]})
-    base.update(kw)
-    return MultiOmicsData(**base)
+from tests.tiny_models import tiny_data as make
 
 
 def test_a_saved_model_folder_writes_null_with_a_reason_for_nan_metrics(tmp_path):
