@@ -395,6 +395,7 @@ run.claim(claims.judge_c12(tuned_table.loc[ENSEMBLE, "accuracy_mean"],
 # samples drawn from the generator, at the model size of this profile. Every size up to
 # {glue:text}`curve_all_seeds_up_to` samples is drawn {glue:text}`curve_seeds` times (seeds),
 # larger ones once, as the table's `seeds` column says. {glue:text}`curve_cap_words`
+# {glue:text}`curve_epoch_words`
 
 # %% tags=["hide-input"]
 curve = comparison.size_curve(setting)
@@ -404,7 +405,8 @@ fig = run.figure(plots.accuracy_vs_training_size(curve, ceiling), "training_size
 reading = protocol.read_curve(curve, ceiling, TRANSFORMER)
 ev = profile.evaluation
 for name, value in comparison.curve_glue(curve, ev.curve_models, dict(ev.curve_max_size),
-                                         ev.curve_seeds, ev.curve_all_seeds_up_to).items():
+                                         ev.curve_seeds, ev.curve_all_seeds_up_to,
+                                         profile.train.epoch_samples).items():
     run.glue(name, value)
 run.glue("curve_words", Markdown(reading.words))
 readable(comparison.curve_table(curve, ceiling), 3)

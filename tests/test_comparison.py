@@ -155,6 +155,14 @@ def test_the_curve_glue_names_its_models_caps_and_sizes():
         "Every model is fitted at every size.")
 
 
+def test_the_curve_glue_says_from_which_size_an_epoch_is_not_a_whole_pass():
+    words = comparison.curve_glue(CURVE, ["a"], {}, 1, 0, epoch_samples=400)["curve_epoch_words"]
+    assert "at most 400 training samples" in words and "at 1,600 samples and above" in words
+    for cap in (0, 1600):  # no cap, or one no size exceeds
+        assert comparison.curve_glue(CURVE, ["a"], {}, 1, 0, epoch_samples=cap)[
+            "curve_epoch_words"] == "An epoch is a whole pass over the training samples."
+
+
 def test_the_curve_table_averages_the_seeds_and_counts_them():
     t = comparison.curve_table(CURVE, 0.95)
     assert t.loc[100, "a"] == pytest.approx(0.6) and np.isnan(t.loc[1600, "b"])

@@ -396,11 +396,18 @@ def size_curve(s: Setting):
 
 
 def curve_glue(curve: Any, models: Sequence[str], caps: Mapping[str, int], seeds: int,
-               all_seeds_up_to: int) -> dict[str, Any]:
-    """What the chapter says of the curve's design: its models, its compute caps, its sizes."""
+               all_seeds_up_to: int, epoch_samples: int = 0) -> dict[str, Any]:
+    """What the chapter says of the curve's design: its models, its compute caps, its sizes
+    and the largest epoch of a neural model (``train.epoch_samples``; 0: a whole pass)."""
     models = list(models)
     sizes = curve.pivot_table(index="n_train", columns="model", values="accuracy").index
-    return {"curve_model_words": ", ".join(models[:-1]) + " and " + models[-1],
+    capped = [int(n) for n in sizes if epoch_samples and n > epoch_samples]
+    epoch_words = (f"A neural model's epoch (the unit of early stopping) covers at most "
+                   f"{epoch_samples:,} training samples, drawn afresh each epoch: at "
+                   f"{capped[0]:,} samples and above an epoch is not a whole pass, and a fit "
+                   f"costs what one at {epoch_samples:,} samples costs per epoch."
+                   if capped else "An epoch is a whole pass over the training samples.")
+    return {"curve_epoch_words": epoch_words,"curve_model_words": ", ".join(models[:-1]) + " and " + models[-1],
             "curve_cap_words": "A compute cap: " + "; ".join(
                 f"{m} is fitted up to {n:,} samples only" for m, n in caps.items())
             + " (its fits cost far more than the others' above that size; a dash in the "
