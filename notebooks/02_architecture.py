@@ -170,7 +170,7 @@ fig = run.figure(plots.architecture_diagram(transformers, stages, batch_size), "
 # does not exist at that granularity).
 
 # %% tags=["hide-input"]
-plots.stage_tables(stages, batch_size)
+architecture.stage_tables(stages, batch_size)
 
 # %% [markdown]
 # ## Claim C01: a 128-dimensional methylation representation

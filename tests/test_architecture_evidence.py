@@ -2,6 +2,8 @@
 Chapter 1's training cohort and the settings the chapter states."""
 
 from cancer_alpha import architecture
+from tests.tiny_models import MODEL_B as B
+from tests.tiny_models import MODEL_K as K
 
 
 def test_the_example_batch_is_the_first_samples_of_the_training_cohort(smoke):
@@ -69,3 +71,22 @@ def test_the_run_record_keeps_its_keys_in_order_and_lists_the_shapes():
                                           "residual_gap": 0.0}
     assert rec["one_batch_training"] == {"samples": 16, "steps": 32,
                                          "modality tokens": {"loss, first step": 1.0}}
+
+
+def test_stage_table_writes_the_batch_dimension_as_b():
+    stages = [("enc", "Linear", (B, 110, 16)), ("gru", "GRU", ((B, 28, 64), (2, B, 32))),
+              ("head", "Linear", (B, K))]
+    table = architecture.stage_table(stages, B)
+    assert table["output shape"].tolist() == ["(B, 110, 16)", "(B, 28, 64)", f"(B, {K})"]
+    assert table.loc["gru", "module"] == "GRU"
+
+
+def test_stage_tables_keep_the_forward_order_and_leave_missing_stages_blank():
+    stages = {"a": [("enc.proj", "Linear", (B, 16)), ("enc", "E", (B, 16)),
+                    ("head", "H", (B, K))],
+              "b": [("enc", "E", (B, 9, 16)), ("enc.down", "P", (B, 3, 16)),
+                    ("head", "H", (B, K))]}
+    table = architecture.stage_tables(stages, B)
+    assert table.index.tolist() == ["enc.proj", "enc", "enc.down", "head"]
+    assert table.loc["enc.proj", "b"] == "" and table.loc["enc.down", "a"] == ""
+    assert table.loc["enc", "b"] == "(B, 9, 16)"

@@ -1,5 +1,6 @@
 """The pipeline's entry points: chapter selection, profile names, a fast --help."""
 
+import json
 import subprocess
 import sys
 
@@ -152,6 +153,54 @@ def test_a_chapter_reruns_only_when_something_it_depends_on_changed(tmp_path, mo
     assert _executed(build()) == ["01_first", "02_second", "03_claims_audit"]
     assert _executed(build(force=True)) == ["01_first", "02_second", "03_claims_audit"]
     assert _executed(build()) == []
+
+
+@pytest.mark.slow
+def test_a_change_to_the_drawing_alone_redraws_figures_without_executing(tmp_path, monkeypatch):
+    _project(tmp_path)
+    monkeypatch.setenv("CANCER_ALPHA_ROOT", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    # the second chapter draws a figure with the installed package's plots; the miniature's
+    # own copy of those files is what its stamp hashes
+    drawing = tmp_path / "src" / "cancer_alpha" / "plots"
+    drawing.mkdir()
+    for name in ("__init__.py", "style.py", "comparison.py"):
+        (drawing / name).write_text("# drawing\n")
+    nb = tmp_path / "notebooks" / "02_second.py"
+    nb.write_text(nb.read_text().replace(
+        "run.save()", "from cancer_alpha import plots\n"
+        "run.figure(plots.epochs_to_convergence({'a': [3, 4]}), 'epochs', caption='Epochs.')\n"
+        "run.save()"))
+
+    def build():
+        lines = []
+        reproduce.reproduce("tiny", log=lambda m, **_: lines.append(m))
+        return lines
+
+    assert _executed(build()) == ["01_first", "02_second", "03_claims_audit"]
+    executed = tmp_path / "build" / "tiny" / "book" / "notebooks" / "02_second.ipynb"
+    record = (tmp_path / "results" / "tiny" / "02_second.json").read_bytes()
+    (drawing / "style.py").write_text("# a colour changed\n")
+    lines = build()
+    assert _executed(lines) == []
+    assert ("02_second (profile tiny): 1 figure(s) redrawn" in "\n".join(lines)
+            and "only drawing changed: src/cancer_alpha/plots/style.py" in "\n".join(lines))
+    assert (tmp_path / "results" / "tiny" / "02_second.json").read_bytes() == record
+    assert 'id=\\"figure-02-second-epochs\\"' in executed.read_text()  # JSON-escaped
+    status = json.loads((tmp_path / "build" / "tiny" / "status.json").read_text())
+    assert status["02_second"]["status"] == "redrawn"
+    assert _executed(build()) == []  # and it is up to date afterwards
+
+    # drawing and anything else changed: it is executed
+    (drawing / "comparison.py").write_text("# a line style changed\n")
+    (tmp_path / "src" / "cancer_alpha" / "used.py").write_text("def later():\n    pass\n")
+    assert _executed(build()) == ["02_second", "03_claims_audit"]
+    # a figure whose saved call is gone cannot be redrawn: it is executed, and says why
+    (tmp_path / "results" / "tiny" / "figures" / "02_second__epochs.call.pickle").unlink()
+    (drawing / "style.py").write_text("# another colour\n")
+    lines = build()
+    assert _executed(lines) == ["02_second", "03_claims_audit"]
+    assert "its figures cannot be redrawn: no saved call" in "\n".join(lines)
 
 
 @pytest.mark.slow

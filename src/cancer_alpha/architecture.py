@@ -186,3 +186,38 @@ def record(*, costs: Mapping[str, Any], preset_costs: Mapping[str, Any],
         "one_batch_training": {"samples": demo_samples, "steps": demo_steps,
                                **{t: v for t, v in summary.items()}},
     }
+
+
+def shape_text(shape: tuple, batch_size: int) -> str:
+    """(32, 110, 128) -> '(B, 110, 128)'; a module returning several tensors shows the first."""
+    if shape and isinstance(shape[0], tuple):
+        shape = shape[0]
+    dims = ["B" if i == 0 and d == batch_size else str(d) for i, d in enumerate(shape)]
+    return "(" + ", ".join(dims) + ")"
+
+
+def stage_table(stages: Sequence[tuple[str, str, tuple]], batch_size: int) -> Any:
+    """The records of ``complexity.stage_shapes`` as a table, the batch dimension written B."""
+    import pandas as pd
+
+    return pd.DataFrame([{"stage": n, "module": k, "output shape": shape_text(s, batch_size)}
+                         for n, k, s in stages]).set_index("stage")
+
+
+def stage_tables(stages: Mapping[str, Sequence[tuple[str, str, tuple]]], batch_size: int
+                 ) -> Any:
+    """Output shapes of several models' stages side by side, a column per model, rows in the
+    order of the forward passes ("" where a model has no such stage)."""
+    order: list[str] = []
+    for records in stages.values():
+        at = 0  # a stage missing so far goes after the last stage of its model already listed
+        for name, _, _ in records:
+            if name in order:
+                at = order.index(name) + 1
+            else:
+                order.insert(at, name)
+                at += 1
+    import pandas as pd
+
+    columns = {title: stage_table(r, batch_size)["output shape"] for title, r in stages.items()}
+    return pd.DataFrame(columns).reindex(order).fillna("")

@@ -407,7 +407,8 @@ def curve_glue(curve: Any, models: Sequence[str], caps: Mapping[str, int], seeds
                    f"{capped[0]:,} samples and above an epoch is not a whole pass, and a fit "
                    f"costs what one at {epoch_samples:,} samples costs per epoch."
                    if capped else "An epoch is a whole pass over the training samples.")
-    return {"curve_epoch_words": epoch_words,"curve_model_words": ", ".join(models[:-1]) + " and " + models[-1],
+    return {"curve_epoch_words": epoch_words,
+            "curve_model_words": ", ".join(models[:-1]) + " and " + models[-1],
             "curve_cap_words": "A compute cap: " + "; ".join(
                 f"{m} is fitted up to {n:,} samples only" for m, n in caps.items())
             + " (its fits cost far more than the others' above that size; a dash in the "

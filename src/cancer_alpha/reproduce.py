@@ -11,13 +11,14 @@ run record, e.g. Chapter 6 reads Chapter 4's record). The modules it used are th
 record lists as imported while it ran, with the modules these import inside functions (what
 worker processes run; :func:`module_closure`), and the data files (the figure style) of the
 package folders among them: a change to a module that a chapter never imported reruns
-nothing. The next build compares hashes, not times, so a checkout or a copy that changes no
-content reruns nothing. A chapter that failed or was
-interrupted has no stamp and always reruns. The claims audit reruns whenever any chapter did.
-This is a small explicit content hash rather than jupyter-cache or Snakemake: jupyter-cache
-keys on a notebook's code cells alone and would miss a change to the package, the profile or
-the records a chapter reads; a workflow engine would add a dependency and a second way to run
-the book for what fits in a page here.
+nothing; a change to the modules that only draw (``plots/``) redraws the chapter's figures
+from their saved calls without executing it (:mod:`cancer_alpha.redraw`). The next build
+compares hashes, not times, so a checkout or a copy that changes no content reruns nothing.
+A chapter that failed or was interrupted has no stamp and always reruns. The claims audit
+reruns whenever any chapter did. This is a small explicit content hash rather than
+jupyter-cache or Snakemake: jupyter-cache keys on a notebook's code cells alone and would miss
+a change to the package, the profile or the records a chapter reads; a workflow engine would
+add a dependency and a second way to run the book for what fits in a page here.
 """
 
 from __future__ import annotations
@@ -31,9 +32,11 @@ import time
 from pathlib import Path
 
 from .config import available_profiles, project_root
+from .redraw import RedrawError, redraw
 from .stamps import (
     Chapter,
     chapters,
+    drawing_change,
     fingerprint,
     read_status,
     select,
@@ -183,6 +186,22 @@ def reproduce(profile: str, only: str | None = None, book: bool = False,
             log(f"{head}: up to date", flush=True)
             status[chapter.name] = {"status": "up to date", "reason": ""}
             continue
+        drawing = [] if force else drawing_change(chapter, profile, root)
+        if drawing:
+            why = f"only drawing changed: {', '.join(drawing)}"
+            before, t0 = fingerprint(chapter, profile, root), time.perf_counter()
+            try:
+                n = redraw(chapter.name, profile, root)
+            except RedrawError as exc:
+                reason = f"{reason}; its figures cannot be redrawn: {exc}"
+            else:
+                write_stamp(chapter, profile, root, before)
+                seconds = round(time.perf_counter() - t0, 1)
+                status[chapter.name] = {"status": "redrawn", "reason": why, "seconds": seconds}
+                write_status(profile, root, status)
+                log(f"{head}: {n} figure(s) redrawn in {seconds:.1f} s, not executed ({why})",
+                    flush=True)
+                continue
         log(f"{head}: executing ({reason}) ...", flush=True)
         before = fingerprint(chapter, profile, root)
         stamp_path(chapter, profile, root).unlink(missing_ok=True)

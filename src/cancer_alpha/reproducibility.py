@@ -130,7 +130,9 @@ def page(profile: str, root: Path) -> str:
         f"(`results/{profile}/<chapter>.json`) names the commit it ran at, its seeds, its "
         "settings and the package versions; the table below is read from them.", "",
         "## Chapters", "",
-        "Status is that of the last build: *executed* (and why) or *up to date* (its inputs "
+        "Status is that of the last build: *executed* (and why), *redrawn* (only the drawing "
+        "of its figures changed: they were drawn again from the data they were drawn from, "
+        "and the chapter was not executed) or *up to date* (its inputs "
         "had not changed since it last ran). Wall time is the chapter's own, from its first "
         "cell to its record. Each figure is saved as an image and as the data it shows "
         f"(`results/{profile}/figures/`).", "",

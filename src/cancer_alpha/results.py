@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -126,6 +127,66 @@ def _show_html(html: str) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class DrawnFigure:
+    """A figure rendered for the book, not yet written: its image, its data and its HTML."""
+
+    folder: Path  # results/<profile>/
+    png_name: str  # relative to ``folder``: figures/<chapter>__<name>.png
+    png: bytes
+    data: str  # the JSON of what it shows (:func:`cancer_alpha.plots.data.figure_data`)
+    html: str  # the captioned figure as a notebook shows it
+
+    @property
+    def data_name(self) -> str:
+        return self.png_name[:-len(".png")] + ".json"
+
+    @property
+    def call_name(self) -> str:
+        return self.png_name[:-len(".png")] + ".call.pickle"
+
+    def write(self) -> None:
+        """Write the image and its data (each atomically)."""
+        from .safe_write import write_bytes
+
+        write_bytes(self.folder / self.png_name, self.png)
+        atomic_write_text(self.folder / self.data_name, self.data)
+
+
+def figure_anchor(chapter: str, name: str) -> str:
+    """The HTML id of a chapter's figure, which a link or a redraw finds it by."""
+    return f"figure-{chapter}-{name}".replace("_", "-")
+
+
+def draw_figure(fig: Any, folder: Path, profile: str, chapter: str, name: str, caption: str,
+                number: str, alt: str | None = None) -> DrawnFigure:
+    """Render ``fig`` as Figure ``number`` of ``chapter``: its PNG, its data and its captioned
+    HTML, naming the function that drew it and the run record it belongs to."""
+    import html
+    import io
+
+    from .plots.data import figure_data
+    from .plots.style import figure_html
+
+    png_name = f"figures/{chapter}__{name}.png"
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=150, bbox_inches="tight", metadata={"Software": None})
+    png = buf.getvalue()
+    data = json_text({"chapter": chapter, "figure": name, "caption": caption,
+                      **figure_data(fig)}, convert=False, separators=(",", ":"))
+    drawn_by = getattr(fig, "drawn_by", None)
+    record = f"results/{profile}/{chapter}.json"
+    source = (f"Drawn by <code>{html.escape(drawn_by)}</code> from the run record "
+              if drawn_by else "From the run record ")
+    caption_html = (f"<strong>Figure {number}.</strong> {html.escape(caption)} "
+                    f'<span class="ca-provenance">{source}<code>{record}</code> (image '
+                    f"<code>results/{profile}/{png_name}</code>).</span>")
+    hover = f"Figure {number}: drawn by {drawn_by}" if drawn_by else f"Figure {number}"
+    page = figure_html(fig, alt or caption, caption_html, anchor=figure_anchor(chapter, name),
+                       hover=hover, png=png)
+    return DrawnFigure(folder, png_name, png, data, page)
+
+
 def start_run(chapter: str, profile: str = "paper", overrides: Mapping[str, Any] | None = None,
               results_dir: str | os.PathLike[str] | None = None, *,
               seeds: Callable[[Profile], Iterable[int]] | None = None,
@@ -191,37 +252,24 @@ class Run:
         notebook) as a numbered figure: 'Figure <chapter>.<n>.', the caption, and the
         function that drew it with the run record it belongs to (the figure-to-code link).
         ``alt`` says what the image shows for a reader who cannot see it (the caption by
-        default). The figure is closed once shown; it is returned for further use."""
-        import html
-
+        default). The call that drew it is kept beside it, so that a change to the drawing
+        alone redraws it without executing the chapter (:mod:`cancer_alpha.redraw`). The
+        figure is closed once shown; it is returned for further use."""
         if not caption or not caption.strip():
             raise ValueError(f"figure {name!r}: every figure of the book needs a caption")
-        path = self.dir / "figures" / f"{self.chapter}__{name}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=150, bbox_inches="tight", metadata={"Software": None})
-        self.figures.append(str(path.relative_to(self.dir)))
-        from .plots.data import figure_data
+        number = f"{int(self.chapter.split('_', 1)[0])}.{len(self.figures) + 1}"
+        drawn = draw_figure(fig, self.dir, self.profile.name, self.chapter, name,
+                            caption.strip(), number, alt)
+        drawn.write()
+        self.figures.append(drawn.png_name)
+        self.figure_data.append(drawn.data_name)
+        from .redraw import save_call
 
-        data = path.with_suffix(".json")
-        atomic_write_text(data, json_text({"chapter": self.chapter, "figure": name,
-                                           "caption": caption.strip(), **figure_data(fig)},
-                                          convert=False, separators=(",", ":")))
-        self.figure_data.append(str(data.relative_to(self.dir)))
-        number = f"{int(self.chapter.split('_', 1)[0])}.{len(self.figures)}"
-        drawn_by = getattr(fig, "drawn_by", None)
-        record = f"results/{self.profile.name}/{self.chapter}.json"
-        source = (f"Drawn by <code>{html.escape(drawn_by)}</code> from the run record "
-                  if drawn_by else "From the run record ")
-        caption_html = (f"<strong>Figure {number}.</strong> {html.escape(caption.strip())} "
-                        f'<span class="ca-provenance">{source}<code>{record}</code> (image '
-                        f"<code>results/{self.profile.name}/{self.figures[-1]}</code>)."
-                        "</span>")
-        from .plots.style import close, figure_html
+        save_call(fig, self.dir / drawn.call_name, name=name, caption=caption.strip(),
+                  number=number, alt=alt)
+        if _show_html(drawn.html):
+            from .plots.style import close
 
-        hover = f"Figure {number}: drawn by {drawn_by}" if drawn_by else f"Figure {number}"
-        if _show_html(figure_html(fig, alt or caption.strip(), caption_html,
-                                  anchor=f"figure-{self.chapter}-{name}".replace("_", "-"),
-                                  hover=hover, png=path.read_bytes())):
             close(fig)  # shown once, as the captioned figure above
         return fig
 

@@ -165,39 +165,66 @@ def _preview(names: list[str], k: int = 3) -> str:
     return ", ".join(names[:k]) + (f" and {len(names) - k} more" if len(names) > k else "")
 
 
+# the package folder whose modules only draw (every public function returns a figure drawn
+# with plots.style.figure, beside the style and the figure-data helpers): a change there alone
+# redraws a chapter's figures from their saved calls instead of executing it (redraw.py)
+DRAWING = "src/cancer_alpha/plots/"
+
+
 def stale_reason(chapter: Chapter, profile: str, root: Path) -> str | None:
     """Why ``chapter`` must be executed again at ``profile``, or None when it is up to date."""
+    return _staleness(chapter, profile, root)[0]
+
+
+def drawing_change(chapter: Chapter, profile: str, root: Path) -> list[str]:
+    """The changed package files, when files that only draw (:data:`DRAWING`) are all that
+    changed among what ``chapter`` depends on since it last ran; otherwise (nothing changed,
+    or anything else did) an empty list."""
+    reason, package = _staleness(chapter, profile, root)
+    if reason is None or not package or not all(f.startswith(DRAWING) for f in package):
+        return []
+    return package
+
+
+def _staleness(chapter: Chapter, profile: str, root: Path) -> tuple[str | None, list[str]]:
+    """Why ``chapter`` is stale (None: up to date), with the package files it used that
+    changed when they are the only change."""
     import json
 
     stamp = stamp_path(chapter, profile, root)
     if not stamp.is_file():
-        return "never executed, or its last execution did not finish"
+        return "never executed, or its last execution did not finish", []
     executed = stage_dir(profile, root) / "notebooks" / f"{chapter.name}.ipynb"
     record = _record_path(chapter, profile, root)
     if not executed.is_file() or not record.is_file():
-        return "its executed notebook or run record is missing"
+        return "its executed notebook or run record is missing", []
     try:
         saved = json.loads(stamp.read_text())
         before, inputs = saved["fingerprint"], saved["inputs"]
     except (ValueError, KeyError, TypeError):
-        return f"its stamp {stamp.relative_to(root)} is unreadable"
+        return f"its stamp {stamp.relative_to(root)} is unreadable", []
     now = fingerprint(chapter, profile, root)
     labels = {"notebook": "its notebook changed", "profile": "the profile file changed",
               "package": "a package module it used changed",
               "environment": "the pinned environment changed"}
+    reasons = {}
     for kind, label in labels.items():
         old = before.get(kind, {})
         # a package file the chapter did not use (absent from its stamp) does not matter
         changed = _changed(old, {k: v for k, v in now[kind].items() if k in old}) \
             if kind == "package" else _changed(old, now[kind])
         if changed:
-            return label if kind in ("notebook", "profile") else f"{label}: {_preview(changed)}"
+            reasons[kind] = (label if kind in ("notebook", "profile")
+                             else f"{label}: {_preview(changed)}", changed)
     results = root / "results"
     changed = [name for name, sha in inputs.items()
                if not (results / name).is_file() or _sha256(results / name) != sha]
     if changed:
-        return f"results it reads changed: {_preview(changed)}"
-    return None
+        reasons["results"] = (f"results it reads changed: {_preview(changed)}", changed)
+    if not reasons:
+        return None, []
+    first = next(iter(reasons.values()))[0]
+    return first, reasons["package"][1] if list(reasons) == ["package"] else []
 
 
 def write_stamp(chapter: Chapter, profile: str, root: Path,

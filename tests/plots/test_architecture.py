@@ -1,5 +1,5 @@
-"""Chapter 2's figures (plots.architecture): the diagram drawn from a model, stage tables,
-attention heat maps, the cost chart."""
+"""Chapter 2's figures (plots.architecture): the diagram drawn from a model, attention heat
+maps, the cost chart."""
 
 from __future__ import annotations
 
@@ -15,14 +15,6 @@ from tests.tiny_models import MODEL_K as K
 from tests.tiny_models import MODEL_P as P
 from tests.tiny_models import MODEL_TINY as TINY
 from tests.tiny_models import make_batch, make_model
-
-
-def test_stage_table_writes_the_batch_dimension_as_b():
-    stages = [("enc", "Linear", (B, 110, 16)), ("gru", "GRU", ((B, 28, 64), (2, B, 32))),
-              ("head", "Linear", (B, K))]
-    table = plots.stage_table(stages, B)
-    assert table["output shape"].tolist() == ["(B, 110, 16)", "(B, 28, 64)", f"(B, {K})"]
-    assert table.loc["gru", "module"] == "GRU"
 
 
 def test_architecture_diagram_is_drawn_from_the_models_modules():
@@ -56,14 +48,3 @@ def test_cost_chart_draws_a_bar_per_model_and_measure():
     fig = plots.cost_chart(costs)
     widths = [[p.get_width() for p in ax.patches] for ax in fig.axes]
     assert widths == [[10, 1000], [1e6, 1e3]]
-
-
-def test_stage_tables_keep_the_forward_order_and_leave_missing_stages_blank():
-    stages = {"a": [("enc.proj", "Linear", (B, 16)), ("enc", "E", (B, 16)),
-                    ("head", "H", (B, K))],
-              "b": [("enc", "E", (B, 9, 16)), ("enc.down", "P", (B, 3, 16)),
-                    ("head", "H", (B, K))]}
-    table = plots.stage_tables(stages, B)
-    assert table.index.tolist() == ["enc.proj", "enc", "enc.down", "head"]
-    assert table.loc["enc.proj", "b"] == "" and table.loc["enc.down", "a"] == ""
-    assert table.loc["enc", "b"] == "(B, 9, 16)"

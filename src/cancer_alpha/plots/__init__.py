@@ -19,8 +19,6 @@ from cancer_alpha.plots.architecture import (
     architecture_diagram,
     attention_heatmaps,
     cost_chart,
-    stage_table,
-    stage_tables,
 )
 from cancer_alpha.plots.audit import verdict_summary
 from cancer_alpha.plots.comparison import (
@@ -69,7 +67,7 @@ __all__ = [
     "budget_curves",
     "ablation_deltas", "lambda_sweep", "leave_one_out", "planted_attention",
     "progressive_curves", "subset_accuracy", "architecture_diagram", "attention_heatmaps",
-    "cost_chart", "stage_table", "stage_tables", "verdict_summary", "accuracy_by_recipe",
+    "cost_chart", "verdict_summary", "accuracy_by_recipe",
     "accuracy_vs_ceiling", "accuracy_vs_training_size", "confusion", "embedding_map",
     "epochs_to_convergence", "learning_curves", "modality_shares", "roc_curves",
     "top_features", "latency", "scaling", "accuracy_vs_reference", "CEILING_STYLE",

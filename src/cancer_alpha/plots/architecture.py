@@ -1,5 +1,6 @@
-"""Figures and tables of Chapter 2 (the architecture): a diagram drawn from a built model, the
-shapes of a forward pass, model costs, and attention heat maps. In the book's figure style."""
+"""Figures of Chapter 2 (the architecture): a diagram drawn from a built model, model costs,
+and attention heat maps. In the book's figure style. (The table of a forward pass's shapes is
+:func:`cancer_alpha.architecture.stage_tables`: this package only draws.)"""
 
 from __future__ import annotations
 
@@ -9,45 +10,14 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 from matplotlib.patches import FancyBboxPatch
 
+from cancer_alpha.architecture import shape_text
 from cancer_alpha.models.complexity import count_parameters
 from cancer_alpha.plots import style as plots
 from cancer_alpha.plots.style import figure
 
 _NEUTRAL = "#bdbdbd"
-
-
-def _shape(shape: tuple, batch_size: int) -> str:
-    """(32, 110, 128) -> '(B, 110, 128)'; a module returning several tensors shows the first."""
-    if shape and isinstance(shape[0], tuple):
-        shape = shape[0]
-    dims = ["B" if i == 0 and d == batch_size else str(d) for i, d in enumerate(shape)]
-    return "(" + ", ".join(dims) + ")"
-
-
-def stage_table(stages: Sequence[tuple[str, str, tuple]], batch_size: int) -> pd.DataFrame:
-    """The records of ``complexity.stage_shapes`` as a table, the batch dimension written B."""
-    return pd.DataFrame([{"stage": n, "module": k, "output shape": _shape(s, batch_size)}
-                         for n, k, s in stages]).set_index("stage")
-
-
-def stage_tables(stages: Mapping[str, Sequence[tuple[str, str, tuple]]], batch_size: int
-                 ) -> pd.DataFrame:
-    """Output shapes of several models' stages side by side, a column per model, rows in the
-    order of the forward passes ("" where a model has no such stage)."""
-    order: list[str] = []
-    for records in stages.values():
-        at = 0  # a stage missing so far goes after the last stage of its model already listed
-        for name, _, _ in records:
-            if name in order:
-                at = order.index(name) + 1
-            else:
-                order.insert(at, name)
-                at += 1
-    columns = {title: stage_table(r, batch_size)["output shape"] for title, r in stages.items()}
-    return pd.DataFrame(columns).reindex(order).fillna("")
 
 
 def _box(ax, x: float, y: float, w: float, h: float, text: str, color: str,
@@ -93,7 +63,7 @@ def _draw_transformer(ax, model: Any, stages: Sequence[tuple[str, str, tuple]],
         enc = model.encoders[s.name]
         layers = " \u2192 ".join(type(c).__name__ for c in enc.children())
         text = (f"{type(enc).__name__}\n{_wrap(layers, 24)}\n"
-                f"\u2192 {_shape(out[f'encoders.{s.name}'], batch_size)}\n"
+                f"\u2192 {shape_text(out[f'encoders.{s.name}'], batch_size)}\n"
                 f"{_params(count_parameters(enc))}")
         _box(ax, xs[i], ys[1], width * 0.9, heights[1], text, color)
         _arrow(ax, xs[i], ys[0] - heights[0] / 2, xs[i], ys[1] + heights[1] / 2)
@@ -111,7 +81,7 @@ def _draw_transformer(ax, model: Any, stages: Sequence[tuple[str, str, tuple]],
         _box(ax, 0.5, y, 0.9, heights[3 + b], _wrap(
              f"CrossModalBlock {b + 1}: {block.cross_attention.n_heads}-head attention, queries "
              f"from one modality, keys/values from the others; feed-forward", 70) +
-             f"\n\u2192 {_shape(out[f'fusion.{b}'], batch_size)}, "
+             f"\n\u2192 {shape_text(out[f'fusion.{b}'], batch_size)}, "
              f"{_params(count_parameters(block))}", "#c6dbef")
     yp, yh = ys[3 + n_blocks], ys[4 + n_blocks]
     _arrow(ax, 0.5, ys[2 + n_blocks] - heights[2 + n_blocks] / 2, 0.5,
@@ -122,7 +92,7 @@ def _draw_transformer(ax, model: Any, stages: Sequence[tuple[str, str, tuple]],
     _arrow(ax, 0.5, yp - heights[3 + n_blocks] / 2, 0.5, yh + heights[4 + n_blocks] / 2)
     head = " \u2192 ".join(type(c).__name__ for c in model.head.children())
     _box(ax, 0.5, yh, 0.9, heights[4 + n_blocks],
-         f"{type(model.head).__name__}: {head}\n\u2192 {_shape(out['head'], batch_size)}, "
+         f"{type(model.head).__name__}: {head}\n\u2192 {shape_text(out['head'], batch_size)}, "
          f"{_params(count_parameters(model.head))}", "#fdd0a2")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)

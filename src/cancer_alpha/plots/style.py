@@ -78,13 +78,16 @@ def figure_html(fig: Any, alt: str, caption_html: str = "", *, anchor: str = "",
 def figure(draw: Callable[..., Any]) -> Callable[..., Any]:
     """Draw with the book's style (``cancer_alpha.mplstyle``, in a context: matplotlib's global
     settings stay as they were) and tag the figure with the function that drew it, so that a run
-    record and a caption can name it."""
+    record and a caption can name it, and with the call itself (``fig.drawn_call``: module,
+    function, arguments), so that a change to the drawing alone can redraw it from the same
+    arguments (:mod:`cancer_alpha.redraw`)."""
 
     @functools.wraps(draw)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         with plt.style.context(STYLE):
             fig = draw(*args, **kwargs)
         fig.drawn_by = f"{draw.__module__}.{draw.__qualname__}"
+        fig.drawn_call = (draw.__module__, draw.__qualname__, args, kwargs)
         return fig
 
     return wrapper
