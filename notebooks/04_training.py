@@ -329,18 +329,21 @@ run.claim(claims.judge_c15(share_stats[TRANSFORMER]))
 # %% [markdown]
 # Attention weights say where a layer looked, not why the prediction came out as it did
 # {cite}`jain2019attention`; Chapter 5 checks attention against loci where the generator
-# planted a cross-modal signal, and the next figure ranks features by what happens to accuracy
-# when each is shuffled.
+# planted a cross-modal signal, and the next figure ranks the same model's features by what
+# happens to its accuracy when each is shuffled. (The transformer, not the best neural model:
+# when that is the locus-token transformer, whose one token per feature costs about 34 times
+# the transformer's operations per sample, shuffling every feature three times on the analysed
+# samples costs hours of CPU.)
 
 # %% [markdown]
 # ## The 20 most important features
 
 # %% tags=["hide-input"]
-importance = comparison.feature_importance(setting, best_neural, head)
-fig = run.figure(plots.top_features(importance, 20, title=f"{best_neural} (tuned): permutation "
+importance = comparison.feature_importance(setting, TRANSFORMER, head)
+fig = run.figure(plots.top_features(importance, 20, title=f"{TRANSFORMER} (tuned): permutation "
                                     "importance on the held-out cohort"), "top_features",
                  caption=("The 20 features whose permutation lowers the held-out accuracy of the"
-                          " best tuned neural model most, coloured by modality."))
+                          " tuned transformer most, coloured by modality."))
 run.glue("top_modalities", comparison.top_modalities(importance, 20))
 
 # %% [markdown]
