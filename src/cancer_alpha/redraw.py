@@ -83,21 +83,21 @@ def redraw(chapter: str, profile: str, root: Path) -> int:
     import nbformat
 
     from .plots.style import close
-    from .results import draw_figure, figure_anchor
-    from .stamps import stage_dir
+    from .results import call_name, draw_figure, figure_anchor
+    from .stamps import record_path, stage_dir
 
-    folder = root / "results" / profile
-    record_path = folder / f"{chapter}.json"
+    record_file = record_path(chapter, profile, root)
+    folder = record_file.parent
     notebook = stage_dir(profile, root) / "notebooks" / f"{chapter}.ipynb"
     try:
-        record = json.loads(record_path.read_text())
+        record = json.loads(record_file.read_text())
         nb = nbformat.read(notebook, as_version=4)
     except (OSError, ValueError) as exc:
         raise RedrawError(f"its record or executed notebook cannot be read ({exc})") from None
     outputs = _html_outputs(nb)
     drawn = []
     for png_name in record.get("figures", []):
-        call = _load_call(folder / (png_name[:-len(".png")] + ".call.pickle"))
+        call = _load_call(folder / call_name(png_name))
         anchor = figure_anchor(chapter, call["name"])
         if anchor not in outputs:
             raise RedrawError(f"figure {call['name']!r} is not in the executed notebook")

@@ -36,12 +36,11 @@ from .redraw import RedrawError, redraw
 from .stamps import (
     Chapter,
     chapters,
-    drawing_change,
     fingerprint,
     read_status,
     select,
     stage_dir,
-    stale_reason,
+    staleness,
     stamp_path,
     write_stamp,
     write_status,
@@ -176,17 +175,17 @@ def reproduce(profile: str, only: str | None = None, book: bool = False,
     status = read_status(profile, root)
     for i, chapter in enumerate(todo, 1):
         head = f"[{i}/{len(todo)}] {chapter.name} (profile {profile})"
+        drawing = []
         if force:
             reason = "forced"
         elif chapter.name.endswith(AUDIT_SUFFIX) and executed:
             reason = "a chapter before it was executed"
         else:
-            reason = stale_reason(chapter, profile, root)
+            reason, drawing = staleness(chapter, profile, root)
         if reason is None:
             log(f"{head}: up to date", flush=True)
             status[chapter.name] = {"status": "up to date", "reason": ""}
             continue
-        drawing = [] if force else drawing_change(chapter, profile, root)
         if drawing:
             why = f"only drawing changed: {', '.join(drawing)}"
             before, t0 = fingerprint(chapter, profile, root), time.perf_counter()

@@ -143,7 +143,7 @@ class DrawnFigure:
 
     @property
     def call_name(self) -> str:
-        return self.png_name[:-len(".png")] + ".call.pickle"
+        return call_name(self.png_name)
 
     def write(self) -> None:
         """Write the image and its data (each atomically)."""
@@ -151,6 +151,12 @@ class DrawnFigure:
 
         write_bytes(self.folder / self.png_name, self.png)
         atomic_write_text(self.folder / self.data_name, self.data)
+
+
+def call_name(png_name: str) -> str:
+    """Where the call that drew figure ``png_name`` is kept (:mod:`cancer_alpha.redraw`),
+    relative to the same folder."""
+    return png_name[:-len(".png")] + ".call.pickle"
 
 
 def figure_anchor(chapter: str, name: str) -> str:

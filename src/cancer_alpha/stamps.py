@@ -153,8 +153,10 @@ def stamp_path(chapter: Chapter, profile: str, root: Path) -> Path:
     return root / "build" / profile / "stamps" / f"{chapter.name}.json"
 
 
-def _record_path(chapter: Chapter, profile: str, root: Path) -> Path:
-    return root / "results" / profile / f"{chapter.name}.json"
+def record_path(chapter: Chapter | str, profile: str, root: Path) -> Path:
+    """The run record a chapter writes at ``profile``."""
+    name = chapter if isinstance(chapter, str) else chapter.name
+    return root / "results" / profile / f"{name}.json"
 
 
 def _changed(old: dict[str, str], new: dict[str, str]) -> list[str]:
@@ -173,17 +175,16 @@ DRAWING = "src/cancer_alpha/plots/"
 
 def stale_reason(chapter: Chapter, profile: str, root: Path) -> str | None:
     """Why ``chapter`` must be executed again at ``profile``, or None when it is up to date."""
-    return _staleness(chapter, profile, root)[0]
+    return staleness(chapter, profile, root)[0]
 
 
-def drawing_change(chapter: Chapter, profile: str, root: Path) -> list[str]:
-    """The changed package files, when files that only draw (:data:`DRAWING`) are all that
-    changed among what ``chapter`` depends on since it last ran; otherwise (nothing changed,
-    or anything else did) an empty list."""
+def staleness(chapter: Chapter, profile: str, root: Path) -> tuple[str | None, list[str]]:
+    """Why ``chapter`` is stale (None: up to date), with the changed package files when files
+    that only draw (:data:`DRAWING`) are all that changed among what it depends on since it
+    last ran (otherwise an empty list): then its figures can be redrawn instead."""
     reason, package = _staleness(chapter, profile, root)
-    if reason is None or not package or not all(f.startswith(DRAWING) for f in package):
-        return []
-    return package
+    drawing = bool(package) and all(f.startswith(DRAWING) for f in package)
+    return reason, package if drawing else []
 
 
 def _staleness(chapter: Chapter, profile: str, root: Path) -> tuple[str | None, list[str]]:
@@ -195,7 +196,7 @@ def _staleness(chapter: Chapter, profile: str, root: Path) -> tuple[str | None, 
     if not stamp.is_file():
         return "never executed, or its last execution did not finish", []
     executed = stage_dir(profile, root) / "notebooks" / f"{chapter.name}.ipynb"
-    record = _record_path(chapter, profile, root)
+    record = record_path(chapter, profile, root)
     if not executed.is_file() or not record.is_file():
         return "its executed notebook or run record is missing", []
     try:
@@ -236,7 +237,7 @@ def write_stamp(chapter: Chapter, profile: str, root: Path,
     from .results import atomic_write_text
     from .safe_write import json_text
 
-    path = _record_path(chapter, profile, root)
+    path = record_path(chapter, profile, root)
     if not path.is_file():
         raise RuntimeError(f"{chapter.name} ran but wrote no run record {path.relative_to(root)}:"
                            f" its results.Run must be named {chapter.name!r}, after the notebook")
