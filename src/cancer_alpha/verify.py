@@ -247,8 +247,8 @@ def verify(profile: str = "paper", only: str | None = None, claims: str | None =
     scratch = root / "build" / profile / "verify"
     if use_build:
         results = root / "results" / profile
-        stale = [f"{c.name} ({stale_reason(c, profile, root)})" for c in todo
-                 if stale_reason(c, profile, root) is not None]
+        reasons = {c.name: stale_reason(c, profile, root) for c in todo}
+        stale = [f"{name} ({why})" for name, why in reasons.items() if why is not None]
         if stale:
             raise ReferenceFolderError(
                 f"--use-build: the {profile!r} build is not up to date with this checkout: "
