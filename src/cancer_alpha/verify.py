@@ -204,7 +204,7 @@ def verify(profile: str = "paper", only: str | None = None, claims: str | None =
     from .config import available_profiles, project_root
     from .results import atomic_write_text, git_state
     from .safe_write import json_text
-    from .stamps import chapters, select, stale_reason
+    from .stamps import chapters, record_path, select, stale_reason
     from .tolerances import compare_records
 
     root = root or project_root()
@@ -246,7 +246,6 @@ def verify(profile: str = "paper", only: str | None = None, claims: str | None =
     rerun: dict[str, dict[str, Any]] = {}
     scratch = root / "build" / profile / "verify"
     if use_build:
-        results = root / "results" / profile
         reasons = {c.name: stale_reason(c, profile, root) for c in todo}
         stale = [f"{name} ({why})" for name, why in reasons.items() if why is not None]
         if stale:
@@ -254,7 +253,7 @@ def verify(profile: str = "paper", only: str | None = None, claims: str | None =
                 f"--use-build: the {profile!r} build is not up to date with this checkout: "
                 f"{'; '.join(stale)}. Run: cancer-alpha reproduce --profile {profile}")
         for c in todo:
-            rerun[c.name] = json.loads((results / f"{c.name}.json").read_text())
+            rerun[c.name] = json.loads(record_path(c, profile, root).read_text())
             checks[c.name] = ChapterCheck(c.name, FROM_BUILD)
         log(f"  {len(todo)} chapter(s) {FROM_BUILD} (results/{profile}/), executed from this "
             "checkout; not executed again", flush=True)
