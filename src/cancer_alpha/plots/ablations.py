@@ -155,7 +155,7 @@ def control_accuracy(tables: Mapping[str, Any], ceiling: float, chance: float,
     gets a bar for each recipe it ran under), beside its exact Bayes ceiling and chance."""
     recipes = list(tables)
     names = list(dict.fromkeys(n for t in tables.values() for n in t.index))
-    fig, ax = subplots(width=6.4, height=0.26 * len(names) * len(recipes) + 1.4)
+    fig, ax = subplots(width=8.0, height=0.26 * len(names) * len(recipes) + 1.4)
     step = 0.8 / len(recipes)
     y = np.arange(len(names))[::-1].astype(float)
     for k, recipe in enumerate(recipes):
@@ -174,7 +174,8 @@ def control_accuracy(tables: Mapping[str, Any], ceiling: float, chance: float,
     ax.set_yticklabels([f"{n} (n={runs[n]})" for n in names])
     ax.set_xlim(min(0.4, chance - 0.05), 1.0)
     ax.set_xlabel("held-out accuracy on the interaction world")
-    ax.legend(fontsize=7, loc="lower right")
+    # outside the axes: the bars may reach the ceiling
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     if title:
         ax.set_title(title)
     return fig
@@ -187,7 +188,7 @@ def control_reverts(table: Any, tuned: float, published: float, ceiling: float,
     to its published value (``table``: one row per setting, its accuracy), beside the
     transformer tuned and published, the Bayes ceiling and chance."""
     names = list(table.index)
-    fig, ax = subplots(width=6.4, height=0.3 * len(names) + 1.3)
+    fig, ax = subplots(width=8.0, height=0.3 * len(names) + 1.3)
     y = np.arange(len(names))[::-1]
     ax.barh(y, table["accuracy_mean"], color=RECIPE_COLORS[2], height=0.7)
     ax.axvline(ceiling, **CEILING_STYLE, label=f"Bayes ceiling {ceiling:.3f}")
@@ -200,5 +201,6 @@ def control_reverts(table: Any, tuned: float, published: float, ceiling: float,
                         for n in names])
     ax.set_xlim(min(0.4, chance - 0.05), 1.0)
     ax.set_xlabel("held-out accuracy of the tuned transformer with one setting put back")
-    ax.legend(fontsize=7, loc="lower right")
+    # outside the axes: the bars may reach the ceiling
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
