@@ -338,5 +338,13 @@ def test_the_control_reading_names_the_tuned_settings_that_block_the_transformer
     assert "1 of its 2 tuned settings" in words
     assert "model.dropout (0.44 tuned, 0.1 published: 0.800)" in words
     assert "train.lr" not in words.split("alone:")[1]
+    assert words.endswith("chose settings under which the transformer learns no interaction "
+                          "here.")
     acc[("tuned, model.dropout as published", "mmt_modality")] = 0.5
-    assert "None of its 2 tuned settings" in control_reading(_control(acc, reverts))
+    words = control_reading(_control(acc, reverts))
+    assert "None of its 2 tuned settings" in words and "block it together" in words
+    # when the published transformer does not learn it either, no setting is blamed
+    acc[("published", "mmt_modality")] = 0.5
+    words = control_reading(_control(acc, reverts))
+    assert "let it learn the interaction." in words
+    assert "block it" not in words and "chose settings" not in words

@@ -262,13 +262,14 @@ def control_reading(result: ControlResult, *, transformer: str = "mmt_modality",
     elif freed:
         parts.append(f"Put back to its published value one at a time ({seeds}), {len(freed)} "
                      f"of its {n} tuned settings that differ from the published ones let it "
-                     f"learn the interaction alone: {'; '.join(freed)}. Tuning on the book's "
-                     "world, whose signal is mostly additive, chose settings under which the "
-                     "transformer learns no interaction here.")
+                     f"learn the interaction alone: {'; '.join(freed)}.")
     else:
         parts.append(f"None of its {n} tuned settings that differ from the published ones, "
                      f"put back alone to its published value ({seeds}), let it learn the "
-                     "interaction: the settings block it together.")
+                     "interaction" + (": the settings block it together." if learns else "."))
+    if learns and not tuned_learns:
+        parts.append("Tuning on the book's world, whose signal is mostly additive, chose "
+                     "settings under which the transformer learns no interaction here.")
     return " ".join(parts)
 
 
