@@ -120,3 +120,31 @@ def test_a_compute_claim_that_a_busy_machine_could_not_judge_compares_its_rules_
     flipped = _check(quiet, {**noisy, "rule_verdict": "not reproduced"})
     assert flipped.changed
     assert _check(quiet, {"verdict": "not reproduced", "reason": "18 ms"}).changed
+
+
+def test_a_claim_not_asked_for_that_a_busy_machine_could_not_judge_is_not_a_moved_verdict():
+    from cancer_alpha.tolerances import compare_records
+
+    chapter = "06_compute_profiling"
+    # a judged claim's record keeps an empty rule_verdict, as Judgement writes it
+    quiet = {"C13": {"verdict": "reproduced", "reason": "2.2 ms", "rule_verdict": None},
+             "C04": {"verdict": "not reproduced", "reason": "linear law preferred",
+                     "rule_verdict": None}}
+    noisy = {cid: {"verdict": "not judged", "reason": f"noisy machine: ({cid}) ...",
+                   "rule_verdict": quiet[cid]["verdict"]} for cid in quiet}
+    published = {chapter: {"claims": [{"id": k, **v} for k, v in quiet.items()]}}
+    rerun = {chapter: {"claims": [{"id": k, **v} for k, v in noisy.items()]}}
+    diffs = compare_records(chapter, published[chapter], rerun[chapter])
+    where = {"C13": chapter, "C04": chapter}
+    # only C13 asked for (verify --claims C13), its chapter also holds C04: both inconclusive
+    checks, moved, changed, inconclusive, code = verifier._outcome(
+        ["C13"], where, published, rerun, diffs)
+    assert [c.id for c in checks] == ["C13"] and not changed
+    assert not [d.key for d in moved if d.path[-1] == "verdict"]
+    assert {c.id for c in inconclusive} == {"C13", "C04"}
+    assert code == verifier.EXIT_INCONCLUSIVE
+    # a rule verdict that flipped under the noise is a change, asked for or not
+    rerun[chapter]["claims"][1]["rule_verdict"] = "reproduced"
+    diffs = compare_records(chapter, published[chapter], rerun[chapter])
+    _, moved, changed, _, code = verifier._outcome(["C13"], where, published, rerun, diffs)
+    assert [c.id for c in changed] == ["C04"] and code == verifier.EXIT_MOVED

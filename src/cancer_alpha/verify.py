@@ -183,6 +183,23 @@ def _claim_checks(ids: Sequence[str], chapters: dict[str, str], published: dict[
     return out
 
 
+def _outcome(report_ids: Sequence[str], where: dict[str, str], published: dict[str, Any],
+             rerun: dict[str, Any], diffs: list[Any]
+             ) -> tuple[list[ClaimCheck], list[Any], list[ClaimCheck], list[ClaimCheck], int]:
+    """What the comparison concludes: the checks of ``report_ids``, the values that moved,
+    the changed and the inconclusive claims, and the exit status. ``where`` maps every claim
+    of the compared chapters to its chapter; a verdict that a noisy machine left unjudged
+    while its rule's verdict stayed is inconclusive, not moved, whichever claim it is."""
+    every = _claim_checks(list(where), where, published, rerun, diffs)
+    unjudged = {("claims", c.id, "verdict") for c in every if c.not_judged_here and not c.changed}
+    moved = [d for d in diffs if not d.within and
+             not (d.path in unjudged and d.chapter == where.get(d.path[1]))]
+    changed = [c for c in every if c.changed]
+    inconclusive = [c for c in every if c.not_judged_here and not c.changed]
+    code = EXIT_MOVED if moved or changed else EXIT_INCONCLUSIVE if inconclusive else 0
+    return [c for c in every if c.id in report_ids], moved, changed, inconclusive, code
+
+
 def _fmt(value: Any) -> str:
     from .tolerances import MISSING
 
@@ -292,17 +309,14 @@ def verify(profile: str = "paper", only: str | None = None, claims: str | None =
                         check.largest_deviation, check.largest_key = d.deviation, d.key
     report_ids = ids or sorted({c["id"] for n in names
                                 for c in reference.records[n].get("claims", [])})
-    where = claim_chapters(reference, report_ids)
-    claim_checks = _claim_checks(report_ids, where, reference.records, rerun, diffs)
-    noisy_verdicts = {("claims", c.id, "verdict") for c in claim_checks
-                      if c.not_judged_here and not c.changed}
-    moved = [d for d in diffs if not d.within and
-             not (d.path in noisy_verdicts and d.chapter == where.get(d.path[1]))]
+    # every claim of a compared chapter is checked, not only those asked for: a noisy
+    # machine's "not judged" of another claim of the same chapter is no moved verdict either
+    held = [c["id"] for n in names for c in reference.records[n].get("claims", [])]
+    where = claim_chapters(reference, list(dict.fromkeys([*report_ids, *held])))
+    claim_checks, moved, changed, inconclusive, code = _outcome(
+        report_ids, where, reference.records, rerun, diffs)
     for d in moved:
         checks[d.chapter].moved.append(d.key)
-    changed = [c for c in claim_checks if c.changed]
-    inconclusive = [c for c in claim_checks if c.not_judged_here and not c.changed]
-    code = EXIT_MOVED if moved or changed else EXIT_INCONCLUSIVE if inconclusive else 0
 
     log("")
     log(f"{'chapter':<22}{'status':<32}{'compared':>9}{'moved':>7}  largest deviation")
