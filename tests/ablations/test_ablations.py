@@ -263,22 +263,80 @@ def test_the_positive_control_scores_every_model_beside_an_exact_ceiling():
     assert max(result.single_modality_information.values()) < 1e-9
     assert result.pair_ceilings["methylation+cna"] == pytest.approx(result.ceiling)
     assert result.ceiling > result.chance + 0.1
+    assert result.recipes == ["published"] and result.reverts == {}  # no tuned settings given
     table = result.table()
     assert list(table.index) == ["logistic_regression", "early_fusion_mlp"]
     assert (table["n_runs"] == 1).all() and result.n_train == 120 and result.n_test == 200
-    words = control_reading(table, result.ceiling, result.chance)
-    assert "of 2 models closed at least 50%" in words
+    assert "of 2 models closed at least 50%" in control_reading(result)
+    with pytest.raises(ValueError, match="ran no recipe 'tuned'; it ran published"):
+        result.table("tuned")
+
+
+def test_the_control_runs_the_tuned_transformer_with_each_setting_put_back_alone():
+    from cancer_alpha.ablations import positive_control, revert_table
+    from cancer_alpha.ablations.control import recipe_settings
+
+    profile = tiny_profile(control_samples=60, control_joint_loci=8, seeds=[0, 1],
+                           control_seeds=2, test_samples=60)
+    tuned = {"mmt_modality": {"train": {"lr": 0.003, "batch_size": 32},  # batch as published
+                              "model": {"dropout": 0.4}},
+             "logistic_regression": {"model": {"C": 0.5}}}
+    models = ["logistic_regression", "mmt_no_cross_attention", "mmt_modality"]
+    recipes, reverts = recipe_settings(profile, models, tuned)
+    # the ablation takes the transformer's settings; a setting equal to the published one
+    # (batch_size) gets no revert
+    assert recipes["tuned"]["mmt_no_cross_attention"] is tuned["mmt_modality"]
+    assert set(reverts) == {"tuned, train.lr as published", "tuned, model.dropout as published"}
+    back = recipes["tuned, model.dropout as published"]["mmt_modality"]
+    assert back["model"]["dropout"] == profile.model.dropout and back["train"]["lr"] == 0.003
+    assert reverts["tuned, train.lr as published"] == {
+        "setting": "train.lr", "tuned": 0.003, "published": profile.train.lr}
+    result = positive_control(profile, models[1:], [0, 1], settings=tuned)
+    counts = {(r["recipe"], r["model"]) for r in result.rows}
+    # both seeds for the two recipes, the first seed only for a revert, the transformer only
+    assert sum(r["recipe"] == "tuned" for r in result.rows) == 4
+    assert [r["seed"] for r in result.rows if "as published" in r["recipe"]] == [0, 0]
+    assert ("tuned, train.lr as published", "mmt_no_cross_attention") not in counts
+    table = revert_table(result)
+    assert list(table.index) == ["train.lr", "model.dropout"]
+    assert (table["n_runs"] == 1).all() and table.loc["model.dropout", "tuned"] == "0.4"
+    assert set(result.best_epochs()) == set(result.recipes)
+
+
+def _control(acc: dict[tuple[str, str], float], reverts=None):
+    from cancer_alpha.ablations import ControlResult
+
+    rows = [{"recipe": r, "model": m, "seed": 0, "accuracy": a, "best_epoch": 1,
+             "fit_seconds": 1.0} for (r, m), a in acc.items()]
+    return ControlResult(0.9, 0.5, {}, {}, rows, 100, 100, reverts or {})
 
 
 def test_the_control_reading_follows_the_numbers():
-    import pandas as pd
-
     from cancer_alpha.ablations import control_reading
 
-    table = pd.DataFrame({"accuracy_mean": [0.5, 0.85, 0.6]},
-                         index=["logistic_regression", "mmt_modality", "mmt_no_cross_attention"])
-    words = control_reading(table, ceiling=0.9, chance=0.5)
+    acc = {("published", "logistic_regression"): 0.5, ("published", "mmt_modality"): 0.85,
+           ("published", "mmt_no_cross_attention"): 0.6}
+    words = control_reading(_control(acc))
     assert "1 of 3 models" in words and "(mmt_modality)" in words
     assert "It learns the interaction" in words
-    table.loc["mmt_modality", "accuracy_mean"] = 0.55
-    assert "It does not learn the interaction" in control_reading(table, 0.9, 0.5)
+    acc[("published", "mmt_modality")] = 0.55
+    assert "It does not learn the interaction" in control_reading(_control(acc))
+
+
+def test_the_control_reading_names_the_tuned_settings_that_block_the_transformer():
+    from cancer_alpha.ablations import control_reading
+
+    acc = {("published", "mmt_modality"): 0.85, ("tuned", "mmt_modality"): 0.5,
+           ("tuned, model.dropout as published", "mmt_modality"): 0.8,
+           ("tuned, train.lr as published", "mmt_modality"): 0.52}
+    reverts = {"tuned, model.dropout as published": {"setting": "model.dropout",
+                                                     "tuned": 0.44, "published": 0.1},
+               "tuned, train.lr as published": {"setting": "train.lr", "tuned": 0.002,
+                                                "published": 0.001}}
+    words = control_reading(_control(acc, reverts))
+    assert "With its settings tuned on the book's world it reached 0.500 (0% " in words
+    assert "1 of its 2 tuned settings" in words
+    assert "model.dropout (0.44 tuned, 0.1 published: 0.800)" in words
+    assert "train.lr" not in words.split("alone:")[1]
+    acc[("tuned, model.dropout as published", "mmt_modality")] = 0.5
+    assert "None of its 2 tuned settings" in control_reading(_control(acc, reverts))

@@ -8,10 +8,12 @@ the chapter's tables; the verdicts on the claims live in :mod:`cancer_alpha.clai
 
 from cancer_alpha.ablations.control import (
     CONTROL_CLASSES,
+    RECIPES,
     ControlResult,
     control_reading,
     interaction_profile,
     positive_control,
+    revert_table,
 )
 from cancer_alpha.ablations.plan import (
     DEFAULT,
@@ -43,8 +45,8 @@ from cancer_alpha.ablations.summary import (
 )
 
 __all__ = [
-    "CONTROL_CLASSES", "ControlResult", "control_reading", "interaction_profile",
-    "positive_control",
+    "CONTROL_CLASSES", "RECIPES", "ControlResult", "control_reading", "interaction_profile",
+    "positive_control", "revert_table",
     "DEFAULT", "EASY", "DifficultyData", "Variant", "build_variant", "comparisons", "dropout_pair",
     "hide_modalities", "loss_variant",
     "lambda_name", "modality_subsets", "plan", "difficulty_data", "subset_key", "run_all",

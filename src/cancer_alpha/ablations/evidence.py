@@ -242,8 +242,8 @@ def verdict_changes(published: Mapping[str, Any], tuned: Mapping[str, str]) -> s
         for cid, j in published.items())
 
 
-def record(s: Setting, *, control: Any, control_seeds: Sequence[int], control_table: Any,
-           control_words: str, table: Any, published_table: Any,
+def record(s: Setting, *, control: Any, control_seeds: Sequence[int], control_words: str,
+           table: Any, published_table: Any,
            verdicts: Mapping[str, Any], gain: Any, gain_easy: Any, sweep: Any, timing: Any,
            subsets: Any, lomo: tuple[Any, Any], planted: Mapping[str, Any],
            rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -255,7 +255,10 @@ def record(s: Setting, *, control: Any, control_seeds: Sequence[int], control_ta
             "single_modality_information": control.single_modality_information,
             "pair_ceilings": control.pair_ceilings, "n_train": control.n_train,
             "n_test": control.n_test, "seeds": control_seeds,
-            "models": control_table.to_dict(orient="index"), "reading": control_words},
+            "models": {recipe: control.table(recipe).to_dict(orient="index")
+                       for recipe in control.recipes},
+            "reverts": control.reverts, "best_epochs": control.best_epochs(),
+            "reading": control_words},
         "full_model_settings": s.tuned[TRANSFORMER],
         "ablations": table,
         "ablations_published_recipe": published_table,
@@ -275,15 +278,18 @@ def record(s: Setting, *, control: Any, control_seeds: Sequence[int], control_ta
 
 
 def positive_control(published: Profile, tuned: Mapping[str, Any]):
-    """The positive control of the interaction world, every control model with its tuned
-    settings over the first ``ablation.control_seeds`` seeds: (result, seeds, table, glue)."""
+    """The positive control of the interaction world, every control model under the
+    published recipe and with its tuned settings over the first ``ablation.control_seeds``
+    seeds, and the tuned transformer with one setting at a time put back to the published
+    value: (result, seeds, the table of each recipe, glue)."""
     from cancer_alpha.ablations.control import positive_control as run_control
 
     ab = published.ablation
     seeds = list(ab.seeds[:ab.control_seeds])
     control = run_control(published, ab.control_models, seeds, settings=tuned,
-                          n_jobs=published.evaluation.n_jobs)
-    return control, seeds, control.table(), control_glue(control, seeds, ab.control_joint_loci)
+                          n_jobs=published.evaluation.n_jobs, transformer=TRANSFORMER)
+    tables = {recipe: control.table(recipe) for recipe in control.recipes}
+    return control, seeds, tables, control_glue(control, seeds, ab.control_joint_loci)
 
 
 def pair_glue(table: Mapping[str, Any], names: Mapping[str, str],

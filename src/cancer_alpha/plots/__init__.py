@@ -9,6 +9,7 @@ from this package directly (``plots.fragment_lengths``).
 from cancer_alpha.plots.ablations import (
     ablation_deltas,
     control_accuracy,
+    control_reverts,
     lambda_sweep,
     leave_one_out,
     planted_attention,
@@ -64,6 +65,7 @@ from cancer_alpha.plots.tuning import (
 
 __all__ = [
     "control_accuracy",
+    "control_reverts",
     "budget_curves",
     "ablation_deltas", "lambda_sweep", "leave_one_out", "planted_attention",
     "progressive_curves", "subset_accuracy", "architecture_diagram", "attention_heatmaps",

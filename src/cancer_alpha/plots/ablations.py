@@ -143,22 +143,62 @@ def planted_attention(summary: Mapping[str, Mapping[str, Any]], joint_loci: Sequ
     return fig
 
 
+# one colour per recipe of the positive control, in its order (ablations.control.RECIPES)
+RECIPE_COLORS = ("#8fa9c8", "#d9a05b", "#7fb07f")
+
+
 @figure
-def control_accuracy(table: Any, ceiling: float, chance: float, title: str = ""):
-    """The positive control: held-out accuracy of each model (mean and sd over seeds, one
-    bar each) on the interaction world, beside its exact Bayes ceiling and chance."""
-    names = list(table.index)
-    fig, ax = subplots(width=6.4, height=0.38 * len(names) + 1.2)
-    y = np.arange(len(names))[::-1]
-    ax.barh(y, table["accuracy_mean"], xerr=table["accuracy_sd"], color="#8fa9c8",
-            ecolor="#555555", capsize=3)
+def control_accuracy(tables: Mapping[str, Any], ceiling: float, chance: float,
+                     title: str = ""):
+    """The positive control: held-out accuracy of each model (mean and sd over seeds) on the
+    interaction world under each recipe (``tables``: one table by recipe, in order; a model
+    gets a bar for each recipe it ran under), beside its exact Bayes ceiling and chance."""
+    recipes = list(tables)
+    names = list(dict.fromkeys(n for t in tables.values() for n in t.index))
+    fig, ax = subplots(width=6.4, height=0.26 * len(names) * len(recipes) + 1.4)
+    step = 0.8 / len(recipes)
+    y = np.arange(len(names))[::-1].astype(float)
+    for k, recipe in enumerate(recipes):
+        table = tables[recipe]
+        rows = [i for i, n in enumerate(names) if n in table.index]
+        at = y[rows] + 0.4 - step * (k + 0.5)
+        shown = table.loc[[names[i] for i in rows]]
+        ax.barh(at, shown["accuracy_mean"], height=step * 0.9, xerr=shown["accuracy_sd"],
+                color=RECIPE_COLORS[k % len(RECIPE_COLORS)], ecolor="#555555", capsize=2,
+                label=recipe)
     ax.axvline(ceiling, **CEILING_STYLE, label=f"Bayes ceiling {ceiling:.3f}")
     ax.axvline(chance, color="0.5", linestyle=":", linewidth=1.0, label=f"chance {chance:.3f}")
     ax.set_yticks(y)
-    ax.set_yticklabels([f"{n} (n={int(table.loc[n, 'n_runs'])})" for n in names])
+    runs = {n: max(int(t.loc[n, "n_runs"]) for t in tables.values() if n in t.index)
+            for n in names}
+    ax.set_yticklabels([f"{n} (n={runs[n]})" for n in names])
     ax.set_xlim(min(0.4, chance - 0.05), 1.0)
     ax.set_xlabel("held-out accuracy on the interaction world")
     ax.legend(fontsize=7, loc="lower right")
     if title:
         ax.set_title(title)
+    return fig
+
+
+@figure
+def control_reverts(table: Any, tuned: float, published: float, ceiling: float,
+                    chance: float):
+    """The tuned transformer on the positive control with each tuned setting put back alone
+    to its published value (``table``: one row per setting, its accuracy), beside the
+    transformer tuned and published, the Bayes ceiling and chance."""
+    names = list(table.index)
+    fig, ax = subplots(width=6.4, height=0.3 * len(names) + 1.3)
+    y = np.arange(len(names))[::-1]
+    ax.barh(y, table["accuracy_mean"], color=RECIPE_COLORS[2], height=0.7)
+    ax.axvline(ceiling, **CEILING_STYLE, label=f"Bayes ceiling {ceiling:.3f}")
+    ax.axvline(published, color=RECIPE_COLORS[0], linewidth=1.5,
+               label=f"published recipe {published:.3f}")
+    ax.axvline(tuned, color=RECIPE_COLORS[1], linewidth=1.5, label=f"tuned {tuned:.3f}")
+    ax.axvline(chance, color="0.5", linestyle=":", linewidth=1.0, label=f"chance {chance:.3f}")
+    ax.set_yticks(y)
+    ax.set_yticklabels([f"{n}: {table.loc[n, 'tuned']} -> {table.loc[n, 'published']}"
+                        for n in names])
+    ax.set_xlim(min(0.4, chance - 0.05), 1.0)
+    ax.set_xlabel("held-out accuracy of the tuned transformer with one setting put back")
+    ax.legend(fontsize=7, loc="lower right")
     return fig
