@@ -131,12 +131,15 @@ def test_the_run_record_keeps_its_keys_in_order():
     s = evidence.Setting(None, {"mmt_modality": {"train": {}}}, None,
                          {evidence.DEFAULT: default, evidence.EASY: easy},
                          {"a+b": {"accuracy": 0.9}}, 0.99)
-    control = SimpleNamespace(ceiling=1.0, chance=0.5, single_modality_information={},
-                              pair_ceilings={}, n_train=10, n_test=5)
+    from cancer_alpha.ablations import ControlResult
+
+    control = ControlResult(1.0, 0.5, {}, {}, [
+        {"recipe": "published", "model": "m", "seed": 0, "accuracy": 0.7, "best_epoch": 2,
+         "fit_seconds": 1.0}], 10, 5)
     rows = _runs("full", [0.8])
     rec = evidence.record(
-        s, control=control, control_seeds=[0], control_table=pd.DataFrame({"a": [1]}),
-        control_words="w", table={}, published_table={}, verdicts={}, gain={}, gain_easy={},
+        s, control=control, control_seeds=[0], control_words="w", table={},
+        published_table={}, verdicts={}, gain={}, gain_easy={},
         sweep=[], timing=pd.DataFrame({"seed": [0], "x": [1]}).set_index("seed"),
         subsets={}, lomo=({}, {}), planted={"trained": {"auroc": 0.6, "auroc_runs": [0.6],
                                                        "auroc_of_mean_scores": 0.6,
@@ -151,6 +154,9 @@ def test_the_run_record_keeps_its_keys_in_order():
     assert rec["bayes_accuracy"] == {"default": 0.9, "easy": 0.99}
     assert set(rec["runs"][0]) == set(evidence.RUN_KEYS)  # the history is not recorded
     assert rec["progressive_timing"] == {"seed": [0], "x": [1]}
+    pc = rec["positive_control"]
+    assert list(pc["models"]) == ["published"] and pc["models"]["published"]["m"]["n_runs"] == 1
+    assert pc["best_epochs"] == {"published": {"m": [2]}} and pc["reverts"] == {}
 
 
 def test_pair_glue_joins_the_delta_glue_of_several_ablations():
