@@ -15,7 +15,7 @@ NEURAL_MODELS: dict[str, str] = {
     "tab_transformer": "TabTransformer over quantile-binned features",
     "perceiver_io": "Perceiver IO over feature tokens",
     "early_fusion_mlp": "one MLP over all modalities side by side",
-    "late_fusion": "one encoder and classifier per modality, probabilities averaged",
+    "late_fusion": "one encoder per modality, fused by sample-dependent modality weights",
 }
 BASELINE_MODELS: dict[str, str] = {
     "logistic_regression": "scikit-learn: mean imputation, scaling, logistic regression",
