@@ -307,11 +307,10 @@ def verify(profile: str = "paper", only: str | None = None, claims: str | None =
                     if check.largest_deviation is None or \
                             d.deviation > check.largest_deviation:
                         check.largest_deviation, check.largest_key = d.deviation, d.key
-    report_ids = ids or sorted({c["id"] for n in names
-                                for c in reference.records[n].get("claims", [])})
+    held = [c["id"] for n in names for c in reference.records[n].get("claims", [])]
+    report_ids = ids or sorted(set(held))
     # every claim of a compared chapter is checked, not only those asked for: a noisy
     # machine's "not judged" of another claim of the same chapter is no moved verdict either
-    held = [c["id"] for n in names for c in reference.records[n].get("claims", [])]
     where = claim_chapters(reference, list(dict.fromkeys([*report_ids, *held])))
     claim_checks, moved, changed, inconclusive, code = _outcome(
         report_ids, where, reference.records, rerun, diffs)

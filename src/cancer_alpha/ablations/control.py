@@ -131,7 +131,8 @@ def recipe_settings(profile: Profile, models: Sequence[str],
     the transformer takes the transformer's) and, for ``transformer`` among ``models``, one
     recipe per tuned setting that differs from the published one, with that setting put back
     (:func:`revert_recipe`; described in the second mapping)."""
-    recipes: dict[str, dict[str, Any]] = {PUBLISHED: {}}
+    # every model under the published recipe, with no settings of its own (None)
+    recipes: dict[str, dict[str, Any]] = {PUBLISHED: dict.fromkeys(models)}
     reverts: dict[str, dict[str, Any]] = {}
     if tuned is None:
         return recipes, reverts
@@ -182,10 +183,9 @@ def positive_control(profile: Profile, models: Sequence[str], seeds: Sequence[in
              for p in itertools.combinations(names, 2)}
     recipes, reverts = recipe_settings(control, models, settings, transformer)
     caps = dict(control.evaluation.max_runs)
-    # the published recipe trains every model; the others only the models they set, and a
-    # revert only with the first REVERT_SEEDS seeds
+    # each recipe trains the models it sets, a revert only with the first REVERT_SEEDS seeds
     tasks = [(recipe, name, s) for recipe, by_model in recipes.items()
-             for name in models if recipe == PUBLISHED or name in by_model
+             for name in models if name in by_model
              for s in list(seeds)[:caps.get(name, len(seeds))][
                  :REVERT_SEEDS if recipe in reverts else None]]
 
@@ -247,14 +247,11 @@ def control_reading(result: ControlResult, *, transformer: str = "mmt_modality",
                     if without in tuned.index else "") + ".")
     if not result.reverts:
         return " ".join(parts)
-    freed = []
-    for recipe, what in result.reverts.items():
-        revert = result.table(recipe)
-        if share(revert, transformer) >= learnt:
-            freed.append(f"{what['setting']} ({_value(what['tuned'])} tuned, "
-                         f"{_value(what['published'])} published: "
-                         f"{revert.loc[transformer, 'accuracy_mean']:.3f})")
-    n = len(result.reverts)
+    reverts = revert_table(result, transformer)
+    freed = [f"{setting} ({row.tuned} tuned, {row.published} published: "
+             f"{row.accuracy_mean:.3f})" for setting, row in reverts.iterrows()
+             if (row.accuracy_mean - chance) / (ceiling - chance) >= learnt]
+    n = len(reverts)
     seeds = "the first seed" if REVERT_SEEDS == 1 else f"the first {REVERT_SEEDS} seeds"
     if tuned_learns:
         parts.append(f"Of its {n} tuned settings that differ from the published ones, put back "

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from cancer_alpha import bayes, claims, evaluate, protocol, tuning
+from cancer_alpha.ablations.control import RECIPES
 from cancer_alpha.ablations.plan import (
     DEFAULT,
     EASY,
@@ -281,14 +282,15 @@ def positive_control(published: Profile, tuned: Mapping[str, Any]):
     """The positive control of the interaction world, every control model under the
     published recipe and with its tuned settings over the first ``ablation.control_seeds``
     seeds, and the tuned transformer with one setting at a time put back to the published
-    value: (result, seeds, the table of each recipe, glue)."""
+    value: (result, seeds, the table of each of the two recipes, glue)."""
     from cancer_alpha.ablations.control import positive_control as run_control
 
     ab = published.ablation
     seeds = list(ab.seeds[:ab.control_seeds])
     control = run_control(published, ab.control_models, seeds, settings=tuned,
                           n_jobs=published.evaluation.n_jobs, transformer=TRANSFORMER)
-    tables = {recipe: control.table(recipe) for recipe in control.recipes}
+    # the reverts have a table of their own (ablations.revert_table)
+    tables = {recipe: control.table(recipe) for recipe in RECIPES if recipe in control.recipes}
     return control, seeds, tables, control_glue(control, seeds, ab.control_joint_loci)
 
 
