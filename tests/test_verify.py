@@ -148,3 +148,87 @@ def test_a_claim_not_asked_for_that_a_busy_machine_could_not_judge_is_not_a_move
     diffs = compare_records(chapter, published[chapter], rerun[chapter])
     _, moved, changed, _, code = verifier._outcome(["C13"], where, published, rerun, diffs)
     assert [c.id for c in changed] == ["C04"] and code == verifier.EXIT_MOVED
+
+
+def _published(root, profile="tiny"):
+    """A checkout in git with a hand-made reference of two chapters (no notebook runs)."""
+    import subprocess
+
+    _project(root)
+    folder = root / "reference" / profile
+    folder.mkdir(parents=True)
+    files = {}
+    for name, value in (("01_data_synthesis", 0.779), ("04_training", 0.779)):
+        record = {"chapter": name, "profile": profile, "metrics": {"bayes_accuracy": value},
+                  "claims": []}
+        (folder / f"{name}.json").write_text(json.dumps(record))
+        files[f"{name}.json"] = reference.sha256(folder / f"{name}.json")
+    manifest = {"profile": profile, "commit": "c0ffee", "files": files,
+                "chapters": {n[:-5]: {} for n in files}}
+    (folder / reference.MANIFEST).write_text(json.dumps(manifest))
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(root)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "miniature"], check=True)
+
+
+def test_an_interrupted_verification_resumes_where_it_stopped(tmp_path, monkeypatch):
+    _published(tmp_path)
+    monkeypatch.setenv("CANCER_ALPHA_ROOT", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    executed, interrupt = [], {"at": "04_training"}
+
+    def execute(chapter, profile, root, scratch, threads):
+        """Stands in for papermill: the rerun writes the published record."""
+        if chapter.name == interrupt["at"]:
+            raise KeyboardInterrupt
+        executed.append(chapter.name)
+        out = scratch / "results" / profile
+        out.mkdir(parents=True, exist_ok=True)
+        (out / f"{chapter.name}.json").write_text(
+            (root / "reference" / profile / f"{chapter.name}.json").read_text())
+        return 1.5
+
+    monkeypatch.setattr(verifier, "_execute", execute)
+    quiet = {"log": lambda *a, **k: None}
+    with pytest.raises(KeyboardInterrupt):
+        verifier.verify("tiny", root=tmp_path, **quiet)
+    assert executed == ["01_data_synthesis"]
+
+    # run again: the chapter finished before the interruption is not executed again
+    interrupt["at"], lines = None, []
+    result = verifier.verify("tiny", root=tmp_path, log=lambda m="", **_: lines.append(m))
+    assert executed == ["01_data_synthesis", "04_training"]
+    assert result["exit_code"] == 0 and result["values_compared"] > 0
+    assert [c["status"] for c in result["chapters"]] == [verifier.RE_EXECUTED] * 2
+    assert [c["seconds"] for c in result["chapters"]] == [1.5, 1.5]
+    assert any("resuming an interrupted verification" in m for m in lines)
+    assert result["resumed"] == ["01_data_synthesis"]
+
+    # a finished verification is not resumed: the next one executes everything
+    executed.clear()
+    verifier.verify("tiny", root=tmp_path, **quiet)
+    assert executed == ["01_data_synthesis", "04_training"]
+
+    # interrupted again, then --fresh, or another selection of chapters: start over
+    for again in ({"fresh": True}, {"only": "04"}):
+        executed.clear()
+        interrupt["at"] = "04_training"
+        with pytest.raises(KeyboardInterrupt):
+            verifier.verify("tiny", root=tmp_path, **quiet)
+        interrupt["at"] = None
+        executed.clear()
+        verifier.verify("tiny", root=tmp_path, **again, **quiet)
+        assert executed == (["04_training"] if "only" in again
+                            else ["01_data_synthesis", "04_training"])
+
+    # local edits are not the commit that was verified: no resume
+    executed.clear()
+    interrupt["at"] = "04_training"
+    with pytest.raises(KeyboardInterrupt):
+        verifier.verify("tiny", root=tmp_path, **quiet)
+    interrupt["at"] = None
+    (tmp_path / "profiles" / "tiny.yml").write_text("profile: tiny\n# edited\n")
+    executed.clear()
+    verifier.verify("tiny", root=tmp_path, **quiet)
+    assert executed == ["01_data_synthesis", "04_training"]

@@ -81,19 +81,20 @@ def note_input(path: Path, results_dir: str | os.PathLike[str] | None = None) ->
     _INPUTS[key] = hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _git(*args: str) -> str | None:
+def _git(*args: str, cwd: Path | None = None) -> str | None:
     try:
         out = subprocess.run(["git", *args], capture_output=True, text=True, timeout=10,
-                             cwd=Path(__file__).resolve().parent)
+                             cwd=cwd or Path(__file__).resolve().parent)
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() if out.returncode == 0 else None
 
 
-def git_state() -> tuple[str | None, bool | None]:
-    """The checkout's commit and whether tracked files differ from it."""
-    commit = _git("rev-parse", "HEAD")
-    status = _git("status", "--porcelain", "--untracked-files=no")
+def git_state(root: Path | None = None) -> tuple[str | None, bool | None]:
+    """The commit of the checkout at ``root`` (default: the package's) and whether tracked
+    files differ from it."""
+    commit = _git("rev-parse", "HEAD", cwd=root)
+    status = _git("status", "--porcelain", "--untracked-files=no", cwd=root)
     return commit, (None if status is None else bool(status))
 
 

@@ -10,6 +10,12 @@ declares (:mod:`cancer_alpha.tolerances`). The report goes claim by claim: the p
 verdict, the rerun verdict, how many values were compared, the largest deviation and whether
 every value is within its tolerance; the same goes to a JSON file.
 
+A verification that was interrupted (a paper chapter runs for up to two hours) resumes where it
+stopped when it is run again from the same clean commit against the same reference: the
+chapters it had re-executed are compared as they were, and the others are executed. A finished
+verification, another commit, local edits, another reference or another selection of chapters
+start over; so does ``fresh``.
+
 Exit status: 0 when no verdict changed and every compared value is within its tolerance;
 :data:`EXIT_MOVED` when something moved (each moved key is named); :data:`EXIT_INCONCLUSIVE`
 when nothing moved but a compute claim could not be judged on this machine (a timing block
@@ -142,6 +148,43 @@ def _execute(chapter: Any, profile: str, root: Path, scratch: Path,
     return time.perf_counter() - t0
 
 
+PROGRESS = "progress.json"
+
+
+def _identity(reference: Any, names: set[str], commit: str | None,
+              dirty: bool | None) -> dict[str, Any]:
+    """What a verification's reruns depend on: the commit (of a clean checkout: local edits
+    are not in it), the reference (its manifest's sha256: every file's checksum is in it)
+    and the chapters executed."""
+    from .reference import MANIFEST, sha256
+
+    return {"commit": commit, "dirty": dirty, "reference": sha256(reference.folder / MANIFEST),
+            "profile": reference.profile, "chapters": sorted(names)}
+
+
+def _progress(scratch: Path, identity: dict[str, Any]) -> dict[str, Any] | None:
+    """The progress of an interrupted verification with the same ``identity``, or None: no
+    progress, a finished verification, another commit, reference or selection of chapters,
+    or a chapter it lists as done whose rerun record is gone."""
+    try:
+        progress = json.loads((scratch / PROGRESS).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(progress, dict) or progress.get("identity") != identity \
+            or progress.get("complete", True) or not isinstance(progress.get("done"), dict):
+        return None
+    records = scratch / "results" / identity["profile"]
+    if not all((records / f"{name}.json").is_file() for name in progress["done"]):
+        return None
+    return progress
+
+
+def _save_progress(scratch: Path, progress: dict[str, Any]) -> None:
+    from .results import atomic_write_text
+
+    atomic_write_text(scratch / PROGRESS, json.dumps(progress, indent=1))
+
+
 def _noisy(entry: dict[str, Any] | None) -> bool:
     from .claims import NOISY_MACHINE, NOT_JUDGED
 
@@ -212,7 +255,8 @@ def _fmt(value: Any) -> str:
 
 
 def verify(profile: str = "paper", only: str | None = None, claims: str | None = None, *,
-           use_build: bool = False, reference_folder: Path | None = None,
+           use_build: bool = False, fresh: bool = False,
+           reference_folder: Path | None = None,
            out: Path | None = None, root: Path | None = None, log=print) -> dict[str, Any]:
     """Rerun and compare (see the module's docstring); returns the verification as written to
     ``out`` (default ``build/<profile>/verification.json``), with its ``exit_code``."""
@@ -239,7 +283,7 @@ def verify(profile: str = "paper", only: str | None = None, claims: str | None =
         raise ReferenceFolderError(f"the {profile!r} reference has no record of "
                                    f"{', '.join(unknown)}: publish it again")
     names = {c.name for c in todo}
-    commit, dirty = git_state()
+    commit, dirty = git_state(root)
     lock = root / "requirements.lock"
     lock_sha = ref.sha256(lock) if lock.is_file() else None
     here = ref.machine()
@@ -261,6 +305,7 @@ def verify(profile: str = "paper", only: str | None = None, claims: str | None =
 
     checks: dict[str, ChapterCheck] = {}
     rerun: dict[str, dict[str, Any]] = {}
+    resumed: list[str] = []  # chapters re-executed by the interrupted run this one resumes
     scratch = root / "build" / profile / "verify"
     if use_build:
         reasons = {c.name: stale_reason(c, profile, root) for c in todo}
@@ -275,24 +320,45 @@ def verify(profile: str = "paper", only: str | None = None, claims: str | None =
         log(f"  {len(todo)} chapter(s) {FROM_BUILD} (results/{profile}/), executed from this "
             "checkout; not executed again", flush=True)
     else:
-        shutil.rmtree(scratch, ignore_errors=True)
-        copied = _copy_inputs(reference, names, scratch / "results")
+        identity = _identity(reference, names, commit, dirty)
+        progress = None if fresh or dirty is not False else _progress(scratch, identity)
+        if progress is None:
+            shutil.rmtree(scratch, ignore_errors=True)
+            progress = {"identity": identity, "complete": False,
+                        "copied": _copy_inputs(reference, names, scratch / "results"),
+                        "done": {}}
+            _save_progress(scratch, progress)
+        else:
+            resumed = [c.name for c in todo if c.name in progress["done"]]
+            log(f"  resuming an interrupted verification of this commit against this "
+                f"reference: {len(progress['done'])} chapter(s) it re-executed are not "
+                "executed again (--fresh starts over)", flush=True)
         for i, c in enumerate(todo, 1):
-            log(f"[{i}/{len(todo)}] {c.name} (profile {profile}): re-executing in "
-                f"{ref._rel(scratch, root)} ...", flush=True)
-            seconds = _execute(c, profile, root, scratch,
-                               _threads_env(reference.records.get(c.name)))
+            done = progress["done"].get(c.name)
+            if done is None:
+                log(f"[{i}/{len(todo)}] {c.name} (profile {profile}): re-executing in "
+                    f"{ref._rel(scratch, root)} ...", flush=True)
+                seconds = _execute(c, profile, root, scratch,
+                                   _threads_env(reference.records.get(c.name)))
             record = json.loads((scratch / "results" / profile / f"{c.name}.json").read_text())
             rerun[c.name] = record
+            copied = progress["copied"]
             used = sorted(k for k in record.get("provenance", {}).get("inputs", {})
                           if k in copied)
-            # what it wrote (the tuning chapter's settings) no longer comes from the reference
-            copied = [k for k in copied if k not in {
-                f"{profile}/{o}" for o in record.get("provenance", {}).get("outputs", [])}]
-            checks[c.name] = ChapterCheck(c.name, RE_EXECUTED, round(seconds, 1), used)
-            log(f"      done in {seconds:.1f} s"
-                + (f"; inputs from the reference: {', '.join(used)}" if used else ""),
-                flush=True)
+            if done is None:
+                # what it wrote (the tuning chapter's settings) no longer comes from the
+                # reference
+                progress["copied"] = [k for k in copied if k not in {
+                    f"{profile}/{o}" for o in record.get("provenance", {}).get("outputs", [])}]
+                done = progress["done"][c.name] = {"seconds": round(seconds, 1), "used": used}
+                _save_progress(scratch, progress)
+                log(f"      done in {seconds:.1f} s"
+                    + (f"; inputs from the reference: {', '.join(used)}" if used else ""),
+                    flush=True)
+            else:
+                log(f"[{i}/{len(todo)}] {c.name}: re-executed earlier in this verification "
+                    f"({done['seconds']:.1f} s)", flush=True)
+            checks[c.name] = ChapterCheck(c.name, RE_EXECUTED, done["seconds"], done["used"])
 
     diffs = []
     for name in names:
@@ -366,6 +432,7 @@ def verify(profile: str = "paper", only: str | None = None, claims: str | None =
         "selection": {"only": only, "claims": ids, "use_build": use_build},
         "chapters": [asdict(checks[c.name]) for c in todo],
         "from_reference": sorted(set(reference.records) - names) if not use_build else [],
+        "resumed": resumed,
         "claims": [asdict(c) for c in claim_checks],
         "moved": [{"key": d.key, "kind": d.kind, "tolerance": d.tolerance, "problem": d.problem,
                    "published": d.published, "rerun": d.rerun, "deviation": d.deviation,
@@ -378,5 +445,8 @@ def verify(profile: str = "paper", only: str | None = None, claims: str | None =
     }
     target = out or root / "build" / profile / "verification.json"
     atomic_write_text(target, json_text(result, indent=1, convert=False, default=str))
+    if not use_build:  # a finished verification is not resumed: the next one starts over
+        progress["complete"] = True
+        _save_progress(scratch, progress)
     log(f"written to {ref._rel(target, root)} (exit {code})")
     return result

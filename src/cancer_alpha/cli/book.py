@@ -28,6 +28,7 @@ def _verify(args: argparse.Namespace) -> int:
     from ..verify import verify
 
     result = verify(args.profile, only=args.only, claims=args.claims, use_build=args.use_build,
+                    fresh=args.fresh,
                     reference_folder=Path(args.reference) if args.reference else None,
                     out=Path(args.json) if args.json else None)
     return int(result["exit_code"])
@@ -93,6 +94,10 @@ def add_reference_commands(sub: Any, common: argparse.ArgumentParser) -> None:
                    help="compare the records of the up-to-date build in results/PROFILE/ "
                         "instead of executing again (refused when a chapter is not up to date "
                         "with this checkout)")
+    p.add_argument("--fresh", action="store_true",
+                   help="start over: by default, a verification that was interrupted resumes "
+                        "(same clean commit, reference and chapters), without executing again "
+                        "the chapters it had finished")
     p.add_argument("--reference", metavar="DIR",
                    help="reference folder (default reference/PROFILE/)")
     p.add_argument("--json", metavar="FILE",
