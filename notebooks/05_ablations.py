@@ -113,12 +113,16 @@ fig = run.figure(plots.ablation_deltas(table, title="variant minus reference, "
 # on every held-out sample the exact Bayes posterior of any single modality equals the prior
 # (largest difference {glue:text}`control_info:.1e`), so a model that adds up evidence from
 # the modalities one at a time sits at chance, {glue:text}`control_chance:.3f`. A model that
-# learns the interaction can approach the ceiling, {glue:text}`control_ceiling:.3f`. Each
-# model is trained on {glue:text}`control_train` samples, once per seed
+# learns the interaction can approach the ceiling, {glue:text}`control_ceiling:.3f`. Two
+# models are additive by construction and must stay at chance: logistic regression, and
+# `additive_fusion`, a late fusion in the strict sense (one encoder and one classifier per
+# modality, their logits added; the Cancer Alpha paper's `late_fusion` fuses representations
+# through a feed-forward layer, which can join modalities). Each model is trained on
+# {glue:text}`control_train` samples, once per seed
 # ({glue:text}`control_seeds_words`), and scored on {glue:text}`control_test` held-out
 # samples, under two recipes: the published one, the same defaults for every model and tuned
 # to neither world, and its settings tuned on the book's world in Chapter 3 (an ablation of
-# the transformer takes the transformer's).
+# the transformer takes the transformer's, `additive_fusion` the late fusion's).
 
 # %% tags=["hide-input"]
 control, control_seeds, control_tables, control_glue = evidence.positive_control(

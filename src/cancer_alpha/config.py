@@ -523,8 +523,9 @@ class AblationConfig:
     # largest effect size), the models trained on it and their seeds
     control_samples: int = 4000
     control_joint_loci: int = 24
-    control_models: tuple[str, ...] = ("logistic_regression", "late_fusion", "early_fusion_mlp",
-                                       "sklearn_mlp", "mmt_no_cross_attention", "mmt_modality")
+    control_models: tuple[str, ...] = ("logistic_regression", "additive_fusion", "late_fusion",
+                                       "early_fusion_mlp", "sklearn_mlp",
+                                       "mmt_no_cross_attention", "mmt_modality")
     control_seeds: int = 2
 
     # what each setting above accepts, in the words of the error message (check_params)

@@ -16,6 +16,7 @@ NEURAL_MODELS: dict[str, str] = {
     "perceiver_io": "Perceiver IO over feature tokens",
     "early_fusion_mlp": "one MLP over all modalities side by side",
     "late_fusion": "one encoder per modality, fused by sample-dependent modality weights",
+    "additive_fusion": "one encoder and classifier per modality, their logits added",
 }
 BASELINE_MODELS: dict[str, str] = {
     "logistic_regression": "scikit-learn: mean imputation, scaling, logistic regression",

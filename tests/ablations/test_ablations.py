@@ -282,6 +282,11 @@ def test_the_control_runs_the_tuned_transformer_with_each_setting_put_back_alone
                               "model": {"dropout": 0.4}},
              "logistic_regression": {"model": {"C": 0.5}}}
     models = ["logistic_regression", "mmt_no_cross_attention", "mmt_modality"]
+    # the additive control takes the late fusion's settings, and nothing when it has none
+    late = {"train": {"lr": 0.002}}
+    assert recipe_settings(profile, ["additive_fusion"], {"late_fusion": late}
+                           )[0]["tuned"] == {"additive_fusion": late}
+    assert recipe_settings(profile, ["additive_fusion"], tuned)[0]["tuned"] == {}
     recipes, reverts = recipe_settings(profile, models, tuned)
     # the ablation takes the transformer's settings; a setting equal to the published one
     # (batch_size) gets no revert
@@ -321,6 +326,14 @@ def test_the_control_reading_follows_the_numbers():
     assert "It learns the interaction" in words
     acc[("published", "mmt_modality")] = 0.55
     assert "It does not learn the interaction" in control_reading(_control(acc))
+    # the additive models must stay near chance (under a tenth of the way to the ceiling)
+    assert "The additive model (logistic_regression 0.500) stayed near chance" in words
+    acc[("published", "additive_fusion")] = 0.56
+    words = control_reading(_control(acc))
+    assert "additive_fusion did not stay near chance" in words and "generator" in words
+    acc[("published", "additive_fusion")] = 0.53
+    assert "(logistic_regression 0.500, additive_fusion 0.530) stayed near chance" in \
+        control_reading(_control(acc))
 
 
 def test_the_control_reading_names_the_tuned_settings_that_block_the_transformer():

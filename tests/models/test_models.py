@@ -500,6 +500,43 @@ def test_late_fusion_weights_are_a_softmax_over_present_modalities():
     assert torch.allclose(w.sum(dim=1), torch.ones(B))
 
 
+def test_additive_fusion_has_no_term_joining_two_modalities():
+    """Its logits are a sum of one function of each modality: swapping one modality between
+    two samples changes the logits by the same amount whatever the other modalities hold (a
+    zero mixed difference), which a model with cross-modal attention does not satisfy."""
+    x, mask = make_batch()
+
+    def mixed_difference(model):
+        a = {k: v[:2].clone() for k, v in x.items()}  # samples 0 and 1 as they are
+        b = {k: v.clone() for k, v in a.items()}
+        b["methylation"] = a["methylation"].flip(0)  # their methylation swapped
+        c = {k: v.clone() for k, v in a.items()}
+        c["cna"] = a["cna"].flip(0)  # their copy number swapped
+        d = {k: v.clone() for k, v in c.items()}
+        d["methylation"] = a["methylation"].flip(0)  # both swapped
+        m = mask[:2].clone().fill_(True)
+        with torch.no_grad():
+            f = [model(v, m).logits for v in (a, b, c, d)]
+        return float((f[0] - f[1] - f[2] + f[3]).abs().max())
+
+    torch.manual_seed(0)
+    additive = make_model("additive_fusion").eval()
+    # float32 sums of the same terms in another order: far below the logits' scale
+    assert mixed_difference(additive) < 1e-5
+    torch.manual_seed(0)
+    assert mixed_difference(make_model("mmt_modality").eval()) > 1e-3
+    # a missing modality adds nothing: its logits are those of the others alone
+    out = additive(x, mask)
+    assert out.logits.shape == (B, K) and set(out.aux_logits) == {s.name for s in SPECS}
+    gone = mask.clone()
+    gone[:, 1] = False
+    with torch.no_grad():
+        parts = additive(x, gone).aux_logits
+        assert torch.equal(parts["fragmentomics"], torch.zeros(B, K))
+        total = parts["methylation"] + parts["cna"] + additive.bias
+        assert torch.allclose(additive(x, gone).logits, total)
+
+
 def test_tab_transformer_uses_the_published_residual_stream():
     net = make_model("tab_transformer").net
     # num_residual_streams=1: no hyper-connection streams to expand or reduce

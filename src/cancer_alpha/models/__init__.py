@@ -23,6 +23,7 @@ from cancer_alpha.models.encoders import (
     MLPEncoder,
 )
 from cancer_alpha.models.peers import (
+    AdditiveFusion,
     EarlyFusionMLP,
     LateFusion,
     PerceiverIOClassifier,
@@ -49,6 +50,8 @@ _BUILDERS: dict[str, _Builder] = {
     "perceiver_io": PerceiverIOClassifier,
     "early_fusion_mlp": EarlyFusionMLP,
     "late_fusion": LateFusion,
+    # the additive negative control of Chapter 5's positive control
+    "additive_fusion": AdditiveFusion,
 }
 
 MODEL_NAMES: tuple[str, ...] = tuple(NEURAL_MODELS)  # a builder above for each

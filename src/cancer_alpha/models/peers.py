@@ -24,7 +24,7 @@ from torch import Tensor, nn
 
 from cancer_alpha.config import ModelConfig
 from cancer_alpha.data import ModalitySpec
-from cancer_alpha.models.attention import FeedForward, masked_softmax
+from cancer_alpha.models.attention import FeedForward, masked_mean, masked_softmax
 from cancer_alpha.models.encoders import (
     BatchNorm1d,
     build_encoder,
@@ -280,6 +280,34 @@ class LateFusion(nn.Module):
         aux = {s.name: self.aux_heads[s.name](h[:, m]) for m, s in enumerate(self.specs)}
         return ModelOutput(logits=self.head(embedding), embedding=embedding, aux_logits=aux,
                            modality_weights=weights)
+
+
+class AdditiveFusion(nn.Module):
+    """The additive negative control: one encoder and one classifier per modality, their logits
+    added over the present modalities (a product of per-modality experts). No term depends on
+    two modalities, so the class log-odds are a sum of one function of each modality: such a
+    model cannot represent an interaction between modalities (Chapter 5's positive control).
+    The per-modality logits are returned as ``aux_logits``."""
+
+    def __init__(self, specs: list[ModalitySpec], n_classes: int, model_cfg: ModelConfig):
+        super().__init__()
+        self.specs = list(specs)
+        self.d_model = model_cfg.d_model
+        self.encoders = nn.ModuleDict({s.name: build_encoder(s, model_cfg) for s in self.specs})
+        self.heads = nn.ModuleDict({s.name: ClassifierHead(self.d_model, n_classes,
+                                                           model_cfg.dropout)
+                                    for s in self.specs})
+        self.bias = nn.Parameter(torch.zeros(n_classes))
+
+    def forward(self, x: dict[str, Tensor], mask: Tensor) -> ModelOutput:
+        d = self.d_model
+        h = [encode_present(self.encoders[s.name], x[s.name], mask[:, m], (d,))
+             for m, s in enumerate(self.specs)]
+        per = {s.name: self.heads[s.name](h[m]) * mask[:, m, None].to(h[m].dtype)
+               for m, s in enumerate(self.specs)}  # (B, K) each, 0 where missing
+        logits = torch.stack(list(per.values()), dim=0).sum(dim=0) + self.bias
+        embedding = masked_mean(torch.stack(h, dim=1), mask)  # (B, D)
+        return ModelOutput(logits=logits, embedding=embedding, aux_logits=per)
 
 
 def _numpy(a: Any) -> np.ndarray:
