@@ -164,7 +164,10 @@ def _published(root, profile="tiny"):
         (folder / f"{name}.json").write_text(json.dumps(record))
         files[f"{name}.json"] = reference.sha256(folder / f"{name}.json")
     manifest = {"profile": profile, "commit": "c0ffee", "files": files,
-                "chapters": {n[:-5]: {} for n in files}}
+                "lock_sha256": reference.sha256(root / "requirements.lock"),
+                "chapters": {"01_data_synthesis": {"commit": "c0ffee", "reads": []},
+                             "04_training": {"commit": "c0ffee",
+                                             "reads": [f"{profile}/01_data_synthesis.json"]}}}
     (folder / reference.MANIFEST).write_text(json.dumps(manifest))
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(root)]
     subprocess.run([*git, "init", "-q"], check=True)
@@ -232,3 +235,81 @@ def test_an_interrupted_verification_resumes_where_it_stopped(tmp_path, monkeypa
     executed.clear()
     verifier.verify("tiny", root=tmp_path, **quiet)
     assert executed == ["01_data_synthesis", "04_training"]
+
+
+def test_a_verification_that_moved_numbers_on_purpose_updates_only_its_chapters(
+        tmp_path, monkeypatch):
+    import subprocess
+
+    _published(tmp_path)
+    monkeypatch.setenv("CANCER_ALPHA_ROOT", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "reference" / "tiny"
+    kept = (folder / "01_data_synthesis.json").read_bytes()
+
+    def execute(chapter, profile, root, scratch, threads):
+        """Stands in for papermill: Chapter 4 now computes another number, with a figure."""
+        record = json.loads((root / "reference" / profile / f"{chapter.name}.json").read_text())
+        out = scratch / "results" / profile
+        (out / "figures").mkdir(parents=True, exist_ok=True)
+        if chapter.name == "04_training":
+            record["metrics"]["bayes_accuracy"] = 0.5
+            record["figure_data"] = ["figures/04_training__curve.json"]
+            (out / "figures" / "04_training__curve.json").write_text('{"x": [1, 2]}')
+        (out / f"{chapter.name}.json").write_text(json.dumps(record))
+        return 2.0
+
+    monkeypatch.setattr(verifier, "_execute", execute)
+    quiet = {"log": lambda *a, **k: None}
+    # a verification of Chapter 1 alone cannot stand for Chapter 4, which reads its record
+    verifier.verify("tiny", only="01", root=tmp_path, **quiet)
+    with pytest.raises(ReferenceFolderError, match=r"published 04_training reads "
+                                                   r"tiny/01_data_synthesis.json.*--only 01,04"):
+        reference.publish_verified("tiny", tmp_path, **quiet)
+
+    result = verifier.verify("tiny", only="04", root=tmp_path, **quiet)
+    assert result["exit_code"] == verifier.EXIT_MOVED  # on purpose: the change to publish
+    before = reference.load("tiny", tmp_path).manifest
+    reference.publish_verified("tiny", tmp_path, **quiet)
+    after = reference.load("tiny", tmp_path)  # checksums and all: a valid reference
+    assert after.records["04_training"]["metrics"]["bayes_accuracy"] == 0.5
+    assert (folder / "01_data_synthesis.json").read_bytes() == kept
+    assert after.manifest["chapters"]["01_data_synthesis"] == before["chapters"][
+        "01_data_synthesis"]
+    assert after.manifest["chapters"]["04_training"]["status"] == "re-executed by verify"
+    assert after.manifest["updated"] == {"chapters": ["04_training"],
+                                         "previous_commit": "c0ffee",
+                                         "previous_published_utc": None}
+    assert reference.figure_data(after, "04_training") == [{"x": [1, 2]}]
+
+    def git(*args):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C",
+                        str(tmp_path), *args], check=True)
+
+    # the updated reference is a change of the checkout: committed, it verifies
+    git("commit", "-qam", "the reference updated")
+    with pytest.raises(ReferenceFolderError, match="this checkout is"):
+        reference.publish_verified("tiny", tmp_path, **quiet)  # verified at the commit before
+    assert verifier.verify("tiny", only="04", root=tmp_path, **quiet)["exit_code"] == 0
+    # a verification against another reference is refused
+    written = tmp_path / "build" / "tiny" / "verification.json"
+    other = {**json.loads(written.read_text()), "reference_sha256": "0" * 64}
+    written.write_text(json.dumps(other))
+    with pytest.raises(ReferenceFolderError, match="compared another reference"):
+        reference.publish_verified("tiny", tmp_path, **quiet)
+    # nor anything a checkout with local edits computed
+    (tmp_path / "profiles" / "tiny.yml").write_text("profile: tiny\n# edited\n")
+    verifier.verify("tiny", only="04", root=tmp_path, **quiet)
+    with pytest.raises(ReferenceFolderError, match="with local edits"):
+        reference.publish_verified("tiny", tmp_path, **quiet)
+    git("checkout", "-q", "--", ".")
+    # nor one that ran in another environment than the reference's
+    (tmp_path / "requirements.lock").write_text("numpy==2.4.7\n")
+    git("commit", "-qam", "lock")
+    verifier.verify("tiny", only="04", root=tmp_path, **quiet)
+    with pytest.raises(ReferenceFolderError, match="lock file differs"):
+        reference.publish_verified("tiny", tmp_path, **quiet)
+    # nor a verification that executed nothing
+    written.unlink()
+    with pytest.raises(ReferenceFolderError, match="no verification to publish"):
+        reference.publish_verified("tiny", tmp_path, **quiet)

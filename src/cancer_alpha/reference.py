@@ -199,35 +199,159 @@ def publish(profile: str, root: Path | None = None, out: Path | None = None,
     results = root / "results" / profile
     target = out or reference_dir(profile, root)
     with atomic_folder(target) as tmp:
-        left_out = []
+        left_out: list[str] = []
         for name in records:
-            shutil.copyfile(results / f"{name}.json", tmp / f"{name}.json")
-            bundle = _figure_bundle(records[name], results)
-            if bundle is not None:
-                (tmp / "figures").mkdir(exist_ok=True)
-                (tmp / "figures" / f"{name}.json.gz").write_bytes(bundle)
-            for rel in records[name].get("provenance", {}).get("outputs", []):
-                src = results / rel
-                if not src.is_file():
-                    continue
-                (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(src, tmp / rel)
-                db = src.with_suffix(".db")  # tuning.save writes the storage beside
-                if db.is_file() and db.stat().st_size <= DB_LIMIT:
-                    shutil.copyfile(db, tmp / Path(rel).with_suffix(".db"))
-                elif db.is_file():
-                    left_out.append(f"{_rel(db, root)} ({db.stat().st_size / 1e6:.1f} MB)")
-        files = {p.relative_to(tmp).as_posix(): sha256(p)
-                 for p in sorted(tmp.rglob("*")) if p.is_file()}
+            _write_chapter(tmp, name, records[name], results, root, left_out)
+        files = _checksums(tmp)
         manifest = build_manifest(profile, root, records, files)
         manifest["left_out"] = left_out
         (tmp / MANIFEST).write_text(json_text(manifest, indent=1))
-    size = sum(p.stat().st_size for p in target.rglob("*") if p.is_file())
-    log(f"published the {profile!r} reference: {_rel(target, root)} ({len(files) + 1} files, "
-        f"{size / 1e6:.2f} MB; commit {str(manifest['commit'])[:12]}"
-        f"{', with local edits' if manifest['dirty'] else ''})")
+    _report(profile, target, root, manifest, left_out, log)
+    return target
+
+
+def _write_chapter(tmp: Path, name: str, record: dict[str, Any], results: Path, root: Path,
+                   left_out: list[str]) -> None:
+    """A chapter's files in the reference being assembled in ``tmp``: its record, the data of
+    its figures in one bundle, and the files it wrote (the tuning settings, with the Optuna
+    storage beside them where it is small; a larger one is named in ``left_out``)."""
+    shutil.copyfile(results / f"{name}.json", tmp / f"{name}.json")
+    bundle = _figure_bundle(record, results)
+    if bundle is not None:
+        (tmp / "figures").mkdir(exist_ok=True)
+        (tmp / "figures" / f"{name}.json.gz").write_bytes(bundle)
+    for rel in record.get("provenance", {}).get("outputs", []):
+        src = results / rel
+        if not src.is_file():
+            continue
+        (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, tmp / rel)
+        db = src.with_suffix(".db")  # tuning.save writes the storage beside
+        if db.is_file() and db.stat().st_size <= DB_LIMIT:
+            shutil.copyfile(db, tmp / Path(rel).with_suffix(".db"))
+        elif db.is_file():
+            left_out.append(f"{_rel(db, root)} ({db.stat().st_size / 1e6:.1f} MB)")
+
+
+def _checksums(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): sha256(p)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _report(profile: str, target: Path, root: Path, manifest: dict[str, Any],
+            left_out: list[str], log) -> None:
+    files = [p for p in target.rglob("*") if p.is_file()]
+    log(f"published the {profile!r} reference: {_rel(target, root)} ({len(files)} files, "
+        f"{sum(p.stat().st_size for p in files) / 1e6:.2f} MB; commit "
+        f"{str(manifest['commit'])[:12]}{', with local edits' if manifest['dirty'] else ''})")
     for item in left_out:
         log(f"  left out (larger than {DB_LIMIT / 1e6:g} MB): {item}")
+
+
+def _owned(name: str, record: dict[str, Any]) -> set[str]:
+    """The reference's files that belong to chapter ``name`` (as ``record`` lists them)."""
+    outputs = record.get("provenance", {}).get("outputs", [])
+    dbs = [Path(rel).with_suffix(".db").as_posix() for rel in outputs]
+    return {f"{name}.json", f"figures/{name}.json.gz", *outputs, *dbs}
+
+
+def publish_verified(profile: str, root: Path | None = None, log=print) -> Path:
+    """Update the reference of ``profile`` with the chapters that the last verification
+    (``build/<profile>/verification.json``) executed again: their records, figure data and
+    outputs replace the published ones; every other chapter stays as published, with the
+    commit that built it in the manifest. For a change that moves the numbers of a few chapters
+    on purpose, without rebuilding the whole paper book.
+
+    Refused, with the reason, unless the verification executed chapters (not ``--use-build``)
+    from this very checkout (same commit, no local edits, then or now), against this very
+    reference (its manifest's sha256) and in its environment (the same lock file); and unless
+    every published chapter that reads a file of a re-executed chapter was executed again too
+    (the claims audit reads every record: ``verify --only 05,08``)."""
+    from .config import project_root
+    from .results import git_state
+    from .verify import RE_EXECUTED
+
+    root = root or project_root()
+    current = load(profile, root)
+    path = root / "build" / profile / "verification.json"
+    try:
+        verification = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ReferenceFolderError(
+            f"no verification to publish: {_rel(path, root)} cannot be read ({exc}). Run one "
+            f"first: cancer-alpha verify --profile {profile} --only NN") from None
+    if verification.get("profile") != profile:
+        raise ReferenceFolderError(f"{_rel(path, root)} is a verification of profile "
+                                   f"{verification.get('profile')!r}, not {profile!r}")
+    commit, dirty = git_state(root)
+    if dirty is not False or verification.get("dirty") is not False \
+            or verification.get("commit") != commit:
+        raise ReferenceFolderError(
+            f"the verification ran at commit {str(verification.get('commit'))[:12]}"
+            f"{' with local edits' if verification.get('dirty') else ''}; this checkout is "
+            f"{str(commit)[:12]}{' with local edits' if dirty else ''}. Publish only what a "
+            "clean checkout of this commit computed: commit, then verify again")
+    if verification.get("reference_sha256") != sha256(current.folder / MANIFEST):
+        raise ReferenceFolderError(f"the verification compared another reference than "
+                                   f"{_rel(current.folder, root)}: verify again")
+    if not verification.get("lock_matches"):
+        raise ReferenceFolderError("the verification ran in another environment than the "
+                                   "reference (its lock file differs): rebuild and publish the "
+                                   "whole book instead (make reference PROFILE=" + profile + ")")
+    rerun = [c["name"] for c in verification.get("chapters", [])
+             if c.get("status") == RE_EXECUTED]
+    if not rerun:
+        raise ReferenceFolderError("the verification executed no chapter (--use-build): "
+                                   "nothing to publish")
+    results = root / "build" / profile / "verify" / "results" / profile
+    records = {n: json.loads((results / f"{n}.json").read_text()) for n in rerun
+               if (results / f"{n}.json").is_file()}
+    missing = sorted(set(rerun) - set(records))
+    if missing:
+        raise ReferenceFolderError(f"the verification's records of {', '.join(missing)} are "
+                                   f"gone from {_rel(results, root)}: verify again")
+    written = {f"{profile}/{rel}" for n in rerun
+               for rel in _owned(n, records[n]) | _owned(n, current.records[n])}
+    readers = {name: sorted(set(entry.get("reads", [])) & written)
+               for name, entry in current.manifest["chapters"].items() if name not in rerun}
+    stale = {name: reads for name, reads in readers.items() if reads}
+    if stale:
+        only = ",".join(n[:2] for n in sorted({*rerun, *stale}))
+        raise ReferenceFolderError(
+            "; ".join(f"published {name} reads {', '.join(reads)}" for name, reads in
+                      stale.items())
+            + f", which the verification changed: execute it as well (cancer-alpha verify "
+              f"--profile {profile} --only {only})")
+    by_name = {c["name"]: c for c in verification["chapters"]}
+    mine = set().union(*(_owned(n, current.records[n]) for n in rerun))
+    target = current.folder
+    with atomic_folder(target) as tmp:
+        left_out = [item for item in current.manifest.get("left_out", [])
+                    if not any(rel in item for rel in mine)]
+        for rel in current.manifest["files"]:
+            if rel not in mine:
+                (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(current.folder / rel, tmp / rel)
+        for name in rerun:
+            _write_chapter(tmp, name, records[name], results, root, left_out)
+        every = {**current.records, **records}
+        manifest = dict(current.manifest)
+        manifest.update({
+            "commit": commit, "dirty": False,
+            "published_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+            "machine": {**machine(), "quietness": quietness(every)},
+            "chapters": {name: (chapter_entry(name, records[name], {
+                "status": "re-executed by verify",
+                "seconds": by_name[name].get("seconds")}) if name in records else entry)
+                for name, entry in current.manifest["chapters"].items()},
+            "updated": {"chapters": rerun, "previous_commit": current.manifest.get("commit"),
+                        "previous_published_utc": current.manifest.get("published_utc")},
+            "files": _checksums(tmp), "left_out": left_out,
+        })
+        (tmp / MANIFEST).write_text(json_text(manifest, indent=1))
+    log(f"updated from the verification: {', '.join(rerun)}; every other chapter as "
+        f"published before (commit {str(current.manifest.get('commit'))[:12]})")
+    _report(profile, target, root, manifest, left_out, log)
     return target
 
 

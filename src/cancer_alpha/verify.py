@@ -426,6 +426,7 @@ def verify(profile: str = "paper", only: str | None = None, claims: str | None =
         "reference": ref._rel(reference.folder, root),
         "reference_commit": reference.manifest.get("commit"),
         "reference_published_utc": reference.manifest.get("published_utc"),
+        "reference_sha256": ref.sha256(reference.folder / ref.MANIFEST),
         "commit": commit, "dirty": dirty,
         "lock_matches": lock_sha == reference.manifest.get("lock_sha256"),
         "machine": here, "warnings": warnings,

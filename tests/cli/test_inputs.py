@@ -768,3 +768,10 @@ def test_the_installed_command_exits_2_without_a_traceback(ws, tmp_path):
                            str(tmp_path / "o")], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.startswith("cancer-alpha train: error: --data")
+
+
+def test_publish_from_a_verification_takes_no_out_folder(ws, capsys):
+    code, _, err = call(["publish", "--profile", "smoke", "--from-verification", "--out",
+                         ws / "elsewhere"], capsys)
+    assert code == 2 and "--out: a verification updates the reference in place" in err
+    assert not (ws / "elsewhere").exists()

@@ -18,9 +18,16 @@ def _reproduce(args: argparse.Namespace) -> int:
 
 
 def _publish(args: argparse.Namespace) -> int:
-    from ..reference import publish
+    from ..errors import OptionError
+    from ..reference import publish, publish_verified
 
-    publish(args.profile, out=Path(args.out) if args.out else None)
+    if args.from_verification:
+        if args.out:
+            raise OptionError("--out: a verification updates the reference in place "
+                              "(reference/PROFILE/); leave --out out")
+        publish_verified(args.profile)
+    else:
+        publish(args.profile, out=Path(args.out) if args.out else None)
     return 0
 
 
@@ -68,6 +75,12 @@ def add_reference_commands(sub: Any, common: argparse.ArgumentParser) -> None:
                                    "PROFILE=...).")
     add_profile(p, help="profile whose built book to publish (default paper)")
     add_out(p, help="folder to write (default reference/PROFILE/)", required=False)
+    p.add_argument("--from-verification", action="store_true",
+                   help="update the reference with the chapters that the last `verify` "
+                        "executed again (a change that moves a few chapters' numbers on "
+                        "purpose), keeping every other chapter as published; refused unless "
+                        "that verification ran from this clean commit against this reference "
+                        "and re-executed every chapter that reads what it changed")
     p.set_defaults(func=_publish)
 
     p = sub.add_parser("verify", parents=[common],
