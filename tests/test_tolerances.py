@@ -185,3 +185,25 @@ def test_the_smoke_reference_agrees_with_itself_and_a_changed_number_is_named():
              if not d.within]
     assert [d.key for d in moved] == ["04_training:metrics.models.voting_ensemble.accuracy_mean"]
     assert moved[0].claims == ("C12",)
+
+
+def test_a_profile_section_is_compared_only_in_the_chapters_that_read_it():
+    import re
+
+    from cancer_alpha.config import project_root
+    from cancer_alpha.tolerances import SECTION_READERS, rule_for
+
+    root = project_root()
+    for section, readers in SECTION_READERS.items():
+        key = ("provenance", "params", section, "control_models", "1")
+        assert rule_for(readers[0], key).kind.name == "exact"
+        assert rule_for("04_training", key).kind.name == "not compared"
+        # the rule rests on this: no other chapter, and no module outside the section's own
+        # package and the configuration, reads the section
+        reads = re.compile(rf"\.{section}\b")
+        sources = [p for p in (root / "notebooks").glob("[0-9][0-9]_*.py")
+                   if p.stem not in readers]
+        sources += [p for p in (root / "src" / "cancer_alpha").rglob("*.py")
+                    if f"{section}s" not in p.parts and p.name != "config.py"]
+        found = [p.relative_to(root).as_posix() for p in sources if reads.search(p.read_text())]
+        assert not found, f"the {section} settings are read in {found}"
