@@ -281,6 +281,9 @@ def test_a_verification_that_moved_numbers_on_purpose_updates_only_its_chapters(
                                          "previous_commit": "c0ffee",
                                          "previous_published_utc": None}
     assert reference.figure_data(after, "04_training") == [{"x": [1, 2]}]
+    from cancer_alpha.reproducibility import _origin
+    assert _origin(after.manifest).startswith("commit `c0ffee`, with 04_training executed again at "
+                                              "commit `")
 
     def git(*args):
         subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C",

@@ -115,6 +115,20 @@ def _verification(found: dict[str, Any] | None, profile: str) -> list[str]:
     return lines + [""]
 
 
+def _origin(published: dict) -> str:
+    """Which commits built a published reference: one, or, after ``publish
+    --from-verification``, the chapters that a verification executed again at a later one."""
+    updated = published.get("updated")
+    if not updated:
+        return f"commit {_short(published.get('commit'))}"
+    commits = sorted({_short(c.get("commit")) for n, c in published["chapters"].items()
+                      if n not in updated["chapters"]})
+    return (f"commit{'s' if len(commits) > 1 else ''} {', '.join(commits)}, with "
+            f"{', '.join(updated['chapters'])} executed again at commit "
+            f"{_short(published.get('commit'))} by a verification and published from it "
+            "(`publish --from-verification`; each chapter's commit is in the manifest)")
+
+
 def page(profile: str, root: Path) -> str:
     """The page's MyST Markdown for the book of ``profile``."""
     from .reference import _records, build_manifest, reference_dir
@@ -161,7 +175,7 @@ def page(profile: str, root: Path) -> str:
         published = json.loads(ref.read_text())
         lines += [f"The published reference of this profile, `reference/{profile}/`, holds "
                   f"the run records, tuned settings and figure data of the book built from "
-                  f"commit {_short(published.get('commit'))} on {published['machine']['cpu_model']}"
+                  f"{_origin(published)} on {published['machine']['cpu_model']}"
                   f" ({published['machine']['cores']} cores), with a checksum of every file.",
                   ""]
     else:
