@@ -269,11 +269,11 @@ def publish_verified(profile: str, root: Path | None = None, log=print) -> Path:
     (the claims audit reads every record: ``verify --only 05,08``)."""
     from .config import project_root
     from .results import git_state
-    from .verify import RE_EXECUTED
+    from .verify import RE_EXECUTED, scratch_dir, verification_path
 
     root = root or project_root()
     current = load(profile, root)
-    path = root / "build" / profile / "verification.json"
+    path = verification_path(profile, root)
     try:
         verification = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
@@ -303,7 +303,7 @@ def publish_verified(profile: str, root: Path | None = None, log=print) -> Path:
     if not rerun:
         raise ReferenceFolderError("the verification executed no chapter (--use-build): "
                                    "nothing to publish")
-    results = root / "build" / profile / "verify" / "results" / profile
+    results = scratch_dir(profile, root) / "results" / profile
     records = {n: json.loads((results / f"{n}.json").read_text()) for n in rerun
                if (results / f"{n}.json").is_file()}
     missing = sorted(set(rerun) - set(records))

@@ -31,7 +31,9 @@ def _cell(text: Any) -> str:
 
 
 def _load_verification(profile: str, root: Path) -> dict[str, Any] | None:
-    path = root / "build" / profile / "verification.json"
+    from .verify import verification_path
+
+    path = verification_path(profile, root)
     try:
         found = json.loads(path.read_text())
     except (OSError, ValueError):

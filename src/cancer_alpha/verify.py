@@ -151,14 +151,22 @@ def _execute(chapter: Any, profile: str, root: Path, scratch: Path,
 PROGRESS = "progress.json"
 
 
-def _identity(reference: Any, names: set[str], commit: str | None,
+def scratch_dir(profile: str, root: Path) -> Path:
+    """Where a verification executes chapters: ``build/<profile>/verify/``."""
+    return root / "build" / profile / "verify"
+
+
+def verification_path(profile: str, root: Path) -> Path:
+    """Where a verification is written by default: ``build/<profile>/verification.json``."""
+    return root / "build" / profile / "verification.json"
+
+
+def _identity(reference: Any, reference_sha: str, names: set[str], commit: str | None,
               dirty: bool | None) -> dict[str, Any]:
     """What a verification's reruns depend on: the commit (of a clean checkout: local edits
     are not in it), the reference (its manifest's sha256: every file's checksum is in it)
     and the chapters executed."""
-    from .reference import MANIFEST, sha256
-
-    return {"commit": commit, "dirty": dirty, "reference": sha256(reference.folder / MANIFEST),
+    return {"commit": commit, "dirty": dirty, "reference": reference_sha,
             "profile": reference.profile, "chapters": sorted(names)}
 
 
@@ -287,6 +295,7 @@ def verify(profile: str = "paper", only: str | None = None, claims: str | None =
     lock = root / "requirements.lock"
     lock_sha = ref.sha256(lock) if lock.is_file() else None
     here = ref.machine()
+    reference_sha = ref.sha256(reference.folder / ref.MANIFEST)
     warnings = []
     if lock_sha != reference.manifest.get("lock_sha256"):
         warnings.append("the lock file differs from the one the reference was built with: "
@@ -306,7 +315,7 @@ def verify(profile: str = "paper", only: str | None = None, claims: str | None =
     checks: dict[str, ChapterCheck] = {}
     rerun: dict[str, dict[str, Any]] = {}
     resumed: list[str] = []  # chapters re-executed by the interrupted run this one resumes
-    scratch = root / "build" / profile / "verify"
+    scratch = scratch_dir(profile, root)
     if use_build:
         reasons = {c.name: stale_reason(c, profile, root) for c in todo}
         stale = [f"{name} ({why})" for name, why in reasons.items() if why is not None]
@@ -320,7 +329,7 @@ def verify(profile: str = "paper", only: str | None = None, claims: str | None =
         log(f"  {len(todo)} chapter(s) {FROM_BUILD} (results/{profile}/), executed from this "
             "checkout; not executed again", flush=True)
     else:
-        identity = _identity(reference, names, commit, dirty)
+        identity = _identity(reference, reference_sha, names, commit, dirty)
         progress = None if fresh or dirty is not False else _progress(scratch, identity)
         if progress is None:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -426,7 +435,7 @@ def verify(profile: str = "paper", only: str | None = None, claims: str | None =
         "reference": ref._rel(reference.folder, root),
         "reference_commit": reference.manifest.get("commit"),
         "reference_published_utc": reference.manifest.get("published_utc"),
-        "reference_sha256": ref.sha256(reference.folder / ref.MANIFEST),
+        "reference_sha256": reference_sha,
         "commit": commit, "dirty": dirty,
         "lock_matches": lock_sha == reference.manifest.get("lock_sha256"),
         "machine": here, "warnings": warnings,
@@ -444,7 +453,7 @@ def verify(profile: str = "paper", only: str | None = None, claims: str | None =
         "exit_code": code,
         "claim_ids": list(CLAIMS),
     }
-    target = out or root / "build" / profile / "verification.json"
+    target = out or verification_path(profile, root)
     atomic_write_text(target, json_text(result, indent=1, convert=False, default=str))
     if not use_build:  # a finished verification is not resumed: the next one starts over
         progress["complete"] = True
