@@ -143,8 +143,11 @@ for name, value in architecture.settings_glue(profile, batch_size).items():
 # latents are {glue:text}`perceiver_width` wide ($d_{model}/2$), the query $d_{model}$.
 #
 # **Early fusion MLP.** All features side by side, missing modalities zeroed and the modality
-# mask appended; linear, batch normalisation, GELU, dropout, linear, GELU, and the head. The
-# papers' "concatenation-based feature fusion" baseline.
+# mask appended; one hidden layer of $d_{model}$ ReLU units, dropout and a linear classifier,
+# the network of scikit-learn's `MLPClassifier`. The papers' "concatenation-based feature
+# fusion" baseline. It has no batch normalisation: one before the classifier (the MMT paper's
+# head) makes the output blind to the scale of the hidden weights, and the weight penalty it is
+# tuned with (`train.l2`, scikit-learn's `alpha`) would then constrain nothing.
 
 # %% [markdown]
 # ## The multi-modal transformer, drawn from the model

@@ -173,6 +173,12 @@ readable(rules_table[["fit_seconds_mean"]], 2)
 # scikit-learn's `MLPClassifier` is the neural network a reviewer would try first: a few
 # lines, trained on every sample, tuned on the same budget as every model (Chapter 3). The
 # book's own early-fusion MLP {glue:text}`mlp_words`
+#
+# The two networks are alike (Chapter 2): one hidden ReLU layer, an L2 penalty on the weights
+# in scikit-learn's form, Adam. They still differ in what the shared search space lets a study
+# choose (focal loss, dropout, warm-up, modality dropout) and in when training stops (early
+# stopping on a fifth of the data, then a refit, against scikit-learn's stop when the training
+# loss stalls).
 
 # %% tags=["hide-input"]
 mlp, mlp_pub, mlp_words, mlp_table = comparison.mlp_versus_sklearn(tables)

@@ -216,3 +216,28 @@ def test_attention_entropy_gradient_is_autograd_s_in_double_precision():
     ours = torch.autograd.grad(losses._RowEntropy.apply(z, 1e-12), z, upstream)[0]
     theirs = torch.autograd.grad(-(z * z.clamp_min(1e-12).log()).sum(dim=-1), z, upstream)[0]
     assert torch.allclose(ours, theirs, rtol=0, atol=1e-12)
+
+
+def test_l2_penalty_is_scikit_learns_and_applies_to_training_batches_only():
+    torch.manual_seed(0)
+    model = build_model("early_fusion_mlp", SPECS, K, TINY).eval()
+    b = batch(n=48)
+    plain = batch_loss(model, b, TrainConfig(focal_gamma=0.0), training=True).loss
+    penalised = batch_loss(model, b, TrainConfig(focal_gamma=0.0, l2=3.0), training=True)
+    # scikit-learn's MLPClassifier: alpha * sum of squared weights / (2 * samples in the batch)
+    squares = sum(float((m.weight ** 2).sum()) for m in model.modules()
+                  if isinstance(m, torch.nn.Linear))
+    assert float(penalised.loss - plain) == pytest.approx(3.0 * squares / (2 * 48), rel=1e-5)
+    assert float(penalised.parts["l2"]) == pytest.approx(3.0 * squares / 96, rel=1e-5)
+    # validation losses are comparable across penalties: the penalty is left out of them
+    evaluation = batch_loss(model, b, TrainConfig(focal_gamma=0.0, l2=3.0), training=False)
+    assert torch.allclose(evaluation.loss, plain)
+    assert "l2" not in evaluation.parts
+
+
+def test_l2_penalty_leaves_biases_and_normalisation_scales_alone():
+    model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.LayerNorm(2))
+    with torch.no_grad():
+        model[0].weight.fill_(2.0)  # 6 weights of 2: squares sum to 24
+        model[0].bias.fill_(100.0)
+    assert float(losses.l2_penalty(model, 1.0, 4)) == pytest.approx(24 / 8)

@@ -314,7 +314,12 @@ class TrainConfig:
     batch_size: int = 64
     eval_batch_size: int = 512  # validation and prediction batches (no gradients kept)
     lr: float = 1e-3
-    weight_decay: float = 1e-2
+    weight_decay: float = 1e-2  # decoupled (AdamW): shrinks weights apart from the gradient
+    # an L2 penalty on every weight matrix, added to each training batch's loss as
+    # scikit-learn's MLPClassifier adds its ``alpha``: l2 * sum(W**2) / (2 * batch size).
+    # Unlike weight_decay it passes through Adam's per-weight scaling, so it regularises as
+    # strongly as scikit-learn's penalty does. Validation losses leave it out
+    l2: float = 0.0
     warmup_epochs: int = 3
     gradient_clip: float = 1.0
     patience: int = 10  # early stopping on validation loss
@@ -348,6 +353,7 @@ class TrainConfig:
         "eval_batch_size": POSITIVE_INT,
         "lr": POSITIVE,
         "weight_decay": NON_NEGATIVE,
+        "l2": NON_NEGATIVE,
         "warmup_epochs": NON_NEGATIVE_INT,
         "gradient_clip": POSITIVE,
         "patience": POSITIVE_INT,

@@ -167,7 +167,8 @@ def batch_loss(model: nn.Module, batch: Batch, train_cfg: TrainConfig, *,
                ) -> BatchLoss:
     """The loss of one batch as training computes it: modality dropout
     (``train_cfg.modality_dropout``, training batches only), the forward pass, then
-    :func:`output_loss` with the weights given.
+    :func:`output_loss` with the weights given, plus :func:`l2_penalty` (``train_cfg.l2``) on
+    training batches only, so that validation losses stay comparable across penalties.
 
     The multi-modal transformer copies its attention weights out only when the loss uses
     them (``attention_lambda > 0`` and ``classification_weight > 0``). The peers compute
@@ -185,4 +186,18 @@ def batch_loss(model: nn.Module, batch: Batch, train_cfg: TrainConfig, *,
     loss, parts = output_loss(out, y, mask, train_cfg, aux_weight=aux_weight,
                               classification_weight=classification_weight,
                               class_weight=class_weight)
+    if training and train_cfg.l2 > 0:
+        penalty = l2_penalty(model, train_cfg.l2, y.shape[0])
+        loss = loss + penalty
+        parts["l2"] = penalty.detach()
     return BatchLoss(loss, out, parts)
+
+
+def l2_penalty(model: nn.Module, alpha: float, batch_size: int) -> Tensor:
+    """scikit-learn's MLP penalty: ``alpha * sum(W**2) / (2 * batch_size)`` over every weight
+    matrix of ``model`` (parameters of two or more dimensions; biases and normalisation
+    scales are not penalised)."""
+    squares = [p.pow(2).sum() for p in model.parameters() if p.ndim >= 2 and p.requires_grad]
+    if not squares:
+        return torch.zeros(())
+    return alpha * torch.stack(squares).sum() / (2 * batch_size)

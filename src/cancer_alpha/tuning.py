@@ -107,7 +107,9 @@ SEARCH_SPACES: dict[str, tuple[Param, ...]] = {
         Param("estimator", "learning_rate_init", 1e-4, 1e-2, log=True),
         Param("estimator", "batch_size", choices=(32, 64, 128)),
     ),
-    "early_fusion_mlp": _OPTIMISER + _WIDTH,
+    # the weight penalty over the range of scikit-learn's MLP (its alpha): the early-fusion MLP
+    # has no batch normalisation that would void it (models/peers.py)
+    "early_fusion_mlp": _OPTIMISER + _WIDTH + (Param("train", "l2", 1e-5, 10.0, log=True),),
     "late_fusion": _OPTIMISER + _WIDTH + _CONVOLUTIONS,
     "tab_transformer": _OPTIMISER + _DEPTH + (
         Param("model", "n_bins", choices=(4, 8, 16)),

@@ -537,6 +537,26 @@ def test_additive_fusion_has_no_term_joining_two_modalities():
         assert torch.allclose(additive(x, gone).logits, total)
 
 
+def test_early_fusion_mlp_output_depends_on_its_weights_scale_so_a_penalty_regularises():
+    """One hidden ReLU layer and a linear classifier, no batch normalisation: doubling the
+    hidden layer doubles the logits' dependence on the input. Behind a batch normalisation
+    (the MMT paper's head) the training-mode output would not change at all, and an L2
+    penalty on the hidden weights would constrain nothing."""
+    x, mask = make_batch()
+    torch.manual_seed(0)
+    model = make_model("early_fusion_mlp").train()
+    assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
+    model.head[0].p = 0.0  # no dropout: the same function twice
+    before = model(x, mask).logits.detach()
+    with torch.no_grad():
+        model.net[0].weight.mul_(2.0)
+        model.net[0].bias.mul_(2.0)
+        bias = model.head[-1].bias.clone()
+    after = model(x, mask).logits.detach()
+    # ReLU is positively homogeneous: the logits less the bias scale by exactly 2
+    assert torch.allclose(after - bias, 2 * (before - bias), atol=1e-5)
+
+
 def test_tab_transformer_uses_the_published_residual_stream():
     net = make_model("tab_transformer").net
     # num_residual_streams=1: no hyper-connection streams to expand or reduce
@@ -574,16 +594,14 @@ def test_perceiver_io_is_configured_with_latents_and_one_learned_query():
 
 def test_count_parameters_counts_every_weight():
     model = make_model("early_fusion_mlp")
-    n, m, h, d = 3 * P, 3, TINY.d_model * TINY.ff_mult, TINY.d_model
-    linear = (n + m) * h + h + h * d + d + d * K + K
-    batchnorm = 2 * h + 2 * d  # gains and biases
-    assert count_parameters(model) == linear + batchnorm
+    n, m, d = 3 * P, 3, TINY.d_model  # features, mask columns, hidden units
+    assert count_parameters(model) == (n + m) * d + d + d * K + K
 
 
 def test_flops_per_sample_counts_matrix_products_per_sample():
     model = make_model("early_fusion_mlp")
-    n, m, h, d = 3 * P, 3, TINY.d_model * TINY.ff_mult, TINY.d_model
-    expected = 2 * ((n + m) * h + h * d + d * K)  # multiply-adds of the three linear layers
+    n, m, d = 3 * P, 3, TINY.d_model
+    expected = 2 * ((n + m) * d + d * K)  # multiply-adds of the two linear layers
     for batch_size in (4, 8):
         x, mask = make_batch(batch_size)
         assert flops_per_sample(model, {"x": x, "mask": mask}) == expected
