@@ -96,7 +96,9 @@ class Weights(pl.Callback):
         self.states, self.dirs = [], []
 
     def on_train_epoch_end(self, trainer, module):
-        self.states.append({k: v.detach().clone() for k, v in module.model.state_dict().items()})
+        # on the host: Lightning hands the fitted model back on the CPU, whatever it trained on
+        self.states.append({k: v.detach().cpu().clone()
+                            for k, v in module.model.state_dict().items()})
         self.dirs.append(trainer.checkpoint_callback.dirpath)
 
 
@@ -306,7 +308,7 @@ def test_an_epoch_covers_at_most_epoch_samples_drawn_afresh_each_time(profile, c
             seen.append([])
 
         def training_step(self, batch, batch_idx):
-            seen[-1].extend(r.tobytes() for r in batch["x"]["cna"].numpy())
+            seen[-1].extend(r.tobytes() for r in batch["x"]["cna"].cpu().numpy())
             return super().training_step(batch, batch_idx)
 
     monkeypatch.setattr(fit_module, "ClassifierModule", Counting)
