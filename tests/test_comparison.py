@@ -55,6 +55,21 @@ def test_mlp_versus_sklearn_compares_both_recipes_side_by_side():
     assert table.shape == (2, 6)  # two models, three columns per recipe
 
 
+@pytest.mark.parametrize(("losses", "says"), [
+    ((0.65, 0.67), "better on the quantity it was tuned for and worse in held-out accuracy"),
+    ((0.70, 0.67), "reached 0.700 against 0.670."),
+])
+def test_mlp_versus_sklearn_sets_the_tuning_objective_beside_the_held_out_accuracy(losses,
+                                                                                     says):
+    tuned = _table({"early_fusion_mlp": 0.79, "sklearn_mlp": 0.81}, sd=0.002, n_runs=10)
+    studies = {"early_fusion_mlp": {"best_value": losses[0]},
+               "sklearn_mlp": {"best_value": losses[1]}}
+    _, _, words, table = comparison.mlp_versus_sklearn(
+        {comparison.PUBLISHED: PUB, comparison.TUNED: tuned}, studies=studies)
+    assert "loses to sklearn_mlp" in words and says in words
+    assert table[(comparison.TUNED, "inner_log_loss")].tolist() == list(losses)
+
+
 def test_the_subset_table_keeps_the_order_of_the_subsets_and_the_share_of_the_ceiling():
     scores = [{"subset": s, "model": m, "accuracy": a} for s, m, a in [
         ("cna", "mmt_modality", 0.4), ("cna", "random_forest", 0.5),

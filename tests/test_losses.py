@@ -227,7 +227,8 @@ def test_l2_penalty_is_scikit_learns_and_applies_to_training_batches_only():
     # scikit-learn's MLPClassifier: alpha * sum of squared weights / (2 * samples in the batch)
     squares = sum(float((m.weight.detach() ** 2).sum()) for m in model.modules()
                   if isinstance(m, torch.nn.Linear))
-    assert float((penalised.loss - plain).detach()) == pytest.approx(3.0 * squares / (2 * 48), rel=1e-5)
+    added = float((penalised.loss - plain).detach())
+    assert added == pytest.approx(3.0 * squares / (2 * 48), rel=1e-5)
     assert float(penalised.parts["l2"]) == pytest.approx(3.0 * squares / 96, rel=1e-5)
     # validation losses are comparable across penalties: the penalty is left out of them
     evaluation = batch_loss(model, b, TrainConfig(focal_gamma=0.0, l2=3.0), training=False)

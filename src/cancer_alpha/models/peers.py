@@ -26,7 +26,6 @@ from cancer_alpha.config import ModelConfig
 from cancer_alpha.data import ModalitySpec
 from cancer_alpha.models.attention import FeedForward, masked_mean, masked_softmax
 from cancer_alpha.models.encoders import (
-    BatchNorm1d,
     build_encoder,
     encode_present,
     feature_positions,
