@@ -2,6 +2,7 @@
 chapters with the others taken from the reference, and name what moved."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -316,3 +317,84 @@ def test_a_verification_that_moved_numbers_on_purpose_updates_only_its_chapters(
     written.unlink()
     with pytest.raises(ReferenceFolderError, match="no verification to publish"):
         reference.publish_verified("tiny", tmp_path, **quiet)
+
+
+def test_a_reference_brought_up_to_date_in_stages_marks_what_awaits_execution(
+        tmp_path, monkeypatch, capsys):
+    import subprocess
+
+    _published(tmp_path)
+    monkeypatch.setenv("CANCER_ALPHA_ROOT", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "reference" / "tiny"
+    kept = (folder / "04_training.json").read_bytes()
+
+    def execute(chapter, profile, root, scratch, threads):
+        """Stands in for papermill: both chapters now compute another number; Chapter 4
+        reads Chapter 1's record, as published."""
+        record = json.loads((root / "reference" / profile / f"{chapter.name}.json").read_text())
+        record["metrics"]["bayes_accuracy"] = 0.5
+        if chapter.name == "04_training":
+            record["provenance"] = {"inputs": {f"{profile}/01_data_synthesis.json": "sha"}}
+        out = scratch / "results" / profile
+        out.mkdir(parents=True, exist_ok=True)
+        (out / f"{chapter.name}.json").write_text(json.dumps(record))
+        return 1.0
+
+    def git(*args):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C",
+                        str(tmp_path), *args], check=True)
+
+    monkeypatch.setattr(verifier, "_execute", execute)
+    quiet = {"log": lambda *a, **k: None}
+    logged = []
+    # stage 1: Chapter 1 alone; its reader stays as published, marked outdated
+    verifier.verify("tiny", only="01", root=tmp_path, **quiet)
+    with pytest.raises(ReferenceFolderError, match="--leave-outdated"):
+        reference.publish_verified("tiny", tmp_path, **quiet)
+    reference.publish_verified("tiny", tmp_path, log=logged.append, leave_outdated=True)
+    staged = reference.load("tiny", tmp_path)
+    assert (folder / "04_training.json").read_bytes() == kept
+    assert staged.manifest["chapters"]["04_training"]["outdated"] == {
+        "since": staged.manifest["commit"], "because": ["tiny/01_data_synthesis.json"]}
+    assert "outdated" not in staged.manifest["chapters"]["01_data_synthesis"]
+    assert any("outdated until executed again: 04_training" in line and "--only 04" in line
+               for line in logged)
+    from cancer_alpha.reproducibility import _chapters
+    full = {"chapters": {n: {"writes": [f"{n}.json"], "wall_seconds": 1.0, "status": "x", **e}
+                         for n, e in staged.manifest["chapters"].items()}}  # a hand-made entry
+    row = next(r for r in _chapters(full, "tiny") if r.startswith("| 04_training"))
+    assert "outdated since commit" in row
+    git("commit", "-qam", "stage 1")
+    # a verification names the outdated chapter, and finds it moved when executed again
+    result = verifier.verify("tiny", only="04", root=tmp_path, **quiet)
+    assert set(result["outdated_in_reference"]) == {"04_training"}
+    assert any("04_training is outdated" in w for w in result["warnings"])
+    assert result["exit_code"] == verifier.EXIT_MOVED
+    # stage 2: executed from the current inputs, it is up to date again
+    reference.publish_verified("tiny", tmp_path, **quiet)
+    done = reference.load("tiny", tmp_path)
+    assert not any(e.get("outdated") for e in done.manifest["chapters"].values())
+    assert done.records["04_training"]["metrics"]["bayes_accuracy"] == 0.5
+    git("commit", "-qam", "stage 2")
+    assert verifier.verify("tiny", root=tmp_path, **quiet)["exit_code"] == 0
+
+
+def test_a_chapter_reading_an_outdated_chapter_is_outdated_too_even_when_executed_again():
+    """Chapter 1 executed again, Chapter 4 (its reader) kept, the audit executed again: the
+    audit read Chapter 4's outdated record, so it is outdated as well; Chapter 1 is not."""
+    names = ["01_data_synthesis", "04_training", "08_claims_audit"]
+    current = reference.Reference("tiny", Path("."), {"chapters": {
+        "01_data_synthesis": {"reads": []},
+        "04_training": {"reads": ["tiny/01_data_synthesis.json"]},
+        "08_claims_audit": {"reads": ["tiny/01_data_synthesis.json",
+                                      "tiny/04_training.json"]}}},
+        {n: {} for n in names})
+    reads = {n: e["reads"] for n, e in current.manifest["chapters"].items()}
+    outdated = reference._outdated(
+        "tiny", current, ["01_data_synthesis", "08_claims_audit"],
+        {"01_data_synthesis": {}, "08_claims_audit": {}},
+        {"04_training": ["tiny/01_data_synthesis.json"]}, reads, "abc")
+    assert outdated == {
+        "04_training": {"since": "abc", "because": ["tiny/01_data_synthesis.json"]},
+        "08_claims_audit": {"since": "abc", "because": ["tiny/04_training.json"]}}

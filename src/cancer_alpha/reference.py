@@ -255,7 +255,8 @@ def _owned(name: str, record: dict[str, Any]) -> set[str]:
     return {f"{name}.json", f"figures/{name}.json.gz", *outputs, *dbs}
 
 
-def publish_verified(profile: str, root: Path | None = None, log=print) -> Path:
+def publish_verified(profile: str, root: Path | None = None, log=print, *,
+                     leave_outdated: bool = False) -> Path:
     """Update the reference of ``profile`` with the chapters that the last verification
     (``build/<profile>/verification.json``) executed again: their records, figure data and
     outputs replace the published ones; every other chapter stays as published, with the
@@ -266,7 +267,14 @@ def publish_verified(profile: str, root: Path | None = None, log=print) -> Path:
     from this very checkout (same commit, no local edits, then or now), against this very
     reference (its manifest's sha256) and in its environment (the same lock file); and unless
     every published chapter that reads a file of a re-executed chapter was executed again too
-    (the claims audit reads every record: ``verify --only 05,08``)."""
+    (the claims audit reads every record: ``verify --only 05,08``).
+
+    With ``leave_outdated``, such readers are kept as published and marked *outdated* in the
+    manifest (``outdated``: since which commit, because of which files), and so is every
+    chapter that reads a file of an outdated chapter, re-executed or not: a reference can then
+    be brought up to date in stages no longer than a working session (Chapter 3 first, its
+    readers after), each stage saying what still awaits re-execution. A chapter executed again
+    from up-to-date inputs is no longer outdated."""
     from .config import project_root
     from .results import git_state
     from .verify import RE_EXECUTED, scratch_dir, verification_path
@@ -315,13 +323,17 @@ def publish_verified(profile: str, root: Path | None = None, log=print) -> Path:
     readers = {name: sorted(set(entry.get("reads", [])) & written)
                for name, entry in current.manifest["chapters"].items() if name not in rerun}
     stale = {name: reads for name, reads in readers.items() if reads}
-    if stale:
+    if stale and not leave_outdated:
         only = ",".join(n[:2] for n in sorted({*rerun, *stale}))
         raise ReferenceFolderError(
             "; ".join(f"published {name} reads {', '.join(reads)}" for name, reads in
                       stale.items())
             + f", which the verification changed: execute it as well (cancer-alpha verify "
-              f"--profile {profile} --only {only})")
+              f"--profile {profile} --only {only}), or publish in stages with "
+              "--leave-outdated")
+    new_reads = {n: e.get("reads", []) for n, e in current.manifest["chapters"].items()}
+    new_reads.update({n: chapter_entry(n, records[n], {}).get("reads", []) for n in rerun})
+    outdated = _outdated(profile, current, rerun, records, stale, new_reads, commit)
     by_name = {c["name"]: c for c in verification["chapters"]}
     mine = set().union(*(_owned(n, current.records[n]) for n in rerun))
     target = current.folder
@@ -340,9 +352,10 @@ def publish_verified(profile: str, root: Path | None = None, log=print) -> Path:
             "commit": commit, "dirty": False,
             "published_utc": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": {**machine(), "quietness": quietness(every)},
-            "chapters": {name: (chapter_entry(name, records[name], {
+            "chapters": {name: _with_outdated(chapter_entry(name, records[name], {
                 "status": "re-executed by verify",
-                "seconds": by_name[name].get("seconds")}) if name in records else entry)
+                "seconds": by_name[name].get("seconds")}) if name in records else entry,
+                outdated.get(name))
                 for name, entry in current.manifest["chapters"].items()},
             "updated": {"chapters": rerun, "previous_commit": current.manifest.get("commit"),
                         "previous_published_utc": current.manifest.get("published_utc")},
@@ -351,8 +364,42 @@ def publish_verified(profile: str, root: Path | None = None, log=print) -> Path:
         (tmp / MANIFEST).write_text(json_text(manifest, indent=1))
     log(f"updated from the verification: {', '.join(rerun)}; every other chapter as "
         f"published before (commit {str(current.manifest.get('commit'))[:12]})")
+    if outdated:
+        only = ",".join(n[:2] for n in sorted(outdated))
+        log(f"outdated until executed again: {', '.join(sorted(outdated))} (cancer-alpha "
+            f"verify --profile {profile} --only {only}, then publish --from-verification)")
     _report(profile, target, root, manifest, left_out, log)
     return target
+
+
+def _outdated(profile: str, current: Reference, rerun: list[str],
+              records: dict[str, dict[str, Any]], stale: dict[str, list[str]],
+              reads: dict[str, list[str]], commit: str | None) -> dict[str, dict[str, Any]]:
+    """The chapters outdated after publishing ``rerun``: the kept ones that read a file it
+    changed (``stale``), the kept ones outdated before, and, until nothing changes, every
+    chapter that reads a file of an outdated one (``reads``: the files each chapter read, as
+    published after this update)."""
+    outdated = {name: {"since": commit, "because": files} for name, files in stale.items()}
+    outdated.update({name: entry["outdated"]
+                     for name, entry in current.manifest["chapters"].items()
+                     if entry.get("outdated") and name not in rerun and name not in outdated})
+    changed = True
+    while changed:
+        changed = False
+        owned = {f"{profile}/{rel}": name for name in outdated
+                 for rel in _owned(name, records.get(name, current.records[name]))}
+        for name, files in reads.items():
+            inputs = sorted(f for f in files if owned.get(f, name) != name)
+            if inputs and name not in outdated:
+                outdated[name] = {"since": commit, "because": inputs}
+                changed = True
+    return outdated
+
+
+def _with_outdated(entry: dict[str, Any], outdated: dict[str, Any] | None) -> dict[str, Any]:
+    """A manifest entry with its ``outdated`` mark set, or removed when ``outdated`` is None."""
+    entry = {k: v for k, v in entry.items() if k != "outdated"}
+    return {**entry, "outdated": outdated} if outdated else entry
 
 
 # ---------------------------------------------------------------------------------- load

@@ -63,7 +63,12 @@ def _chapters(manifest: dict[str, Any], profile: str) -> list[str]:
                       w.endswith(".png"))
         if figures:
             wrote.append(plural(figures, "figure"))
-        lines.append(f"| {name} | {_cell(c['status'])} | {_seconds(c['wall_seconds'])} | "
+        status = c["status"]
+        if c.get("outdated"):  # published in stages: awaits execution from the current inputs
+            o = c["outdated"]
+            status += (f"; outdated since commit {str(o.get('since'))[:12]} (reads "
+                       f"{_files(o.get('because', []), profile)}, changed since it ran)")
+        lines.append(f"| {name} | {_cell(status)} | {_seconds(c['wall_seconds'])} | "
                      f"{_cell(_files(c['reads'], profile))} | {_cell(', '.join(wrote))} |")
     return lines
 

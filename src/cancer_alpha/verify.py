@@ -305,6 +305,15 @@ def verify(profile: str = "paper", only: str | None = None, claims: str | None =
         warnings.append(f"the reference was built on {there['cpu_model']}, this machine is "
                         f"{here['cpu_model']}: float32 training may differ in the last bits "
                         "on another CPU, which can move exact numbers of trained models")
+    outdated = {name: entry["outdated"] for name, entry in
+                reference.manifest.get("chapters", {}).items() if entry.get("outdated")}
+    if outdated:
+        warnings.append(
+            "the reference is being updated in stages: "
+            + "; ".join(f"{name} is outdated (since {str(o.get('since'))[:12]}, it reads "
+                        f"{', '.join(o.get('because', []))})" for name, o in outdated.items())
+            + ". Its published values are not what the current inputs give: executed again, "
+              "they move")
     log(f"verify: profile {profile} against {ref._rel(reference.folder, root)} (commit "
         f"{str(reference.manifest.get('commit'))[:12]}, published "
         f"{reference.manifest.get('published_utc')}); this checkout: {str(commit)[:12]}"
@@ -442,6 +451,7 @@ def verify(profile: str = "paper", only: str | None = None, claims: str | None =
         "selection": {"only": only, "claims": ids, "use_build": use_build},
         "chapters": [asdict(checks[c.name]) for c in todo],
         "from_reference": sorted(set(reference.records) - names) if not use_build else [],
+        "outdated_in_reference": outdated,
         "resumed": resumed,
         "claims": [asdict(c) for c in claim_checks],
         "moved": [{"key": d.key, "kind": d.kind, "tolerance": d.tolerance, "problem": d.problem,

@@ -775,3 +775,10 @@ def test_publish_from_a_verification_takes_no_out_folder(ws, capsys):
                          ws / "elsewhere"], capsys)
     assert code == 2 and "--out: a verification updates the reference in place" in err
     assert not (ws / "elsewhere").exists()
+
+
+def test_leaving_chapters_outdated_needs_a_publication_from_a_verification(ws, capsys):
+    code, _, err = call(["publish", "--profile", "smoke", "--leave-outdated", "--out",
+                         ws / "elsewhere"], capsys)
+    assert code == 2 and "--leave-outdated: only a publication --from-verification" in err
+    assert not (ws / "elsewhere").exists()

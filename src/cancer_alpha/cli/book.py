@@ -25,7 +25,10 @@ def _publish(args: argparse.Namespace) -> int:
         if args.out:
             raise OptionError("--out: a verification updates the reference in place "
                               "(reference/PROFILE/); leave --out out")
-        publish_verified(args.profile)
+        publish_verified(args.profile, leave_outdated=args.leave_outdated)
+    elif args.leave_outdated:
+        raise OptionError("--leave-outdated: only a publication --from-verification leaves "
+                          "chapters outdated; add --from-verification")
     else:
         publish(args.profile, out=Path(args.out) if args.out else None)
     return 0
@@ -81,6 +84,11 @@ def add_reference_commands(sub: Any, common: argparse.ArgumentParser) -> None:
                         "purpose), keeping every other chapter as published; refused unless "
                         "that verification ran from this clean commit against this reference "
                         "and re-executed every chapter that reads what it changed")
+    p.add_argument("--leave-outdated", action="store_true",
+                   help="with --from-verification: publish although published chapters read "
+                        "what the verification changed, marking them (and their own readers) "
+                        "outdated in the manifest until a later verification executes them; "
+                        "for a change whose chapters take longer together than one sitting")
     p.set_defaults(func=_publish)
 
     p = sub.add_parser("verify", parents=[common],
