@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from cancer_alpha import cli, reproduce, stamps
+from cancer_alpha.errors import ChapterInputError
 
 
 def test_select_by_number_and_name():
@@ -214,6 +215,11 @@ def test_a_chapter_that_failed_is_never_up_to_date(tmp_path, monkeypatch):
     good = nb.read_text()
     nb.write_text(good.replace("run.save()", "raise RuntimeError('broken')\nrun.save()"))
     with pytest.raises(RuntimeError, match="02_second failed"):
+        reproduce.reproduce("tiny", **quiet)
+    # a chapter stopped by its inputs is the reader's to fix: one clear error, not a defect
+    nb.write_text(good.replace("run.save()", "open('data/missing.csv')\nrun.save()"))
+    with pytest.raises(ChapterInputError, match=r"02_second failed .*FileNotFoundError.*"
+                                                r"missing\.csv"):
         reproduce.reproduce("tiny", **quiet)
     nb.write_text(good)  # back to the content of its last successful execution
     chapter = stamps.select("02", tmp_path)[0]

@@ -31,6 +31,11 @@ class ReferenceFolderError(CancerAlphaError):
     another profile, or results that cannot be published."""
 
 
+class ChapterInputError(CancerAlphaError):
+    """A chapter stopped on its inputs (a data file missing from the data home, a bad setting,
+    a folder that failed its checks): the reader's to fix, not a defect of the chapter."""
+
+
 class CancerAlphaWarning(UserWarning):
     """Input accepted, but probably not what the user meant (the message says why)."""
 

@@ -31,7 +31,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from . import errors
 from .config import available_profiles, project_root
+from .errors import ChapterInputError
 from .redraw import RedrawError, redraw
 from .stamps import (
     Chapter,
@@ -45,6 +47,12 @@ from .stamps import (
     write_stamp,
     write_status,
 )
+
+# what a chapter raises when its inputs are at fault: the package's own errors (every
+# CancerAlphaError) and a file not found (real data outside the data home, say)
+INPUT_ERRORS = frozenset({"FileNotFoundError", *(
+    name for name, cls in vars(errors).items()
+    if isinstance(cls, type) and issubclass(cls, errors.CancerAlphaError))})
 
 HIDDEN_TAGS = ("parameters", "injected-parameters")
 AUDIT_SUFFIX = "claims_audit"  # re-executed whenever a book is built: it reads every chapter
@@ -110,7 +118,10 @@ def execute(chapter: Chapter, profile: str, root: Path, *, results: Path | None 
             failed_dir.mkdir(parents=True, exist_ok=True)
             kept = failed_dir / out.name
             shutil.copy2(executed, kept)
-            raise RuntimeError(
+            # an input the reader can fix (the package's own errors, a missing file) is said
+            # as such; anything else is a defect of the chapter
+            error = ChapterInputError if exc.ename in INPUT_ERRORS else RuntimeError
+            raise error(
                 f"{chapter.name} failed at profile {profile!r}, cell {exc.exec_count}: "
                 f"{exc.ename}: {exc.evalue}\n  the partly executed notebook is {kept}"
             ) from None
