@@ -153,8 +153,6 @@ def test_a_claim_not_asked_for_that_a_busy_machine_could_not_judge_is_not_a_move
 
 def _published(root, profile="tiny"):
     """A checkout in git with a hand-made reference of two chapters (no notebook runs)."""
-    import subprocess
-
     _project(root)
     folder = root / "reference" / profile
     folder.mkdir(parents=True)
@@ -170,10 +168,24 @@ def _published(root, profile="tiny"):
                              "04_training": {"commit": "c0ffee",
                                              "reads": [f"{profile}/01_data_synthesis.json"]}}}
     (folder / reference.MANIFEST).write_text(json.dumps(manifest))
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(root)]
-    subprocess.run([*git, "init", "-q"], check=True)
-    subprocess.run([*git, "add", "-A"], check=True)
-    subprocess.run([*git, "commit", "-qm", "miniature"], check=True)
+    _git(root, "init", "-q")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-qm", "miniature")
+
+
+def _working_in_published(root, monkeypatch):
+    """:func:`_published`, made the project root and working directory; its reference folder."""
+    _published(root)
+    monkeypatch.setenv("CANCER_ALPHA_ROOT", str(root))
+    monkeypatch.chdir(root)
+    return root / "reference" / "tiny"
+
+
+def _git(root, *args):
+    import subprocess
+
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(root), *args],
+                   check=True)
 
 
 def test_an_interrupted_verification_resumes_where_it_stopped(tmp_path, monkeypatch):
@@ -240,12 +252,7 @@ def test_an_interrupted_verification_resumes_where_it_stopped(tmp_path, monkeypa
 
 def test_a_verification_that_moved_numbers_on_purpose_updates_only_its_chapters(
         tmp_path, monkeypatch):
-    import subprocess
-
-    _published(tmp_path)
-    monkeypatch.setenv("CANCER_ALPHA_ROOT", str(tmp_path))
-    monkeypatch.chdir(tmp_path)
-    folder = tmp_path / "reference" / "tiny"
+    folder = _working_in_published(tmp_path, monkeypatch)
     kept = (folder / "01_data_synthesis.json").read_bytes()
 
     def execute(chapter, profile, root, scratch, threads):
@@ -286,12 +293,8 @@ def test_a_verification_that_moved_numbers_on_purpose_updates_only_its_chapters(
     assert _origin(after.manifest).startswith("commit `c0ffee`, with 04_training executed again at "
                                               "commit `")
 
-    def git(*args):
-        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C",
-                        str(tmp_path), *args], check=True)
-
     # the updated reference is a change of the checkout: committed, it verifies
-    git("commit", "-qam", "the reference updated")
+    _git(tmp_path, "commit", "-qam", "the reference updated")
     with pytest.raises(ReferenceFolderError, match="this checkout is"):
         reference.publish_verified("tiny", tmp_path, **quiet)  # verified at the commit before
     assert verifier.verify("tiny", only="04", root=tmp_path, **quiet)["exit_code"] == 0
@@ -306,10 +309,10 @@ def test_a_verification_that_moved_numbers_on_purpose_updates_only_its_chapters(
     verifier.verify("tiny", only="04", root=tmp_path, **quiet)
     with pytest.raises(ReferenceFolderError, match="with local edits"):
         reference.publish_verified("tiny", tmp_path, **quiet)
-    git("checkout", "-q", "--", ".")
+    _git(tmp_path, "checkout", "-q", "--", ".")
     # nor one that ran in another environment than the reference's
     (tmp_path / "requirements.lock").write_text("numpy==2.4.7\n")
-    git("commit", "-qam", "lock")
+    _git(tmp_path, "commit", "-qam", "lock")
     verifier.verify("tiny", only="04", root=tmp_path, **quiet)
     with pytest.raises(ReferenceFolderError, match="lock file differs"):
         reference.publish_verified("tiny", tmp_path, **quiet)
@@ -321,12 +324,7 @@ def test_a_verification_that_moved_numbers_on_purpose_updates_only_its_chapters(
 
 def test_a_reference_brought_up_to_date_in_stages_marks_what_awaits_execution(
         tmp_path, monkeypatch, capsys):
-    import subprocess
-
-    _published(tmp_path)
-    monkeypatch.setenv("CANCER_ALPHA_ROOT", str(tmp_path))
-    monkeypatch.chdir(tmp_path)
-    folder = tmp_path / "reference" / "tiny"
+    folder = _working_in_published(tmp_path, monkeypatch)
     kept = (folder / "04_training.json").read_bytes()
 
     def execute(chapter, profile, root, scratch, threads):
@@ -340,10 +338,6 @@ def test_a_reference_brought_up_to_date_in_stages_marks_what_awaits_execution(
         out.mkdir(parents=True, exist_ok=True)
         (out / f"{chapter.name}.json").write_text(json.dumps(record))
         return 1.0
-
-    def git(*args):
-        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C",
-                        str(tmp_path), *args], check=True)
 
     monkeypatch.setattr(verifier, "_execute", execute)
     quiet = {"log": lambda *a, **k: None}
@@ -365,7 +359,7 @@ def test_a_reference_brought_up_to_date_in_stages_marks_what_awaits_execution(
                          for n, e in staged.manifest["chapters"].items()}}  # a hand-made entry
     row = next(r for r in _chapters(full, "tiny") if r.startswith("| 04_training"))
     assert "outdated since commit" in row
-    git("commit", "-qam", "stage 1")
+    _git(tmp_path, "commit", "-qam", "stage 1")
     # a verification names the outdated chapter, and finds it moved when executed again
     result = verifier.verify("tiny", only="04", root=tmp_path, **quiet)
     assert set(result["outdated_in_reference"]) == {"04_training"}
@@ -376,7 +370,7 @@ def test_a_reference_brought_up_to_date_in_stages_marks_what_awaits_execution(
     done = reference.load("tiny", tmp_path)
     assert not any(e.get("outdated") for e in done.manifest["chapters"].values())
     assert done.records["04_training"]["metrics"]["bayes_accuracy"] == 0.5
-    git("commit", "-qam", "stage 2")
+    _git(tmp_path, "commit", "-qam", "stage 2")
     assert verifier.verify("tiny", root=tmp_path, **quiet)["exit_code"] == 0
 
 
