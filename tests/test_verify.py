@@ -352,6 +352,9 @@ def test_a_reference_brought_up_to_date_in_stages_marks_what_awaits_execution(
     assert staged.manifest["chapters"]["04_training"]["outdated"] == {
         "since": staged.manifest["commit"], "because": ["tiny/01_data_synthesis.json"]}
     assert "outdated" not in staged.manifest["chapters"]["01_data_synthesis"]
+    # the chapter executed again names the machine it ran on; the kept one has none of its own
+    assert staged.manifest["chapters"]["01_data_synthesis"]["machine"] == reference.machine()
+    assert "machine" not in staged.manifest["chapters"]["04_training"]
     assert any("outdated until executed again: 04_training" in line and "--only 04" in line
                for line in logged)
     from cancer_alpha.reproducibility import _chapters
@@ -392,3 +395,19 @@ def test_a_chapter_reading_an_outdated_chapter_is_outdated_too_even_when_execute
     assert outdated == {
         "04_training": {"since": "abc", "because": ["tiny/01_data_synthesis.json"]},
         "08_claims_audit": {"since": "abc", "because": ["tiny/04_training.json"]}}
+
+
+def test_a_reference_built_on_another_kind_of_cpu_is_named_before_any_number():
+    here = {"cpu_model": "AMD EPYC", "cpu_generation": "cpu family 25, model 17, stepping 1",
+            "cpu_capability": "AVX512", "cores": 2}
+    assert verifier.machine_warnings(dict(here), here) == []
+    # one marketing name, two generations and instruction sets: the case 'AMD EPYC' hid
+    older = {**here, "cpu_generation": "cpu family 25, model 1, stepping 1",
+             "cpu_capability": "AVX2"}
+    (warning,) = verifier.machine_warnings(older, here)
+    assert "another CPU" in warning and "'AVX2' (here 'AVX512')" in warning
+    assert "model 1, stepping 1" in warning and "exact numbers of trained models" in warning
+    # a manifest from before these were recorded cannot tell
+    (warning,) = verifier.machine_warnings({"cpu_model": "AMD EPYC", "cores": 2}, here)
+    assert "does not record its CPU's generation or instruction set" in warning
+    assert verifier.machine_warnings({}, here) == []  # no machine at all: nothing to say

@@ -63,9 +63,42 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown CPU"
 
 
+def cpu_generation() -> str | None:
+    """The CPU's family, model and stepping (Linux): what tells two processors apart that
+    share a marketing name ('AMD EPYC' covers several generations); None where unknown."""
+    fields = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key in ("cpu family", "model", "stepping") and key not in fields:
+                    fields[key] = value.strip()
+                if not line.strip():  # the first processor is enough
+                    break
+    except OSError:
+        return None
+    if not fields:
+        return None
+    return ", ".join(f"{k} {fields[k]}" for k in ("cpu family", "model", "stepping")
+                     if k in fields)
+
+
+def cpu_capability() -> str | None:
+    """The vector instruction set torch's CPU kernels use here ('AVX2', 'AVX512', ...): two
+    machines that differ in it train the same seeded model to different last bits."""
+    try:
+        import torch
+
+        return str(torch.backends.cpu.get_cpu_capability())
+    except (ImportError, AttributeError):
+        return None
+
+
 def machine() -> dict[str, Any]:
     """This machine, as a manifest and a verification name it."""
     return {"cores": os.cpu_count(), "cpu_model": cpu_model(),
+            "cpu_generation": cpu_generation(), "cpu_capability": cpu_capability(),
             "platform": platform.platform(terse=True)}
 
 
@@ -335,6 +368,7 @@ def publish_verified(profile: str, root: Path | None = None, log=print, *,
     new_reads.update({n: chapter_entry(n, records[n], {}).get("reads", []) for n in rerun})
     outdated = _outdated(profile, current, rerun, records, stale, new_reads, commit)
     by_name = {c["name"]: c for c in verification["chapters"]}
+    here = machine()  # the kept chapters' entries keep the machine they name, if any
     mine = set().union(*(_owned(n, current.records[n]) for n in rerun))
     target = current.folder
     with atomic_folder(target) as tmp:
@@ -351,10 +385,11 @@ def publish_verified(profile: str, root: Path | None = None, log=print, *,
         manifest.update({
             "commit": commit, "dirty": False,
             "published_utc": datetime.now(UTC).isoformat(timespec="seconds"),
-            "machine": {**machine(), "quietness": quietness(every)},
-            "chapters": {name: _with_outdated(chapter_entry(name, records[name], {
+            "machine": {**here, "quietness": quietness(every)},
+            "chapters": {name: _with_outdated({**chapter_entry(name, records[name], {
                 "status": "re-executed by verify",
-                "seconds": by_name[name].get("seconds")}) if name in records else entry,
+                "seconds": by_name[name].get("seconds")}), "machine": here}
+                if name in records else entry,
                 outdated.get(name))
                 for name, entry in current.manifest["chapters"].items()},
             "updated": {"chapters": rerun, "previous_commit": current.manifest.get("commit"),

@@ -262,6 +262,26 @@ def _fmt(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def machine_warnings(there: dict[str, Any], here: dict[str, Any]) -> list[str]:
+    """What a reviewer should know before reading exact numbers of trained models as moved:
+    the reference was built on another CPU (model name, generation or the vector instruction
+    set of torch's kernels), or its manifest does not say enough to tell."""
+    why = ("float32 training differs in the last bits between CPUs, and a trial pruned or kept "
+           "on that difference can change a whole study: exact numbers of trained models may "
+           "move")
+    what = {"cpu_model": "model", "cpu_generation": "generation",
+            "cpu_capability": "instruction set of torch's kernels"}
+    differ = [f"{label} {there[key]!r} (here {here.get(key)!r})" for key, label in what.items()
+              if there.get(key) and here.get(key) and there[key] != here[key]]
+    if differ:
+        return [f"the reference was built on another CPU: {', '.join(differ)}; {why}"]
+    unknown = [what[k] for k in ("cpu_generation", "cpu_capability") if not there.get(k)]
+    if unknown and there:
+        return [f"the reference's manifest does not record its CPU's {' or '.join(unknown)}, "
+                f"so whether this is the same kind of CPU cannot be told; if it is not, {why}"]
+    return []
+
+
 def verify(profile: str = "paper", only: str | None = None, claims: str | None = None, *,
            use_build: bool = False, fresh: bool = False,
            reference_folder: Path | None = None,
@@ -300,11 +320,7 @@ def verify(profile: str = "paper", only: str | None = None, claims: str | None =
     if lock_sha != reference.manifest.get("lock_sha256"):
         warnings.append("the lock file differs from the one the reference was built with: "
                         "the environment is not the published one")
-    there = reference.manifest.get("machine", {})
-    if there.get("cpu_model") and there.get("cpu_model") != here["cpu_model"]:
-        warnings.append(f"the reference was built on {there['cpu_model']}, this machine is "
-                        f"{here['cpu_model']}: float32 training may differ in the last bits "
-                        "on another CPU, which can move exact numbers of trained models")
+    warnings.extend(machine_warnings(reference.manifest.get("machine", {}), here))
     outdated = {name: entry["outdated"] for name, entry in
                 reference.manifest.get("chapters", {}).items() if entry.get("outdated")}
     if outdated:
