@@ -305,7 +305,7 @@ def publish_verified(profile: str, root: Path | None = None, log=print, *,
     With ``leave_outdated``, such readers are kept as published and marked *outdated* in the
     manifest (``outdated``: since which commit, because of which files), and so is every
     chapter that reads a file of an outdated chapter, re-executed or not: a reference can then
-    be brought up to date in stages no longer than a working session (Chapter 3 first, its
+    be brought up to date in stages, each shorter than one sitting (Chapter 3 first, its
     readers after), each stage saying what still awaits re-execution. A chapter executed again
     from up-to-date inputs is no longer outdated."""
     from .config import project_root
