@@ -350,7 +350,8 @@ def test_a_reference_brought_up_to_date_in_stages_marks_what_awaits_execution(
     staged = reference.load("tiny", tmp_path)
     assert (folder / "04_training.json").read_bytes() == kept
     assert staged.manifest["chapters"]["04_training"]["outdated"] == {
-        "since": staged.manifest["commit"], "because": ["tiny/01_data_synthesis.json"]}
+        "since": staged.manifest["commit"], "because": ["tiny/01_data_synthesis.json"],
+        "reason": reference.CHANGED}
     assert "outdated" not in staged.manifest["chapters"]["01_data_synthesis"]
     # the chapter executed again names the machine it ran on; the kept one has none of its own
     assert staged.manifest["chapters"]["01_data_synthesis"]["machine"] == reference.machine()
@@ -361,7 +362,7 @@ def test_a_reference_brought_up_to_date_in_stages_marks_what_awaits_execution(
     full = {"chapters": {n: {"writes": [f"{n}.json"], "wall_seconds": 1.0, "status": "x", **e}
                          for n, e in staged.manifest["chapters"].items()}}  # a hand-made entry
     row = next(r for r in _chapters(full, "tiny") if r.startswith("| 04_training"))
-    assert "outdated since commit" in row
+    assert "outdated since commit" in row and reference.CHANGED in row
     _git(tmp_path, "commit", "-qam", "stage 1")
     # a verification names the outdated chapter, and finds it moved when executed again
     result = verifier.verify("tiny", only="04", root=tmp_path, **quiet)
@@ -393,8 +394,10 @@ def test_a_chapter_reading_an_outdated_chapter_is_outdated_too_even_when_execute
         {"01_data_synthesis": {}, "08_claims_audit": {}},
         {"04_training": ["tiny/01_data_synthesis.json"]}, reads, "abc")
     assert outdated == {
-        "04_training": {"since": "abc", "because": ["tiny/01_data_synthesis.json"]},
-        "08_claims_audit": {"since": "abc", "because": ["tiny/04_training.json"]}}
+        "04_training": {"since": "abc", "because": ["tiny/01_data_synthesis.json"],
+                        "reason": reference.CHANGED},
+        "08_claims_audit": {"since": "abc", "because": ["tiny/04_training.json"],
+                            "reason": reference.INHERITED}}
 
 
 def test_a_reference_built_on_another_kind_of_cpu_is_named_before_any_number():

@@ -407,6 +407,12 @@ def publish_verified(profile: str, root: Path | None = None, log=print, *,
     return target
 
 
+# why a chapter is outdated: it read files that an update changed, or files of a chapter that
+# is outdated itself
+CHANGED = "it read files that the update changed"
+INHERITED = "it read files of chapters that are outdated themselves"
+
+
 def _outdated(profile: str, current: Reference, rerun: list[str],
               records: dict[str, dict[str, Any]], stale: dict[str, list[str]],
               reads: dict[str, list[str]], commit: str | None) -> dict[str, dict[str, Any]]:
@@ -414,7 +420,8 @@ def _outdated(profile: str, current: Reference, rerun: list[str],
     changed (``stale``), the kept ones outdated before, and, until nothing changes, every
     chapter that reads a file of an outdated one (``reads``: the files each chapter read, as
     published after this update)."""
-    outdated = {name: {"since": commit, "because": files} for name, files in stale.items()}
+    outdated = {name: {"since": commit, "because": files, "reason": CHANGED}
+                for name, files in stale.items()}
     outdated.update({name: entry["outdated"]
                      for name, entry in current.manifest["chapters"].items()
                      if entry.get("outdated") and name not in rerun and name not in outdated})
@@ -426,7 +433,7 @@ def _outdated(profile: str, current: Reference, rerun: list[str],
         for name, files in reads.items():
             inputs = sorted(f for f in files if owned.get(f, name) != name)
             if inputs and name not in outdated:
-                outdated[name] = {"since": commit, "because": inputs}
+                outdated[name] = {"since": commit, "because": inputs, "reason": INHERITED}
                 changed = True
     return outdated
 

@@ -66,8 +66,9 @@ def _chapters(manifest: dict[str, Any], profile: str) -> list[str]:
         status = c["status"]
         if c.get("outdated"):  # published in stages: awaits execution from the current inputs
             o = c["outdated"]
-            status += (f"; outdated since commit {str(o.get('since'))[:12]} (reads "
-                       f"{_files(o.get('because', []), profile)}, changed since it ran)")
+            why = o.get("reason", "it read files that changed or are outdated")
+            status += (f"; outdated since commit {str(o.get('since'))[:12]} ({why}: "
+                       f"{_files(o.get('because', []), profile)})")
         lines.append(f"| {name} | {_cell(status)} | {_seconds(c['wall_seconds'])} | "
                      f"{_cell(_files(c['reads'], profile))} | {_cell(', '.join(wrote))} |")
     return lines
