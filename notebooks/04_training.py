@@ -57,7 +57,7 @@ results_dir = "results"
 import pandas as pd
 from IPython.display import Markdown
 
-from cancer_alpha import bayes, claims, comparison, interpret, plots, protocol, results, tuning
+from cancer_alpha import bayes, claims, comparison, interpret, plots, protocol, results
 from cancer_alpha.baselines import ENSEMBLE
 from cancer_alpha.models import TRANSFORMER
 from cancer_alpha.tables import readable
@@ -181,8 +181,8 @@ readable(rules_table[["fit_seconds_mean"]], 2)
 # loss stalls).
 
 # %% tags=["hide-input"]
-mlp, mlp_pub, mlp_words, mlp_table = comparison.mlp_versus_sklearn(
-    tables, studies=tuning.load(profile.name, "synthetic", results_dir))
+mlp, mlp_pub, mlp_words, mlp_table = comparison.mlp_versus_sklearn(tables,
+                                                                   studies=setting.studies)
 run.glue("mlp_words", mlp_words)
 readable(mlp_table, 3)
 

@@ -388,11 +388,11 @@ def test_a_chapter_reading_an_outdated_chapter_is_outdated_too_even_when_execute
         "08_claims_audit": {"reads": ["tiny/01_data_synthesis.json",
                                       "tiny/04_training.json"]}}},
         {n: {} for n in names})
-    reads = {n: e["reads"] for n, e in current.manifest["chapters"].items()}
+    reread = {"provenance": {"inputs": {"tiny/01_data_synthesis.json": "x",
+                                        "tiny/04_training.json": "x"}}}
     outdated = reference._outdated(
-        "tiny", current, ["01_data_synthesis", "08_claims_audit"],
-        {"01_data_synthesis": {}, "08_claims_audit": {}},
-        {"04_training": ["tiny/01_data_synthesis.json"]}, reads, "abc")
+        "tiny", current, {"01_data_synthesis": {}, "08_claims_audit": reread},
+        {"04_training": ["tiny/01_data_synthesis.json"]}, "abc")
     assert outdated == {
         "04_training": {"since": "abc", "because": ["tiny/01_data_synthesis.json"],
                         "reason": reference.CHANGED},

@@ -364,9 +364,7 @@ def publish_verified(profile: str, root: Path | None = None, log=print, *,
             + f", which the verification changed: execute it as well (cancer-alpha verify "
               f"--profile {profile} --only {only}), or publish in stages with "
               "--leave-outdated")
-    new_reads = {n: e.get("reads", []) for n, e in current.manifest["chapters"].items()}
-    new_reads.update({n: chapter_entry(n, records[n], {}).get("reads", []) for n in rerun})
-    outdated = _outdated(profile, current, rerun, records, stale, new_reads, commit)
+    outdated = _outdated(profile, current, records, stale, commit)
     by_name = {c["name"]: c for c in verification["chapters"]}
     here = machine()  # the kept chapters' entries keep the machine they name, if any
     mine = set().union(*(_owned(n, current.records[n]) for n in rerun))
@@ -413,13 +411,15 @@ CHANGED = "it read files that the update changed"
 INHERITED = "it read files of chapters that are outdated themselves"
 
 
-def _outdated(profile: str, current: Reference, rerun: list[str],
-              records: dict[str, dict[str, Any]], stale: dict[str, list[str]],
-              reads: dict[str, list[str]], commit: str | None) -> dict[str, dict[str, Any]]:
-    """The chapters outdated after publishing ``rerun``: the kept ones that read a file it
-    changed (``stale``), the kept ones outdated before, and, until nothing changes, every
-    chapter that reads a file of an outdated one (``reads``: the files each chapter read, as
-    published after this update)."""
+def _outdated(profile: str, current: Reference, records: dict[str, dict[str, Any]],
+              stale: dict[str, list[str]], commit: str | None) -> dict[str, dict[str, Any]]:
+    """The chapters outdated after publishing the re-executed ``records``: the kept ones that
+    read a file they changed (``stale``), the kept ones outdated before, and, until nothing
+    changes, every chapter that reads a file of an outdated one (as it reads after this
+    update: a re-executed chapter by its new record)."""
+    rerun = set(records)
+    reads = {n: e.get("reads", []) for n, e in current.manifest["chapters"].items()}
+    reads.update({n: chapter_entry(n, r, {})["reads"] for n, r in records.items()})
     outdated = {name: {"since": commit, "because": files, "reason": CHANGED}
                 for name, files in stale.items()}
     outdated.update({name: entry["outdated"]

@@ -328,8 +328,8 @@ def verify(profile: str = "paper", only: str | None = None, claims: str | None =
             "the reference is being updated in stages: "
             + "; ".join(f"{name} is outdated (since {str(o.get('since'))[:12]}, it reads "
                         f"{', '.join(o.get('because', []))})" for name, o in outdated.items())
-            + ". Its published values are not what the current inputs give: executed again, "
-              "they move")
+            + ". Their published values are not what the current inputs give: executed "
+              "again, they move")
     log(f"verify: profile {profile} against {ref._rel(reference.folder, root)} (commit "
         f"{str(reference.manifest.get('commit'))[:12]}, published "
         f"{reference.manifest.get('published_utc')}); this checkout: {str(commit)[:12]}"
