@@ -43,8 +43,7 @@ profile = run.profile
 seed = profile.evaluation.seeds[0]
 train_cohort, scaler, batch_size, batch = architecture.example_batch(profile)
 specs, n_classes = train_cohort.data.specs, train_cohort.data.n_classes
-for name, value in architecture.settings_glue(profile, batch_size).items():
-    run.glue(name, value)
+run.glue_all(architecture.settings_glue(profile, batch_size))
 
 # %% [markdown]
 # ## The components
@@ -247,8 +246,7 @@ pd.Series(complexity.parameters_by_part(transformers["modality tokens"]),
 # %% tags=["hide-input"]
 ratios = architecture.cost_ratios(sum(transformers["locus tokens"].counts), costs,
                                   cancer_alpha_preset, preset, profile.model)
-for key, value in ratios.items():
-    run.glue(key, value)
+run.glue_all(ratios)
 
 # %% [markdown]
 # ## Attention before and after a short training run
@@ -304,8 +302,7 @@ fig = run.figure(plots.attention_heatmaps(
 # to memorise it; they move the attention weights only a little.
 
 # %% tags=["hide-input"]
-for name, value in architecture.locus_training_glue(summary["locus tokens"]).items():
-    run.glue(name, value)
+run.glue_all(architecture.locus_training_glue(summary["locus tokens"]))
 
 # %% [markdown]
 # ## Departures in one place
@@ -333,7 +330,6 @@ record = architecture.record(
     parts=complexity.parameters_by_part(transformers["modality tokens"]), stages=stages,
     width=width, kinds=kinds, gap=gap, demo_samples=demo_samples, demo_steps=demo_steps,
     summary=summary)
-for key, value in record.items():
-    run.metric(key, value)
+run.metric_all(record)
 run.glue("verdicts_here", run.verdict_text())
 record_path = run.save()

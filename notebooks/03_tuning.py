@@ -72,8 +72,7 @@ profile = run.profile
 world = synth.World.from_config(profile.cohort)
 train_data = world.sample(profile.cohort.n_samples, seed=profile.evaluation.data_seed).data
 models = tuner.tuned_models(profile)
-for name, value in tuner.budget_glue(profile, train_data.n_samples, len(models)).items():
-    run.glue(name, value)
+run.glue_all(tuner.budget_glue(profile, train_data.n_samples, len(models)))
 
 # %% [markdown]
 # ## What is searched
@@ -96,8 +95,7 @@ studies = tuner.tune(train_data, profile, models)
 tuning_path = tuner.save(studies, profile.name, "synthetic", results_dir)
 
 # %% tags=["hide-input"]
-for name, value in tuner.study_totals(studies).items():
-    run.glue(name, value)
+run.glue_all(tuner.study_totals(studies))
 readable(tuner.study_table(studies))
 
 # %% [markdown]

@@ -67,8 +67,7 @@ profile = run.profile
 setting = comparison.setting(profile, results_dir)
 tuned, world, ceiling = setting.tuned, setting.world, setting.ceiling
 train_data, test_data = setting.train, setting.test
-for name, value in setting.glue().items():
-    run.glue(name, value)
+run.glue_all(setting.glue())
 
 # %% [markdown]
 # ## The comparison
@@ -105,8 +104,7 @@ readable(pd.DataFrame({r: t["fit_seconds_mean"] for r, t in tables.items()}), 2)
 published, tuned_table = tables[comparison.PUBLISHED], tables[comparison.TUNED]
 standings = comparison.standings(tables, ceiling)
 best_neural, best_classical = standings.after.best_neural, standings.after.best_classical
-for name, value in standings.glue.items():
-    run.glue(name, value)
+run.glue_all(standings.glue)
 run.glue("changes", Markdown(standings.changes_markdown()))
 fig = run.figure(plots.accuracy_by_recipe(tables, ceiling, setting.ceiling_ci, setting.chance),
                  "accuracy_vs_ceiling",
@@ -148,8 +146,7 @@ fig = run.figure(plots.accuracy_by_recipe(tables, ceiling, setting.ceiling_ci, s
 
 # %% tags=["hide-input"]
 rule_rows, rules_table, rule_gain, rules_glue = comparison.full_data_rules(setting)
-for name, value in rules_glue.items():
-    run.glue(name, value)
+run.glue_all(rules_glue)
 readable(rules_table.drop(columns="fit_seconds_mean"), 3)
 
 # %% [markdown]
@@ -236,8 +233,7 @@ c02 = comparison.convergence(fits, tuned_fits, published, profile.train.max_epoc
 fig = run.figure(plots.epochs_to_convergence(c02.epochs), "epochs_to_convergence",
                  caption=("Epoch of the lowest validation loss of each run, per model, beside "
                           "the range the MMT paper states."))
-for name, value in c02.glue().items():
-    run.glue(name, value)
+run.glue_all(c02.glue())
 
 # %% [markdown]
 # The multi-modal transformer (modality tokens) reaches its lowest validation loss after a
@@ -276,8 +272,7 @@ fig = run.figure(plots.confusion(test_data.y, bayes_pred, world.class_names,
 
 # %% tags=["hide-input"]
 misses = comparison.bayes_misses(test_data.y, bayes_pred, setting.test_cohort.tumour_fraction)
-for name, value in misses.items():
-    run.glue(name, value)
+run.glue_all(misses)
 
 # %% [markdown]
 # Of the Bayes-optimal classifier's own errors, {glue:text}`bayes_missed_share:.0f`% are cancers
@@ -304,8 +299,7 @@ fig = run.figure(plots.embedding_map(coords, labels, world.class_names,
 
 # %% tags=["hide-input"]
 cluster_glue = comparison.clustering_glue(clusters)
-for name, value in cluster_glue.items():
-    run.glue(name, value)
+run.glue_all(cluster_glue)
 run.claim(claims.judge_c11(*comparison.c11_inputs(clusters)),
           note=f"Bayes posteriors: ARI {cluster_glue['ari_bayes']:.3f}")
 
@@ -387,8 +381,7 @@ readable(control_table, 3)
 
 # %% tags=["hide-input"]
 strongest = comparison.strongest_signal(profile, tuned)
-for name, value in strongest.glue(tables).items():
-    run.glue(name, value)
+run.glue_all(strongest.glue(tables))
 run.claim(claims.judge_c12(tuned_table.loc[ENSEMBLE, "accuracy_mean"],
                            tuned_table.loc[ENSEMBLE, "accuracy_sd"]),
           note=strongest.note(ceiling))
@@ -414,10 +407,9 @@ fig = run.figure(plots.accuracy_vs_training_size(curve, ceiling), "training_size
                           "tuned models, beside the Bayes ceiling."))
 reading = protocol.read_curve(curve, ceiling, TRANSFORMER)
 ev = profile.evaluation
-for name, value in comparison.curve_glue(curve, ev.curve_models, dict(ev.curve_max_size),
-                                         ev.curve_seeds, ev.curve_all_seeds_up_to,
-                                         profile.train.epoch_samples).items():
-    run.glue(name, value)
+run.glue_all(comparison.curve_glue(curve, ev.curve_models, dict(ev.curve_max_size),
+                                    ev.curve_seeds, ev.curve_all_seeds_up_to,
+                                    profile.train.epoch_samples))
 run.glue("curve_words", Markdown(reading.words))
 readable(comparison.curve_table(curve, ceiling), 3)
 
@@ -439,7 +431,6 @@ record = comparison.record(
     setting, tables, standings, subsets=subset_table, convergence=c02, clusters=clusters,
     shares=shares, control=control_table, curve=curve, rules=rule_rows, gains=rule_gain,
     mlp=mlp, mlp_pub=mlp_pub, budget=budget, reading=reading, strongest=strongest)
-for key, value in record.items():
-    run.metric(key, value)
+run.metric_all(record)
 run.glue("verdicts_here", run.verdict_text())
 record_path = run.save()

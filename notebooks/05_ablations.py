@@ -52,8 +52,7 @@ published = run.profile
 setting = evidence.setting(published, results_dir)
 profile, data, tuned = setting.profile, setting.data, setting.tuned
 default, easy = setting.default, setting.easy
-for name, value in setting.glue().items():
-    run.glue(name, value)
+run.glue_all(setting.glue())
 recipe = evidence.recipe_table(published, profile)
 
 # %% [markdown]
@@ -127,8 +126,7 @@ fig = run.figure(plots.ablation_deltas(table, title="variant minus reference, "
 # %% tags=["hide-input"]
 control, control_seeds, control_tables, control_glue = evidence.positive_control(
     published, tuned)
-for name, value in control_glue.items():
-    run.glue(name, value)
+run.glue_all(control_glue)
 fig = run.figure(plots.control_accuracy(control_tables, control.ceiling, control.chance),
                  "positive_control",
                  caption=("Held-out accuracy of each model on the interaction world, where only "
@@ -174,8 +172,7 @@ run.glue("control_words", control_words)
 
 # %% tags=["hide-input"]
 names = {"c08": "no_cross_attention", "c08e": "no_cross_attention@easy"}
-for name, value in evidence.pair_glue(table, names, relative=True).items():
-    run.glue(name, value)
+run.glue_all(evidence.pair_glue(table, names, relative=True))
 run.claim(claims.judge_c08(*(table[n] for n in names.values())),
           note=evidence.difficulty_note(easy, control_words))
 
@@ -194,8 +191,7 @@ run.claim(claims.judge_c08(*(table[n] for n in names.values())),
 # %% tags=["hide-input"]
 names = {"c09": "generic_encoders", "c09e": "generic_encoders@easy"}
 gain, gain_easy, gain_glue = evidence.encoder_gain(rows)  # relative to the generic encoders
-for name, value in {**evidence.pair_glue(table, names), **gain_glue}.items():
-    run.glue(name, value)
+run.glue_all({**evidence.pair_glue(table, names), **gain_glue})
 run.claim(claims.judge_c09(gain, gain_easy), note=evidence.difficulty_note(easy, control_words))
 
 # %% [markdown]
@@ -210,8 +206,7 @@ run.claim(claims.judge_c09(gain, gain_easy), note=evidence.difficulty_note(easy,
 # %% tags=["hide-input"]
 loss = ablations.loss_variant(profile).name
 run.glue("loss_change", evidence.loss_change_words(loss))
-for name, value in evidence.delta_glue("ce", table[loss]).items():
-    run.glue(name, value)
+run.glue_all(evidence.delta_glue("ce", table[loss]))
 sweep = ablations.lambda_sweep(rows, profile)
 fig = run.figure(plots.lambda_sweep(sweep, max_entropy=float(np.log(2))),
                  "lambda_sweep",
@@ -226,8 +221,7 @@ readable(pd.DataFrame(sweep).set_index("lambda"), 3)
 # ({glue:text}`locus_lo:.1f` to {glue:text}`locus_hi:.1f`).
 
 # %% tags=["hide-input"]
-for name, value in evidence.delta_glue("locus", table["locus_tokens"]).items():
-    run.glue(name, value)
+run.glue_all(evidence.delta_glue("locus", table["locus_tokens"]))
 
 # %% [markdown]
 # ## Progressive training (claim C07)
@@ -240,8 +234,7 @@ for name, value in evidence.delta_glue("locus", table["locus_tokens"]).items():
 
 # %% tags=["nbval-ignore-output", "hide-input"]
 timing, change, n_finite, c07_quiet, c07_glue, c07_note = evidence.progressive(rows, table)
-for name, value in c07_glue.items():
-    run.glue(name, value)
+run.glue_all(c07_glue)
 run.metric("c07_quietness", c07_quiet.to_dict())
 run.claim(claims.judge_c07(change["mean"], change["ci95"], n_finite, quiet=[c07_quiet]),
           note=c07_note)
@@ -283,8 +276,7 @@ readable(pd.DataFrame(subsets).T, 3)
 # subset, {glue:text}`worst_subset`.
 
 # %% tags=["hide-input"]
-for name, value in evidence.delta_glue("dropout", table["modality_dropout"]).items():
-    run.glue(name, value)
+run.glue_all(evidence.delta_glue("dropout", table["modality_dropout"]))
 share_all, share_worst, worst = evidence.subset_shares(subsets, setting.joint_key)
 run.glue("share_all", share_all)
 run.glue("share_worst", share_worst)
@@ -333,8 +325,7 @@ fig = run.figure(plots.planted_attention(planted, default.joint_loci,
 readable(evidence.planted_table(planted), 3)
 
 # %% tags=["hide-input"]
-for name, value in evidence.planted_glue(planted).items():
-    run.glue(name, value)
+run.glue_all(evidence.planted_glue(planted))
 run.claim(claims.judge_c10(planted),
           note=evidence.c10_note(setting.locus_epochs, planted, control_words))
 
@@ -384,7 +375,6 @@ record = evidence.record(
     table=table, published_table=published_table,
     verdicts=published_verdicts, gain=gain, gain_easy=gain_easy, sweep=sweep, timing=timing,
     subsets=subsets, lomo=(lomo_model, lomo_bayes), planted=planted, rows=rows)
-for key, value in record.items():
-    run.metric(key, value)
+run.metric_all(record)
 run.glue("verdicts_here", run.verdict_text())
 record_path = run.save()

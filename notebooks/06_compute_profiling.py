@@ -57,8 +57,7 @@ run = results.start_run("06_compute_profiling", profile, overrides, results_dir,
 profile = run.profile
 paper_features = profile.profiling.claim_features  # the papers': 110 features per modality
 monitor = prof.QuietnessMonitor(device)  # checks each block of timings below
-for name, value in evidence.setting_glue(label, paper_features).items():
-    run.glue(name, value)
+run.glue_all(evidence.setting_glue(label, paper_features))
 
 # %% tags=["nbval-ignore-output", "hide-input"]
 peak = prof.matmul_peak_gflops(device=device)
@@ -115,8 +114,7 @@ readable(exponents, 2)
 # %% tags=["nbval-ignore-output", "hide-input"]
 c14 = evidence.memory_claims(memory, fits, profile.profiling.sequence_lengths, paper_features)
 locus = c14["locus"]
-for name, value in c14["glue"].items():
-    run.glue(name, value)
+run.glue_all(c14["glue"])
 run.claim(claims.judge_c03(locus.exponent, locus.ci95), note=c14["c03_note"])
 run.claim(claims.judge_c14(1 - c14["ratio"]), note=c14["c14_note"])
 
@@ -136,8 +134,7 @@ fig = run.figure(plots.scaling(timing, "samples", "seconds", {TRANSFORMER: time_
                                ylabel="seconds per training epoch"), "time_scaling",
                  caption=("Seconds per training epoch of the modality-token transformer against "
                           "the number of samples, with a fitted power law (log-log)."))
-for name, value in evidence.time_glue(time_fit, law).items():
-    run.glue(name, value)
+run.glue_all(evidence.time_glue(time_fit, law))
 readable(timing, 3)
 
 # %% [markdown]
@@ -161,8 +158,7 @@ run.claim(claims.judge_c04(time_fit.exponent, time_fit.ci95, law.preferred,
 paper_memory = sweeps.paper_memory(paper_features, profile.train.batch_size, profile.train,
                                    profile.model, device=device)
 paper_glue = evidence.paper_memory_glue(paper_memory)
-for name, value in paper_glue.items():
-    run.glue(name, value)
+run.glue_all(paper_glue)
 readable(paper_memory, 1)
 
 # %% tags=["nbval-ignore-output", "hide-input"]
@@ -187,8 +183,7 @@ run.claim(claims.judge_c06(fit_s),
 latency, latency_quiet = evidence.latencies(monitor, paper_features, profile.model,
                                             profile.profiling.latency_samples)
 lat = evidence.latency_table(latency)
-for name, value in evidence.latency_glue(latency[TRANSFORMER]).items():
-    run.glue(name, value)
+run.glue_all(evidence.latency_glue(latency[TRANSFORMER]))
 fig = run.figure(plots.latency(lat), "latency",
                  caption="Batched and single-sample inference latency per model (log scale).")
 readable(lat, 3)
@@ -231,8 +226,7 @@ readable(evidence.loop_table(loops), 3)
 
 # %% tags=["nbval-ignore-output", "hide-input"]
 quiet = sweeps.quietness_table(monitor.reports)
-for name, value in evidence.quietness_glue(monitor.reports, monitor.disturbed).items():
-    run.glue(name, value)
+run.glue_all(evidence.quietness_glue(monitor.reports, monitor.disturbed))
 readable(quiet, 2)
 
 # %% [markdown]
@@ -249,7 +243,6 @@ record = evidence.record(
     label=label, memory=memory, exponents=exponents, paper_memory=paper_memory, locus=locus,
     timing=timing, time_fit=time_fit, law=law, latency=latency, loops=loops,
     throughput=throughput, peak=peak, reports=monitor.reports)
-for key, value in record.items():
-    run.metric(key, value)
+run.metric_all(record)
 run.glue("verdicts_here", run.verdict_text())
 record_path = run.save()

@@ -52,8 +52,7 @@ models, left_out = real_data.models_and_left_out(profile.evaluation.models,
                                                  profile.evaluation.real_data_models)
 sets = {"breast_tcga": datasets.load_breast_tcga(), "rosmap": datasets.load_rosmap()}
 synthetic_specs = synth.World.from_config(profile.cohort).specs()
-for name, value in real_data.setting_glue(seeds, left_out, sets, synthetic_specs).items():
-    run.glue(name, value)
+run.glue_all(real_data.setting_glue(seeds, left_out, sets, synthetic_specs))
 pd.DataFrame(real_data.describe(sets))
 
 # %% [markdown]
@@ -99,8 +98,7 @@ pd.DataFrame({name: {m: round(r.wall_seconds, 1) for m, r in found.items()}
 # %% tags=["hide-input"]
 tables = real_data.fixed_split_tables(sets, profile, models, seeds, tuned)
 found = real_data.readings(tables)
-for key, value in found.items():
-    run.glue(key, value)
+run.glue_all(found)
 
 # %% [markdown]
 # ## TCGA breast cancer subtypes, with the protein modality missing at test time

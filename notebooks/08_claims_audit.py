@@ -90,8 +90,7 @@ HTML(audit.render_criteria())
 # numbers of the same run as the chapters.
 
 # %% tags=["remove-input"]
-for key, value in audit.findings(records).items():
-    run.glue(key, value)
+run.glue_all(audit.findings(records))
 run.glue("changed_conclusions", HTML(audit.changed_conclusions_html(records)))
 run.glue("judging_note", audit.judging_note(profile.name, claims.judges_claims(profile),
                                             len(rows)))

@@ -104,6 +104,27 @@ def test_glue_stores_numpy_scalars_as_plain_numbers(tmp_path, monkeypatch):
     assert run.metrics["glued"] == {"acc": 0.625, "n": 3}
 
 
+def test_glue_all_and_metric_all_take_a_chapter_modules_mapping_in_order(tmp_path,
+                                                                         monkeypatch):
+    import myst_nb
+    import numpy as np
+
+    seen = {}
+    monkeypatch.setattr(myst_nb, "glue", lambda name, v, display=False: seen.update({name: v}))
+    run = results.Run("x", config.Profile(), tmp_path)
+    run.glue_all({"b": np.float64(0.5), "a": "text"})
+    assert list(seen) == ["b", "a"] and type(seen["b"]) is float
+    assert run.metrics["glued"] == {"b": 0.5, "a": "text"}
+    run.metric_all({"m": np.arange(2), "n": 1.5})
+    assert run.metrics["m"] == [0, 1] and run.metrics["n"] == 1.5
+    # bad input is refused before anything is glued or recorded
+    with pytest.raises(TypeError, match=r"glue_all: expected a mapping .* got list"):
+        run.glue_all([("c", 1)])
+    with pytest.raises(TypeError, match=r"metric_all: every name must be a str, got 3"):
+        run.metric_all({"ok": 1, 3: 2})
+    assert "c" not in seen and "ok" not in run.metrics
+
+
 def test_jsonable_makes_numpy_tuples_and_non_finite_floats_plain_json():
     import json
 

@@ -114,6 +114,18 @@ def package_versions() -> dict[str, str]:
     return out
 
 
+def _mapping(method: str, values: Any) -> Mapping[str, Any]:
+    """``values`` when it maps names (str) to values; otherwise a TypeError naming ``method``
+    and what it got, before anything is glued or recorded."""
+    if not isinstance(values, Mapping):
+        raise TypeError(f"{method}: expected a mapping of names to values, got "
+                        f"{type(values).__name__}")
+    bad = [k for k in values if not isinstance(k, str)]
+    if bad:
+        raise TypeError(f"{method}: every name must be a str, got {bad[0]!r}")
+    return values
+
+
 def _show_html(html: str) -> bool:
     """Display ``html`` as a cell's output when running in a notebook; False elsewhere."""
     try:
@@ -233,6 +245,11 @@ class Run:
         self.metrics[key] = jsonable(value)
         return value
 
+    def metric_all(self, values: Mapping[str, Any]) -> None:
+        """Record every metric of ``values`` (a chapter module's record), in its order."""
+        for key, value in _mapping("metric_all", values).items():
+            self.metric(key, value)
+
     def claim(self, judgement: Judgement, *, note: str = "",
               device: str | None = None) -> dict[str, Any]:
         """Register a rule's judgement of a claim, as this run's profile lets it stand
@@ -292,6 +309,12 @@ class Run:
         glue(name, plain, display=display)
         if isinstance(plain, int | float | str | bool):
             self.metrics.setdefault("glued", {})[name] = jsonable(plain)
+
+    def glue_all(self, values: Mapping[str, Any]) -> None:
+        """Glue every value of ``values`` under its name (a chapter module's glue), in its
+        order; like :meth:`glue`, it returns nothing."""
+        for name, value in _mapping("glue_all", values).items():
+            self.glue(name, value)
 
     def inputs(self) -> dict[str, str]:
         """The result files this chapter read, with their hashes (its own earlier record,
