@@ -175,8 +175,25 @@ def test_a_block_that_raises_leaves_no_report():
     assert monitor.reports == []
 
 
-def test_the_probe_is_a_positive_rate():
+def test_the_probe_is_a_positive_rate_measured_after_its_warm_up(monkeypatch):
+    order = []
+    real_warm_up, real_peak = q._warm_up, q.matmul_peak_gflops
+    monkeypatch.setattr(q, "_warm_up", lambda s, d: order.append(("warm", s)) or
+                        real_warm_up(s, d))
+    monkeypatch.setattr(q, "matmul_peak_gflops", lambda **kw: order.append(("timed",)) or
+                        real_peak(**kw))
     assert q.probe_gflops() > 0
+    assert order == [("warm", q.PROBE_WARMUP_S), ("timed",)]
+
+
+def test_the_warm_up_runs_products_for_at_least_its_seconds(monkeypatch):
+    products = []
+    real_mul = torch.Tensor.__matmul__
+    monkeypatch.setattr(torch.Tensor, "__matmul__",
+                        lambda a, b: products.append(1) or real_mul(a, b))
+    t0 = time.perf_counter()
+    q._warm_up(0.05, None)
+    assert time.perf_counter() - t0 >= 0.05 and len(products) >= 1
 
 
 def test_a_report_sums_itself_up_in_one_line():

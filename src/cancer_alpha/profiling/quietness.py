@@ -68,9 +68,29 @@ CPUs it could run on. A quiet desktop's background uses a few percent; one busy 
 busy core of another process delays them."""
 
 
+PROBE_WARMUP_S = 0.5
+"""Seconds of untimed products before a probe. A CPU that idled, even for a second or two
+between blocks, runs its first products slower: on a 2-core AMD EPYC, probes taken after 2 s
+of idling ranged from 129 to 199 GFLOP/s (two rounds of six), enough for a quiet block to read
+as disturbed; after 0.5 s of products they ranged from 187 to 202."""
+
+
+def _warm_up(seconds: float, device: str | torch.device | None) -> None:
+    """Run :data:`PROBE_SIZE` square products for at least ``seconds``."""
+    dev = torch.device(device) if device is not None else torch.device("cpu")
+    a = torch.ones(PROBE_SIZE, PROBE_SIZE, device=dev)
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        a @ a
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+
+
 def probe_gflops(device: str | torch.device | None = None) -> float:
     """The probe of the machine's rate: best float32 GFLOP/s of :data:`PROBE_SIZE` square
-    products over :data:`PROBE_REPEATS`, with torch's current number of threads."""
+    products over :data:`PROBE_REPEATS`, with torch's current number of threads, after
+    :data:`PROBE_WARMUP_S` of untimed products."""
+    _warm_up(PROBE_WARMUP_S, device)
     return matmul_peak_gflops(size=PROBE_SIZE, dtype="float32", repeats=PROBE_REPEATS,
                               device=device)
 
