@@ -123,6 +123,18 @@ def test_a_compute_claim_that_a_busy_machine_could_not_judge_compares_its_rules_
     assert _check(quiet, {"verdict": "not reproduced", "reason": "18 ms"}).changed
 
 
+def test_the_closing_line_says_whose_timings_were_disturbed():
+    quiet = {"verdict": "reproduced", "reason": "single-sample low quantile 2.2 ms"}
+    noisy = {"verdict": "not judged", "reason": "noisy machine: inference latency (C13): ...",
+             "rule_verdict": "reproduced"}
+    here = verifier.inconclusive_line(9, [_check(quiet, noisy)])
+    assert here == ("not confirmed: nothing moved (9 values compared), but C13 could not be "
+                    "judged on this machine (disturbed timings): rerun on a quiet machine")
+    there = verifier.inconclusive_line(9, [_check(noisy, quiet)])
+    assert there.endswith("but C13 went unjudged in the published run (disturbed timings "
+                          "there): publish a rerun that judged them")
+
+
 def test_a_claim_not_asked_for_that_a_busy_machine_could_not_judge_is_not_a_moved_verdict():
     from cancer_alpha.tolerances import compare_records
 

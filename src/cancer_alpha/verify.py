@@ -234,6 +234,22 @@ def _claim_checks(ids: Sequence[str], chapters: dict[str, str], published: dict[
     return out
 
 
+def inconclusive_line(n: int, inconclusive: Sequence[ClaimCheck]) -> str:
+    """The closing line of a verification where nothing moved but timing claims went
+    unjudged: on this machine (rerun on a quiet one) or in the published run (publish a rerun
+    that judged them)."""
+    here = [c.id for c in inconclusive if c.not_judged_here.startswith("this rerun")]
+    there = [c.id for c in inconclusive if c.id not in here]
+    parts = []
+    if here:
+        parts.append(f"{', '.join(here)} could not be judged on this machine (disturbed "
+                     "timings): rerun on a quiet machine")
+    if there:
+        parts.append(f"{', '.join(there)} went unjudged in the published run (disturbed "
+                     "timings there): publish a rerun that judged them")
+    return f"not confirmed: nothing moved ({n} values compared), but " + "; ".join(parts)
+
+
 def _outcome(report_ids: Sequence[str], where: dict[str, str], published: dict[str, Any],
              rerun: dict[str, Any], diffs: list[Any]
              ) -> tuple[list[ClaimCheck], list[Any], list[ClaimCheck], list[ClaimCheck], int]:
@@ -448,9 +464,7 @@ def verify(profile: str = "paper", only: str | None = None, claims: str | None =
         log(f"verified: no verdict changed; {n} values compared, every one within its "
             "tolerance")
     elif code == EXIT_INCONCLUSIVE:
-        log(f"not confirmed: nothing moved ({n} values compared), but "
-            f"{', '.join(c.id for c in inconclusive)} could not be judged on this machine "
-            "(disturbed timings); rerun them on a quiet machine")
+        log(inconclusive_line(n, inconclusive))
     else:
         log(f"FAILED: {len(moved)} value(s) moved, {len(changed)} verdict(s) changed: "
             + ", ".join([d.key for d in moved][:20] + [f"{c.id} verdict" for c in changed]))
