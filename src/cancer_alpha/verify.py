@@ -56,6 +56,7 @@ class ClaimCheck:
     within: bool = True
     changed: bool = False
     not_judged_here: str = ""  # why a timing-based verdict could not be judged on a machine
+    noisy_published: bool = False  # the published run is the one that could not judge it
 
 
 @dataclass
@@ -226,6 +227,7 @@ def _claim_checks(ids: Sequence[str], chapters: dict[str, str], published: dict[
             effective_old = old.get("rule_verdict") if _noisy(old) else check.published
             effective_new = new.get("rule_verdict") if _noisy(new) else check.rerun
             check.changed = effective_old != effective_new
+            check.noisy_published = _noisy(old)
             check.not_judged_here = ("the published run" if _noisy(old) else "this rerun") + \
                 " ran on a noisy machine: its rule's verdict is compared"
         else:
@@ -238,8 +240,8 @@ def inconclusive_line(n: int, inconclusive: Sequence[ClaimCheck]) -> str:
     """The closing line of a verification where nothing moved but timing claims went
     unjudged: on this machine (rerun on a quiet one) or in the published run (publish a rerun
     that judged them)."""
-    here = [c.id for c in inconclusive if c.not_judged_here.startswith("this rerun")]
-    there = [c.id for c in inconclusive if c.id not in here]
+    here = [c.id for c in inconclusive if not c.noisy_published]
+    there = [c.id for c in inconclusive if c.noisy_published]
     parts = []
     if here:
         parts.append(f"{', '.join(here)} could not be judged on this machine (disturbed "

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from cancer_alpha.profiling.meters import low_quantile, matmul_peak_gflops
+from cancer_alpha.profiling.meters import _device, _sync, low_quantile, matmul_peak_gflops
 from cancer_alpha.profiling.reports import QuietnessReport
 
 PROBE_SIZE = 1024
@@ -77,13 +77,12 @@ as disturbed; after 0.5 s of products they ranged from 187 to 202."""
 
 def _warm_up(seconds: float, device: str | torch.device | None) -> None:
     """Run :data:`PROBE_SIZE` square products for at least ``seconds``."""
-    dev = torch.device(device) if device is not None else torch.device("cpu")
+    dev = _device(device, "probe_gflops")
     a = torch.ones(PROBE_SIZE, PROBE_SIZE, device=dev)
     start = time.perf_counter()
     while time.perf_counter() - start < seconds:
         a @ a
-        if dev.type == "cuda":
-            torch.cuda.synchronize(dev)
+        _sync(dev)
 
 
 def probe_gflops(device: str | torch.device | None = None) -> float:
