@@ -138,7 +138,7 @@ fig = run.figure(plots.sample_views(train_cohort, show[0]), "sample_views",
 # for some cancer types a gain raises methylation and a loss lowers it, for the others it is the
 # reverse. Copy number at these loci is equally likely to go up or down in every cancer type,
 # so methylation alone and copy number alone look the same for all of them; only the two read
-# together tell the types apart. No single-modality model can use this signal, and Chapter 5
+# together tell the types apart. No single-modality model can use this signal, and Chapter 6
 # asks whether cross-modal attention finds these loci. The figure draws samples of two cancer
 # types with opposite signs at a fixed tumour fraction of 0.4, to make the pattern visible.
 

@@ -209,7 +209,7 @@ print(f"C01: {c01['verdict']} (rule: {c01['rule_verdict']}; {width} dimensions)"
 # not), for every model at this profile's settings and for the multi-modal transformer at the
 # Cancer Alpha paper's preset ($d_{model}$ = {glue:text}`cancer_alpha_d_model`,
 # {glue:text}`cancer_alpha_heads` heads),
-# on the {glue:text}`n_features_total` features of this cohort. The ablations of Chapter 5
+# on the {glue:text}`n_features_total` features of this cohort. The ablations of Chapter 6
 # use the modality-token granularity.
 
 # %% tags=["hide-input"]
@@ -254,7 +254,7 @@ run.glue_all(ratios)
 # Each transformer is trained for {glue:text}`demo_steps` optimiser steps on one batch (the
 # first {glue:text}`demo_samples` samples of the cohort) with the recipe of every later
 # chapter: the composite loss, AdamW, warm-up and cosine schedule, gradient clipping. This
-# shows what the weights can do, not what a trained model learns; Chapter 5 reads the
+# shows what the weights can do, not what a trained model learns; Chapter 6 reads the
 # attention of models trained on the whole cohort. The heat maps average the weights over the
 # samples and heads of the last layer: a query row (down) spreads its weight over the tokens
 # of the other modalities (across); its own modality's block stays 0.

@@ -48,7 +48,7 @@
 # - The setting that mattered most for the transformer with modality tokens was
 #   {glue:text}`mmt_top_setting`.
 # - The studies took {glue:text}`tuning_minutes:.1f` minutes of computing on this machine, summed
-#   over models. Their chosen settings are what Chapters 4 and 5 call *tuned*.
+#   over models. Their chosen settings are what Chapters 4 to 6 call *tuned*.
 # :::
 
 # %% tags=["parameters", "hide-input"]
@@ -148,7 +148,7 @@ fig = run.figure(plots.parameter_importances(loaded[TRANSFORMER], seed=profile.t
 # trials, with the same pruner. Trials run one after another from a fixed seed, so the first
 # {glue:text}`n_trials` trials of each continued study are exactly its study above: the
 # settings a budget of {glue:text}`n_trials` chose are still the ones every chapter uses, and
-# Chapter 4 scores both choices on the held-out cohort. The table gives each study's best mean
+# Chapter 5 scores both choices on the held-out cohort. The table gives each study's best mean
 # inner-fold log-loss after each budget, the trial that found the best, and how many of the
 # continued study's trials were pruned.
 

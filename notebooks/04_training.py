@@ -25,11 +25,10 @@
 # models so that their differences are paired). Every model learns from the whole training
 # part of each fold: a neural model first holds out a stratified fifth of it to find, by early
 # stopping, how many epochs to train, then starts again from the same initial weights and
-# learns from the whole training part for that many epochs (the section *The same data for
-# every model* below shows what this changes); scaling is fitted on the training part only.
-# Every
-# trained model is scored on the large held-out cohort of Chapter 1, where the Bayes ceiling
-# was measured; that cohort played no part in tuning. The cross-validated accuracy of the
+# learns from the whole training part for that many epochs (Chapter 5 measures what this
+# changes); scaling is fitted on the training part only. Every trained model is scored on
+# the large held-out cohort of Chapter 1, where the Bayes ceiling was measured; that cohort
+# played no part in tuning. The cross-validated accuracy of the
 # tuned models is optimistic (their settings were chosen on the same training cohort), so the
 # held-out accuracy is the one compared.
 
@@ -132,39 +131,6 @@ fig = run.figure(plots.accuracy_by_recipe(tables, ceiling, setting.ceiling_ci, s
 # section asks where it loses.
 
 # %% [markdown]
-# ## The same data for every model
-#
-# A neural model needs samples it does not learn from to decide when to stop. Kept out for
-# good, as in the former protocol of this book, they leave it {glue:text}`n_fit_holdout`
-# samples of each {glue:text}`n_fit_fold`-sample training fold, while every scikit-learn model
-# learns from all of them. Two ways give the neural models every sample: *refit* (the rule of
-# this book: stop early on a fifth, then learn from all samples for the epochs chosen, under
-# the same learning-rate schedule) and *bagging* ({glue:text}`bag_k` models, each early-stopped
-# on its own fold and learning from the others, probabilities averaged). Both were measured on
-# the whole training cohort before choosing, for the two cheapest neural models of the
-# comparison with their tuned settings, {glue:text}`rule_seeds_words` each:
-
-# %% tags=["hide-input"]
-rule_rows, rules_table, rule_gain, rules_glue = comparison.full_data_rules(setting)
-run.glue_all(rules_glue)
-readable(rules_table.drop(columns="fit_seconds_mean"), 3)
-
-# %% [markdown]
-# Seconds per fit on this machine (they change from run to run, and so does the cost quoted
-# below; validation skips this cell):
-
-# %% tags=["nbval-ignore-output", "hide-input"]
-run.glue("rules_words", protocol.rules_words(rule_gain))
-readable(rules_table[["fit_seconds_mean"]], 2)
-
-# %% [markdown]
-# {glue:text}`rules_words`
-#
-# The book refits: a single model is compared with single models, on the same samples, at a
-# fraction of bagging's cost. Averaging several models is what the soft-voting ensemble does
-# for the classical models; a bagged neural model belongs beside that ensemble, not beside
-# single models, and the table above shows what it would add.
-#
 # ## A neural baseline anyone can check
 #
 # scikit-learn's `MLPClassifier` is the neural network a reviewer would try first: a few
@@ -184,24 +150,6 @@ run.glue("mlp_words", mlp_words)
 readable(mlp_table, 3)
 
 # %% [markdown]
-# ## Is the tuning budget enough?
-#
-# Chapter 3 continued the studies of three models to {glue:text}`sensitivity_trials` trials.
-# Here each is trained with the settings of the longer study on the same folds and seeds, and
-# scored on the held-out cohort beside the settings every model got
-# ({glue:text}`n_trials` trials):
-
-# %% tags=["hide-input"]
-budget = comparison.budget_sensitivity(setting, tuned_table, results_dir)
-run.glue("sensitivity_trials", profile.tuning.sensitivity_trials)
-run.glue("n_trials", profile.tuning.n_trials)
-run.glue("budget_words", budget.attrs["words"])
-readable(budget, 3)
-
-# %% [markdown]
-# {glue:text}`budget_words`
-
-# %% [markdown]
 # ## Where the transformer loses
 #
 # Each modality on its own, and all three together: the tuned transformer and the best tuned
@@ -217,8 +165,7 @@ readable(subset_table, 3)
 # %% [markdown]
 # The transformer comes closest to the ceiling where the signal is simplest and falls furthest
 # behind on {glue:text}`worst_subset` ({glue:text}`worst_share:.2f` of that subset's ceiling).
-# Whether more data would close the gap is the question of the training-size curve at the end
-# of this chapter.
+# Whether more data would close the gap is the question of Chapter 5's training-size curve.
 
 # %% [markdown]
 # ## Convergence (claim C02)
@@ -329,7 +276,7 @@ run.claim(claims.judge_c15(share_stats[TRANSFORMER]))
 
 # %% [markdown]
 # Attention weights say where a layer looked, not why the prediction came out as it did
-# {cite}`jain2019attention`; Chapter 5 checks attention against loci where the generator
+# {cite}`jain2019attention`; Chapter 6 checks attention against loci where the generator
 # planted a cross-modal signal, and the next figure ranks the same model's features by what
 # happens to its accuracy when each is shuffled. (The transformer, not the best neural model:
 # when that is the locus-token transformer, whose one token per feature costs about 34 times
@@ -387,50 +334,12 @@ run.claim(claims.judge_c12(tuned_table.loc[ENSEMBLE, "accuracy_mean"],
           note=strongest.note(ceiling))
 
 # %% [markdown]
-# ## Data-limited or model-limited?
-#
-# If the transformer stays below the others, is it short of data or of something else? Test
-# accuracy against the number of training samples tells: a data-limited model keeps climbing
-# towards the ceiling as samples are added, and a model that needs more data than the others
-# overtakes them somewhere along the way. The curve follows {glue:text}`curve_model_words`,
-# each with its tuned settings and the book's protocol (early stopping on a fifth, then a
-# refit on all samples), from {glue:text}`curve_small` to {glue:text}`curve_large` training
-# samples drawn from the generator, at the model size of this profile. Every size up to
-# {glue:text}`curve_all_seeds_up_to` samples is drawn {glue:text}`curve_seeds` times (seeds),
-# larger ones once, as the table's `seeds` column says. {glue:text}`curve_cap_words`
-# {glue:text}`curve_epoch_words`
-
-# %% tags=["hide-input"]
-curve = comparison.size_curve(setting)
-fig = run.figure(plots.accuracy_vs_training_size(curve, ceiling), "training_size",
-                 caption=("Held-out accuracy against the number of training samples for the "
-                          "tuned models, beside the Bayes ceiling."))
-reading = protocol.read_curve(curve, ceiling, TRANSFORMER)
-ev = profile.evaluation
-run.glue_all(comparison.curve_glue(curve, ev.curve_models, dict(ev.curve_max_size),
-                                    ev.curve_seeds, ev.curve_all_seeds_up_to,
-                                    profile.train.epoch_samples))
-run.glue("curve_words", Markdown(reading.words))
-readable(comparison.curve_table(curve, ceiling), 3)
-
-# %% [markdown]
-# ```{glue:md} curve_words
-# :format: myst
-# ```
-#
-# Fit times along the curve (seconds on this machine, one fit; they change from run to run):
-
-# %% tags=["nbval-ignore-output", "hide-input"]
-readable(curve.pivot_table(index="n_train", columns="model", values="fit_seconds"), 1)
-
-# %% [markdown]
 # ## Run record
 
 # %% tags=["nbval-ignore-output", "hide-input"]
 record = comparison.record(
     setting, tables, standings, subsets=subset_table, convergence=c02, clusters=clusters,
-    shares=shares, control=control_table, curve=curve, rules=rule_rows, gains=rule_gain,
-    mlp=mlp, mlp_pub=mlp_pub, budget=budget, reading=reading, strongest=strongest)
+    shares=shares, control=control_table, mlp=mlp, mlp_pub=mlp_pub, strongest=strongest)
 run.metric_all(record)
 run.glue("verdicts_here", run.verdict_text())
 record_path = run.save()

@@ -166,18 +166,18 @@ def test_findings_name_the_best_classical_and_neural_model_and_the_transformers_
              "mmt_modality": _scores(0.85, 0.02), "late_fusion": _scores(0.84)}
     real = {"breast_tcga": {"logistic_regression": _scores(0.88), "mmt_modality": _scores(0.9)},
             "rosmap": {"random_forest": _scores(0.8), "mmt_modality": _scores(0.79)}}
-    # Chapter 7 keeps the number of runs in its tables, not beside the scores
+    # Chapter 8 keeps the number of runs in its tables, not beside the scores
     for scores in real.values():
         for s in scores.values():
             s.pop("n_runs")
     tables = {"breast_tcga, published recipe": [{"model": "mmt_modality", "n_runs": 3.0}]}
     found = audit.findings(_records(
         **{"01_data_synthesis": {"bayes_accuracy": 0.5},
-           "04_training": {"bayes_accuracy": 0.9, "models": models, "models_tuned": tuned,
-                           "training_size_reading": {"largest": 16000,
-                                                     "best_at_largest": "random_forest",
-                                                     "gap_to_ceiling_points": 1.25}},
-           "07_real_data": {"datasets": real, "datasets_tuned": real, "tables": tables}}))
+           "04_training": {"bayes_accuracy": 0.9, "models": models, "models_tuned": tuned},
+           "05_fair_comparison": {"training_size_reading": {
+               "largest": 16000, "best_at_largest": "random_forest",
+               "gap_to_ceiling_points": 1.25}},
+           "08_real_data": {"datasets": real, "datasets_tuned": real, "tables": tables}}))
     assert found["ceiling"] == "0.900"  # the comparison's own ceiling first
     assert (found["best_classical_pub"], found["best_classical_pub_acc"]) == (
         "gradient_boosting", "0.840 \u00b1 0.010 (5 runs)")
@@ -197,7 +197,7 @@ def test_findings_name_the_best_classical_and_neural_model_and_the_transformers_
 
 def test_a_missing_record_gives_n_a_and_a_sentence_saying_what_to_run():
     records = _records(**{"01_data_synthesis": {"bayes_accuracy": 0.7}, "04_training": None,
-                          "07_real_data": None})
+                          "08_real_data": None})
     found = audit.findings(records)
     assert found["ceiling"] == "0.700"  # Chapter 1's ceiling when Chapter 4 is missing
     assert found["best_classical_pub"] == found["mmt_rank_tuned"] == audit.NA
@@ -205,7 +205,7 @@ def test_a_missing_record_gives_n_a_and_a_sentence_saying_what_to_run():
     assert found["mogonet_acc"] == "0.815"  # published: always there
     missing = audit.missing_records(records, "paper")
     assert len(missing) == 2 and "--profile paper --only 04" in missing[0]
-    assert "Chapter 7 (07_real_data)" in missing[1]
+    assert "Chapter 8 (08_real_data)" in missing[1]
     assert "n/a" in audit.changed_conclusions_html(records)
 
 

@@ -1,7 +1,9 @@
-"""The evidence Chapter 4 records, computed by cancer_alpha.comparison: the standings, the
-fold sizes, the subset table, convergence, the Bayes misses, clustering and attention readings,
-the negative control's labels, the training-size curve and the run record's keys."""
+"""The evidence Chapters 4 and 5 record, computed by cancer_alpha.comparison: the standings,
+the fold sizes, the subset table, convergence, the Bayes misses, clustering and attention
+readings, the negative control's labels, the training-size curve, Chapter 4's table read back
+by Chapter 5, and the run records' keys."""
 
+import json
 from types import SimpleNamespace
 
 import numpy as np
@@ -192,23 +194,17 @@ def test_the_run_record_keeps_its_keys_in_order():
     setting = SimpleNamespace(ceiling=0.9, ceiling_ci=(0.88, 0.92))
     c02 = comparison.Convergence({"mmt_modality": [3]}, np.array([3]), 0.0, 0.01, 3.0)
     versus = protocol.Versus(0.0, 1.0, "matches")
-    budget = pd.DataFrame({"accuracy": [0.8]}, index=["a"])
-    budget.attrs["ranking_changed"] = False
     rec = comparison.record(
         setting, tables, st, subsets=pd.DataFrame({"x": [1.0]}, index=["cna"]),
         convergence=c02, clusters=pd.DataFrame({"kmeans_ari_mean": [0.5]}, index=["m"]),
         shares={"m": {"cna": [0.2, 0.3]}},
-        control=pd.DataFrame({"accuracy_mean": [0.3]}, index=["m"]), curve=CURVE,
-        rules=pd.DataFrame({"rule": ["refit"]}), gains={"refit": {"points": 1.0}},
-        mlp=versus, mlp_pub=versus, budget=budget, reading=SimpleNamespace(facts={"f": 1}),
-        strongest=comparison.Strongest(2.0, 0.99, 0.98))
+        control=pd.DataFrame({"accuracy_mean": [0.3]}, index=["m"]),
+        mlp=versus, mlp_pub=versus, strongest=comparison.Strongest(2.0, 0.99, 0.98))
     assert list(rec) == [
         "bayes_accuracy", "bayes_accuracy_ci95", "models", "models_tuned", "share_of_ceiling",
         "cv_accuracy", "changed_conclusions", "transformer_vs_best_classical_points",
         "modality_subsets", "epochs_to_best", "clustering", "attention_shares",
-        "permuted_label_accuracy", "training_size_curve", "full_data_rules",
-        "full_data_gains", "mlp_vs_sklearn", "budget_sensitivity", "budget_ranking_changed",
-        "training_size_reading", "strongest_signal"]
+        "permuted_label_accuracy", "mlp_vs_sklearn", "strongest_signal"]
     assert set(rec["models"]["mmt_modality"]) == set(comparison.RECORD_KEYS)
     assert rec["strongest_signal"] == {"effect_size": 2.0, "bayes_accuracy": 0.99,
                                        comparison.ENSEMBLE: 0.98}
@@ -239,3 +235,38 @@ def test_the_embedding_map_is_the_t_sne_of_the_first_runs_representation(monkeyp
     coords, labels = comparison.embedding_map(s, fits)
     assert seen["x"] is emb and coords.shape == (4, 2)
     assert labels.tolist() == [2, 1, 0, 1]  # the classes of the samples embedded
+
+
+def test_chapter_5s_record_keeps_its_keys_in_order():
+    budget = pd.DataFrame({"accuracy": [0.8]}, index=["a"])
+    budget.attrs["ranking_changed"] = True
+    rec = comparison.checks_record(rules=pd.DataFrame({"rule": ["refit"]}),
+                                   gains={"m": {"refit": 1.0}}, budget=budget, curve=CURVE,
+                                   reading=SimpleNamespace(facts={"f": 1}))
+    assert list(rec) == ["full_data_rules", "full_data_gains", "budget_sensitivity",
+                         "budget_ranking_changed", "training_size_curve",
+                         "training_size_reading"]
+    assert rec["budget_ranking_changed"] is True and rec["training_size_reading"] == {"f": 1}
+    assert rec["training_size_curve"]["n_train"] == CURVE["n_train"].tolist()
+
+
+def test_chapter_5_reads_chapter_4s_tuned_table_back_from_its_record(tmp_path):
+    models = {m: {k: 0.5 + i / 10 for k in comparison.RECORD_KEYS}
+              for i, m in enumerate(["logistic_regression", "mmt_modality"])}
+    (tmp_path / "tiny").mkdir()
+    (tmp_path / "tiny" / "04_training.json").write_text(json.dumps(
+        {"metrics": {"models_tuned": models, "models": {}}}))
+    table = comparison.recorded_table("tiny", str(tmp_path))
+    assert list(table.columns) == comparison.RECORD_KEYS
+    assert table.loc["mmt_modality", "accuracy_mean"] == pytest.approx(0.6)
+    with pytest.raises(FileNotFoundError, match=r"--profile other --only 04"):
+        comparison.recorded_table("other", str(tmp_path))
+
+
+def test_the_curve_summary_gives_the_best_model_and_the_transformer_against_the_ceiling():
+    reading = protocol.read_curve(CURVE, 0.95, "a")
+    words = comparison.curve_summary(reading)
+    assert words == ("at 1,600 training samples the best model, a, is 5.0 points below the "
+                     "Bayes ceiling; a is 5.0 points below it.")
+    reading = protocol.read_curve(CURVE, 0.95, "b")
+    assert comparison.curve_summary(reading).endswith("b is 35.0 points below it at 400.")

@@ -22,7 +22,7 @@ def test_every_shipped_profile_loads(name):
 
 def test_paper_profile_is_the_defaults_but_for_its_compute_budget():
     # the package defaults are the papers' scale; the paper profile only says how a 2-core CPU
-    # spends its time (parallel fits, capped runs of slow models, Chapter 7's models, the epoch
+    # spends its time (parallel fits, capped runs of slow models, Chapter 8's models, the epoch
     # of the training-size curve's large sizes, the inner folds of a study)
     p = config.load_profile("paper").to_dict()
     d = config.Profile(name="paper").to_dict()

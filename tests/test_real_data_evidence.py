@@ -1,4 +1,4 @@
-"""What Chapter 7 states of its design, computed by cancer_alpha.real_data: the models trained
+"""What Chapter 8 states of its design, computed by cancer_alpha.real_data: the models trained
 and left out, and the features of each data set."""
 
 from types import SimpleNamespace

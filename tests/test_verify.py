@@ -95,19 +95,19 @@ def test_claims_name_the_chapters_that_register_them():
     class Ref:
         profile = "smoke"
         records = {"04_training": {"claims": [{"id": "C12"}]},
-                   "05_ablations": {"claims": [{"id": "C08"}]}}
+                   "06_ablations": {"claims": [{"id": "C08"}]}}
 
     assert verifier.parse_claims("c08, C12,C08") == ["C08", "C12"]
-    assert verifier.claim_chapters(Ref, ["C08", "C12"]) == {"C08": "05_ablations",
+    assert verifier.claim_chapters(Ref, ["C08", "C12"]) == {"C08": "06_ablations",
                                                             "C12": "04_training"}
     with pytest.raises(ReferenceFolderError, match="registers no claim C13"):
         verifier.claim_chapters(Ref, ["C13"])
 
 
 def _check(published, rerun):
-    records = {"06_compute_profiling": {"claims": [{"id": "C13", **published}]}}
-    reruns = {"06_compute_profiling": {"claims": [{"id": "C13", **rerun}]}}
-    (check,) = verifier._claim_checks(["C13"], {"C13": "06_compute_profiling"}, records,
+    records = {"07_compute_profiling": {"claims": [{"id": "C13", **published}]}}
+    reruns = {"07_compute_profiling": {"claims": [{"id": "C13", **rerun}]}}
+    (check,) = verifier._claim_checks(["C13"], {"C13": "07_compute_profiling"}, records,
                                       reruns, [])
     return check
 
@@ -138,7 +138,7 @@ def test_the_closing_line_says_whose_timings_were_disturbed():
 def test_a_claim_not_asked_for_that_a_busy_machine_could_not_judge_is_not_a_moved_verdict():
     from cancer_alpha.tolerances import compare_records
 
-    chapter = "06_compute_profiling"
+    chapter = "07_compute_profiling"
     # a judged claim's record keeps an empty rule_verdict, as Judgement writes it
     quiet = {"C13": {"verdict": "reproduced", "reason": "2.2 ms", "rule_verdict": None},
              "C04": {"verdict": "not reproduced", "reason": "linear law preferred",
@@ -393,22 +393,22 @@ def test_a_reference_brought_up_to_date_in_stages_marks_what_awaits_execution(
 def test_a_chapter_reading_an_outdated_chapter_is_outdated_too_even_when_executed_again():
     """Chapter 1 executed again, Chapter 4 (its reader) kept, the audit executed again: the
     audit read Chapter 4's outdated record, so it is outdated as well; Chapter 1 is not."""
-    names = ["01_data_synthesis", "04_training", "08_claims_audit"]
+    names = ["01_data_synthesis", "04_training", "09_claims_audit"]
     current = reference.Reference("tiny", Path("."), {"chapters": {
         "01_data_synthesis": {"reads": []},
         "04_training": {"reads": ["tiny/01_data_synthesis.json"]},
-        "08_claims_audit": {"reads": ["tiny/01_data_synthesis.json",
+        "09_claims_audit": {"reads": ["tiny/01_data_synthesis.json",
                                       "tiny/04_training.json"]}}},
         {n: {} for n in names})
     reread = {"provenance": {"inputs": {"tiny/01_data_synthesis.json": "x",
                                         "tiny/04_training.json": "x"}}}
     outdated = reference._outdated(
-        "tiny", current, {"01_data_synthesis": {}, "08_claims_audit": reread},
+        "tiny", current, {"01_data_synthesis": {}, "09_claims_audit": reread},
         {"04_training": ["tiny/01_data_synthesis.json"]}, "abc")
     assert outdated == {
         "04_training": {"since": "abc", "because": ["tiny/01_data_synthesis.json"],
                         "reason": reference.CHANGED},
-        "08_claims_audit": {"since": "abc", "because": ["tiny/04_training.json"],
+        "09_claims_audit": {"since": "abc", "because": ["tiny/04_training.json"],
                             "reason": reference.INHERITED}}
 
 

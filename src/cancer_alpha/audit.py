@@ -398,17 +398,17 @@ def findings(records: Mapping[str, Mapping[str, Any] | None]) -> dict[str, str]:
     for name in REAL_DATA_SETS:
         for recipe, key, label in (("pub", "datasets", "published recipe"),
                                    ("tuned", "datasets_tuned", "tuned")):
-            models = _with_runs(_metric(records, "07_real_data", key, name),
-                                _metric(records, "07_real_data", "tables", f"{name}, {label}"))
+            models = _with_runs(_metric(records, "08_real_data", key, name),
+                                _metric(records, "08_real_data", "tables", f"{name}, {label}"))
             out[f"{name}_best_{recipe}"], out[f"{name}_best_{recipe}_acc"] = \
                 _best(models, lambda m: True)
     mogonet = ROSMAP_PUBLISHED["MOGONET (Wang et al. 2021)"]["accuracy"]
     out["mogonet_acc"] = f"{mogonet:.3f}"
     best_rosmap = max((s["accuracy_mean"] for s in
-                       (_metric(records, "07_real_data", "datasets_tuned", "rosmap") or {})
+                       (_metric(records, "08_real_data", "datasets_tuned", "rosmap") or {})
                        .values() if s.get("accuracy_mean") is not None), default=None)
     out["rosmap_vs_mogonet"] = NA if best_rosmap is None else _points_from(best_rosmap, mogonet)
-    reading = _metric(records, "04_training", "training_size_reading") or {}
+    reading = _metric(records, "05_fair_comparison", "training_size_reading") or {}
     out["curve_largest"] = NA if reading.get("largest") is None else f"{reading['largest']:,}"
     out["curve_best"] = reading.get("best_at_largest") or NA
     gap = reading.get("gap_to_ceiling_points")

@@ -85,7 +85,7 @@ class Claim:
 
 
 _MMT, _CA = ("mmt",), ("cancer_alpha",)
-_TA, _TR, _AB, _CP = "02_architecture", "04_training", "05_ablations", "06_compute_profiling"
+_TA, _TR, _AB, _CP = "02_architecture", "04_training", "06_ablations", "07_compute_profiling"
 _ARCH_VALIDATION = "Results (Transformer Architecture Validation)"
 
 CLAIMS: dict[str, Claim] = {

@@ -1,11 +1,14 @@
-"""Chapter 4's evidence, assembled from the comparison protocol (:mod:`cancer_alpha.protocol`).
+"""The evidence of Chapters 4 and 5, assembled from the comparison protocol
+(:mod:`cancer_alpha.protocol`).
 
-The chapter trains every model twice (the published recipe and the tuned settings) on the same
+Chapter 4 trains every model twice (the published recipe and the tuned settings) on the same
 folds and seeds and reads the result beside the Bayes ceiling. The readings it records (the
 standing of the models, the convergence of the transformer, where the errors are, the
 clustering of the encoded features, the attention shares, the negative control, the strongest
-signal, the training-size curve) are computed here, so that each has a test and the chapter
-keeps only its calls, its display and its glue.
+signal) are computed here, so that each has a test and the chapter keeps only its calls, its
+display and its glue. Chapter 5 checks the comparison's fairness from the same starting point
+(:func:`setting`): the rules that give neural models every training sample, the tuning budget
+(against Chapter 4's tuned table, read from its record) and the training-size curve.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import bayes, evaluate, interpret, protocol, synth, tuning
+from . import bayes, evaluate, interpret, protocol, results, synth, tuning
 from .baselines import ENSEMBLE
 from .config import Profile
 from .data import MultiOmicsData
@@ -25,6 +28,7 @@ from .models import TRANSFORMER
 from .tables import plural
 
 PUBLISHED, TUNED = "published recipe", "tuned"
+CHAPTER = "04_training"  # the chapter whose tables Chapter 5 reads back
 # the columns of the comparison tables the chapter shows
 COLUMNS = ["accuracy_mean", "accuracy_sd", "share_of_ceiling", "cv_accuracy_mean",
            "precision_macro_mean", "recall_macro_mean", "f1_macro_mean", "roc_auc_macro_mean",
@@ -200,6 +204,16 @@ def mlp_versus_sklearn(tables: Mapping[str, Any], model: str = "early_fusion_mlp
             words += (": it did worse on the quantity it was tuned for and better in held-out "
                       "accuracy.")
     return mlp, mlp_pub, words, table
+
+
+def recorded_table(profile_name: str, results_dir: str = "results",
+                   recipe: str = TUNED) -> Any:
+    """Chapter 4's table of one recipe (``TUNED`` or ``PUBLISHED``), read back from its run
+    record: one row per model, the columns of ``RECORD_KEYS``. Raises FileNotFoundError
+    naming the command that writes the record when Chapter 4 has not run at this profile."""
+    key = {TUNED: "models_tuned", PUBLISHED: "models"}[recipe]
+    models = results.load(profile_name, CHAPTER, results_dir)["metrics"][key]
+    return pd.DataFrame.from_dict(models, orient="index")[RECORD_KEYS]
 
 
 def budget_sensitivity(s: Setting, tuned_table: Any, results_dir: str = "results"):
@@ -439,6 +453,18 @@ def curve_glue(curve: Any, models: Sequence[str], caps: Mapping[str, int], seeds
             "curve_seeds": seeds, "curve_all_seeds_up_to": all_seeds_up_to}
 
 
+def curve_summary(reading: protocol.CurveReading) -> str:
+    """The curve's end in one sentence: the best model at the largest size and the curve's
+    model (the transformer), each with its distance from the ceiling in points."""
+    f = reading.facts
+    model, gaps = f["model"], f["gaps_to_ceiling_points"]
+    at = f["largest_of_each"][model]
+    return (f"at {f['largest']:,} training samples the best model, {f['best_at_largest']}, is "
+            f"{f['gap_to_ceiling_points']:.1f} points below the Bayes ceiling; {model} is "
+            f"{gaps[model]:.1f} points below it" + ("" if at == f["largest"] else
+                                                    f" at {at:,}") + ".")
+
+
 def curve_table(curve: Any, ceiling: float):
     """Accuracy by training size (rows) and model, with the seeds drawn at each size and the
     Bayes ceiling."""
@@ -450,9 +476,8 @@ def curve_table(curve: Any, ceiling: float):
 
 def record(s: Setting, tables: Mapping[str, Any], st: Standings, *, subsets: Any,
            convergence: Convergence, clusters: Any, shares: Mapping[str, Any],
-           control: Any, curve: Any, rules: Any, gains: Any, mlp: Any, mlp_pub: Any,
-           budget: Any, reading: Any, strongest: Strongest) -> dict[str, Any]:
-    """The chapter's run record, key by key, in the order it is written."""
+           control: Any, mlp: Any, mlp_pub: Any, strongest: Strongest) -> dict[str, Any]:
+    """Chapter 4's run record, key by key, in the order it is written."""
     return {
         "bayes_accuracy": s.ceiling,
         "bayes_accuracy_ci95": s.ceiling_ci,
@@ -470,12 +495,20 @@ def record(s: Setting, tables: Mapping[str, Any], st: Standings, *, subsets: Any
         "attention_shares": {m: {k: [float(x) for x in v] for k, v in sh.items()}
                              for m, sh in shares.items()},
         "permuted_label_accuracy": control["accuracy_mean"].to_dict(),
-        "training_size_curve": curve.to_dict(orient="list"),
+        "mlp_vs_sklearn": {"tuned": vars(mlp), "published": vars(mlp_pub)},
+        "strongest_signal": strongest.record(),
+    }
+
+
+def checks_record(*, rules: Any, gains: Any, budget: Any, curve: Any,
+                  reading: Any) -> dict[str, Any]:
+    """Chapter 5's run record, key by key, in the order it is written: the full-data rules,
+    the budget check and the training-size curve."""
+    return {
         "full_data_rules": rules.to_dict(orient="list"),
         "full_data_gains": gains,
-        "mlp_vs_sklearn": {"tuned": vars(mlp), "published": vars(mlp_pub)},
         "budget_sensitivity": budget.to_dict(orient="index"),
         "budget_ranking_changed": budget.attrs["ranking_changed"],
+        "training_size_curve": curve.to_dict(orient="list"),
         "training_size_reading": reading.facts,
-        "strongest_signal": strongest.record(),
     }

@@ -500,7 +500,7 @@ class ProfilingConfig:
 
 @dataclass(frozen=True)
 class AblationConfig:
-    """Chapter 5: ablations, missing modalities and attention checked against planted truth."""
+    """Chapter 6: ablations, missing modalities and attention checked against planted truth."""
 
     # paired seeds: every variant is trained once per seed on the same split, so its
     # difference from the full model is paired
@@ -583,7 +583,7 @@ class TuningConfig:
     # neural model (successive halving keeps it affordable), on this many inner folds
     locus_trials: int = 12
     locus_inner_folds: int = 2
-    # the real data sets of Chapter 7: every model the same number of trials there too (their
+    # the real data sets of Chapter 8: every model the same number of trials there too (their
     # training splits hold a few hundred samples, but up to 600 features per sample)
     real_data_trials: int = 6
 

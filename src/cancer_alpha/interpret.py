@@ -3,7 +3,7 @@
 Attention weights come in the layout of :class:`cancer_alpha.models.ModelOutput` (compact key
 slots per query token). This module reduces them to what the chapters show: the attention each
 key token receives from each modality, each modality's share of it (Chapter 4, claim C15), the
-mean attention map (Chapter 2), the entropy of attention rows (Chapter 5's sparsity sweep), and
+mean attention map (Chapter 2), the entropy of attention rows (Chapter 6's sparsity sweep), and
 the attention the planted loci receive, scored against the generator's truth (claim C10).
 """
 

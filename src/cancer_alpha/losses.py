@@ -1,7 +1,7 @@
 """Losses of the MMT paper (section 2.3): focal loss and the composite loss
 L = L_cls + lambda * L_attention, whose sparsity term is the entropy of the attention weights;
 and :func:`batch_loss`, the one training loss of a batch that every training loop calls (the
-LightningModule, Chapter 6's plain PyTorch loop, the memory and throughput measurements).
+LightningModule, Chapter 7's plain PyTorch loop, the memory and throughput measurements).
 
 Importing this module imports torch but not pytorch_lightning.
 """

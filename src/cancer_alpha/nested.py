@@ -9,7 +9,7 @@ chooses are trained on the whole training part and scored on the held-out part, 
 study ever saw. The published recipe is trained and scored on the very same splits, so the
 change tuning makes is paired fold by fold.
 
-The ablation variants of the transformer have no search space of their own: as in Chapter 5,
+The ablation variants of the transformer have no search space of their own: as in Chapter 6,
 they take the settings tuned for the transformer (``mmt_modality``).
 """
 

@@ -1,4 +1,4 @@
-"""Chapter 7's readings of the real-data comparison: the data sets described, the best model of
+"""Chapter 8's readings of the real-data comparison: the data sets described, the best model of
 each table, the book's aim on ROSMAP, and the tables as the run record keeps them.
 
 The tables are :func:`cancer_alpha.protocol.real_data_table` of each data set and recipe,

@@ -162,7 +162,7 @@ def chapter_entry(name: str, record: dict[str, Any], status: dict[str, Any] | No
 
 
 def quietness(records: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """The quietness checks of the timed blocks (Chapter 6's record and Chapter 5's timed
+    """The quietness checks of the timed blocks (Chapter 7's record and Chapter 6's timed
     pair): block, disturbed or not, and why."""
     blocks = []
     for name, record in records.items():
@@ -300,7 +300,7 @@ def publish_verified(profile: str, root: Path | None = None, log=print, *,
     from this very checkout (same commit, no local edits, then or now), against this very
     reference (its manifest's sha256) and in its environment (the same lock file); and unless
     every published chapter that reads a file of a re-executed chapter was executed again too
-    (the claims audit reads every record: ``verify --only 05,08``).
+    (the claims audit reads every record: ``verify --only 06,09``).
 
     With ``leave_outdated``, such readers are kept as published and marked *outdated* in the
     manifest (``outdated``: since which commit, because of which files), and so is every

@@ -7,7 +7,7 @@ A chapter is executed again only when something it depends on changed. After a s
 execution a stamp (``build/<profile>/stamps/<chapter>.json``) keeps the sha256 of everything the
 chapter depends on: its notebook source, the profile file, the package modules it used, the
 lock file and project file, and the result files the chapter read while it ran (listed in its
-run record, e.g. Chapter 6 reads Chapter 4's record). The modules it used are those its run
+run record, e.g. Chapter 7 reads Chapter 4's record). The modules it used are those its run
 record lists as imported while it ran, with the modules these import inside functions (what
 worker processes run; :func:`module_closure`), and the data files (the figure style) of the
 package folders among them: a change to a module that a chapter never imported reruns

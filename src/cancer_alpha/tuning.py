@@ -484,7 +484,7 @@ def best_so_far(result: StudyResult) -> list[float]:
 
 
 def real_data_budget(profile: Profile) -> Profile:
-    """The profile whose tuning budget is the one for the real data sets (Chapter 7):
+    """The profile whose tuning budget is the one for the real data sets (Chapter 8):
     ``tuning.real_data_trials`` trials for every model."""
     t = profile.tuning
     return profile.replace(tuning={"n_trials": t.real_data_trials,
@@ -696,7 +696,7 @@ def budget_comparison(studies: Mapping[str, StudyResult], extended: Mapping[str,
     words = ("the best settings of every one of them were found within the first "
              f"{n_trials} trials." if not improved else
              f"{', '.join(improved)} found better settings after trial {n_trials}; "
-             "Chapter 4 shows whether they change the held-out accuracy or the ranking.")
+             "Chapter 5 shows whether they change the held-out accuracy or the ranking.")
     return budget, words
 
 

@@ -1,4 +1,4 @@
-"""Chapter 5's experiments: the ablated variants, missing-modality evaluation, attention
+"""Chapter 6's experiments: the ablated variants, missing-modality evaluation, attention
 against planted loci, paired differences, progressive timing and the ablation settings."""
 
 from __future__ import annotations

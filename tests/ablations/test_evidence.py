@@ -1,4 +1,4 @@
-"""The evidence Chapter 5 records, computed by cancer_alpha.ablations.evidence: the recipe that
+"""The evidence Chapter 6 records, computed by cancer_alpha.ablations.evidence: the recipe that
 differs, the shown table, the glued deltas, C07's and C09's readings, the subset shares,
 leave-one-modality-out points, the published-recipe verdicts and the run record's keys."""
 

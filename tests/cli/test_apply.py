@@ -1,5 +1,5 @@
 """A whole modality missing when predicting: models with masks predict with it masked and say
-what Chapter 5 measured it costs; a model that cannot do without it refuses clearly."""
+what Chapter 6 measured it costs; a model that cannot do without it refuses clearly."""
 
 from __future__ import annotations
 
@@ -51,14 +51,14 @@ def run(args, capsys) -> tuple[int, str, str]:
 
 def test_a_neural_model_predicts_with_the_absent_modality_masked(ws, capsys, monkeypatch,
                                                                tmp_path):
-    monkeypatch.setenv("CANCER_ALPHA_RESULTS", str(tmp_path))  # no Chapter 5 record there
+    monkeypatch.setenv("CANCER_ALPHA_RESULTS", str(tmp_path))  # no Chapter 6 record there
     out = ws / "masked.csv"
     code, _, err = run(["predict", "--model-dir", ws / "mmt", "--data", ws / "without_cna",
                         "--out", out, "--overwrite"], capsys)
     assert code == 0
     assert "warning: modality 'cna' is absent from every sample" in err
     assert "predicting with it masked" in err
-    assert "Chapter 5 measures" in err and "--only 05" in err
+    assert "Chapter 6 measures" in err and "--only 06" in err
     table = pd.read_csv(out)
     assert len(table) == 30 and set(table["modalities"]) == {"methylation+fragmentomics"}
     assert np.isfinite(table.filter(like="p_").to_numpy()).all()
@@ -66,7 +66,7 @@ def test_a_neural_model_predicts_with_the_absent_modality_masked(ws, capsys, mon
 
 def test_the_warning_gives_the_accuracy_chapter_5_measured_for_the_remaining_subset(
         ws, capsys, monkeypatch, tmp_path):
-    record = tmp_path / "smoke" / "05_ablations.json"
+    record = tmp_path / "smoke" / "06_ablations.json"
     record.parent.mkdir(parents=True)
     record.write_text(json.dumps({"metrics": {"subset_accuracy": {
         "methylation+fragmentomics": {"model": 0.6125, "bayes": 0.7},
@@ -75,7 +75,7 @@ def test_the_warning_gives_the_accuracy_chapter_5_measured_for_the_remaining_sub
     code, out, err = run(["evaluate", "--model-dir", ws / "mmt", "--data", ws / "without_cna"],
                          capsys)
     assert code == 0 and "accuracy" in out
-    assert ("Chapter 5 measured accuracy 0.613 with only methylation+fragmentomics observed "
+    assert ("Chapter 6 measured accuracy 0.613 with only methylation+fragmentomics observed "
             "against 0.838 with every modality") in err
     assert "profile 'smoke'" in err
 

@@ -1,4 +1,4 @@
-"""The evidence Chapter 6 records, computed by cancer_alpha.profiling.evidence: the glued
+"""The evidence Chapter 7 records, computed by cancer_alpha.profiling.evidence: the glued
 thresholds, C03's and C14's readings of the memory sweep, the latency table, Chapter 4's fit
 time, the quietness glue and the run record's keys."""
 

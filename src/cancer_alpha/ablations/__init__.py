@@ -1,4 +1,4 @@
-"""Chapter 5: ablations of the multi-modal transformer as paired differences over seeds,
+"""Chapter 6: ablations of the multi-modal transformer as paired differences over seeds,
 training with missing modalities scored on every subset of modalities, and cross-modal attention
 checked against the loci where the generator planted a joint signal.
 

@@ -143,7 +143,7 @@ def recipe_settings(profile: Profile, models: Sequence[str],
     if tuned is None:
         return recipes, reverts
     # an ablation of the transformer has no study of its own: it takes the transformer's
-    # settings, so that it stays paired with it (as in the ablations of Chapter 5)
+    # settings, so that it stays paired with it (as in the ablations of Chapter 6)
     own = {m: tuned[m] if m in tuned else tuned.get(INHERITED.get(m, transformer))
            for m in models if m in tuned or m in TRANSFORMER_ABLATIONS or m in INHERITED}
     recipes[TUNED] = {m: s for m, s in own.items() if s is not None}

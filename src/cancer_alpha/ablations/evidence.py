@@ -1,4 +1,4 @@
-"""Chapter 5's evidence, assembled from the runs of :func:`cancer_alpha.ablations.run_all`.
+"""Chapter 6's evidence, assembled from the runs of :func:`cancer_alpha.ablations.run_all`.
 
 The readings the chapter records (the setting of the two difficulties, the paired deltas it
 glues, C07's timing and its quietness, the shares of the subset ceilings, leave-one-modality-out

@@ -1,4 +1,4 @@
-"""What Chapter 5 trains: every variant of the multi-modal transformer with its seeds, what each
+"""What Chapter 6 trains: every variant of the multi-modal transformer with its seeds, what each
 ablation compares, and the two difficulties with their cohorts.
 
 Every variant is trained once per seed on the same training cohort (same validation split,

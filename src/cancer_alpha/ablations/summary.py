@@ -1,4 +1,4 @@
-"""Chapter 5's summaries of its runs: paired differences, the attention-sparsity sweep, time to a
+"""Chapter 6's summaries of its runs: paired differences, the attention-sparsity sweep, time to a
 common validation loss, accuracy per subset of modalities and attention at the planted loci."""
 
 from __future__ import annotations

@@ -52,7 +52,7 @@ def _load_for(args: argparse.Namespace, labels: bool):
 def _predict_without(fitted: Any, config: dict[str, Any], absent: list[str],
                      where: str) -> None:
     """A modality of the model absent from every sample: masked for a model that has masks
-    (with what Chapter 5 measured it costs), refused for one that cannot do without it."""
+    (with what Chapter 6 measured it costs), refused for one that cannot do without it."""
     from ..errors import DataFolderError
 
     names = " and ".join(repr(m) for m in absent)
@@ -88,7 +88,7 @@ def _never_missing(fitted: Any, absent: list[str]) -> list[str]:
 
 
 def _cost_of_missing(config: dict[str, Any], fitted: Any, absent: list[str]) -> str:
-    """What Chapter 5 measured a missing modality costs, when the model was trained on the
+    """What Chapter 6 measured a missing modality costs, when the model was trained on the
     synthetic world of its profile (the same modalities, kinds, features and classes)."""
     import json
 
@@ -110,16 +110,16 @@ def _cost_of_missing(config: dict[str, Any], fitted: Any, absent: list[str]) -> 
         return unknown
     rest = "+".join(s.name for s in world.specs() if s.name not in absent)
     whole = "+".join(s.name for s in world.specs())
-    record = results_root() / name / "05_ablations.json"
+    record = results_root() / name / "06_ablations.json"
     try:
         subsets = json.loads(record.read_text())["metrics"]["subset_accuracy"]
         acc, full = subsets[rest]["model"], subsets[whole]["model"]
     except (OSError, ValueError, KeyError, TypeError):
         return (f"; the model was trained on the synthetic world of profile {name!r}, whose "
-                f"cost of a missing modality Chapter 5 measures (cancer-alpha reproduce "
-                f"--profile {name} --only 05 writes {record})")
+                f"cost of a missing modality Chapter 6 measures (cancer-alpha reproduce "
+                f"--profile {name} --only 06 writes {record})")
     return (f"; on the synthetic world of profile {name!r}, on which this model was trained, "
-            f"Chapter 5 measured accuracy {acc:.3f} with only {rest} observed against "
+            f"Chapter 6 measured accuracy {acc:.3f} with only {rest} observed against "
             f"{full:.3f} with every modality (the tuned transformer trained with modality "
             f"dropout; this model is {fitted.name})")
 

@@ -171,7 +171,7 @@ def add_tune(sub: Any, common: argparse.ArgumentParser) -> None:
                            "drawn), written to RESULTS/PROFILE/tuning/synthetic.json (the "
                            "settings the chapters read) and synthetic.db (every trial, for "
                            "optuna-dashboard). With --data, on your folder, with the "
-                           "profile's budget for a real data set (Chapter 7's), written to "
+                           "profile's budget for a real data set (Chapter 8's), written to "
                            "the tuning folder --out that `train --tuned` and `cv --tuned` "
                            "read.") + "\n\n" + fill(
                            "Studies are never lost: new models are merged into the studies "

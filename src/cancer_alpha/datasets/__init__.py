@@ -1,5 +1,5 @@
 """Data from outside the generator: the data home and its registry of public files
-(``registry``), the two public data sets of Chapter 7 (``public``), and the bring-your-own-data
+(``registry``), the two public data sets of Chapter 8 (``public``), and the bring-your-own-data
 folder format (``folder``) and the rules its data must meet (``checks``)."""
 
 from cancer_alpha.datasets.checks import (

@@ -1,4 +1,4 @@
-"""The two public multi-omics data sets of Chapter 7, loaded from the data home with their
+"""The two public multi-omics data sets of Chapter 8, loaded from the data home with their
 fixed train/test splits, and the published results they are compared with."""
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ _BUILDERS: dict[str, _Builder] = {
     # the paper's model at its two token granularities
     TRANSFORMER: lambda s, k, c: MultiModalTransformer(s, k, c, token_mode="modality"),
     LOCUS_TRANSFORMER: lambda s, k, c: MultiModalTransformer(s, k, c, token_mode="locus"),
-    # ablations (Chapter 5), at the granularity of ModelConfig.token_mode
+    # ablations (Chapter 6), at the granularity of ModelConfig.token_mode
     "mmt_no_cross_attention": lambda s, k, c: MultiModalTransformer(
         s, k, c, cross_attention=False),
     "mmt_generic_encoders": lambda s, k, c: MultiModalTransformer(
@@ -50,7 +50,7 @@ _BUILDERS: dict[str, _Builder] = {
     "perceiver_io": PerceiverIOClassifier,
     "early_fusion_mlp": EarlyFusionMLP,
     "late_fusion": LateFusion,
-    # the additive negative control of Chapter 5's positive control
+    # the additive negative control of Chapter 6's positive control
     "additive_fusion": AdditiveFusion,
 }
 

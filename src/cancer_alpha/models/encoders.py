@@ -208,7 +208,7 @@ class CNAEncoder(nn.Module):
     specifies for it; for copy number it specifies no pooling): an average over the genome
     forgets where an alteration sits, and with it the locus-by-locus alignment with
     methylation that a cross-modal interaction at the same loci needs. On the positive control
-    of Chapter 5 the transformer with an averaging copy-number encoder stayed near chance
+    of Chapter 6 the transformer with an averaging copy-number encoder stayed near chance
     where the same transformer with MLP encoders learnt the interaction.
 
     A convolution stem reads each bin in its neighbourhood; its features are cut into patches

@@ -289,7 +289,7 @@ class AdditiveFusion(nn.Module):
     """The additive negative control: one encoder and one classifier per modality, their logits
     added over the present modalities (a product of per-modality experts). No term depends on
     two modalities, so the class log-odds are a sum of one function of each modality: such a
-    model cannot represent an interaction between modalities (Chapter 5's positive control).
+    model cannot represent an interaction between modalities (Chapter 6's positive control).
     The per-modality logits are returned as ``aux_logits``."""
 
     def __init__(self, specs: list[ModalitySpec], n_classes: int, model_cfg: ModelConfig):

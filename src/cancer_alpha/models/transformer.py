@@ -93,7 +93,7 @@ class MultiModalTransformer(nn.Module):
 
     ``cross_attention=False`` removes the fusion stack (the representations are fused by
     masked mean pooling alone); ``generic_encoders=True`` gives every modality the same MLP
-    encoder design. Both exist for the ablations of Chapter 5 (claims C08, C09).
+    encoder design. Both exist for the ablations of Chapter 6 (claims C08, C09).
 
     ``return_attention`` (True unless set otherwise) makes ``forward`` return the attention
     weights, which the attention-entropy term of the loss needs; False saves copying every

@@ -1,4 +1,4 @@
-"""Figures of Chapter 5 (ablations, missing modalities, attention against planted truth), in
+"""Figures of Chapter 6 (ablations, missing modalities, attention against planted truth), in
 the book's one style (:mod:`cancer_alpha.plots`). Each function draws one figure and returns it.
 """
 

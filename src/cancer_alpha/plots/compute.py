@@ -1,4 +1,4 @@
-"""Figures of Chapter 6: scaling laws fitted to measured points, and inference latency."""
+"""Figures of Chapter 7: scaling laws fitted to measured points, and inference latency."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Figures of Chapter 7: every model on a real data set beside a reference model and published
+"""Figures of Chapter 8: every model on a real data set beside a reference model and published
 results."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Compute profiling: the meters (``meters``), the reports they return (``reports``), the check
 that the machine was quiet around a block of timings (``quietness``), scaling fits
-(``scaling``), and Chapter 6's experiments built on them (``experiments``).
+(``scaling``), and Chapter 7's experiments built on them (``experiments``).
 
 Importing this package imports torch but not pytorch_lightning. ``distributed`` is a script
 (``python -m cancer_alpha.profiling.distributed``): one epoch under DDP on several CPU processes.

@@ -1,4 +1,4 @@
-"""Chapter 6's evidence, assembled from the meters and sweeps of this package.
+"""Chapter 7's evidence, assembled from the meters and sweeps of this package.
 
 The readings the chapter records (the memory exponents and C14's ratio, the time law, the
 memory at the papers' size and Chapter 4's fit time, the latencies, the Lightning overhead and

@@ -1,4 +1,4 @@
-"""Chapter 6's experiments: each builds its inputs from the paper's three modality kinds at a
+"""Chapter 7's experiments: each builds its inputs from the paper's three modality kinds at a
 given number of features per modality, so the same function serves the chapter and
 ``benchmarks/``. Every training step measured here is the training step of the book:
 :func:`~cancer_alpha.losses.batch_loss` with the profile's ``TrainConfig``, backward, gradient

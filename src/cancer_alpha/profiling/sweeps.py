@@ -1,4 +1,4 @@
-"""Chapter 6's sweeps and the numbers its compute claims are judged on: memory against
+"""Chapter 7's sweeps and the numbers its compute claims are judged on: memory against
 sequence length with its power laws (C03), the memory ratio of Perceiver IO to the
 full-attention transformer (C14), the paper's configuration (C05), epoch time against samples
 (C04), and the quietness table of the timed blocks."""

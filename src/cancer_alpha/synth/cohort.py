@@ -24,7 +24,7 @@ no class- or cancer-specific methylation elsewhere, the normal fragment-length s
 and the symmetric background copy-number chains on every chromosome for both (no drivers). Each
 modality alone then has exactly the same distribution under both classes, so its Bayes
 posterior is the prior; the class is written only in the methylation x copy-number interaction
-at the same loci. It is the positive control of cross-modal attention (Chapter 5).
+at the same loci. It is the positive control of cross-modal attention (Chapter 6).
 """
 
 from __future__ import annotations

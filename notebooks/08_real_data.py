@@ -45,7 +45,7 @@ from cancer_alpha import datasets, plots, real_data, results, synth
 from cancer_alpha import tuning as tuner
 from cancer_alpha.tables import readable
 
-run = results.start_run("07_real_data", profile, overrides, results_dir)
+run = results.start_run("08_real_data", profile, overrides, results_dir)
 profile = run.profile
 seeds = list(profile.evaluation.seeds)
 models, left_out = real_data.models_and_left_out(profile.evaluation.models,

@@ -46,7 +46,7 @@ from cancer_alpha import ablations, claims, plots, results
 from cancer_alpha.ablations import evidence
 from cancer_alpha.tables import readable
 
-run = results.start_run("05_ablations", profile, overrides, results_dir,
+run = results.start_run("06_ablations", profile, overrides, results_dir,
                         seeds=lambda p: p.ablation.seeds)
 published = run.profile
 setting = evidence.setting(published, results_dir)

@@ -53,7 +53,7 @@ from cancer_alpha.tables import readable
 
 device = "cuda" if torch.cuda.is_available() else "cpu"
 label = prof.device_label(device)
-run = results.start_run("06_compute_profiling", profile, overrides, results_dir, device=label)
+run = results.start_run("07_compute_profiling", profile, overrides, results_dir, device=label)
 profile = run.profile
 paper_features = profile.profiling.claim_features  # the papers': 110 features per modality
 monitor = prof.QuietnessMonitor(device)  # checks each block of timings below

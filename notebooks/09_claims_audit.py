@@ -22,7 +22,7 @@ from IPython.display import HTML
 
 from cancer_alpha import audit, claims, plots, results, stamps
 
-run = results.start_run("08_claims_audit", profile, overrides, results_dir)
+run = results.start_run("09_claims_audit", profile, overrides, results_dir)
 profile = run.profile
 chapters = [c.name for c in stamps.chapters() if c.name != run.chapter]
 records = audit.read_records(profile.name, chapters, results_dir)
@@ -86,7 +86,7 @@ HTML(audit.render_criteria())
 # ## Run record
 #
 # The headline numbers of the book's introduction are read here from the records of the
-# comparison (Chapter 4) and the real data (Chapter 7), so that the introduction shows the
+# comparison (Chapter 4) and the real data (Chapter 8), so that the introduction shows the
 # numbers of the same run as the chapters.
 
 # %% tags=["remove-input"]
