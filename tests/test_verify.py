@@ -123,6 +123,18 @@ def test_a_compute_claim_that_a_busy_machine_could_not_judge_compares_its_rules_
     assert _check(quiet, {"verdict": "not reproduced", "reason": "18 ms"}).changed
 
 
+def test_the_claim_table_keeps_the_longest_verdicts_apart():
+    checks = [verifier.ClaimCheck("C15", "04_training", "not testable here",
+                                  "not testable here", compared=51, largest_deviation=0.0),
+              verifier.ClaimCheck("C02", "04_training", "partly", "partly", compared=50)]
+    header, c15, c02 = verifier.claim_table(checks)
+    assert "not testable here  not testable here" in c15
+    # every column starts where its header does
+    for line in (c15, c02):
+        assert line.index("partly" if line is c02 else "not testable") == header.index("published")
+        assert line[header.index("within"):].startswith("yes")
+
+
 def test_the_closing_line_says_whose_timings_were_disturbed():
     quiet = {"verdict": "reproduced", "reason": "single-sample low quantile 2.2 ms"}
     noisy = {"verdict": "not judged", "reason": "noisy machine: inference latency (C13): ...",

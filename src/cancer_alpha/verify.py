@@ -252,6 +252,25 @@ def inconclusive_line(n: int, inconclusive: Sequence[ClaimCheck]) -> str:
     return f"not confirmed: nothing moved ({n} values compared), but " + "; ".join(parts)
 
 
+def claim_table(checks: Sequence[ClaimCheck]) -> list[str]:
+    """The claim-by-claim table ``verify`` prints, a header and one line per claim; the verdict
+    columns are as wide as the longest verdict, so that two never run together."""
+    width = max([len("published"), *(len(v) for c in checks for v in (c.published, c.rerun))])
+    width += 2
+    lines = [f"{'claim':<7}{'chapter':<22}{'published':<{width}}{'rerun':<{width}}"
+             f"{'compared':>9}{'largest deviation':>19}  within"]
+    for c in checks:
+        dev = "-" if c.largest_deviation is None else f"{c.largest_deviation:.3g}"
+        flag = "yes" if c.within else "NO"
+        if c.changed:
+            flag += ", VERDICT CHANGED"
+        if c.not_judged_here:
+            flag += f" ({c.not_judged_here})"
+        lines.append(f"{c.id:<7}{c.chapter:<22}{c.published:<{width}}{c.rerun:<{width}}"
+                     f"{c.compared:>9}{dev:>19}  {flag}")
+    return lines
+
+
 def _outcome(report_ids: Sequence[str], where: dict[str, str], published: dict[str, Any],
              rerun: dict[str, Any], diffs: list[Any]
              ) -> tuple[list[ClaimCheck], list[Any], list[ClaimCheck], list[ClaimCheck], int]:
@@ -442,17 +461,8 @@ def verify(profile: str = "paper", only: str | None = None, claims: str | None =
             f" ({c.largest_key.split(':', 1)[1]})" if c.largest_deviation else "")
         log(f"{c.name:<22}{c.status:<32}{c.compared:>9}{len(c.moved):>7}  {dev}")
     log("")
-    log(f"{'claim':<7}{'chapter':<22}{'published':<17}{'rerun':<17}{'compared':>9}"
-        f"{'largest deviation':>19}  within")
-    for c in claim_checks:
-        dev = "-" if c.largest_deviation is None else f"{c.largest_deviation:.3g}"
-        flag = "yes" if c.within else "NO"
-        if c.changed:
-            flag += ", VERDICT CHANGED"
-        if c.not_judged_here:
-            flag += f" ({c.not_judged_here})"
-        log(f"{c.id:<7}{c.chapter:<22}{c.published:<17}{c.rerun:<17}{c.compared:>9}{dev:>19}"
-            f"  {flag}")
+    for line in claim_table(claim_checks):
+        log(line)
     if moved:
         log("")
         log(f"moved ({len(moved)}):")
