@@ -8,8 +8,8 @@
 # - **the same data for every model**: a neural model stops early on samples it does not learn
 #   from, and the rule that gives it every training sample back is measured beside the former
 #   one and beside bagging;
-# - **the tuning budget**: the studies of three models continued to four times the trials, and
-#   their settings scored on the held-out cohort;
+# - **the tuning budget**: the studies of three models continued from {glue:text}`n_trials` to
+#   {glue:text}`sensitivity_trials` trials, and their settings scored on the held-out cohort;
 # - **more data**: held-out accuracy against the number of training samples, to ask whether the
 #   multi-modal transformer is short of data or of something else.
 
