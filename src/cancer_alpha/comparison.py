@@ -206,13 +206,11 @@ def mlp_versus_sklearn(tables: Mapping[str, Any], model: str = "early_fusion_mlp
     return mlp, mlp_pub, words, table
 
 
-def recorded_table(profile_name: str, results_dir: str = "results",
-                   recipe: str = TUNED) -> Any:
-    """Chapter 4's table of one recipe (``TUNED`` or ``PUBLISHED``), read back from its run
-    record: one row per model, the columns of ``RECORD_KEYS``. Raises FileNotFoundError
-    naming the command that writes the record when Chapter 4 has not run at this profile."""
-    key = {TUNED: "models_tuned", PUBLISHED: "models"}[recipe]
-    models = results.load(profile_name, CHAPTER, results_dir)["metrics"][key]
+def recorded_table(profile_name: str, results_dir: str = "results") -> Any:
+    """Chapter 4's table of the tuned settings, read back from its run record: one row per
+    model, the columns of ``RECORD_KEYS``. Raises FileNotFoundError naming the command that
+    writes the record when Chapter 4 has not run at this profile."""
+    models = results.load(profile_name, CHAPTER, results_dir)["metrics"]["models_tuned"]
     return pd.DataFrame.from_dict(models, orient="index")[RECORD_KEYS]
 
 
