@@ -35,10 +35,10 @@ overrides = {}
 results_dir = "results"
 
 # %% tags=["hide-input"]
-import numpy as np
 import pandas as pd
 
-from cancer_alpha import bayes, plots, results, synth
+from cancer_alpha import plots, results, synth
+from cancer_alpha.synth import evidence
 from cancer_alpha.tables import readable
 
 run = results.start_run("01_data_synthesis", profile, overrides, results_dir,
@@ -46,12 +46,7 @@ run = results.start_run("01_data_synthesis", profile, overrides, results_dir,
 profile = run.profile
 world = synth.World.from_config(profile.cohort)
 train_cohort, test_cohort = synth.standard_cohorts(profile)
-run.glue("n_train", train_cohort.data.n_samples)
-run.glue("n_test", test_cohort.data.n_samples)
-run.glue("n_loci", profile.cohort.n_loci)
-run.glue("n_fragment_bins", profile.cohort.n_fragment_bins)
-run.glue("n_classes", world.n_classes)
-run.glue("n_joint_loci", len(world.joint_loci))
+run.glue_all(evidence.cohort_glue(profile, world, train_cohort, test_cohort))
 
 # %% [markdown]
 # ## The cohort
@@ -99,7 +94,6 @@ fig = run.figure(plots.methylation_densities(train_cohort), "methylation_densiti
 # counts a finite number of fragments ({glue:text}`n_fragments` per sample), so it is noisy.
 
 # %% tags=["hide-input"]
-run.glue("n_fragments", profile.cohort.n_fragments)
 fig = run.figure(plots.fragment_lengths(train_cohort), "fragment_lengths",
                  caption=("Mean cell-free DNA fragment-length distribution of each class, with "
                           "the nucleosomal peaks marked."))
@@ -116,9 +110,7 @@ fig = run.figure(plots.fragment_lengths(train_cohort), "fragment_lengths",
 # its hidden states.
 
 # %% tags=["hide-input"]
-cancer = range(1, world.n_classes)
-show = [int(np.flatnonzero(train_cohort.y == k)[np.argmax(
-    train_cohort.tumour_fraction[train_cohort.y == k])]) for k in cancer]
+show = evidence.brightest_samples(train_cohort, world.n_classes)
 fig = run.figure(plots.copy_number_profiles(train_cohort, show), "copy_number_profiles",
                  caption=("Log2 copy-number ratios along the genome for the sample of highest "
                           "tumour fraction in each cancer type, with the hidden copy-number "
@@ -166,24 +158,12 @@ fig = run.figure(plots.joint_signal(world, seed=7), "joint_signal",
 # The same model objects draw the data and score it.
 
 # %% tags=["hide-input"]
-clf = bayes.BayesClassifier(world)
-ceilings = bayes.subset_ceilings(clf, test_cohort.data)
-table = pd.DataFrame(ceilings).T
-readable(table)
+ceilings = evidence.subset_ceilings(world, test_cohort)
+readable(pd.DataFrame(ceilings).T)
 
 # %% tags=["hide-input"]
-joint_key = "+".join(world.config.modalities)
-singles = {m: ceilings[m]["accuracy"] for m in world.config.modalities}
-best_single = max(singles, key=singles.get)
-run.glue("bayes_joint", ceilings[joint_key]["accuracy"])
-run.glue("bayes_joint_lo", ceilings[joint_key]["ci95"][0])
-run.glue("bayes_joint_hi", ceilings[joint_key]["ci95"][1])
-run.glue("best_single_name", best_single)
-run.glue("best_single", singles[best_single])
-run.glue("chance", float(np.max(world.class_priors)))
-fig = run.figure(plots.subset_ceilings({k: v["accuracy"] for k, v in ceilings.items()},
-                                       {k: v["ci95"] for k, v in ceilings.items()}),
-                 "subset_ceilings",
+run.glue_all(evidence.ceiling_glue(world, ceilings))
+fig = run.figure(plots.subset_ceilings(*evidence.ceiling_points(ceilings)), "subset_ceilings",
                  caption=("Bayes-optimal accuracy on the held-out cohort for each subset of "
                           "modalities, with 95% intervals."))
 
@@ -205,10 +185,8 @@ fig = run.figure(plots.subset_ceilings({k: v["accuracy"] for k, v in ceilings.it
 # ## How the ceiling moves with difficulty
 
 # %% tags=["hide-input"]
-effect_sizes = np.linspace(0.0, 1.0 / profile.cohort.max_tumour_fraction, 7)
-curve = bayes.ceiling_curve(profile.cohort, effect_sizes, profile.evaluation.curve_samples,
-                            seed=profile.evaluation.data_seed + 2)
-fig = run.figure(plots.ceiling_vs_difficulty(curve, chance=float(np.max(world.class_priors)),
+curve = evidence.effect_size_curve(profile)
+fig = run.figure(plots.ceiling_vs_difficulty(curve, chance=evidence.chance(world),
                                              default=profile.cohort.effect_size),
                  "ceiling_vs_difficulty",
                  caption=("Bayes-optimal accuracy against the effect size of the cancer signals,"
@@ -229,25 +207,12 @@ readable(curve, 3)
 # {glue:text}`bayes_joint:.3f` to {glue:text}`bayes_missing:.3f`.
 
 # %% tags=["hide-input"]
-missing_world = synth.World.from_config(profile.replace(cohort={"missing_rate": 0.2}).cohort)
-missing_test = missing_world.sample(profile.evaluation.test_samples,
-                                    seed=profile.evaluation.data_seed + 1)
-run.glue("missing_rate", missing_world.config.missing_rate)
-run.glue("bayes_missing", bayes.BayesClassifier(missing_world).score(missing_test.data))
+missing = evidence.missing_glue(profile)
+run.glue_all(missing)
 
 # %% [markdown]
 # ## Run record
 
 # %% tags=["hide-input"]
-run.metric("bayes_accuracy", ceilings[joint_key]["accuracy"])
-run.metric("bayes_accuracy_ci95", ceilings[joint_key]["ci95"])
-run.metric("bayes_accuracy_by_modality", singles)
-run.metric("bayes_accuracy_by_subset", {k: v["accuracy"] for k, v in ceilings.items()})
-run.metric("bayes_accuracy_missing_20pct", run.metrics["glued"]["bayes_missing"])
-run.metric("ceiling_vs_effect_size", curve.reset_index().to_dict(orient="list"))
-run.metric("n_classes", world.n_classes)
-run.metric("class_names", world.class_names)
-run.metric("class_priors", dict(zip(world.class_names, world.class_priors.tolist(), strict=True)))
-run.metric("features_per_modality", {s.name: s.n_features for s in train_cohort.data.specs})
-run.metric("n_test", test_cohort.data.n_samples)
+run.metric_all(evidence.record(world, train_cohort, test_cohort, ceilings, curve, missing))
 record_path = run.save()
