@@ -29,8 +29,6 @@ overrides = {}
 results_dir = "results"
 
 # %% tags=["hide-input"]
-import warnings
-
 import pandas as pd
 
 from cancer_alpha import architecture, claims, plots, results
@@ -157,11 +155,8 @@ run.glue_all(architecture.settings_glue(profile, batch_size))
 # standardised with the cohort's statistics.
 
 # %% tags=["hide-input"]
-names = {"modality tokens": TRANSFORMER, "locus tokens": LOCUS_TRANSFORMER}
-transformers = {title: architecture.build_seeded(name, specs, n_classes, profile.model, seed)
-                for title, name in names.items()}
-stages = {title: complexity.stage_shapes(m, batch, max_depth=3)
-          for title, m in transformers.items()}
+transformers, stages = architecture.transformers_and_stages(specs, n_classes, profile.model,
+                                                            seed, batch)
 fig = run.figure(plots.architecture_diagram(transformers, stages, batch_size), "diagram",
                  caption=("The two multi-modal transformers drawn from their modules: the "
                           "encoder of each modality, the tokens, each fusion block and the head,"
@@ -260,22 +255,14 @@ run.glue_all(ratios)
 # of the other modalities (across); its own modality's block stays 0.
 
 # %% tags=["hide-input"]
-demo_samples, demo_steps = 16, 32
-demo = architecture.first_samples(batch, demo_samples)
-run.glue("demo_samples", demo_samples)
-run.glue("demo_steps", demo_steps)
-# no validation set here: Lightning says so once; there is nothing to validate on one batch
-warnings.filterwarnings("ignore", message=r".*no `val_dataloader`.*")
-attention, summary = {}, {}
-for title, name in names.items():
-    attention[title], summary[title] = architecture.one_batch_training(
-        name, specs, n_classes, profile, demo, demo_steps, seed)
+demo_samples, demo_steps = architecture.DEMO_SAMPLES, architecture.DEMO_STEPS
+run.glue_all({"demo_samples": demo_samples, "demo_steps": demo_steps})
+attention, summary = architecture.training_demo(specs, n_classes, profile, batch, seed,
+                                                demo_samples, demo_steps)
 readable(pd.DataFrame(summary), 3)
 
 # %% tags=["hide-input"]
-mod = attention["modality tokens"]
-panels = {f"layer {i + 1}, {state}": w[i] for i in range(len(mod[0]))
-          for state, w in (("untrained", mod[0]), ("trained", mod[1]))}
+panels = architecture.attention_panels(attention["modality tokens"])
 fig = run.figure(plots.attention_heatmaps(panels, transformers["modality tokens"].token_modality,
                                            [s.name for s in specs], ncols=2),
                  "attention_modality_tokens",

@@ -67,3 +67,45 @@ def test_a_few_steps_on_one_batch_lower_its_loss_and_keep_entropy_below_uniform(
     for key in ("entropy untrained", "entropy trained"):
         assert 0 < summary[key] <= summary["entropy of uniform weights"] + 1e-9
     assert len(before) == len(after) == profile.model.n_layers
+
+
+def test_both_transformers_are_built_with_the_seed_and_their_stages_measured(small_batch):
+    import torch
+
+    profile, cohort, batch = small_batch
+    models, stages = architecture.transformers_and_stages(cohort.specs, cohort.n_classes,
+                                                          profile.model, 3, batch)
+    assert list(models) == list(stages) == list(architecture.TRANSFORMERS)
+    again = architecture.build_seeded("mmt_locus", cohort.specs, cohort.n_classes,
+                                      profile.model, 3)
+    for a, b in zip(models["locus tokens"].parameters(), again.parameters(), strict=True):
+        assert torch.equal(a, b)
+    for title, records in stages.items():
+        assert records, title
+        assert all(shape[0] == len(batch["y"]) for _, _, shape in records
+                   if shape and not isinstance(shape[0], tuple))
+
+
+def test_the_training_demo_trains_both_transformers_on_the_first_samples(small_batch):
+    profile, cohort, batch = small_batch
+    attention, summary = architecture.training_demo(cohort.specs, cohort.n_classes, profile,
+                                                    batch, seed=0, samples=8, steps=4)
+    assert list(attention) == list(summary) == list(architecture.TRANSFORMERS)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Lightning: no validation set on one batch
+        alone = architecture.one_batch_training("mmt_modality", cohort.specs, cohort.n_classes,
+                                                profile, architecture.first_samples(batch, 8),
+                                                4, 0)
+    assert summary["modality tokens"] == alone[1]  # the same seed, samples and steps
+    panels = architecture.attention_panels(attention["modality tokens"])
+    n = profile.model.n_layers
+    assert list(panels) == [f"layer {i}, {s}" for i in range(1, n + 1)
+                            for s in ("untrained", "trained")]
+    assert (panels["layer 1, trained"] == attention["modality tokens"][1][0]).all()
+
+
+def test_attention_panels_refuse_layers_that_do_not_pair():
+    with pytest.raises(ValueError, match="2 layers before training but 1 after"):
+        architecture.attention_panels(([1, 2], [1]))

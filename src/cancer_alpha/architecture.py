@@ -98,6 +98,55 @@ def one_batch_training(name: str, specs: Sequence[ModalitySpec], n_classes: int,
     return (interpret.mean_attention(before), interpret.mean_attention(after)), summary
 
 
+# the two transformers the chapter draws and trains, by the title it gives them
+TRANSFORMERS = {"modality tokens": "mmt_modality", "locus tokens": "mmt_locus"}
+# the training demo: this many samples of the example batch, this many optimiser steps, enough
+# for the attention to move away from its initial pattern in a few seconds
+DEMO_SAMPLES, DEMO_STEPS = 16, 32
+
+
+def transformers_and_stages(specs: Sequence[ModalitySpec], n_classes: int,
+                            model_cfg: ModelConfig, seed: int, batch: Mapping[str, Any],
+                            max_depth: int = 3) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The two transformers of :data:`TRANSFORMERS`, built with ``seed``, and the output
+    shape of each of their stages on ``batch``
+    (:func:`cancer_alpha.models.complexity.stage_shapes`), both keyed by title."""
+    from .models import complexity
+
+    models = {title: build_seeded(name, specs, n_classes, model_cfg, seed)
+              for title, name in TRANSFORMERS.items()}
+    return models, {title: complexity.stage_shapes(m, batch, max_depth=max_depth)
+                    for title, m in models.items()}
+
+
+def training_demo(specs: Sequence[ModalitySpec], n_classes: int, profile: Profile,
+                  batch: Mapping[str, Any], seed: int, samples: int = DEMO_SAMPLES,
+                  steps: int = DEMO_STEPS) -> tuple[dict[str, Any], dict[str, Any]]:
+    """:func:`one_batch_training` of both transformers of :data:`TRANSFORMERS` on the first
+    ``samples`` of ``batch``: (attention before and after, summary), keyed by title."""
+    import warnings
+
+    demo = first_samples(batch, samples)
+    attention, summary = {}, {}
+    with warnings.catch_warnings():
+        # one batch and no validation set: Lightning says so, and there is nothing to validate
+        warnings.filterwarnings("ignore", message=r".*no `val_dataloader`.*")
+        for title, name in TRANSFORMERS.items():
+            attention[title], summary[title] = one_batch_training(
+                name, specs, n_classes, profile, demo, steps, seed)
+    return attention, summary
+
+
+def attention_panels(before_after: tuple[Sequence[Any], Sequence[Any]]) -> dict[str, Any]:
+    """The mean attention of every layer before and after training as the heatmaps' panels,
+    layer by layer: 'layer 1, untrained', 'layer 1, trained', 'layer 2, untrained', ..."""
+    before, after = before_after
+    if len(before) != len(after):
+        raise ValueError(f"{len(before)} layers before training but {len(after)} after")
+    return {f"layer {i + 1}, {state}": w[i] for i in range(len(before))
+            for state, w in (("untrained", before), ("trained", after))}
+
+
 # the settings of the model the chapter states in its prose
 GLUED_SETTINGS = ("d_model", "n_heads", "n_layers", "ff_mult", "conv_channels", "n_bins",
                   "n_latents", "tab_token_dim", "cna_stride", "fragment_pool", "tab_dim_head")
