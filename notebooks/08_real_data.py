@@ -77,13 +77,8 @@ pd.DataFrame(real_data.describe(sets))
 
 # %% tags=["remove-output", "hide-input"]
 budget = tuner.real_data_budget(profile)
-run.glue("real_trials", budget.tuning.n_trials)
-run.glue("inner_folds", budget.tuning.inner_folds)
-studies = {name: tuner.tune(tr, budget, models) for name, (tr, _) in sets.items()}
-for name, found in studies.items():
-    tuner.save(found, profile.name, name, results_dir)
-tuned = {name: {m: r.best_settings for m, r in found.items()}
-         for name, found in studies.items()}
+run.glue_all({"real_trials": budget.tuning.n_trials, "inner_folds": budget.tuning.inner_folds})
+studies, tuned = real_data.tune_all(sets, profile, models, results_dir)
 
 # %% tags=["hide-input"]
 real_data.tuning_table(studies)
@@ -92,8 +87,7 @@ real_data.tuning_table(studies)
 # Wall time of each study (seconds; changes from run to run, validation does not compare it):
 
 # %% tags=["nbval-ignore-output", "hide-input"]
-pd.DataFrame({name: {m: round(r.wall_seconds, 1) for m, r in found.items()}
-              for name, found in studies.items()})
+real_data.tuning_seconds(studies)
 
 # %% tags=["hide-input"]
 tables = real_data.fixed_split_tables(sets, profile, models, seeds, tuned)
@@ -104,17 +98,14 @@ run.glue_all(found)
 # ## TCGA breast cancer subtypes, with the protein modality missing at test time
 
 # %% tags=["hide-input"]
-scores = ["accuracy_mean", "accuracy_sd", "f1_mean", "f1_sd", "auc_mean", "auc_sd", "n_runs"]
-readable(pd.concat({recipe: tables["breast_tcga", recipe][scores] for recipe in
-                    ("published recipe", "tuned")}, axis=1), 3)
+readable(real_data.scores_by_recipe(tables, "breast_tcga"), 3)
 
 # %% [markdown]
 # Seconds per fit on this machine (mean over seeds) change from run to run; validation skips
 # comparing this cell.
 
 # %% tags=["nbval-ignore-output", "hide-input"]
-readable(pd.DataFrame({f"{name}, {recipe}": t["fit_seconds_mean"]
-                       for (name, recipe), t in tables.items()}), 2)
+readable(real_data.fit_seconds(tables), 2)
 
 # %% tags=["hide-input"]
 run.glue("breast_n_train", sets["breast_tcga"][0].n_samples)
@@ -164,9 +155,5 @@ fig = run.figure(plots.accuracy_vs_reference(rosmap, "logistic_regression",
 # ## Run record
 
 # %% tags=["hide-input"]
-run.metric("datasets", real_data.summaries(tables, real_data.PUBLISHED))
-run.metric("datasets_tuned", real_data.summaries(tables, real_data.TUNED))
-run.metric("tables", real_data.records(tables))
-run.metric("tuning", {name: {m: r.summary() for m, r in found.items()}
-                      for name, found in studies.items()})
+run.metric_all(real_data.record(tables, studies))
 record_path = run.save()

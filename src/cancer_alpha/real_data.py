@@ -126,6 +126,59 @@ def fixed_split_tables(sets: Mapping[str, tuple[Any, Any]], profile: Any,
     return tables
 
 
+def tune_all(sets: Mapping[str, tuple[Any, Any]], profile: Any, models: Sequence[str],
+             results_dir: Any = None) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """A study of every model on each data set's training split, at the real-data budget
+    (:func:`cancer_alpha.tuning.real_data_budget`), each data set's studies saved under its
+    name for the record: (studies by data set, best settings by data set and model)."""
+    from . import tuning
+
+    budget = tuning.real_data_budget(profile)
+    studies = {}
+    for name, (train, _) in sets.items():
+        studies[name] = tuning.tune(train, budget, models)
+        tuning.save(studies[name], profile.name, name, results_dir)
+    return studies, {name: {m: r.best_settings for m, r in found.items()}
+                     for name, found in studies.items()}
+
+
+def tuning_seconds(studies: Mapping[str, Mapping[str, Any]]):
+    """Wall seconds of every study, a column per data set."""
+    import pandas as pd
+
+    return pd.DataFrame({name: {m: round(r.wall_seconds, 1) for m, r in found.items()}
+                         for name, found in studies.items()})
+
+
+def fit_seconds(tables: Mapping[tuple[str, str], Any]):
+    """Mean seconds of one fit of every model, a column per data set and recipe."""
+    import pandas as pd
+
+    return pd.DataFrame({f"{name}, {recipe}": t["fit_seconds_mean"]
+                         for (name, recipe), t in tables.items()})
+
+
+SCORES = ["accuracy_mean", "accuracy_sd", "f1_mean", "f1_sd", "auc_mean", "auc_sd", "n_runs"]
+
+
+def scores_by_recipe(tables: Mapping[tuple[str, str], Any], name: str):
+    """One data set's scores with the published recipe and tuned, side by side."""
+    import pandas as pd
+
+    return pd.concat({recipe: tables[name, recipe][SCORES] for recipe in (PUBLISHED, TUNED)},
+                     axis=1)
+
+
+def record(tables: Mapping[tuple[str, str], Any], studies: Mapping[str, Mapping[str, Any]]
+           ) -> dict[str, Any]:
+    """Chapter 8's run record: the summaries with each recipe, every table, and the summary
+    of every study."""
+    return {"datasets": summaries(tables, PUBLISHED), "datasets_tuned": summaries(tables, TUNED),
+            "tables": records(tables),
+            "tuning": {name: {m: r.summary() for m, r in found.items()}
+                       for name, found in studies.items()}}
+
+
 def tuning_table(studies: Mapping[str, Mapping[str, Any]]):
     """Trials, pruned trials and the best inner-fold log-loss of every study, by data set."""
     import pandas as pd
