@@ -58,11 +58,8 @@ overrides = {}
 results_dir = "results"
 
 # %% tags=["remove-output", "hide-input"]
-import pandas as pd
-
 from cancer_alpha import plots, results, synth
 from cancer_alpha import tuning as tuner
-from cancer_alpha.baselines import ENSEMBLE
 from cancer_alpha.models import TRANSFORMER
 from cancer_alpha.tables import readable
 
@@ -104,8 +101,9 @@ readable(tuner.study_table(studies))
 # run; validation does not compare this cell.
 
 # %% tags=["nbval-ignore-output", "hide-input"]
-run.glue("tuning_minutes", sum(r.wall_seconds for r in studies.values()) / 60)
-readable(pd.Series({m: r.wall_seconds for m, r in studies.items()}, name="seconds"), 1)
+seconds = tuner.study_seconds(studies)
+run.glue("tuning_minutes", sum(seconds) / 60)
+readable(seconds, 1)
 
 # %% [markdown]
 # ## How the searches went
@@ -114,8 +112,7 @@ readable(pd.Series({m: r.wall_seconds for m, r in studies.items()}, name="second
 # point is a trial's mean validation log-loss, the line the best found so far.
 
 # %% tags=["hide-input"]
-loaded = {m: tuner.load_study(profile.name, m, "synthetic", results_dir) for m, r in studies.items()
-          if r.trials}
+loaded = tuner.load_studies(studies, profile.name, "synthetic", results_dir)
 fig = run.figure(plots.optimisation_history(list(loaded.values())), "optimisation_history",
                  caption=("Optimisation history of every model's study: the mean inner-fold "
                           "validation log-loss of each trial (lower is better) and the best so "
@@ -126,7 +123,7 @@ fig = run.figure(plots.optimisation_history(list(loaded.values())), "optimisatio
 # setting explains (fANOVA, on the completed trials of the study):
 
 # %% tags=["hide-input"]
-importance = {m: tuner.importances(s, seed=profile.tuning.seed) for m, s in loaded.items()}
+importance = tuner.importances_by_model(loaded, profile.tuning.seed)
 run.glue("mmt_top_setting", tuner.top_setting(importance.get(TRANSFORMER)))
 fig = run.figure(plots.importance_map(importance), "importance_map",
                  caption=("How much of each study's objective each setting explains (fANOVA "
@@ -183,19 +180,12 @@ chosen, neural = tuner.chosen_settings(profile, studies, models)
 readable(chosen, significant=3)
 
 # %% tags=["hide-input"]
-classical = [m for m in models if m not in neural and m != ENSEMBLE]
-readable(pd.DataFrame({m: studies[m].best_settings.get("estimator", {})
-                       for m in classical}).T, significant=3)
+readable(tuner.classical_settings(studies, models, neural), significant=3)
 
 # %% [markdown]
 # ## Run record
 
 # %% tags=["nbval-ignore-output", "hide-input"]
-run.metric("tuning", {m: r.summary() for m, r in studies.items()})
-run.metric("budget_sensitivity", {"roles": roles, "trials": profile.tuning.sensitivity_trials,
-                                  "studies": {m: r.summary() for m, r in extended.items()},
-                                  "best_so_far": {m: tuner.best_so_far(r)
-                                                  for m, r in extended.items()}})
-run.metric("importances", importance)
-run.metric("search_space", tuner.search_space_table().to_dict(orient="records"))
+run.metric_all(tuner.record(studies, extended, roles, profile.tuning.sensitivity_trials,
+                            importance))
 record_path = run.save()

@@ -208,3 +208,30 @@ def test_the_budget_check_picks_the_transformer_and_the_best_of_each_family():
     roles = tuning.sensitivity_models(results)
     assert roles == {"transformer": "mmt_modality", "best neural": "early_fusion_mlp",
                      "best classical": "random_forest"}
+
+
+def test_chapter_3_reads_its_studies_back_and_records_them(cohorts, tmp_path):
+    train, _ = cohorts
+    models = [*tuning.ENSEMBLE_MEMBERS, "voting_ensemble"]
+    studies = tuning.tune(train, TINY, models)
+    tuning.save(studies, "tiny", "synthetic", tmp_path)
+    loaded = tuning.load_studies(studies, "tiny", "synthetic", tmp_path)
+    assert list(loaded) == list(tuning.ENSEMBLE_MEMBERS)  # the ensemble ran no trials
+    assert [len(s.trials) for s in loaded.values()] == [TINY.tuning.n_trials] * len(loaded)
+    importance = tuning.importances_by_model(loaded, seed=0)
+    assert importance == tuning.importances_by_model(loaded, seed=0)  # seeded, so repeatable
+    for m, found in importance.items():
+        assert found == tuning.importances(loaded[m], seed=0)
+    seconds = tuning.study_seconds(studies)
+    assert seconds.name == "seconds" and seconds["random_forest"] == \
+        studies["random_forest"].wall_seconds
+    classical = tuning.classical_settings(studies, models, neural=[])
+    assert list(classical.index) == list(tuning.ENSEMBLE_MEMBERS)
+    roles = {"classical": "logistic_regression"}
+    extended = {"logistic_regression": studies["logistic_regression"]}
+    rec = tuning.record(studies, extended, roles, 4, importance)
+    assert list(rec) == ["tuning", "budget_sensitivity", "importances", "search_space"]
+    assert rec["tuning"]["random_forest"] == studies["random_forest"].summary()
+    assert rec["budget_sensitivity"]["trials"] == 4 and rec["budget_sensitivity"]["roles"] == roles
+    curve = rec["budget_sensitivity"]["best_so_far"]["logistic_regression"]
+    assert len(curve) == TINY.tuning.n_trials and curve == sorted(curve, reverse=True)

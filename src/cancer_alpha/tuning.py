@@ -716,3 +716,47 @@ def chosen_settings(profile: Profile, studies: Mapping[str, StudyResult],
                                  .get(r.split(".")[1], None) for r in rows] for m in neural}},
                          index=rows)
     return table, neural
+
+
+def study_seconds(studies: Mapping[str, StudyResult]):
+    """Wall seconds of every study."""
+    import pandas as pd
+
+    return pd.Series({m: r.wall_seconds for m, r in studies.items()}, name="seconds")
+
+
+def load_studies(studies: Mapping[str, StudyResult], profile: str, name: str = "synthetic",
+                 results_dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """The Optuna study of every model that ran trials, back from the storage :func:`save`
+    wrote (the chapter's figures read the storage, as a reader's optuna-dashboard would)."""
+    return {m: load_study(profile, m, name, results_dir) for m, r in studies.items()
+            if r.trials}
+
+
+def importances_by_model(loaded: Mapping[str, Any], seed: int) -> dict[str, dict[str, float]]:
+    """:func:`importances` of every study, with one seed."""
+    return {m: importances(study, seed=seed) for m, study in loaded.items()}
+
+
+def classical_settings(studies: Mapping[str, StudyResult], models: Sequence[str],
+                       neural: Sequence[str], ensemble: str = "voting_ensemble"):
+    """The estimator settings each classical model's study chose, a row per model (the
+    ensemble, whose members are tuned on their own, left out)."""
+    import pandas as pd
+
+    return pd.DataFrame({m: studies[m].best_settings.get("estimator", {}) for m in models
+                         if m not in neural and m != ensemble}).T
+
+
+def record(studies: Mapping[str, StudyResult], extended: Mapping[str, StudyResult],
+           roles: Mapping[str, str], more_trials: int,
+           importance: Mapping[str, Mapping[str, float]]) -> dict[str, Any]:
+    """Chapter 3's run record: every study's summary, the continued studies with their
+    best-so-far curves, the importances and the search spaces."""
+    return {"tuning": {m: r.summary() for m, r in studies.items()},
+            "budget_sensitivity": {"roles": dict(roles), "trials": more_trials,
+                                   "studies": {m: r.summary() for m, r in extended.items()},
+                                   "best_so_far": {m: best_so_far(r)
+                                                   for m, r in extended.items()}},
+            "importances": dict(importance),
+            "search_space": search_space_table().to_dict(orient="records")}
