@@ -148,8 +148,7 @@ readable(timing, 3)
 # %% tags=["nbval-ignore-output", "hide-input"]
 run.claim(claims.judge_c04(time_fit.exponent, time_fit.ci95, law.preferred,
                            quiet=[time_block.report]),
-          note=f"epoch time (low quantile of {profile.profiling.repeats} repeats) over "
-               f"{list(profile.profiling.dataset_sizes)} samples")
+          note=evidence.c04_note(profile.profiling.repeats, profile.profiling.dataset_sizes))
 
 # %% [markdown]
 # ## The paper's configuration: memory and total training time (claims C05 and C06)
@@ -163,12 +162,10 @@ readable(paper_memory, 1)
 
 # %% tags=["nbval-ignore-output", "hide-input"]
 fit_s = evidence.chapter4_fit_seconds(profile.name, results_dir)
-run.glue("mmt_fit_seconds", float("nan") if fit_s is None else fit_s)
+run.glue_all(evidence.fit_seconds_glue(fit_s))
 run.claim(claims.judge_c05(paper_glue["paper_peak_mb"] / 1000),
           note=evidence.c05_note(paper_memory, profile.train.batch_size, paper_features))
-run.claim(claims.judge_c06(fit_s),
-          note=f"measured on {label} by Chapter 4, whose fits are not checked for a quiet "
-               "machine: other work there only lengthens them")
+run.claim(claims.judge_c06(fit_s), note=evidence.c06_note(label))
 
 # %% [markdown]
 # At the papers' configuration, training the modality-token transformer holds at most
@@ -203,9 +200,7 @@ run.claim(claims.judge_c13(latency[TRANSFORMER].single_low_ms, quiet=[latency_qu
 
 # %% tags=["nbval-ignore-output", "hide-input"]
 loops, throughput = evidence.overhead_and_throughput(monitor, profile, paper_features)
-run.glue("overhead", loops.ratio)
-run.glue("overhead_rounds", loops.rounds)
-run.glue("train_gflops", throughput["gflops"])
+run.glue_all(evidence.loop_glue(loops, throughput))
 readable(evidence.loop_table(loops), 3)
 
 # %% [markdown]

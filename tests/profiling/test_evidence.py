@@ -2,6 +2,7 @@
 thresholds, C03's and C14's readings of the memory sweep, the latency table, Chapter 4's fit
 time, the quietness glue and the run record's keys."""
 
+import math
 from types import SimpleNamespace
 
 import pandas as pd
@@ -65,6 +66,23 @@ def test_chapter_4s_fit_time_is_read_from_its_record_or_is_none(tmp_path):
     run.save()
     assert evidence.chapter4_fit_seconds("smoke", str(tmp_path)) == 3.5
     assert evidence.chapter4_fit_seconds("smoke", str(tmp_path), model="other") is None
+
+
+def test_without_chapter_4_its_fit_time_is_glued_as_nan():
+    assert evidence.fit_seconds_glue(3.5) == {"mmt_fit_seconds": 3.5}
+    assert math.isnan(evidence.fit_seconds_glue(None)["mmt_fit_seconds"])
+
+
+def test_the_c04_and_c06_notes_state_how_and_where_the_times_were_measured():
+    assert evidence.c04_note(5, (250, 500)) == \
+        "epoch time (low quantile of 5 repeats) over [250, 500] samples"
+    assert evidence.c06_note("cpu: AMD").startswith("measured on cpu: AMD by Chapter 4")
+
+
+def test_the_loop_glue_reads_the_overhead_its_rounds_and_the_throughput():
+    loops = SimpleNamespace(ratio=1.25, rounds=3)
+    assert evidence.loop_glue(loops, {"gflops": 9.5}) == {
+        "overhead": 1.25, "overhead_rounds": 3, "train_gflops": 9.5}
 
 
 def test_the_c05_note_states_both_token_granularities():

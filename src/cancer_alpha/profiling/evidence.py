@@ -74,6 +74,24 @@ def chapter4_fit_seconds(profile_name: str, results_dir: str = "results",
     return training.get(model, {}).get("fit_seconds_mean")
 
 
+def c04_note(repeats: int, dataset_sizes: Sequence[int]) -> str:
+    """How C04's epoch times were measured."""
+    return (f"epoch time (low quantile of {repeats} repeats) over {list(dataset_sizes)} "
+            "samples")
+
+
+def c06_note(label: str) -> str:
+    """Where C06's fit time comes from, and why it is not checked for a quiet machine."""
+    return (f"measured on {label} by Chapter 4, whose fits are not checked for a quiet machine: "
+            "other work there only lengthens them")
+
+
+def fit_seconds_glue(fit_seconds: float | None) -> dict[str, float]:
+    """Chapter 4's seconds per fit of the transformer as the prose states it (NaN without
+    Chapter 4's record)."""
+    return {"mmt_fit_seconds": float("nan") if fit_seconds is None else fit_seconds}
+
+
 def paper_memory_glue(paper_memory: pd.DataFrame) -> dict[str, float]:
     """Peak training-step memory (MB) at the papers' size, modality and locus tokens."""
     return {"paper_peak_mb": float(paper_memory.loc[TRANSFORMER, "total_mb"]),
@@ -131,6 +149,13 @@ def overhead_and_throughput(monitor: Any, profile: Any, features: int):
                                   repeats=p.repeats, train_cfg=profile.train)
         throughput_block.timings(throughput["step_seconds"])
     return loops, throughput
+
+
+def loop_glue(loops: Any, throughput: Mapping[str, Any]) -> dict[str, float]:
+    """Lightning's overhead over a plain loop, the rounds it was timed in, and the training
+    throughput, as the prose states them."""
+    return {"overhead": loops.ratio, "overhead_rounds": loops.rounds,
+            "train_gflops": throughput["gflops"]}
 
 
 def loop_table(loops: Any) -> pd.DataFrame:
