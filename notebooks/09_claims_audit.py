@@ -39,17 +39,13 @@ HTML(audit.render_notes(audit.reader_notes(profile.name, claims.judges_claims(pr
 # by a rerun.
 
 # %% tags=["hide-input", "nbval-ignore-output"]
-counts = audit.verdict_counts(rows)
-for verdict, n in counts.items():
-    run.glue(f"n_{verdict.replace(' ', '_')}", n)
-run.glue("n_claims", len(rows))
-run.glue("verdict_sentence", audit.counts_sentence(counts))
+counts = audit.count_glue(rows)
+run.glue_all(counts)
+alt = f"Claims by verdict: {counts['verdict_sentence']}"
 fig = run.figure(plots.verdict_summary(rows), "verdicts",
-                 caption="The claims of both papers by verdict.",
-                 alt=f"Claims by verdict: {audit.counts_sentence(counts)}")
+                 caption="The claims of both papers by verdict.", alt=alt)
 run.glue("verdict_figure", HTML(audit.figure_html(
-    fig, alt=f"Claims by verdict: {audit.counts_sentence(counts)}",
-    caption=f"The {len(rows)} claims by verdict at the {profile.name} profile.")),
+    fig, alt=alt, caption=f"The {len(rows)} claims by verdict at the {profile.name} profile.")),
     display=False)
 
 # %% [markdown]

@@ -222,6 +222,10 @@ def test_counts_list_every_verdict_and_the_sentence_only_those_that_occur():
     counts = audit.verdict_counts(rows)
     assert set(counts) == {*config.VERDICTS, "pending"} and sum(counts.values()) == 3
     assert audit.counts_sentence(counts) == "1 reproduced, 2 partly"
+    glue = audit.count_glue(rows)
+    assert glue["n_reproduced"] == 1 and glue["n_partly"] == 2 and glue["n_claims"] == 3
+    assert glue["n_not_reproduced"] == 0  # every verdict glued, those that do not occur as 0
+    assert glue["verdict_sentence"] == "1 reproduced, 2 partly"
 
 
 def test_a_glued_figure_carries_its_image_inline_with_alt_text():

@@ -261,6 +261,14 @@ def counts_sentence(counts: Mapping[str, int]) -> str:
     return ", ".join(f"{n} {v}" for v, n in counts.items() if n)
 
 
+def count_glue(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The counts the audit's prose states: claims of each verdict ('n_not_reproduced'), all
+    claims, and the sentence of :func:`counts_sentence`."""
+    counts = verdict_counts(rows)
+    return {**{f"n_{v.replace(' ', '_')}": n for v, n in counts.items()},
+            "n_claims": len(rows), "verdict_sentence": counts_sentence(counts)}
+
+
 # ------------------------------------------------------------------------------- findings
 
 
