@@ -53,7 +53,6 @@ overrides = {}
 results_dir = "results"
 
 # %% tags=["hide-input"]
-import pandas as pd
 from IPython.display import Markdown
 
 from cancer_alpha import bayes, claims, comparison, interpret, plots, protocol, results
@@ -97,7 +96,7 @@ readable(protocol.recipe_table(tables, ceiling), 3)
 # (seconds per fit on this machine, mean over runs; validation skips comparing this cell):
 
 # %% tags=["nbval-ignore-output", "hide-input"]
-readable(pd.DataFrame({r: t["fit_seconds_mean"] for r, t in tables.items()}), 2)
+readable(comparison.fit_seconds(tables), 2)
 
 # %% tags=["hide-input"]
 published, tuned_table = tables[comparison.PUBLISHED], tables[comparison.TUNED]
@@ -158,8 +157,7 @@ readable(mlp_table, 3)
 
 # %% tags=["hide-input"]
 subset_table, worst = comparison.modality_subsets(setting, best_classical)
-run.glue("worst_subset", worst)
-run.glue("worst_share", subset_table.loc[worst, "transformer's share of the ceiling"])
+run.glue_all(comparison.subset_glue(subset_table, worst))
 readable(subset_table, 3)
 
 # %% [markdown]
@@ -305,8 +303,7 @@ run.glue("top_modalities", comparison.top_modalities(importance, 20))
 
 # %% tags=["hide-input"]
 control_table = comparison.label_control(setting)
-run.glue("control_acc", float(control_table["accuracy_mean"].max()))
-run.glue("chance", setting.chance)
+run.glue_all(comparison.control_glue(control_table, setting.chance))
 readable(control_table, 3)
 
 # %% [markdown]

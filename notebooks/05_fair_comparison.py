@@ -86,9 +86,7 @@ readable(rules_table[["fit_seconds_mean"]], 2)
 # %% tags=["hide-input"]
 tuned_table = comparison.recorded_table(profile.name, results_dir)  # Chapter 4's, read back
 budget = comparison.budget_sensitivity(setting, tuned_table, results_dir)
-run.glue("sensitivity_trials", profile.tuning.sensitivity_trials)
-run.glue("n_trials", profile.tuning.n_trials)
-run.glue("budget_words", budget.attrs["words"])
+run.glue_all(comparison.budget_glue(profile, budget))
 readable(budget, 3)
 
 # %% [markdown]
@@ -114,10 +112,7 @@ fig = run.figure(plots.accuracy_vs_training_size(curve, ceiling), "training_size
                  caption=("Held-out accuracy against the number of training samples for the "
                           "tuned models, beside the Bayes ceiling."))
 reading = protocol.read_curve(curve, ceiling, TRANSFORMER)
-ev = profile.evaluation
-run.glue_all(comparison.curve_glue(curve, ev.curve_models, dict(ev.curve_max_size),
-                                    ev.curve_seeds, ev.curve_all_seeds_up_to,
-                                    profile.train.epoch_samples))
+run.glue_all(comparison.profile_curve_glue(curve, profile))
 run.glue("curve_words", Markdown(reading.words))
 run.glue("curve_summary", comparison.curve_summary(reading))
 readable(comparison.curve_table(curve, ceiling), 3)

@@ -180,6 +180,32 @@ def test_the_curve_glue_says_from_which_size_an_epoch_is_not_a_whole_pass():
             "curve_epoch_words"] == "An epoch is a whole pass over the training samples."
 
 
+def test_the_profile_curve_glue_reads_the_curve_design_from_the_profile(smoke):
+    ev = smoke.evaluation
+    assert comparison.profile_curve_glue(CURVE, smoke) == comparison.curve_glue(
+        CURVE, ev.curve_models, dict(ev.curve_max_size), ev.curve_seeds,
+        ev.curve_all_seeds_up_to, smoke.train.epoch_samples)
+
+
+def test_the_budget_glue_states_both_trial_counts_and_the_reading(smoke):
+    budget = pd.DataFrame({"a": [1]})
+    budget.attrs["words"] = "no change"
+    assert comparison.budget_glue(smoke, budget) == {
+        "sensitivity_trials": smoke.tuning.sensitivity_trials,
+        "n_trials": smoke.tuning.n_trials, "budget_words": "no change"}
+
+
+def test_fit_seconds_subset_and_control_glue():
+    tables = {r: t.assign(fit_seconds_mean=s) for (r, t), s in zip(TABLES.items(), (1.0, 2.0),
+                                                                   strict=True)}
+    seconds = comparison.fit_seconds(tables)
+    assert list(seconds.columns) == [comparison.PUBLISHED, comparison.TUNED]
+    assert seconds.loc["mmt_modality"].tolist() == [1.0, 2.0]
+    subsets = pd.DataFrame({comparison.SHARE: [0.9, 0.6]}, index=["methylation", "cna"])
+    assert comparison.subset_glue(subsets, "cna") == {"worst_subset": "cna", "worst_share": 0.6}
+    assert comparison.control_glue(TUNED, 0.25) == {"control_acc": 0.85, "chance": 0.25}
+
+
 def test_the_curve_table_averages_the_seeds_and_counts_them():
     t = comparison.curve_table(CURVE, 0.95)
     assert t.loc[100, "a"] == pytest.approx(0.6) and np.isnan(t.loc[1600, "b"])

@@ -226,7 +226,30 @@ def budget_sensitivity(s: Setting, tuned_table: Any, results_dir: str = "results
                                  s.profile.tuning.n_trials, s.profile.tuning.sensitivity_trials)
 
 
+def budget_glue(profile: Profile, budget: Any) -> dict[str, Any]:
+    """The budget check as the chapter states it: both trial counts and the table's reading."""
+    return {"sensitivity_trials": profile.tuning.sensitivity_trials,
+            "n_trials": profile.tuning.n_trials, "budget_words": budget.attrs["words"]}
+
+
 SHARE = "transformer's share of the ceiling"
+
+
+def fit_seconds(tables: Mapping[str, Any]) -> Any:
+    """Mean seconds per fit of every model, a column per recipe."""
+    return pd.DataFrame({recipe: t["fit_seconds_mean"] for recipe, t in tables.items()})
+
+
+def subset_glue(table: Any, worst: str) -> dict[str, Any]:
+    """The subset of modalities where the transformer reaches the least of the ceiling, and
+    that share (:func:`modality_subsets`)."""
+    return {"worst_subset": worst, "worst_share": table.loc[worst, SHARE]}
+
+
+def control_glue(table: Any, chance: float) -> dict[str, float]:
+    """The label-permutation control as the chapter states it: the best accuracy any model
+    reaches on permuted labels, beside chance."""
+    return {"control_acc": float(table["accuracy_mean"].max()), "chance": chance}
 
 
 def subset_table(scores: Any, ceilings: Mapping[str, Mapping[str, float]],
@@ -449,6 +472,13 @@ def curve_glue(curve: Any, models: Sequence[str], caps: Mapping[str, int], seeds
               "table)." if caps else "Every model is fitted at every size.",
             "curve_small": int(sizes.min()), "curve_large": int(sizes.max()),
             "curve_seeds": seeds, "curve_all_seeds_up_to": all_seeds_up_to}
+
+
+def profile_curve_glue(curve: Any, profile: Profile) -> dict[str, Any]:
+    """:func:`curve_glue` with the curve's design read from ``profile``."""
+    ev = profile.evaluation
+    return curve_glue(curve, ev.curve_models, dict(ev.curve_max_size), ev.curve_seeds,
+                      ev.curve_all_seeds_up_to, profile.train.epoch_samples)
 
 
 def curve_summary(reading: protocol.CurveReading) -> str:
