@@ -277,10 +277,7 @@ readable(pd.DataFrame(subsets).T, 3)
 
 # %% tags=["hide-input"]
 run.glue_all(evidence.delta_glue("dropout", table["modality_dropout"]))
-share_all, share_worst, worst = evidence.subset_shares(subsets, setting.joint_key)
-run.glue("share_all", share_all)
-run.glue("share_worst", share_worst)
-run.glue("worst_subset", worst)
+run.glue_all(evidence.share_glue(subsets, setting.joint_key))
 
 # %% [markdown]
 # ### Leave-one-modality-out importance
@@ -355,9 +352,8 @@ readable(evidence.published_side(published_table, table), 2)
 
 # %% tags=["nbval-ignore-output", "hide-input"]
 published_verdicts = evidence.published_verdicts(published_rows, published_table)
-tuned_verdicts = {c["id"]: c["rule_verdict"] for c in run.claims.values()}
-run.glue("verdict_changes",
-         Markdown(evidence.verdict_changes(published_verdicts, tuned_verdicts)))
+run.glue("verdict_changes", Markdown(evidence.verdict_changes(
+    published_verdicts, evidence.rule_verdicts(run.claims))))
 
 # %% [markdown]
 # ```{glue:md} verdict_changes

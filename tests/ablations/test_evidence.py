@@ -88,6 +88,8 @@ def test_subset_shares_find_the_worst_subset():
     subsets = {"a": {"model": 0.4, "bayes": 0.8}, "a+b": {"model": 0.9, "bayes": 1.0},
                "b": {"model": 0.6, "bayes": 0.75}}
     assert evidence.subset_shares(subsets, "a+b") == (0.9, 0.5, "a")
+    assert evidence.share_glue(subsets, "a+b") == {"share_all": 0.9, "share_worst": 0.5,
+                                                   "worst_subset": "a"}
 
 
 def test_leave_one_out_points_for_the_model_and_the_bayes_classifier():
@@ -113,6 +115,12 @@ def test_the_published_side_sets_the_two_recipes_beside_each_other():
     side = evidence.published_side(pub, tuned)
     assert list(side.index) == ["no_cross_attention"]
     assert side.loc["no_cross_attention"].tolist() == [-1.0, 0.5, -1.2, 0.6]
+
+
+def test_rule_verdicts_read_each_judged_claim():
+    judged = {"C08": {"id": "C08", "rule_verdict": "refuted", "verdict": "not reproduced"},
+              "C09": {"id": "C09", "rule_verdict": "supported", "verdict": "reproduced"}}
+    assert evidence.rule_verdicts(judged) == {"C08": "refuted", "C09": "supported"}
 
 
 def test_verdict_changes_say_where_the_published_recipe_agrees():

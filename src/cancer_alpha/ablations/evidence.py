@@ -195,6 +195,12 @@ def subset_shares(subsets: Mapping[str, Mapping[str, float]], joint_key: str):
     return share[joint_key], share[worst], worst
 
 
+def share_glue(subsets: Mapping[str, Mapping[str, float]], joint_key: str) -> dict[str, Any]:
+    """:func:`subset_shares` as the chapter states them."""
+    share_all, share_worst, worst = subset_shares(subsets, joint_key)
+    return {"share_all": share_all, "share_worst": share_worst, "worst_subset": worst}
+
+
 def leave_one_out_points(subsets: Mapping[str, Mapping[str, float]],
                          modalities: Sequence[str]):
     """Accuracy points lost when each modality is left out: (model, Bayes)."""
@@ -232,6 +238,12 @@ def published_verdicts(published_rows: Sequence[Mapping[str, Any]],
         "C09": claims.judge_c09(paired(published_rows, "full", "generic_encoders"),
                                 paired(published_rows, "full@easy", "generic_encoders@easy")),
     }
+
+
+def rule_verdicts(judged: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """The verdict each claim's rule gave, from the claims a run judged
+    (:attr:`cancer_alpha.results.Run.claims`)."""
+    return {c["id"]: c["rule_verdict"] for c in judged.values()}
 
 
 def verdict_changes(published: Mapping[str, Any], tuned: Mapping[str, str]) -> str:
