@@ -24,8 +24,8 @@
 #   yardstick of every accuracy in the book.
 # - The best single modality, {glue:text}`best_single_name`, allows {glue:text}`best_single:.3f`;
 #   always guessing the commonest class scores {glue:text}`chance:.3f`.
-# - With modalities missing as the profile draws them, the ceiling is
-#   {glue:text}`bayes_missing:.3f`.
+# - When each modality is missing with probability {glue:text}`missing_rate`, the ceiling
+#   falls to {glue:text}`bayes_missing:.3f`.
 # :::
 
 # %% tags=["parameters", "hide-input"]
