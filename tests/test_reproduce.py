@@ -243,6 +243,8 @@ def test_a_renamed_chapter_leaves_no_executed_notebook_behind(tmp_path, monkeypa
     reproduce.reproduce("tiny", only="01", **quiet)
     assert not (executed / "01_first.ipynb").exists()
     assert not (tmp_path / "build" / "tiny" / "stamps" / "01_first.json").exists()
+    status = json.loads((tmp_path / "build" / "tiny" / "status.json").read_text())
+    assert "01_first" not in status and status["01_renamed"]["status"] == "executed"
 
 
 def test_a_staged_book_is_not_taken_for_the_project_root(tmp_path, monkeypatch):

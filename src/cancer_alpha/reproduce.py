@@ -157,7 +157,8 @@ def build_book(profile: str, root: Path) -> Path:
 
 def _forget_removed_chapters(profile: str, root: Path) -> list[Path]:
     """Delete the executed notebooks and stamps of chapters that no longer exist (renamed or
-    removed sources), so that neither the book nor notebook validation picks them up."""
+    removed sources), so that neither the book nor notebook validation picks them up (their
+    entries in status.json go when it is next written)."""
     names = {c.name for c in chapters(root)}
     stale = [p for folder in (stage_dir(profile, root) / "notebooks",
                               root / "build" / profile / "stamps")
@@ -183,7 +184,8 @@ def reproduce(profile: str, only: str | None = None, book: bool = False,
         log(f"removed {stale.relative_to(root)}: no chapter of that name any more", flush=True)
     total = time.perf_counter()
     executed = 0
-    status = read_status(profile, root)
+    names = {c.name for c in chapters(root)}
+    status = {name: entry for name, entry in read_status(profile, root).items() if name in names}
     for i, chapter in enumerate(todo, 1):
         head = f"[{i}/{len(todo)}] {chapter.name} (profile {profile})"
         drawing = []
