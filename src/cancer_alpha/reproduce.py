@@ -156,9 +156,9 @@ def build_book(profile: str, root: Path) -> Path:
 
 
 def _forget_removed_chapters(profile: str, root: Path) -> list[Path]:
-    """Delete the executed notebooks and stamps of chapters that no longer exist (renamed or
-    removed sources), so that neither the book nor notebook validation picks them up (their
-    entries in status.json go when it is next written)."""
+    """Delete the executed notebooks, stamps and status entries of chapters that no longer
+    exist (renamed or removed sources), so that neither the book nor notebook validation picks
+    them up."""
     names = {c.name for c in chapters(root)}
     stale = [p for folder in (stage_dir(profile, root) / "notebooks",
                               root / "build" / profile / "stamps")
@@ -166,6 +166,9 @@ def _forget_removed_chapters(profile: str, root: Path) -> list[Path]:
              if p.suffix in (".ipynb", ".json") and p.stem not in names]
     for p in stale:
         p.unlink()
+    status = read_status(profile, root)
+    if status.keys() - names:
+        write_status(profile, root, {k: v for k, v in status.items() if k in names})
     return stale
 
 
@@ -184,8 +187,7 @@ def reproduce(profile: str, only: str | None = None, book: bool = False,
         log(f"removed {stale.relative_to(root)}: no chapter of that name any more", flush=True)
     total = time.perf_counter()
     executed = 0
-    names = {c.name for c in chapters(root)}
-    status = {name: entry for name, entry in read_status(profile, root).items() if name in names}
+    status = read_status(profile, root)
     for i, chapter in enumerate(todo, 1):
         head = f"[{i}/{len(todo)}] {chapter.name} (profile {profile})"
         drawing = []

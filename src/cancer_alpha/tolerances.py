@@ -258,11 +258,6 @@ SPECIFIC: dict[str, tuple[Rule, ...]] = {
         Rule("metrics.published_recipe_verdicts.C07", machine(),
              "a compute claim's verdict with the published recipe, from timings", ("C07",)),
         Rule("metrics.glued.c07_*", exact(), _SEEDED, ("C07",)),
-        # the chapter's verdicts in words: C07's is 'not judged (noisy machine)' where the timed
-        # block ran on a busy machine, and each verdict is compared claim by claim already
-        Rule("metrics.glued.verdicts_here", machine(),
-             "the verdicts in words, C07's (a compute claim) included; each verdict is compared "
-             "in the claims", ("C07", "C08", "C09", "C10")),
         Rule("metrics.ablations*.progressive.**", exact(), _SEEDED, ("C07",)),
         Rule("metrics.ablations*.no_cross_attention*.**", exact(), _SEEDED, ("C08",)),
         Rule("metrics.glued.c08*", exact(), _SEEDED, ("C08",)),
@@ -373,10 +368,22 @@ def _unread_sections(chapter: str) -> tuple[Rule, ...]:
                  for section, readers in SECTION_READERS.items() if chapter not in readers)
 
 
+def _verdict_sentence(chapter: str) -> tuple[Rule, ...]:
+    """The sentence quoting a chapter's verdicts, where one of them is a compute claim's: a busy
+    machine leaves that one 'not judged (noisy machine)', and every verdict is compared claim by
+    claim already. Elsewhere the sentence falls to the chapter's defaults."""
+    mine = tuple(c.id for c in CLAIMS.values() if c.chapter == chapter)
+    if not any(CLAIMS[cid].compute for cid in mine):
+        return ()
+    return (Rule("metrics.glued.verdicts_here", machine(),
+                 "the verdicts in words, a compute claim's included; each verdict is compared "
+                 "in the claims", mine),)
+
+
 def rules(chapter: str) -> tuple[Rule, ...]:
     """The rules of ``chapter``'s record, in the order they are tried."""
-    return (NAMED + SPECIFIC.get(chapter, ()) + _unread_sections(chapter) + COMMON
-            + DEFAULTS.get(chapter, ()))
+    return (NAMED + SPECIFIC.get(chapter, ()) + _unread_sections(chapter)
+            + _verdict_sentence(chapter) + COMMON + DEFAULTS.get(chapter, ()))
 
 
 def rule_for(chapter: str, path: Sequence[str]) -> Rule | None:
